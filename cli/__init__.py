@@ -1,0 +1,1 @@
+"""The lkvault command line: parses arguments, calls the vault library, prints results."""

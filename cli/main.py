@@ -1,0 +1,237 @@
+"""The typer app: one function per command, and the one mapping from errors to exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from vault import (
+    AccessDenied,
+    IntegrityError,
+    StorageError,
+    UsageError,
+    Vault,
+    VaultError,
+)
+
+from . import config, render
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_ACCESS = 3
+
+app = typer.Typer(
+    name="lkvault",
+    help=(
+        "Keep every LinkedIn data export you ever downloaded: encrypted, deduplicated, "
+        "restorable byte for byte."
+    ),
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+VaultOption = Annotated[
+    str | None,
+    typer.Option(
+        "--vault",
+        help="Vault location (a folder). Default: $LKVAULT_VAULT, else your data folder.",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print one JSON document on stdout instead of text.")
+]
+
+
+def _open(vault_option: str | None) -> Vault:
+    location = config.vault_location(vault_option)
+    backend = config.backend_for(location)
+    return Vault.open(backend, config.passphrase(), config.environment())
+
+
+def _warn_rollback(vault: Vault, snapshots: list) -> None:
+    warning = vault.rollback_warning(snapshots)
+    if warning:
+        render.warning_line(f"{warning}; run 'lkvault verify'")
+
+
+@app.command()
+def init(
+    vault: VaultOption = None,
+    json: JsonOption = False,
+    new_password_file: Annotated[
+        Path | None,
+        typer.Option(help="Read the new passphrase from this file (else $LKVAULT_NEW_PASSWORD)."),
+    ] = None,
+    exist_ok: Annotated[
+        bool,
+        typer.Option(help="Succeed if a vault already exists there and the passphrase opens it."),
+    ] = False,
+) -> None:
+    """Create a new vault (asks for a passphrase twice)."""
+    location = config.vault_location(vault)
+    backend = config.backend_for(location)
+    if exist_ok and backend.exists("config"):
+        opened = Vault.open(backend, config.passphrase(), config.environment())
+        created = False
+    else:
+        opened = Vault.init(backend, config.new_passphrase(new_password_file), config.environment())
+        created = True
+    vault_id = opened.repo.keys.vault_id.hex()
+    if json:
+        render.emit_json({"location": location, "vault_id": vault_id, "created": created})
+    elif created:
+        render.stdout.print(f"Created vault {vault_id[:8]} at {location}", markup=False)
+        render.stdout.print(
+            "Keep your passphrase safe: without it nobody, including you, can read this vault."
+        )
+    else:
+        render.stdout.print(f"Vault {vault_id[:8]} at {location} already exists", markup=False)
+
+
+@app.command()
+def snapshot(
+    file: Annotated[Path, typer.Argument(help="The export to store, e.g. Basic_LinkedInDataExport_01-15-2026.zip")],
+    vault: VaultOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Store an export (or any file) in the vault; prints the new snapshot's id."""
+    if not file.is_file():
+        raise UsageError(f"{file} does not exist or is not a file")
+    opened = _open(vault)
+    created = opened.snapshot(file, progress=render.BarProgress(not json))
+    if json:
+        render.emit_json(render.snapshot_json(created))
+        return
+    for warning in created.warnings:
+        render.warning_line(warning)
+    if sys.stdout.isatty():
+        stats = created.stats
+        render.stderr.print(
+            f"Stored {created.source} ({render.human_size(created.size)}): "
+            f"{render.human_size(stats.get('new_bytes', 0))} new, "
+            f"{render.human_size(stats.get('stored_bytes', 0))} written to the vault.",
+            markup=False,
+        )
+    print(created.id.hex())
+
+
+@app.command("list")
+def list_(vault: VaultOption = None, json: JsonOption = False) -> None:
+    """List snapshots: id, time, source name, size and SHA-256."""
+    opened = _open(vault)
+    found = opened.snapshots()
+    _warn_rollback(opened, found)
+    if json:
+        render.emit_json([render.snapshot_json(s) for s in found])
+    else:
+        render.snapshot_table(found)
+
+
+@app.command()
+def restore(
+    snapshot_ref: Annotated[str, typer.Argument(metavar="SNAPSHOT", help="Snapshot id, unique id prefix, or 'latest'.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="File to write the archive to.")],
+    vault: VaultOption = None,
+    json: JsonOption = False,
+    force: Annotated[bool, typer.Option(help="Replace the output file if it exists.")] = False,
+) -> None:
+    """Write a snapshot's archive back, byte for byte as it was stored."""
+    opened = _open(vault)
+    chosen = opened.restore(snapshot_ref, output, force=force, progress=render.BarProgress(not json))
+    if json:
+        render.emit_json({"snapshot": render.snapshot_json(chosen), "output": str(output)})
+    else:
+        render.stdout.print(
+            f"Restored {chosen.source} from snapshot {chosen.short_id} to {output} "
+            f"(SHA-256 verified)",
+            markup=False,
+        )
+
+
+@app.command()
+def verify(
+    vault: VaultOption = None,
+    json: JsonOption = False,
+    read_data: Annotated[
+        bool, typer.Option(help="Also decrypt every stored chunk and check it against its id.")
+    ] = False,
+    accept_rollback: Annotated[
+        bool,
+        typer.Option(
+            help="Trust the vault's current newest snapshot from now on (after restoring an "
+            "older copy of the vault on purpose)."
+        ),
+    ] = False,
+) -> None:
+    """Check that the vault is intact and name every damaged object; exit 1 if not."""
+    opened = _open(vault)
+    if accept_rollback:
+        opened.accept_current_head()
+    report = opened.verify(read_data=read_data, progress=render.BarProgress(not json))
+    if json:
+        render.emit_json(render.verify_json(report))
+    else:
+        render.verify_text(report)
+    if not report.ok:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def exit_code_for(error: BaseException) -> int:
+    """The one mapping from errors to exit codes."""
+    if isinstance(error, AccessDenied):
+        return EXIT_ACCESS
+    if isinstance(error, UsageError) or _is_usage_error(error):
+        return EXIT_USAGE
+    if isinstance(error, IntegrityError | StorageError | VaultError):
+        return EXIT_FAILED
+    return EXIT_FAILED
+
+
+def _is_usage_error(error: BaseException) -> bool:
+    # Typer's parser errors (click's, vendored or not) carry an exit code of 2.
+    return getattr(error, "exit_code", None) == EXIT_USAGE and hasattr(error, "format_message")
+
+
+def _fail(error: BaseException, message: str, json_mode: bool) -> NoReturn:
+    code = exit_code_for(error)
+    render.error_line(message)
+    if json_mode:
+        render.emit_json({"error": " ".join(message.split()), "exit_code": code})
+    sys.exit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``lkvault`` command."""
+    args = sys.argv[1:] if argv is None else argv
+    json_mode = "--json" in args
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=args, prog_name="lkvault", standalone_mode=False)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        render.error_line("interrupted; an unfinished snapshot leaves no trace in the vault")
+        sys.exit(130)
+    except VaultError as exc:
+        _fail(exc, str(exc) or exc.__class__.__name__, json_mode)
+    except OSError as exc:
+        where = f": {exc.filename}" if exc.filename else ""
+        _fail(exc, f"{exc.strerror or exc}{where}", json_mode)
+    except Exception as exc:  # noqa: BLE001 - never show a traceback to a user
+        if _is_usage_error(exc):
+            _fail(exc, f"{exc.format_message()} (see 'lkvault --help')", json_mode)  # type: ignore[attr-defined]
+        if os.environ.get("LKVAULT_DEBUG"):
+            raise
+        _fail(exc, f"internal error ({exc.__class__.__name__}: {exc}); please report it", json_mode)
+    sys.exit(result if isinstance(result, int) else EXIT_OK)
+
+
+if __name__ == "__main__":
+    main()

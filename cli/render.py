@@ -1,0 +1,159 @@
+"""How results look: JSON documents, rich tables, progress bars and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from vault import Snapshot, VerifyReport
+
+stdout = Console(highlight=False, soft_wrap=True)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def emit_json(document: Any) -> None:
+    sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+
+
+def error_line(message: str) -> None:
+    # One line, whatever the message contains.
+    text = " ".join(str(message).split())
+    sys.stderr.write(f"lkvault: error: {text}\n")
+
+
+def warning_line(message: str) -> None:
+    text = " ".join(str(message).split())
+    sys.stderr.write(f"lkvault: warning: {text}\n")
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{size} B"
+
+
+def local_time(moment: datetime) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def snapshot_json(snap: Snapshot) -> dict[str, Any]:
+    return {
+        "id": snap.id.hex(),
+        "short_id": snap.short_id,
+        "seq": snap.seq,
+        "time": snap.time.isoformat(),
+        "source": snap.source,
+        "size": snap.size,
+        "sha256": snap.sha256.hex(),
+        "kind": snap.kind,
+        "stats": snap.stats,
+        "warnings": snap.warnings,
+        "export": snap.export,
+    }
+
+
+def snapshot_table(snaps: list[Snapshot]) -> None:
+    if not snaps:
+        stdout.print("No snapshots yet. Store one with: lkvault snapshot EXPORT.zip")
+        return
+    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    for column in ("ID", "Time", "Source", "Size", "SHA-256"):
+        table.add_column(column, no_wrap=column != "Source", justify="right" if column == "Size" else "left")
+    for snap in snaps:
+        table.add_row(
+            snap.short_id,
+            local_time(snap.time),
+            snap.source,
+            human_size(snap.size),
+            snap.sha256.hex()[:16] + "…",
+        )
+    stdout.print(table)
+    stdout.print(f"{len(snaps)} snapshot{'s' if len(snaps) != 1 else ''}")
+
+
+def verify_json(report: VerifyReport) -> dict[str, Any]:
+    return {
+        "ok": report.ok,
+        "read_data": report.read_data,
+        "snapshots": report.snapshots,
+        "packs": report.packs,
+        "blobs_checked": report.blobs_checked,
+        "bytes_checked": report.bytes_checked,
+        "problems": [
+            {"object": p.object, "message": p.message, "snapshots": p.snapshots}
+            for p in report.problems
+        ],
+        "notes": report.notes,
+    }
+
+
+def verify_text(report: VerifyReport) -> None:
+    for note in report.notes:
+        stderr.print(f"note: {note}")
+    scope = "structure and all data" if report.read_data else "structure"
+    if report.ok:
+        extra = (
+            f", {report.blobs_checked} chunks ({human_size(report.bytes_checked)}) re-hashed"
+            if report.read_data
+            else ""
+        )
+        stdout.print(
+            f"Vault is intact: {report.snapshots} snapshots, {report.packs} packs checked "
+            f"({scope}){extra}."
+        )
+        if not report.read_data:
+            stdout.print("Run 'lkvault verify --read-data' to also decrypt and re-hash all data.")
+        return
+    stdout.print(f"[bold red]{len(report.problems)} problem(s) found[/] ({scope}):")
+    for problem in report.problems:
+        stdout.print(f"  - {problem.describe()}", markup=False)
+
+
+class BarProgress:
+    """A rich progress bar on stderr, only when stderr is a terminal."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+        self.bar: Progress | None = None
+        self.task: TaskID | None = None
+
+    def start(self, label: str, total: int | None) -> None:
+        if not self.enabled:
+            return
+        self.bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=stderr,
+            transient=True,
+        )
+        self.bar.start()
+        self.task = self.bar.add_task(label, total=total)
+
+    def advance(self, amount: int) -> None:
+        if self.bar is not None and self.task is not None:
+            self.bar.advance(self.task, amount)
+
+    def done(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None

@@ -1,0 +1,57 @@
+"""Backend wrappers that inject failures: for the crash and fault tests, never for normal use."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+from ..errors import StorageError
+from .base import Backend
+
+
+class KillAtWrite:
+    """Kills this process with SIGKILL at the n-th write (1-based): before it, or half-way."""
+
+    def __init__(self, inner: Backend, nth: int, halfway: bool = False) -> None:
+        self.inner = inner
+        self.location = inner.location
+        self.nth = nth
+        self.halfway = halfway
+        self.writes = 0
+
+    def write(self, name: str, data: bytes) -> None:
+        self.writes += 1
+        if self.writes == self.nth:
+            if self.halfway and hasattr(self.inner, "root"):
+                # Leave a half-written temp file behind, as a power cut would.
+                from pathlib import Path
+
+                from .local import TEMP_PREFIX
+
+                folder = Path(self.inner.root, *name.split("/")[:-1])
+                folder.mkdir(parents=True, exist_ok=True)
+                (folder / f"{TEMP_PREFIX}killed").write_bytes(data[: len(data) // 2])
+            os.kill(os.getpid(), signal.SIGKILL)
+        self.inner.write(name, data)
+
+    def __getattr__(self, attr: str) -> object:
+        return getattr(self.inner, attr)
+
+
+class FailingBackend:
+    """Raises StorageError on chosen operations, to test error paths and retries."""
+
+    def __init__(self, inner: Backend, fail_writes_after: int | None = None) -> None:
+        self.inner = inner
+        self.location = inner.location
+        self.fail_writes_after = fail_writes_after
+        self.writes = 0
+
+    def write(self, name: str, data: bytes) -> None:
+        self.writes += 1
+        if self.fail_writes_after is not None and self.writes > self.fail_writes_after:
+            raise StorageError(f"injected failure writing {name}")
+        self.inner.write(name, data)
+
+    def __getattr__(self, attr: str) -> object:
+        return getattr(self.inner, attr)

@@ -1,0 +1,120 @@
+"""Vault storage in a local directory, with atomic and durable writes (temp file, fsync, rename)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from ..errors import StorageError
+
+TEMP_PREFIX = ".tmp-"
+
+
+class LocalBackend:
+    """Files under a root directory; see Backend for the contracts."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+        self.location = str(self.root)
+
+    def _path(self, name: str) -> Path:
+        parts = name.split("/")
+        if not name or any(p in ("", ".", "..") or p.startswith(TEMP_PREFIX) for p in parts):
+            raise ValueError(f"invalid storage name {name!r}")
+        return self.root.joinpath(*parts)
+
+    def read(self, name: str, offset: int = 0, length: int | None = None) -> bytes:
+        path = self._path(name)
+        try:
+            with open(path, "rb") as f:
+                if offset:
+                    f.seek(offset)
+                data = f.read() if length is None else f.read(length)
+        except FileNotFoundError:
+            raise
+        except OSError as exc:
+            raise StorageError(f"cannot read {path}: {exc.strerror or exc}") from None
+        if length is not None and len(data) != length:
+            raise StorageError(f"{path} is shorter than expected ({len(data)} of {length} bytes)")
+        return data
+
+    def write(self, name: str, data: bytes) -> None:
+        path = self._path(name)
+        temp = path.parent / f"{TEMP_PREFIX}{secrets.token_hex(8)}"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                view = memoryview(data)
+                while view:
+                    written = os.write(fd, view)
+                    view = view[written:]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(temp, path)
+            _fsync_dir(path.parent)
+        except OSError as exc:
+            temp.unlink(missing_ok=True)
+            raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+    def delete(self, name: str) -> None:
+        path = self._path(name)
+        try:
+            path.unlink()
+            _fsync_dir(path.parent)
+        except FileNotFoundError:
+            raise
+        except OSError as exc:
+            raise StorageError(f"cannot delete {path}: {exc.strerror or exc}") from None
+
+    def list(self, prefix: str) -> list[str]:
+        base = self._path(prefix.rstrip("/"))
+        if not base.is_dir():
+            return []
+        names = []
+        try:
+            for dirpath, _dirs, files in os.walk(base):
+                rel = Path(dirpath).relative_to(self.root).as_posix()
+                names.extend(f"{rel}/{f}" for f in files if not f.startswith(TEMP_PREFIX))
+        except OSError as exc:
+            raise StorageError(f"cannot list {base}: {exc.strerror or exc}") from None
+        return sorted(names)
+
+    def size(self, name: str) -> int:
+        try:
+            return self._path(name).stat().st_size
+        except FileNotFoundError:
+            raise
+        except OSError as exc:
+            raise StorageError(f"cannot stat {name}: {exc.strerror or exc}") from None
+
+    def exists(self, name: str) -> bool:
+        return self._path(name).is_file()
+
+    def remove_stale_temp_files(self) -> int:
+        """Delete temp files left by writes that a crash interrupted; returns how many."""
+        removed = 0
+        if not self.root.is_dir():
+            return 0
+        for dirpath, _dirs, files in os.walk(self.root):
+            for f in files:
+                if f.startswith(TEMP_PREFIX):
+                    Path(dirpath, f).unlink(missing_ok=True)
+                    removed += 1
+        return removed
+
+
+def _fsync_dir(path: Path) -> None:
+    # The rename is only durable once the directory entry is on disk.
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -1,0 +1,209 @@
+"""Verification: finds every damaged or missing object and the snapshots each one affects.
+
+Structure checks read key slots, index files, pack headers, snapshots and trees; with
+``read_data`` every frame is also decrypted and every blob re-hashed against its keyed id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from .crypto import BlobType
+from .errors import IntegrityError, StorageError
+from .progress import NoProgress, Progress
+from .repository.headstate import SeenHead
+from .repository.index import FrameRef, Index, pack_id_of_name, pack_name
+from .repository.keyslots import load_slots
+from .repository.pack import FrameEntry, open_frame
+from .repository.repo import Repository
+from .repository.snapshots import Snapshot, load_snapshots
+from .restorer import iter_chunk_refs, load_tree
+from .tree import Deflated, Stream, Tree
+
+
+@dataclass
+class Problem:
+    """One damaged or missing object, and the snapshots that depend on it."""
+
+    object: str
+    message: str
+    snapshots: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        affected = ", ".join(self.snapshots) if self.snapshots else "no snapshot"
+        return f"{self.object}: {self.message} (affects: {affected})"
+
+
+@dataclass
+class VerifyReport:
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    snapshots: int = 0
+    packs: int = 0
+    blobs_checked: int = 0
+    bytes_checked: int = 0
+    read_data: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+class Checker:
+    def __init__(self, repo: Repository, progress: Progress | None = None) -> None:
+        self.repo = repo
+        self.progress = progress or NoProgress()
+        self.report = VerifyReport()
+        # blob id -> short ids of the snapshots that need it
+        self.users: dict[bytes, set[str]] = {}
+        self.bad_blobs: dict[bytes, str] = {}
+
+    def problem(self, obj: str, message: str, snapshots: set[str] | None = None) -> None:
+        self.report.problems.append(Problem(obj, message, sorted(snapshots or ())))
+
+    def run(self, read_data: bool, seen: SeenHead | None) -> VerifyReport:
+        self.report.read_data = read_data
+        self._check_slots()
+        index = self.repo.load_index(lambda name, exc: self.problem(name, str(exc)))
+        self.repo._index = index
+        snapshots = load_snapshots(
+            self.repo, lambda name, exc: self.problem(name, f"{exc}; this snapshot is lost")
+        )
+        self.report.snapshots = len(snapshots)
+        self._check_chain(snapshots, seen)
+        for snap in snapshots:
+            self._collect_blobs(snap, index)
+        self._check_packs(index, read_data)
+        return self.report
+
+    def _check_slots(self) -> None:
+        try:
+            load_slots(self.repo.backend)
+        except IntegrityError as exc:
+            self.problem("keys/", str(exc))
+
+    def _check_chain(self, snapshots: list[Snapshot], seen: SeenHead | None) -> None:
+        by_id = {s.id: s for s in snapshots}
+        seqs = [s.seq for s in snapshots]
+        for snap in snapshots:
+            if snap.prev is not None and snap.prev not in by_id:
+                self.problem(
+                    f"snapshot before {snap.short_id}",
+                    f"snapshot #{snap.seq - 1} ({snap.prev.hex()[:8]}) is missing: it was "
+                    "removed behind lkvault's back or its file is unreadable",
+                )
+            if snap.prev is None and snap.seq != 1:
+                self.problem(f"snapshot {snap.short_id}", "breaks the snapshot chain")
+        duplicates = {q for q in seqs if seqs.count(q) > 1}
+        for q in sorted(duplicates):
+            self.problem(f"snapshot #{q}", "two snapshots claim the same sequence number")
+        if seen is not None:
+            newest = snapshots[-1].seq if snapshots else 0
+            if newest < seen.seq:
+                self.problem(
+                    "snapshots/",
+                    f"the vault was rolled back: this computer saw snapshot #{seen.seq} "
+                    f"({seen.snapshot_id.hex()[:8]}) but the newest now is #{newest}",
+                )
+            elif not any(s.seq == seen.seq and s.id == seen.snapshot_id for s in snapshots):
+                self.problem(
+                    "snapshots/",
+                    f"snapshot #{seen.seq} ({seen.snapshot_id.hex()[:8]}) that this computer "
+                    "saw is gone or was replaced",
+                )
+
+    def _collect_blobs(self, snap: Snapshot, index: Index) -> None:
+        owner = snap.short_id
+        try:
+            self._need(snap.tree, owner, index, "tree")
+            tree = load_tree(self.repo, snap.tree)
+            for stream in _streams(tree):
+                for list_ref in stream.lists:
+                    self._need(list_ref.id, owner, index, "chunk list")
+                for ref in iter_chunk_refs(self.repo, stream):
+                    self._need(ref.id, owner, index, "chunk")
+        except (IntegrityError, StorageError, FileNotFoundError) as exc:
+            self.problem(f"snapshot {owner}", f"its tree cannot be read: {exc}", {owner})
+
+    def _need(self, blob_id: bytes, owner: str, index: Index, what: str) -> None:
+        self.users.setdefault(blob_id, set()).add(owner)
+        if blob_id not in index:
+            raise IntegrityError(f"{what} {blob_id.hex()[:16]} is missing from the vault")
+
+    def _check_packs(self, index: Index, read_data: bool) -> None:
+        stored = {pack_id_of_name(n) for n in self.repo.backend.list("data/")} - {None}
+        self.report.packs = len(index.packs)
+        total = sum(f.length for frames in index.packs.values() for f in frames)
+        if read_data:
+            self.progress.start("Reading data", total)
+        for pack_id, frames in index.packs.items():
+            name = pack_name(pack_id)
+            affected = self._affected(frames)
+            if pack_id not in stored:
+                self.problem(name, "pack is missing", affected)
+                continue
+            try:
+                header = self.repo.read_pack_header(pack_id)
+            except (IntegrityError, StorageError, FileNotFoundError) as exc:
+                self.problem(name, f"pack is damaged: {exc}", affected)
+                continue
+            if [f.to_document() for f in header] != [f.to_document() for f in frames]:
+                self.problem(name, "pack does not hold what the index says", affected)
+                continue
+            if read_data:
+                for entry in frames:
+                    self._read_frame(FrameRef(pack_id, entry))
+        if read_data:
+            self.progress.done()
+        for pack_id in stored - set(index.packs):
+            self.report.notes.append(
+                f"{pack_name(pack_id)} is not referenced by any index (left by an interrupted "
+                "snapshot; harmless)"
+            )
+
+    def _read_frame(self, ref: FrameRef) -> None:
+        name = pack_name(ref.pack_id)
+        try:
+            sealed = self.repo.backend.read(name, ref.entry.offset, ref.entry.length)
+            content = open_frame(self.repo.keys, ref.entry, sealed)
+        except (IntegrityError, StorageError, FileNotFoundError) as exc:
+            self.problem(
+                f"{name} frame at {ref.entry.offset}", str(exc), self._affected([ref.entry])
+            )
+            return
+        finally:
+            self.progress.advance(ref.entry.length)
+        for blob in ref.entry.blobs:
+            data = content[blob.offset : blob.offset + blob.length]
+            self.report.blobs_checked += 1
+            self.report.bytes_checked += len(data)
+            if self.repo.keys.blob_id(blob.type, data) != blob.id:
+                self.problem(
+                    f"{name} blob {blob.id.hex()[:16]}",
+                    "content does not match its id",
+                    self.users.get(blob.id, set()),
+                )
+
+    def _affected(self, frames: list[FrameEntry]) -> set[str]:
+        owners: set[str] = set()
+        for entry in frames:
+            for blob in entry.blobs:
+                owners |= self.users.get(blob.id, set())
+        return owners
+
+
+def _streams(tree: Tree) -> Iterator[Stream]:
+    for part in tree.parts:
+        if isinstance(part, Stream):
+            yield part
+        elif isinstance(part, Deflated):
+            yield part.content
+
+
+def verify(
+    repo: Repository, *, read_data: bool, seen: SeenHead | None, progress: Progress | None = None
+) -> VerifyReport:
+    """Check the vault; the report lists every problem found."""
+    return Checker(repo, progress).run(read_data, seen)
+

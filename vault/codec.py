@@ -1,0 +1,120 @@
+"""Pure encodings of stored plaintexts: msgpack documents, zstd bodies and zero padding.
+
+An object's plaintext is ``codec (1 byte) || body length (u32le) || body || zero padding``;
+see docs/FORMAT.md, "Plaintext container". Decoding is strict: every check failure is an
+IntegrityError, because a plaintext that authenticated but does not parse is hostile.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+import msgpack
+import zstandard
+
+from .errors import IntegrityError, UnsupportedFormat
+
+CODEC_RAW = 0
+CODEC_ZSTD = 1
+CONTAINER_HEADER = 5
+
+# Stored documents and frames never decompress beyond this; a larger claim is hostile.
+MAX_DECODED_SIZE = 256 * 1024 * 1024
+
+
+def pack_document(document: Any) -> bytes:
+    """Canonical msgpack of a document (bin type for bytes, str for text)."""
+    return msgpack.packb(document, use_bin_type=True)
+
+
+def unpack_document(data: bytes | memoryview, what: str) -> Any:
+    """Parse msgpack strictly: one document, no trailing bytes, bounded sizes."""
+    if len(data) > MAX_DECODED_SIZE:
+        raise IntegrityError(f"{what} is implausibly large")
+    try:
+        return msgpack.unpackb(data, raw=False, strict_map_key=False)
+    except (ValueError, TypeError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError) as exc:
+        raise IntegrityError(f"{what} is not a valid document ({exc.__class__.__name__})") from None
+
+
+def compress(data: bytes | memoryview, level: int) -> bytes:
+    """One zstd frame with its content size recorded."""
+    return zstandard.ZstdCompressor(level=level, write_content_size=True).compress(data)
+
+
+def decompress(data: bytes | memoryview, expected_size: int, what: str) -> bytes:
+    """Decompress one zstd frame that must yield exactly ``expected_size`` bytes."""
+    if expected_size > MAX_DECODED_SIZE:
+        raise IntegrityError(f"{what} claims {expected_size} bytes, over the limit")
+    try:
+        out = zstandard.ZstdDecompressor().decompress(data, max_output_size=expected_size)
+    except zstandard.ZstdError:
+        raise IntegrityError(f"{what} does not decompress") from None
+    if len(out) != expected_size:
+        raise IntegrityError(f"{what} decompresses to {len(out)} bytes, not {expected_size}")
+    return out
+
+
+def contain(body: bytes, codec: int, padding: int = 0) -> bytes:
+    """Wrap a body in the plaintext container, followed by ``padding`` zero bytes."""
+    return struct.pack("<BI", codec, len(body)) + body + bytes(padding)
+
+
+def container_size(body_length: int) -> int:
+    """Size of a container holding ``body_length`` bytes of body and no padding."""
+    return CONTAINER_HEADER + body_length
+
+
+def uncontain(plaintext: bytes, what: str) -> tuple[int, memoryview]:
+    """Split a container into (codec, body); the padding must be all zero."""
+    if len(plaintext) < CONTAINER_HEADER:
+        raise IntegrityError(f"{what} is too short")
+    codec, length = struct.unpack_from("<BI", plaintext)
+    if codec not in (CODEC_RAW, CODEC_ZSTD):
+        raise UnsupportedFormat(f"{what} uses unknown codec {codec}")
+    end = CONTAINER_HEADER + length
+    if end > len(plaintext):
+        raise IntegrityError(f"{what} body overruns its object")
+    if plaintext[end:].count(0) != len(plaintext) - end:
+        raise IntegrityError(f"{what} has non-zero padding")
+    return codec, memoryview(plaintext)[CONTAINER_HEADER:end]
+
+
+def encode_document(document: Any, level: int = 3, padding: int = 0) -> bytes:
+    """A msgpack document, zstd-compressed, in a container with ``padding`` zero bytes."""
+    raw = pack_document(document)
+    return contain(struct.pack("<I", len(raw)) + compress(raw, level), CODEC_ZSTD, padding)
+
+
+def decode_document(plaintext: bytes, what: str) -> Any:
+    """Inverse of encode_document."""
+    codec, body = uncontain(plaintext, what)
+    if codec == CODEC_RAW:
+        return unpack_document(body, what)
+    if len(body) < 4:
+        raise IntegrityError(f"{what} is too short")
+    (size,) = struct.unpack_from("<I", body)
+    return unpack_document(decompress(body[4:], size, what), what)
+
+
+def require(condition: bool, what: str) -> None:
+    """Raise IntegrityError unless a parsed document has the expected shape."""
+    if not condition:
+        raise IntegrityError(f"{what} is malformed")
+
+
+def field(document: Any, key: str, kind: type | tuple[type, ...], what: str) -> Any:
+    """A typed field of a parsed document, or IntegrityError."""
+    require(isinstance(document, dict) and key in document, what)
+    value = document[key]
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+        raise IntegrityError(f"{what}: field {key!r} has the wrong type")
+    return value
+
+
+def check_version(document: Any, what: str) -> None:
+    """Refuse documents of a version this build cannot read."""
+    version = field(document, "v", int, what)
+    if version != 1:
+        raise UnsupportedFormat(f"{what} has format version {version}; this lkvault reads 1")

@@ -1,0 +1,51 @@
+"""The client's memory of the newest snapshot it has seen in each vault, to detect rollbacks."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class SeenHead:
+    seq: int
+    snapshot_id: bytes
+
+
+class HeadState:
+    """A small JSON file per vault under the user's state folder; None disables it."""
+
+    def __init__(self, state_dir: Path | None, vault_id: bytes) -> None:
+        self.path = None if state_dir is None else state_dir / vault_id.hex() / "head.json"
+
+    def load(self) -> SeenHead | None:
+        if self.path is None:
+            return None
+        try:
+            document = json.loads(self.path.read_text())
+            return SeenHead(int(document["seq"]), bytes.fromhex(document["id"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def save(self, head: SeenHead) -> None:
+        """Remember ``head`` unless a newer one is already remembered."""
+        if self.path is None:
+            return
+        seen = self.load()
+        if seen is not None and seen.seq > head.seq:
+            return
+        self.force(head)
+
+    def force(self, head: SeenHead | None) -> None:
+        """Remember exactly ``head`` (None forgets), e.g. after the user accepted a rollback."""
+        if self.path is None:
+            return
+        if head is None:
+            self.path.unlink(missing_ok=True)
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temp = self.path.with_suffix(".tmp")
+        temp.write_text(json.dumps({"seq": head.seq, "id": head.snapshot_id.hex()}) + "\n")
+        os.replace(temp, self.path)

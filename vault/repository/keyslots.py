@@ -1,0 +1,237 @@
+"""Key slots and the vault config: what opens a vault and how it is set up, stored as JSON."""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..backend import Backend
+from ..crypto import (
+    MASTER_SECRET_SIZE,
+    VAULT_ID_SIZE,
+    KdfParams,
+    Keys,
+    Rng,
+    derive_kek,
+    unwrap_secret,
+    wrap_secret,
+)
+from ..errors import AccessDenied, IntegrityError, UnsupportedFormat, VaultNotFound
+
+CONFIG_NAME = "config"
+KEYS_PREFIX = "keys/"
+CONFIG_VERSION = 1
+MAX_JSON = 1 << 20
+
+
+@dataclass(frozen=True)
+class VaultConfig:
+    """Settings fixed when the vault is created; authenticated by a MAC under the master key."""
+
+    vault_id: bytes
+    chunker_min: int = 4096
+    chunker_avg: int = 16384
+    chunker_max: int = 65536
+    compression_level: int = 10
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "lkvault": CONFIG_VERSION,
+            "vault_id": self.vault_id.hex(),
+            "chunker": {
+                "alg": "aes128-prf-16",
+                "min": self.chunker_min,
+                "avg": self.chunker_avg,
+                "max": self.chunker_max,
+            },
+            "compression": {"alg": "zstd", "level": self.compression_level},
+        }
+
+    def encode(self, keys: Keys) -> bytes:
+        body = self.body()
+        body["mac"] = hmac.digest(keys.config, canonical_json(body), "sha256").hex()
+        return (json.dumps(body, indent=2, sort_keys=True) + "\n").encode()
+
+
+def canonical_json(document: dict[str, Any]) -> bytes:
+    """The bytes a JSON document is authenticated over: sorted keys, no whitespace."""
+    return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _load_json(backend: Backend, name: str, what: str) -> dict[str, Any]:
+    try:
+        raw = backend.read(name)
+    except FileNotFoundError:
+        raise
+    if len(raw) > MAX_JSON:
+        raise IntegrityError(f"{what} is implausibly large")
+    try:
+        document = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise IntegrityError(f"{what} is not valid JSON") from None
+    if not isinstance(document, dict):
+        raise IntegrityError(f"{what} is not a JSON object")
+    return document
+
+
+def read_config_unverified(backend: Backend) -> dict[str, Any]:
+    """The config as stored, before it can be authenticated (needs the vault id to unlock)."""
+    try:
+        document = _load_json(backend, CONFIG_NAME, "vault config")
+    except FileNotFoundError:
+        raise VaultNotFound(
+            f"no vault at {backend.location} (create one with 'lkvault init')"
+        ) from None
+    version = document.get("lkvault")
+    if version != CONFIG_VERSION:
+        raise UnsupportedFormat(
+            f"vault at {backend.location} has format {version!r}; this lkvault reads "
+            f"{CONFIG_VERSION}"
+        )
+    return document
+
+
+def vault_id_of(document: dict[str, Any]) -> bytes:
+    try:
+        vault_id = bytes.fromhex(document["vault_id"])
+    except (KeyError, TypeError, ValueError):
+        raise IntegrityError("vault config has no valid vault_id") from None
+    if len(vault_id) != VAULT_ID_SIZE:
+        raise IntegrityError("vault config has a vault_id of the wrong size")
+    return vault_id
+
+
+def verify_config(document: dict[str, Any], keys: Keys) -> VaultConfig:
+    """Authenticate the stored config and parse it."""
+    body = {k: v for k, v in document.items() if k != "mac"}
+    expected = hmac.digest(keys.config, canonical_json(body), "sha256").hex()
+    if not hmac.compare_digest(str(document.get("mac", "")), expected):
+        raise IntegrityError("vault config failed authentication (tampered or damaged)")
+    try:
+        chunker = body["chunker"]
+        compression = body["compression"]
+        if chunker["alg"] != "aes128-prf-16" or compression["alg"] != "zstd":
+            raise UnsupportedFormat("vault config names an unknown chunker or compressor")
+        return VaultConfig(
+            vault_id=keys.vault_id,
+            chunker_min=int(chunker["min"]),
+            chunker_avg=int(chunker["avg"]),
+            chunker_max=int(chunker["max"]),
+            compression_level=int(compression["level"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        raise IntegrityError("vault config is malformed") from None
+
+
+@dataclass(frozen=True)
+class KeySlot:
+    """One passphrase's way into the vault: Argon2id parameters and the wrapped master secret."""
+
+    slot_id: bytes
+    kdf: KdfParams
+    nonce: bytes
+    wrapped: bytes
+
+    @property
+    def name(self) -> str:
+        return KEYS_PREFIX + self.slot_id.hex()
+
+    def encode(self) -> bytes:
+        document = {
+            "v": 1,
+            "kdf": {
+                "alg": "argon2id",
+                "salt": _b64(self.kdf.salt),
+                "iterations": self.kdf.iterations,
+                "lanes": self.kdf.lanes,
+                "memory_kib": self.kdf.memory_kib,
+            },
+            "nonce": _b64(self.nonce),
+            "wrapped": _b64(self.wrapped),
+        }
+        return (json.dumps(document, indent=2) + "\n").encode()
+
+    @classmethod
+    def decode(cls, name: str, raw: bytes) -> KeySlot:
+        what = f"key slot {name}"
+        try:
+            slot_id = bytes.fromhex(name[len(KEYS_PREFIX) :])
+            document = json.loads(raw)
+            if document["v"] != 1:
+                raise UnsupportedFormat(f"{what} has format version {document['v']}")
+            kdf = document["kdf"]
+            if kdf["alg"] != "argon2id":
+                raise UnsupportedFormat(f"{what} uses unknown KDF {kdf['alg']!r}")
+            params = KdfParams(
+                salt=_unb64(kdf["salt"]),
+                iterations=_int(kdf["iterations"]),
+                lanes=_int(kdf["lanes"]),
+                memory_kib=_int(kdf["memory_kib"]),
+            )
+            return cls(slot_id, params, _unb64(document["nonce"]), _unb64(document["wrapped"]))
+        except (KeyError, TypeError, ValueError, UnicodeDecodeError):
+            raise IntegrityError(f"{what} is malformed") from None
+
+    @classmethod
+    def create(
+        cls, master: bytes, vault_id: bytes, passphrase: bytes, rng: Rng, kdf: KdfParams | None
+    ) -> KeySlot:
+        params = kdf or KdfParams(salt=rng(32))
+        slot_id = rng(16)
+        kek = derive_kek(passphrase, params)
+        nonce, wrapped = wrap_secret(kek, master, vault_id, slot_id, params, rng)
+        return cls(slot_id, params, nonce, wrapped)
+
+    def unlock(self, vault_id: bytes, passphrase: bytes) -> bytes:
+        self.kdf.check()
+        kek = derive_kek(passphrase, self.kdf)
+        master = unwrap_secret(kek, self.nonce, self.wrapped, vault_id, self.slot_id, self.kdf)
+        if len(master) != MASTER_SECRET_SIZE:
+            raise IntegrityError(f"key slot {self.slot_id.hex()} holds a malformed secret")
+        return master
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.b64decode(text.encode(), validate=True)
+
+
+def _int(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError("not an integer")
+    return value
+
+
+def load_slots(backend: Backend) -> list[KeySlot]:
+    slots = []
+    for name in backend.list(KEYS_PREFIX):
+        raw = backend.read(name)
+        if len(raw) > MAX_JSON:
+            raise IntegrityError(f"key slot {name} is implausibly large")
+        slots.append(KeySlot.decode(name, raw))
+    return slots
+
+
+def unlock(backend: Backend, vault_id: bytes, passphrase: bytes) -> bytes:
+    """Try the passphrase on every key slot; the master secret, or AccessDenied."""
+    slots = load_slots(backend)
+    if not slots:
+        raise AccessDenied(f"the vault at {backend.location} has no key slots")
+    weak: IntegrityError | None = None
+    for slot in slots:
+        try:
+            return slot.unlock(vault_id, passphrase)
+        except AccessDenied:
+            continue
+        except IntegrityError as exc:  # e.g. a slot offering weak KDF parameters
+            weak = exc
+    if weak is not None:
+        raise IntegrityError(f"{weak}; no other key slot accepts this passphrase")
+    raise AccessDenied("wrong passphrase: it opens none of the vault's key slots")

@@ -1,0 +1,164 @@
+"""Pure layout of frames and packs: sealing groups of blobs, and parsing a pack's header.
+
+A frame is a group of blobs compressed together and sealed as one object; a pack file is
+``frame_1 || ... || frame_n || sealed header || u32le length of the sealed header``.
+See docs/FORMAT.md, "Frames and packs".
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import codec
+from ..crypto import ID_SIZE, SEAL_OVERHEAD, BlobType, Keys, ObjectType, Rng, padme, seal, unseal
+from ..errors import IntegrityError
+
+TRAILER_SIZE = 4
+MAX_HEADER = 64 * 1024 * 1024
+MAX_FRAME_RAW = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class BlobEntry:
+    """Where a blob sits inside its frame's decompressed content."""
+
+    type: BlobType
+    id: bytes
+    offset: int
+    length: int
+
+
+@dataclass
+class FrameEntry:
+    """Where a frame sits inside its pack, and the blobs it holds."""
+
+    id: bytes
+    offset: int
+    length: int
+    raw_size: int
+    blobs: list[BlobEntry] = field(default_factory=list)
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "off": self.offset,
+            "len": self.length,
+            "raw": self.raw_size,
+            "blobs": [[int(b.type), b.id, b.offset, b.length] for b in self.blobs],
+        }
+
+    @classmethod
+    def from_document(cls, document: Any, what: str) -> FrameEntry:
+        frame_id = codec.field(document, "id", bytes, what)
+        entry = cls(
+            id=frame_id,
+            offset=codec.field(document, "off", int, what),
+            length=codec.field(document, "len", int, what),
+            raw_size=codec.field(document, "raw", int, what),
+        )
+        codec.require(len(frame_id) == ID_SIZE and entry.offset >= 0, what)
+        codec.require(SEAL_OVERHEAD <= entry.length and 0 <= entry.raw_size <= MAX_FRAME_RAW, what)
+        end = 0
+        for item in codec.field(document, "blobs", list, what):
+            codec.require(isinstance(item, list) and len(item) == 4, what)
+            kind, blob_id, offset, length = item
+            codec.require(kind in (0, 1) and isinstance(blob_id, bytes), what)
+            codec.require(len(blob_id) == ID_SIZE and isinstance(offset, int), what)
+            codec.require(isinstance(length, int) and offset == end and length >= 0, what)
+            end = offset + length
+            entry.blobs.append(BlobEntry(BlobType(kind), blob_id, offset, length))
+        codec.require(end == entry.raw_size, what)
+        return entry
+
+
+class FrameBuilder:
+    """Collects blobs for one frame."""
+
+    def __init__(self) -> None:
+        self.content = bytearray()
+        self.blobs: list[BlobEntry] = []
+
+    @property
+    def raw_size(self) -> int:
+        return len(self.content)
+
+    def add(self, blob_type: BlobType, blob_id: bytes, data: bytes | memoryview) -> None:
+        self.blobs.append(BlobEntry(blob_type, blob_id, len(self.content), len(data)))
+        self.content += data
+
+
+def seal_frame(
+    keys: Keys, content: bytes | bytearray, blobs: list[BlobEntry], level: int, rng: Rng
+) -> tuple[bytes, FrameEntry]:
+    """Compress and seal a frame; the entry's offset is set when it is placed in a pack."""
+    compressed = codec.compress(content, level)
+    if len(compressed) < len(content):
+        plaintext = codec.contain(compressed, codec.CODEC_ZSTD)
+    else:
+        plaintext = codec.contain(bytes(content), codec.CODEC_RAW)
+    frame_id = keys.object_id_of(ObjectType.FRAME, plaintext)
+    sealed = seal(keys, ObjectType.FRAME, frame_id, plaintext, rng)
+    return sealed, FrameEntry(frame_id, 0, len(sealed), len(content), list(blobs))
+
+
+def open_frame(keys: Keys, entry: FrameEntry, sealed: bytes) -> bytes:
+    """Authenticate and decompress a frame; returns its content (all its blobs in order)."""
+    what = f"frame {entry.id.hex()[:16]}"
+    plaintext = unseal(keys, ObjectType.FRAME, entry.id, sealed)
+    kind, body = codec.uncontain(plaintext, what)
+    content = bytes(body) if kind == codec.CODEC_RAW else codec.decompress(
+        body, entry.raw_size, what
+    )
+    if len(content) != entry.raw_size:
+        raise IntegrityError(f"{what} holds {len(content)} bytes, not {entry.raw_size}")
+    return content
+
+
+def build_pack(
+    keys: Keys, frames: list[tuple[bytes, FrameEntry]], rng: Rng
+) -> tuple[bytes, bytes, list[FrameEntry]]:
+    """Lay out frames and a padded, sealed header; returns (pack id, file bytes, entries)."""
+    entries = []
+    offset = 0
+    for sealed, entry in frames:
+        entry.offset = offset
+        offset += len(sealed)
+        entries.append(entry)
+    document = {"v": 1, "frames": [e.to_document() for e in entries]}
+    unpadded = offset + len(codec.encode_document(document)) + SEAL_OVERHEAD + TRAILER_SIZE
+    plaintext = codec.encode_document(document, padding=padme(unpadded) - unpadded)
+    pack_id = keys.object_id_of(ObjectType.PACK_HEADER, plaintext)
+    sealed_header = seal(keys, ObjectType.PACK_HEADER, pack_id, plaintext, rng)
+    blob = b"".join(s for s, _ in frames) + sealed_header
+    return pack_id, blob + struct.pack("<I", len(sealed_header)), entries
+
+
+def parse_trailer(tail: bytes, pack_size: int, what: str) -> int:
+    """From the last 4 bytes of a pack, the size of its sealed header."""
+    if pack_size < TRAILER_SIZE + SEAL_OVERHEAD or len(tail) != TRAILER_SIZE:
+        raise IntegrityError(f"{what} is too short to be a pack")
+    (header_size,) = struct.unpack("<I", tail)
+    if not SEAL_OVERHEAD <= header_size <= min(MAX_HEADER, pack_size - TRAILER_SIZE):
+        raise IntegrityError(f"{what} has an impossible header size")
+    return header_size
+
+
+def open_pack_header(
+    keys: Keys, pack_id: bytes, sealed_header: bytes, header_offset: int
+) -> list[FrameEntry]:
+    """Authenticate and parse a pack header; frames must tile the pack before the header."""
+    what = f"pack {pack_id.hex()[:16]} header"
+    plaintext = unseal(keys, ObjectType.PACK_HEADER, pack_id, sealed_header)
+    document = codec.decode_document(plaintext, what)
+    codec.check_version(document, what)
+    entries = [
+        FrameEntry.from_document(d, what) for d in codec.field(document, "frames", list, what)
+    ]
+    end = 0
+    for entry in entries:
+        codec.require(entry.offset == end, what)
+        end += entry.length
+    codec.require(end == header_offset, what)
+    return entries

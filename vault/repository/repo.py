@@ -1,0 +1,303 @@
+"""The repository: an unlocked vault's keys, config and index, and blob and document storage.
+
+Write order (docs/FORMAT.md, "Consistency"): packs, then the index file that lists them,
+then the snapshot that uses them. Every file is written whole and atomically by the backend,
+so a crash at any moment leaves only unreferenced packs or index entries behind.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+
+from .. import codec
+from ..backend import Backend
+from ..crypto import (
+    MASTER_SECRET_SIZE,
+    SEAL_OVERHEAD,
+    VAULT_ID_SIZE,
+    BlobType,
+    KdfParams,
+    Keys,
+    ObjectType,
+    Rng,
+    check_passphrase,
+    padme,
+    seal,
+    unseal,
+)
+from ..errors import IntegrityError, VaultExists
+from .index import INDEX_PREFIX, BlobLocation, FrameRef, Index, decode_index, encode_index
+from .index import id_of_name, pack_name
+from .keyslots import (
+    CONFIG_NAME,
+    KeySlot,
+    VaultConfig,
+    read_config_unverified,
+    unlock,
+    vault_id_of,
+    verify_config,
+)
+from .pack import (
+    TRAILER_SIZE,
+    FrameBuilder,
+    FrameEntry,
+    build_pack,
+    open_frame,
+    open_pack_header,
+    parse_trailer,
+    seal_frame,
+)
+
+Clock = Callable[[], datetime]
+
+FRAME_TARGET = 8 * 1024 * 1024
+PACK_TARGET = 16 * 1024 * 1024
+FRAME_CACHE = 4
+
+
+class Repository:
+    """An unlocked vault. Create with ``Repository.create`` or ``Repository.open``."""
+
+    def __init__(
+        self, backend: Backend, keys: Keys, config: VaultConfig, rng: Rng, clock: Clock
+    ) -> None:
+        self.backend = backend
+        self.keys = keys
+        self.config = config
+        self.rng = rng
+        self.clock = clock
+        self._index: Index | None = None
+        self._frames: OrderedDict[tuple[bytes, int], bytes] = OrderedDict()
+
+    # --- opening -----------------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        backend: Backend,
+        passphrase: bytes,
+        rng: Rng,
+        clock: Clock,
+        *,
+        kdf: KdfParams | None = None,
+        config: VaultConfig | None = None,
+    ) -> Repository:
+        """Initialise a new vault: config, then the first key slot."""
+        check_passphrase(passphrase)
+        if backend.exists(CONFIG_NAME) or backend.list("keys/"):
+            raise VaultExists(f"a vault already exists at {backend.location}")
+        vault_id = rng(VAULT_ID_SIZE)
+        master = rng(MASTER_SECRET_SIZE)
+        keys = Keys.derive(master, vault_id)
+        settings = config or VaultConfig(vault_id=vault_id)
+        settings = VaultConfig(
+            vault_id=vault_id,
+            chunker_min=settings.chunker_min,
+            chunker_avg=settings.chunker_avg,
+            chunker_max=settings.chunker_max,
+            compression_level=settings.compression_level,
+        )
+        slot = KeySlot.create(master, vault_id, passphrase, rng, kdf)
+        # The key slot goes first: a config without a slot could never be opened, while a
+        # slot without a config is detected by 'create' above and by 'open'.
+        backend.write(slot.name, slot.encode())
+        backend.write(CONFIG_NAME, settings.encode(keys))
+        return cls(backend, keys, settings, rng, clock)
+
+    @classmethod
+    def open(cls, backend: Backend, passphrase: bytes, rng: Rng, clock: Clock) -> Repository:
+        """Unlock an existing vault with a passphrase."""
+        check_passphrase(passphrase)
+        document = read_config_unverified(backend)
+        vault_id = vault_id_of(document)
+        master = unlock(backend, vault_id, passphrase)
+        keys = Keys.derive(master, vault_id)
+        return cls(backend, keys, verify_config(document, keys), rng, clock)
+
+    # --- index -------------------------------------------------------------------------------
+
+    @property
+    def index(self) -> Index:
+        if self._index is None:
+            self._index = self.load_index()
+        return self._index
+
+    def index_names(self) -> list[str]:
+        return self.backend.list(INDEX_PREFIX)
+
+    def load_index(self, on_error: Callable[[str, Exception], None] | None = None) -> Index:
+        """Read every index file. Damaged ones raise, or are reported to ``on_error``."""
+        index = Index()
+        for name in self.index_names():
+            try:
+                packs = decode_index(self.keys, name, self.backend.read(name))
+            except (IntegrityError, FileNotFoundError) as exc:
+                if on_error is None:
+                    raise
+                on_error(name, exc)
+                continue
+            for pack_id, frames in packs.items():
+                index.add_pack(pack_id, frames)
+        return index
+
+    # --- blobs -------------------------------------------------------------------------------
+
+    def writer(self, workers: int = 2) -> BlobWriter:
+        return BlobWriter(self, workers)
+
+    def read_frame(self, ref: FrameRef) -> bytes:
+        """A frame's authenticated content, from a small cache."""
+        key = (ref.pack_id, ref.entry.offset)
+        content = self._frames.get(key)
+        if content is None:
+            sealed = self.backend.read(pack_name(ref.pack_id), ref.entry.offset, ref.entry.length)
+            content = open_frame(self.keys, ref.entry, sealed)
+            self._frames[key] = content
+            if len(self._frames) > FRAME_CACHE:
+                self._frames.popitem(last=False)
+        else:
+            self._frames.move_to_end(key)
+        return content
+
+    def read_blob(self, blob_type: BlobType, blob_id: bytes) -> bytes:
+        """A blob's plaintext, verified against its keyed id."""
+        location = self.index.get(blob_id)
+        if location is None:
+            raise IntegrityError(f"blob {blob_id.hex()[:16]} is not in the index (missing data)")
+        return self.blob_at(location, blob_type, blob_id)
+
+    def blob_at(self, location: BlobLocation, blob_type: BlobType, blob_id: bytes) -> bytes:
+        if location.type != blob_type:
+            raise IntegrityError(
+                f"blob {blob_id.hex()[:16]} is a {location.type.name.lower()} blob, "
+                f"expected {blob_type.name.lower()}"
+            )
+        content = self.read_frame(location.frame)
+        data = content[location.offset : location.offset + location.length]
+        if not hmac.compare_digest(self.keys.blob_id(blob_type, data), blob_id):
+            raise IntegrityError(f"blob {blob_id.hex()[:16]} does not match its id")
+        return data
+
+    def read_pack_header(self, pack_id: bytes) -> list[FrameEntry]:
+        """Parse a pack's own header (for checking the index against the packs)."""
+        name = pack_name(pack_id)
+        size = self.backend.size(name)
+        what = f"pack {pack_id.hex()[:16]}"
+        header_size = parse_trailer(self.backend.read(name, size - TRAILER_SIZE, 4), size, what)
+        header_offset = size - TRAILER_SIZE - header_size
+        sealed = self.backend.read(name, header_offset, header_size)
+        return open_pack_header(self.keys, pack_id, sealed, header_offset)
+
+    # --- sealed documents (snapshots, forget records) ---------------------------------------
+
+    def write_document(self, prefix: str, object_type: ObjectType, document: Any) -> bytes:
+        """Seal a padded document and store it under ``prefix/<object id>``; returns the id."""
+        unpadded = len(codec.encode_document(document)) + SEAL_OVERHEAD
+        plaintext = codec.encode_document(document, padding=padme(unpadded) - unpadded)
+        object_id = self.keys.object_id_of(object_type, plaintext)
+        self.backend.write(
+            prefix + object_id.hex(), seal(self.keys, object_type, object_id, plaintext, self.rng)
+        )
+        return object_id
+
+    def read_document(self, prefix: str, object_type: ObjectType, name: str) -> Any:
+        what = f"{object_type.name.lower()} {name}"
+        object_id = id_of_name(name, prefix, what)
+        plaintext = unseal(self.keys, object_type, object_id, self.backend.read(name))
+        document = codec.decode_document(plaintext, what)
+        codec.check_version(document, what)
+        return document
+
+
+class BlobWriter:
+    """Deduplicates blobs, groups them into frames sealed on worker threads, writes packs.
+
+    ``finish`` writes the last pack and then one index file for every pack written, so the
+    blobs become visible to readers only once all their packs are durable.
+    """
+
+    def __init__(self, repo: Repository, workers: int) -> None:
+        self.repo = repo
+        self.keys = repo.keys
+        self.pending: set[bytes] = set()
+        self.frame = FrameBuilder()
+        self.sealing: list[Future[tuple[bytes, FrameEntry]]] = []
+        self.sealed: list[tuple[bytes, FrameEntry]] = []
+        self.sealed_size = 0
+        self.written: dict[bytes, list[FrameEntry]] = {}
+        self.executor = ThreadPoolExecutor(max_workers=max(1, workers))
+        self.workers = max(1, workers)
+        self.new_bytes = 0
+        self.new_blobs = 0
+        self.stored_bytes = 0
+
+    def add(self, blob_type: BlobType, data: bytes | memoryview) -> bytes:
+        """Store a blob unless the vault already has it; returns its id."""
+        blob_id = self.keys.blob_id(blob_type, data)
+        if blob_id in self.pending or blob_id in self.repo.index:
+            return blob_id
+        self.pending.add(blob_id)
+        self.frame.add(blob_type, blob_id, data)
+        self.new_bytes += len(data)
+        self.new_blobs += 1
+        if self.frame.raw_size >= FRAME_TARGET:
+            self._seal_frame()
+        return blob_id
+
+    def _seal_frame(self) -> None:
+        frame, self.frame = self.frame, FrameBuilder()
+        level = self.repo.config.compression_level
+        self.sealing.append(
+            self.executor.submit(
+                seal_frame, self.keys, frame.content, frame.blobs, level, self.repo.rng
+            )
+        )
+        # Bounded memory: never more frames in flight than workers.
+        while len(self.sealing) > self.workers:
+            self._collect(self.sealing.pop(0).result())
+
+    def _collect(self, sealed: tuple[bytes, FrameEntry]) -> None:
+        self.sealed.append(sealed)
+        self.sealed_size += len(sealed[0])
+        if self.sealed_size >= PACK_TARGET:
+            self._write_pack()
+
+    def _write_pack(self) -> None:
+        if not self.sealed:
+            return
+        pack_id, blob, entries = build_pack(self.keys, self.sealed, self.repo.rng)
+        self.repo.backend.write(pack_name(pack_id), blob)
+        self.stored_bytes += len(blob)
+        self.written[pack_id] = entries
+        self.sealed, self.sealed_size = [], 0
+
+    def finish(self) -> None:
+        """Make every added blob durable and indexed."""
+        try:
+            if self.frame.blobs:
+                self._seal_frame()
+            for future in self.sealing:
+                self._collect(future.result())
+            self.sealing = []
+            self._write_pack()
+            if self.written:
+                name, blob = encode_index(self.keys, self.written, self.repo.rng)
+                self.repo.backend.write(name, blob)
+                self.stored_bytes += len(blob)
+                for pack_id, frames in self.written.items():
+                    self.repo.index.add_pack(pack_id, frames)
+                self.written = {}
+            self.pending.clear()
+        finally:
+            self.executor.shutdown(wait=True)
+
+    def abort(self) -> None:
+        """Stop without indexing; packs already written stay unreferenced (prune removes them)."""
+        for future in self.sealing:
+            future.cancel()
+        self.executor.shutdown(wait=True)

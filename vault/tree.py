@@ -1,0 +1,204 @@
+"""Pure model of a snapshot's tree: the source file described as an ordered list of parts.
+
+Concatenating the rendering of every part gives back the source byte for byte:
+- ``Literal``: bytes kept inline (zip headers, central directory, ...);
+- ``Stream``: bytes stored as content-defined chunks;
+- ``Deflated``: bytes re-created by compressing a stream of content with zlib parameters
+  that were proven, at snapshot time, to reproduce the original compressed bytes.
+A zip tree also lists its members, pointing at the part that holds each one's content.
+See docs/FORMAT.md, "Trees".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import codec
+from .crypto import ID_SIZE
+from .errors import UnsupportedFormat
+
+INLINE_CHUNKS = 1024
+
+
+@dataclass(frozen=True)
+class ChunkRef:
+    id: bytes
+    length: int
+
+
+@dataclass(frozen=True)
+class ListRef:
+    """A tree blob holding a run of ChunkRefs, for streams too long to list inline."""
+
+    id: bytes
+    count: int
+    size: int
+
+
+@dataclass(frozen=True)
+class Stream:
+    size: int
+    chunks: tuple[ChunkRef, ...] = ()
+    lists: tuple[ListRef, ...] = ()
+
+
+@dataclass(frozen=True)
+class Literal:
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Deflated:
+    """Raw deflate data recreated from its content: zlib(level, mem_level, strategy, wbits)."""
+
+    content: Stream
+    level: int
+    mem_level: int
+    strategy: int
+    wbits: int
+    compressed_size: int
+
+
+Part = Literal | Stream | Deflated
+
+
+@dataclass(frozen=True)
+class MemberEntry:
+    """A zip member: its name, and the part holding its content (or compressed bytes)."""
+
+    name: str
+    part: int
+    size: int
+    crc32: int
+    method: int
+    compressed: bool  # True when the part holds the member's compressed bytes as stored
+
+
+@dataclass
+class Tree:
+    kind: str  # "file" or "zip"
+    parts: list[Part]
+    members: list[MemberEntry] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        return sum(part_size(p) for p in self.parts)
+
+
+def part_size(part: Part) -> int:
+    """How many bytes of the source a part renders to."""
+    if isinstance(part, Literal):
+        return len(part.data)
+    if isinstance(part, Stream):
+        return part.size
+    return part.compressed_size
+
+
+# --- encoding ----------------------------------------------------------------------------------
+
+
+def _stream_doc(stream: Stream) -> dict[str, Any]:
+    doc: dict[str, Any] = {"t": "stream", "size": stream.size}
+    if stream.lists:
+        doc["lists"] = [[r.id, r.count, r.size] for r in stream.lists]
+    else:
+        doc["chunks"] = [[c.id, c.length] for c in stream.chunks]
+    return doc
+
+
+def _part_doc(part: Part) -> dict[str, Any]:
+    if isinstance(part, Literal):
+        return {"t": "lit", "data": part.data}
+    if isinstance(part, Stream):
+        return _stream_doc(part)
+    return {
+        "t": "deflate",
+        "content": _stream_doc(part.content),
+        "params": [part.level, part.mem_level, part.strategy, part.wbits],
+        "csize": part.compressed_size,
+    }
+
+
+def encode_tree(tree: Tree) -> dict[str, Any]:
+    return {
+        "v": 1,
+        "kind": tree.kind,
+        "parts": [_part_doc(p) for p in tree.parts],
+        "members": [
+            [m.name, m.part, m.size, m.crc32, m.method, m.compressed] for m in tree.members
+        ],
+    }
+
+
+def _int(value: Any, what: str) -> int:
+    codec.require(isinstance(value, int) and not isinstance(value, bool) and value >= 0, what)
+    return int(value)
+
+
+def _decode_stream(doc: Any, what: str) -> Stream:
+    codec.require(isinstance(doc, dict) and doc.get("t") == "stream", what)
+    size = _int(doc.get("size"), what)
+    if "lists" in doc:
+        lists = []
+        for item in codec.field(doc, "lists", list, what):
+            codec.require(isinstance(item, list) and len(item) == 3, what)
+            codec.require(isinstance(item[0], bytes) and len(item[0]) == ID_SIZE, what)
+            lists.append(ListRef(item[0], _int(item[1], what), _int(item[2], what)))
+        codec.require(sum(r.size for r in lists) == size, what)
+        return Stream(size, lists=tuple(lists))
+    return Stream(size, chunks=decode_chunk_list(codec.field(doc, "chunks", list, what), what))
+
+
+def decode_chunk_list(items: Any, what: str) -> tuple[ChunkRef, ...]:
+    codec.require(isinstance(items, list), what)
+    chunks = []
+    for item in items:
+        codec.require(isinstance(item, list) and len(item) == 2, what)
+        codec.require(isinstance(item[0], bytes) and len(item[0]) == ID_SIZE, what)
+        chunks.append(ChunkRef(item[0], _int(item[1], what)))
+    return tuple(chunks)
+
+
+def _decode_part(doc: Any, what: str) -> Part:
+    codec.require(isinstance(doc, dict), what)
+    kind = doc.get("t")
+    if kind == "lit":
+        return Literal(codec.field(doc, "data", bytes, what))
+    if kind == "stream":
+        stream = _decode_stream(doc, what)
+        if not stream.lists:
+            codec.require(sum(c.length for c in stream.chunks) == stream.size, what)
+        return stream
+    if kind == "deflate":
+        params = codec.field(doc, "params", list, what)
+        codec.require(len(params) == 4 and all(isinstance(p, int) for p in params), what)
+        level, mem_level, strategy, wbits = params
+        codec.require(0 <= level <= 9 and 1 <= mem_level <= 9 and 0 <= strategy <= 4, what)
+        codec.require(-15 <= wbits <= -9, what)
+        return Deflated(
+            _decode_stream(doc.get("content"), what),
+            level,
+            mem_level,
+            strategy,
+            wbits,
+            _int(doc.get("csize"), what),
+        )
+    raise UnsupportedFormat(f"{what}: unknown part type {kind!r}")
+
+
+def decode_tree(doc: Any, what: str) -> Tree:
+    codec.check_version(doc, what)
+    kind = codec.field(doc, "kind", str, what)
+    codec.require(kind in ("file", "zip"), what)
+    parts = [_decode_part(p, what) for p in codec.field(doc, "parts", list, what)]
+    members = []
+    for item in doc.get("members") or []:
+        codec.require(isinstance(item, list) and len(item) == 6, what)
+        name, part, size, crc, method, compressed = item
+        codec.require(isinstance(name, str) and isinstance(compressed, bool), what)
+        codec.require(isinstance(part, int) and 0 <= part < len(parts), what)
+        members.append(
+            MemberEntry(name, part, _int(size, what), _int(crc, what), _int(method, what), compressed)
+        )
+    return Tree(kind, parts, members)

@@ -97,7 +97,10 @@ def init(
 
 @app.command()
 def snapshot(
-    file: Annotated[Path, typer.Argument(help="The export to store, e.g. Basic_LinkedInDataExport_01-15-2026.zip")],
+    file: Annotated[
+        Path,
+        typer.Argument(help="The export to store, e.g. Basic_LinkedInDataExport_01-15-2026.zip"),
+    ],
     vault: VaultOption = None,
     json: JsonOption = False,
 ) -> None:
@@ -136,7 +139,9 @@ def list_(vault: VaultOption = None, json: JsonOption = False) -> None:
 
 @app.command()
 def restore(
-    snapshot_ref: Annotated[str, typer.Argument(metavar="SNAPSHOT", help="Snapshot id, unique id prefix, or 'latest'.")],
+    snapshot_ref: Annotated[
+        str, typer.Argument(metavar="SNAPSHOT", help="Snapshot id, unique id prefix, or 'latest'.")
+    ],
     output: Annotated[Path, typer.Option("-o", "--output", help="File to write the archive to.")],
     vault: VaultOption = None,
     json: JsonOption = False,
@@ -144,7 +149,9 @@ def restore(
 ) -> None:
     """Write a snapshot's archive back, byte for byte as it was stored."""
     opened = _open(vault)
-    chosen = opened.restore(snapshot_ref, output, force=force, progress=render.BarProgress(not json))
+    chosen = opened.restore(
+        snapshot_ref, output, force=force, progress=render.BarProgress(not json)
+    )
     if json:
         render.emit_json({"snapshot": render.snapshot_json(chosen), "output": str(output)})
     else:

@@ -21,7 +21,8 @@ from rich.table import Table
 
 from vault import Snapshot, VerifyReport
 
-stdout = Console(highlight=False, soft_wrap=True)
+# Off a terminal (pipes, files) lines are not cut to 80 columns: names must stay whole.
+stdout = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 240)
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
@@ -75,7 +76,12 @@ def snapshot_table(snaps: list[Snapshot]) -> None:
         return
     table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
     for column in ("ID", "Time", "Source", "Size", "SHA-256"):
-        table.add_column(column, no_wrap=column != "Source", justify="right" if column == "Size" else "left")
+        table.add_column(
+            column,
+            no_wrap=column != "Source",
+            overflow="fold",
+            justify="right" if column == "Size" else "left",
+        )
     for snap in snaps:
         table.add_row(
             snap.short_id,

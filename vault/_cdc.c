@@ -11,8 +11,8 @@
  *
  * Builds everywhere with plain -O3: the x86-64 code is compiled through per-function
  * target attributes and selected at run time (__builtin_cpu_supports). On other
- * architectures or compilers the module builds but reports no implementation, and
- * chunker.py then uses its reference path.
+ * architectures or compilers (or with -DCDC_PORTABLE_ONLY, to test that case) the module
+ * builds but reports no implementation, and chunker.py then uses its reference path.
  *
  * Python API (private to vault.chunker):
  *   implementations() -> tuple[str, ...]    usable here, best first ("vaes", "aesni"), or ()
@@ -31,7 +31,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(CDC_PORTABLE_ONLY)
 #define CDC_X86 1
 #include <immintrin.h>
 #else
@@ -386,6 +386,7 @@ static PyMethodDef cdc_methods[] = {
 static struct PyModuleDef cdc_module = {
     PyModuleDef_HEAD_INIT, "vault._cdc",
     "AES-NI / VAES accelerator for the cut-point search of vault.chunker.", -1, cdc_methods,
+    NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC PyInit__cdc(void) {

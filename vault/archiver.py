@@ -46,8 +46,9 @@ class StreamStore:
             ChunkerParams(config.chunker_min, config.chunker_avg, config.chunker_max),
         )
 
-    def store(self, read: Callable[[int], bytes], on_block: Callable[[bytes], None] | None = None
-              ) -> Stream:
+    def store(
+        self, read: Callable[[int], bytes], on_block: Callable[[bytes], None] | None = None
+    ) -> Stream:
         """Chunk and store everything ``read`` yields until it returns b''."""
         chunks: list[ChunkRef] = []
         size = 0

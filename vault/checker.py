@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from .crypto import BlobType
 from .errors import IntegrityError, StorageError
 from .progress import NoProgress, Progress
 from .repository.headstate import SeenHead
@@ -206,4 +205,3 @@ def verify(
 ) -> VerifyReport:
     """Check the vault; the report lists every problem found."""
     return Checker(repo, progress).run(read_data, seen)
-

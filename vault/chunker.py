@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from itertools import pairwise
 from types import ModuleType
 from typing import Protocol
 
@@ -333,4 +334,4 @@ def chunk_lengths(
     with memoryview(data) as raw:
         work = raw if raw.format == "B" and raw.ndim == 1 else raw.cast("B")
         ends = engine.cuts(work, 0, 0, final=True)
-    return [b - a for a, b in zip([0, *ends], ends)]
+    return [b - a for a, b in pairwise([0, *ends])]

@@ -34,7 +34,13 @@ def unpack_document(data: bytes | memoryview, what: str) -> Any:
         raise IntegrityError(f"{what} is implausibly large")
     try:
         return msgpack.unpackb(data, raw=False, strict_map_key=False)
-    except (ValueError, TypeError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError) as exc:
+    except (
+        ValueError,
+        TypeError,
+        msgpack.ExtraData,
+        msgpack.FormatError,
+        msgpack.StackError,
+    ) as exc:
         raise IntegrityError(f"{what} is not a valid document ({exc.__class__.__name__})") from None
 
 

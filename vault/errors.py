@@ -1,17 +1,17 @@
 """The one exception tree of lkvault; the CLI maps it to exit codes in one place.
 
-    VaultError                      base; "the operation failed" (exit 1)
-    ├── UsageError                  the caller asked for something impossible (exit 2)
-    │   ├── VaultNotFound
-    │   ├── VaultExists
-    │   ├── SnapshotNotFound
-    │   └── BadInput                the input file cannot be stored as asked
-    ├── AccessDenied                wrong passphrase or no usable key (exit 3)
-    ├── IntegrityError              corrupt or hostile data in the vault (exit 1)
-    │   ├── UnsupportedFormat       a format version this build cannot read
-    │   └── RollbackDetected        the vault is older than one this client saw
-    └── StorageError                the storage failed, perhaps transiently (exit 1)
-        └── VaultLocked             another process holds the vault's lock
+VaultError                      base; "the operation failed" (exit 1)
+├── UsageError                  the caller asked for something impossible (exit 2)
+│   ├── VaultNotFound
+│   ├── VaultExists
+│   ├── SnapshotNotFound
+│   └── BadInput                the input file cannot be stored as asked
+├── AccessDenied                wrong passphrase or no usable key (exit 3)
+├── IntegrityError              corrupt or hostile data in the vault (exit 1)
+│   ├── UnsupportedFormat       a format version this build cannot read
+│   └── RollbackDetected        the vault is older than one this client saw
+└── StorageError                the storage failed, perhaps transiently (exit 1)
+    └── VaultLocked             another process holds the vault's lock
 """
 
 from __future__ import annotations

@@ -57,9 +57,7 @@ def iter_deflated(repo: Repository, part: Deflated) -> Iterator[bytes]:
     """Re-create a member's compressed bytes from its stored content."""
     from .ingest.deflate import DeflateParams, Recompressor
 
-    compressor = Recompressor(
-        DeflateParams(part.level, part.mem_level, part.strategy, part.wbits)
-    )
+    compressor = Recompressor(DeflateParams(part.level, part.mem_level, part.strategy, part.wbits))
     produced = 0
     for block in iter_stream(repo, part.content):
         out = compressor.feed(block)

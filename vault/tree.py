@@ -199,6 +199,8 @@ def decode_tree(doc: Any, what: str) -> Tree:
         codec.require(isinstance(name, str) and isinstance(compressed, bool), what)
         codec.require(isinstance(part, int) and 0 <= part < len(parts), what)
         members.append(
-            MemberEntry(name, part, _int(size, what), _int(crc, what), _int(method, what), compressed)
+            MemberEntry(
+                name, part, _int(size, what), _int(crc, what), _int(method, what), compressed
+            )
         )
     return Tree(kind, parts, members)

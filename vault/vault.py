@@ -143,7 +143,10 @@ class Vault:
                     f"{warning}; refusing to add a snapshot on top (run 'lkvault verify')"
                 )
             created = archiver.snapshot(
-                self.repo, path, source_name=source_name, progress=progress,
+                self.repo,
+                path,
+                source_name=source_name,
+                progress=progress,
                 workers=self.env.workers,
             )
         self.heads.save(SeenHead(created.seq, created.id))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -56,7 +57,8 @@ class LocalBackend:
             os.replace(temp, path)
             _fsync_dir(path.parent)
         except OSError as exc:
-            temp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                temp.unlink(missing_ok=True)
             raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from None
 
     def delete(self, name: str) -> None:

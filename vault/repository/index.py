@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 from .. import codec
 from ..crypto import ID_SIZE, SEAL_OVERHEAD, BlobType, Keys, ObjectType, Rng, padme, seal, unseal
 from .pack import FrameEntry
@@ -97,7 +98,9 @@ def decode_index(keys: Keys, name: str, sealed: bytes) -> dict[bytes, list[Frame
     for item in codec.field(document, "packs", list, what):
         pack_id = codec.field(item, "id", bytes, what)
         codec.require(len(pack_id) == ID_SIZE, what)
-        frames = [FrameEntry.from_document(f, what) for f in codec.field(item, "frames", list, what)]
+        frames = [
+            FrameEntry.from_document(f, what) for f in codec.field(item, "frames", list, what)
+        ]
         packs[pack_id] = frames
     return packs
 
@@ -110,4 +113,3 @@ def id_of_name(name: str, prefix: str, what: str) -> bytes:
         object_id = b""
     codec.require(name.startswith(prefix) and len(object_id) == ID_SIZE, what)
     return object_id
-

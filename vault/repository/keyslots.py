@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import hmac
 import json
 from dataclasses import dataclass, field
@@ -153,6 +154,8 @@ class KeySlot:
             "nonce": _b64(self.nonce),
             "wrapped": _b64(self.wrapped),
         }
+        # Not a defence (anyone can recompute it): it tells a damaged slot from a wrong passphrase.
+        document["check"] = hashlib.sha256(canonical_json(document)).hexdigest()
         return (json.dumps(document, indent=2) + "\n").encode()
 
     @classmethod
@@ -161,6 +164,9 @@ class KeySlot:
         try:
             slot_id = bytes.fromhex(name[len(KEYS_PREFIX) :])
             document = json.loads(raw)
+            body = {k: v for k, v in document.items() if k != "check"}
+            if document.get("check") != hashlib.sha256(canonical_json(body)).hexdigest():
+                raise IntegrityError(f"{what} is damaged (its checksum does not match)")
             if document["v"] != 1:
                 raise UnsupportedFormat(f"{what} has format version {document['v']}")
             kdf = document["kdf"]
@@ -173,7 +179,7 @@ class KeySlot:
                 memory_kib=_int(kdf["memory_kib"]),
             )
             return cls(slot_id, params, _unb64(document["nonce"]), _unb64(document["wrapped"]))
-        except (KeyError, TypeError, ValueError, UnicodeDecodeError):
+        except (KeyError, TypeError, ValueError, UnicodeDecodeError, AttributeError):
             raise IntegrityError(f"{what} is malformed") from None
 
     @classmethod
@@ -220,18 +226,27 @@ def load_slots(backend: Backend) -> list[KeySlot]:
 
 
 def unlock(backend: Backend, vault_id: bytes, passphrase: bytes) -> bytes:
-    """Try the passphrase on every key slot; the master secret, or AccessDenied."""
-    slots = load_slots(backend)
-    if not slots:
+    """Try the passphrase on every key slot; the master secret, or AccessDenied.
+
+    A damaged slot or one offering weak KDF parameters is skipped; if no slot opens, the
+    error names the refused slot rather than blaming the passphrase.
+    """
+    names = backend.list(KEYS_PREFIX)
+    if not names:
         raise AccessDenied(f"the vault at {backend.location} has no key slots")
-    weak: IntegrityError | None = None
-    for slot in slots:
+    refused: IntegrityError | None = None
+    for name in names:
         try:
-            return slot.unlock(vault_id, passphrase)
+            raw = backend.read(name)
+            if len(raw) > MAX_JSON:
+                raise IntegrityError(f"key slot {name} is implausibly large")
+            return KeySlot.decode(name, raw).unlock(vault_id, passphrase)
         except AccessDenied:
             continue
-        except IntegrityError as exc:  # e.g. a slot offering weak KDF parameters
-            weak = exc
-    if weak is not None:
-        raise IntegrityError(f"{weak}; no other key slot accepts this passphrase")
+        except FileNotFoundError:
+            continue
+        except IntegrityError as exc:
+            refused = exc
+    if refused is not None:
+        raise IntegrityError(f"{refused}; no other key slot accepts this passphrase")
     raise AccessDenied("wrong passphrase: it opens none of the vault's key slots")

@@ -7,6 +7,7 @@ been refreshed for STALE_AFTER (any host); stale locks are deleted by whoever fi
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 from collections.abc import Callable
@@ -43,7 +44,8 @@ class LockInfo:
 
     def describe(self) -> str:
         kind = "an exclusive" if self.exclusive else "a shared"
-        return f"{kind} lock held by pid {self.pid} on {self.host} since {self.time:%Y-%m-%d %H:%M:%S %Z}"
+        since = self.time.strftime("%Y-%m-%d %H:%M:%S %Z")
+        return f"{kind} lock held by pid {self.pid} on {self.host} since {since}"
 
 
 class Lock:
@@ -97,10 +99,8 @@ class Lock:
             for other in self._others():
                 if isinstance(other, str) or self._stale(other):
                     name = other if isinstance(other, str) else other.name
-                    try:
+                    with contextlib.suppress(FileNotFoundError):
                         self.repo.backend.delete(name)
-                    except FileNotFoundError:
-                        pass
                 elif self.exclusive or other.exclusive:
                     blocker = other
             if blocker is None:
@@ -118,19 +118,16 @@ class Lock:
     def _start_refresher(self) -> None:
         def refresh() -> None:
             while not self._stop.wait(REFRESH_EVERY.total_seconds()):
-                try:
+                # A failed refresh must not kill the work; the next one may succeed.
+                with contextlib.suppress(Exception):
                     self._write()
-                except Exception:  # noqa: BLE001 - a failed refresh must not kill the work
-                    pass
 
         self._refresher = threading.Thread(target=refresh, daemon=True)
         self._refresher.start()
 
     def _delete_own(self) -> None:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             self.repo.backend.delete(self.name)
-        except FileNotFoundError:
-            pass
 
     def release(self) -> None:
         self._stop.set()

@@ -59,7 +59,7 @@ class FrameEntry:
             raw_size=codec.field(document, "raw", int, what),
         )
         codec.require(len(frame_id) == ID_SIZE and entry.offset >= 0, what)
-        codec.require(SEAL_OVERHEAD <= entry.length and 0 <= entry.raw_size <= MAX_FRAME_RAW, what)
+        codec.require(entry.length >= SEAL_OVERHEAD and 0 <= entry.raw_size <= MAX_FRAME_RAW, what)
         end = 0
         for item in codec.field(document, "blobs", list, what):
             codec.require(isinstance(item, list) and len(item) == 4, what)
@@ -108,8 +108,8 @@ def open_frame(keys: Keys, entry: FrameEntry, sealed: bytes) -> bytes:
     what = f"frame {entry.id.hex()[:16]}"
     plaintext = unseal(keys, ObjectType.FRAME, entry.id, sealed)
     kind, body = codec.uncontain(plaintext, what)
-    content = bytes(body) if kind == codec.CODEC_RAW else codec.decompress(
-        body, entry.raw_size, what
+    content = (
+        bytes(body) if kind == codec.CODEC_RAW else codec.decompress(body, entry.raw_size, what)
     )
     if len(content) != entry.raw_size:
         raise IntegrityError(f"{what} holds {len(content)} bytes, not {entry.raw_size}")

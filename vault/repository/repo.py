@@ -31,8 +31,16 @@ from ..crypto import (
     unseal,
 )
 from ..errors import IntegrityError, VaultExists
-from .index import INDEX_PREFIX, BlobLocation, FrameRef, Index, decode_index, encode_index
-from .index import id_of_name, pack_name
+from .index import (
+    INDEX_PREFIX,
+    BlobLocation,
+    FrameRef,
+    Index,
+    decode_index,
+    encode_index,
+    id_of_name,
+    pack_name,
+)
 from .keyslots import (
     CONFIG_NAME,
     KeySlot,

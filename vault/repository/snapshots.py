@@ -96,9 +96,7 @@ def read_snapshot(repo: Repository, name: str) -> Snapshot:
     return Snapshot.from_document(snapshot_id, document, f"snapshot {name}")
 
 
-def load_snapshots(
-    repo: Repository, on_error: Any = None
-) -> list[Snapshot]:
+def load_snapshots(repo: Repository, on_error: Any = None) -> list[Snapshot]:
     """Every readable snapshot, oldest first (by sequence number, then time)."""
     found = []
     for name in snapshot_names(repo):
@@ -113,7 +111,5 @@ def load_snapshots(
 
 def write_snapshot(repo: Repository, snapshot: Snapshot) -> Snapshot:
     """Store a snapshot record; its id is the keyed id of its sealed plaintext."""
-    snapshot_id = repo.write_document(
-        SNAPSHOTS_PREFIX, ObjectType.SNAPSHOT, snapshot.to_document()
-    )
+    snapshot_id = repo.write_document(SNAPSHOTS_PREFIX, ObjectType.SNAPSHOT, snapshot.to_document())
     return Snapshot(**{**snapshot.__dict__, "id": snapshot_id})

@@ -1,0 +1,61 @@
+"""Shared fixtures: real vaults in temporary folders, and the CLI run in-process."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cli.main import main
+from vault import Environment, Vault
+
+PASSPHRASE = b"correct horse battery staple"
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Environment:
+    return Environment(state_dir=tmp_path / "state", lock_wait=2.0)
+
+
+@pytest.fixture
+def vault(tmp_path: Path, env: Environment) -> Vault:
+    return Vault.init(str(tmp_path / "vault"), PASSPHRASE, env)
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+@pytest.fixture
+def cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Callable[..., Result]:
+    """Runs ``lkvault ARGS`` in this process against tmp_path/vault."""
+    monkeypatch.setenv("LKVAULT_VAULT", str(tmp_path / "vault"))
+    monkeypatch.setenv("LKVAULT_PASSWORD", PASSPHRASE.decode())
+    monkeypatch.setenv("LKVAULT_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("LKVAULT_LOCK_WAIT", "2")
+    for name in ("LKVAULT_PASSWORD_FILE", "LKVAULT_PASSWORD_COMMAND", "LKVAULT_NEW_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+
+    def run(*args: str) -> Result:
+        capsys.readouterr()
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as done:
+            code = done.code if isinstance(done.code, int) else 1
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run

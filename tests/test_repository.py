@@ -101,9 +101,9 @@ def test_large_input_spans_several_packs(
 def test_long_streams_use_chunk_lists(
     vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from vault import archiver
+    from vault import streams
 
-    monkeypatch.setattr(archiver, "INLINE_CHUNKS", 8)
+    monkeypatch.setattr(streams, "INLINE_CHUNKS", 8)
     data = os.urandom(600_000)
     snap = vault.snapshot(write(tmp_path / "x", data))
     stream = load_tree(vault.repo, snap.tree).parts[0]

@@ -1,89 +1,60 @@
 """Snapshotting: turns an input file into stored chunks, a tree and a snapshot record.
 
 Nothing becomes visible before it is complete: chunks and the tree go into packs, then one
-index file, and only then the snapshot record that refers to them.
+index file, and only then the snapshot record that refers to them. A zip is stored by its
+members' contents (vault.zipingest), anything else as one chunked stream; either way the
+parts are proven to rebuild the input exactly before the snapshot is committed.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import os
 from pathlib import Path
-from typing import BinaryIO
 
 from . import codec
-from .chunker import Chunker, ChunkerParams
 from .crypto import BlobType
+from .errors import BadInput, IntegrityError
+from .ingest.zipscan import ZipLimits
 from .progress import NoProgress, Progress
-from .repository.repo import BlobWriter, Repository
+from .repository.repo import Repository
 from .repository.snapshots import Snapshot, load_snapshots, write_snapshot
-from .tree import INLINE_CHUNKS, ChunkRef, ListRef, Stream, Tree, encode_tree
+from .restorer import load_tree
+from .streams import READ_BLOCK, Ingest, StreamStore
+from .tree import Tree, encode_tree, part_size
+from .zipingest import FileReader, KnownMember, ZipIngester
 
-READ_BLOCK = 1024 * 1024
 TOOL = "lkvault 0.1.0"
+KNOWN_FROM_SNAPSHOTS = 6
 
 
-@dataclass
-class Ingest:
-    """What storing one input produced, before the snapshot record is written."""
-
-    tree: Tree
-    size: int
-    sha256: bytes
-    warnings: list[str] = field(default_factory=list)
-
-
-class StreamStore:
-    """Stores byte streams as content-defined chunks through one BlobWriter."""
-
-    def __init__(self, repo: Repository, writer: BlobWriter, progress: Progress) -> None:
-        config = repo.config
-        self.writer = writer
-        self.progress = progress
-        self.chunker = Chunker(
-            repo.keys.chunker,
-            ChunkerParams(config.chunker_min, config.chunker_avg, config.chunker_max),
-        )
-
-    def store(
-        self, read: Callable[[int], bytes], on_block: Callable[[bytes], None] | None = None
-    ) -> Stream:
-        """Chunk and store everything ``read`` yields until it returns b''."""
-        chunks: list[ChunkRef] = []
-        size = 0
-        while True:
-            block = read(READ_BLOCK)
-            if not block:
-                break
-            if on_block is not None:
-                on_block(block)
-            size += len(block)
-            for chunk in self.chunker.feed(block):
-                chunks.append(ChunkRef(self.writer.add(BlobType.DATA, chunk), len(chunk)))
-            self.progress.advance(len(block))
-        for chunk in self.chunker.finish():
-            chunks.append(ChunkRef(self.writer.add(BlobType.DATA, chunk), len(chunk)))
-        return self.stream_of(chunks, size)
-
-    def stream_of(self, chunks: list[ChunkRef], size: int) -> Stream:
-        """A Stream listing ``chunks`` inline, or through list blobs when there are many."""
-        if len(chunks) <= INLINE_CHUNKS:
-            return Stream(size, chunks=tuple(chunks))
-        lists = []
-        for start in range(0, len(chunks), INLINE_CHUNKS):
-            run = chunks[start : start + INLINE_CHUNKS]
-            document = [[c.id, c.length] for c in run]
-            list_id = self.writer.add(BlobType.TREE, codec.pack_document(document))
-            lists.append(ListRef(list_id, len(run), sum(c.length for c in run)))
-        return Stream(size, lists=tuple(lists))
-
-
-def ingest_opaque(source: BinaryIO, store: StreamStore) -> Ingest:
+def ingest_opaque(reader: FileReader, store: StreamStore) -> Ingest:
     """Store any file as one chunked stream."""
+    stream = store.store(reader.sequential(0, reader.size))
+    return Ingest(Tree("file", [stream]), stream.size, b"")
+
+
+def known_members(repo: Repository, history: list[Snapshot]) -> dict[bytes, KnownMember]:
+    """Members of the newest zip snapshots, by keyed hash of their compressed bytes."""
+    known: dict[bytes, KnownMember] = {}
+    recent = [s for s in history if s.kind == "zip"][-KNOWN_FROM_SNAPSHOTS:]
+    for snap in reversed(recent):
+        try:
+            tree = load_tree(repo, snap.tree)
+        except IntegrityError:
+            continue  # a damaged old snapshot only costs the shortcut, verify reports it
+        for member in tree.members:
+            if member.cmac and member.cmac not in known:
+                known[member.cmac] = KnownMember(tree.parts[member.part], member.compressed)
+    return known
+
+
+def file_sha256(reader: FileReader) -> bytes:
     digest = hashlib.sha256()
-    stream = store.store(source.read, digest.update)
-    return Ingest(Tree("file", [stream]), stream.size, digest.digest())
+    read = reader.sequential(0, reader.size)
+    while block := read(READ_BLOCK):
+        digest.update(block)
+    return digest.digest()
 
 
 def snapshot(
@@ -93,25 +64,45 @@ def snapshot(
     source_name: str | None = None,
     progress: Progress | None = None,
     workers: int = 2,
+    opaque: bool = False,
+    limits: ZipLimits | None = None,
 ) -> Snapshot:
     """Store the file at ``path`` and record a snapshot of it; returns the new snapshot.
 
     The caller holds the vault's exclusive lock.
     """
     progress = progress or NoProgress()
+    history = load_snapshots(repo)
     writer = repo.writer(workers)
-    store = StreamStore(repo, writer, progress)
     try:
         with open(path, "rb") as source:
-            progress.start("Storing", path.stat().st_size)
-            ingest = ingest_opaque(source, store)
+            before = os.fstat(source.fileno())
+            reader = FileReader(source.fileno(), before.st_size)
+            progress.start("Storing", reader.size)
+            ingest = None
+            if not opaque:
+                ingester = ZipIngester(
+                    repo, writer, progress, workers, known_members(repo, history), limits
+                )
+                ingest = ingester.run(reader)
+            if ingest is None:
+                ingest = ingest_opaque(reader, StreamStore(repo, writer, progress))
             progress.done()
+            ingest.sha256 = file_sha256(reader)
+            after = os.fstat(source.fileno())
+        if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns):
+            raise BadInput(
+                f"{path} changed while it was being stored; try again when it is complete"
+            )
+        # The proof: the parts cover the input exactly (literal and stored bytes are verbatim,
+        # every deflate part was checked byte for byte against the original while storing).
+        if sum(part_size(p) for p in ingest.tree.parts) != ingest.size:
+            raise IntegrityError("internal error: the stored parts do not rebuild the input")
         tree_id = writer.add(BlobType.TREE, codec.pack_document(encode_tree(ingest.tree)))
         writer.finish()
     except BaseException:
         writer.abort()
         raise
-    history = load_snapshots(repo)
     head = history[-1] if history else None
     record = Snapshot(
         id=b"",
@@ -128,6 +119,7 @@ def snapshot(
             "new_bytes": writer.new_bytes,
             "new_blobs": writer.new_blobs,
             "stored_bytes": writer.stored_bytes,
+            "members": len(ingest.tree.members),
         },
         warnings=ingest.warnings,
     )

@@ -73,6 +73,7 @@ class MemberEntry:
     crc32: int
     method: int
     compressed: bool  # True when the part holds the member's compressed bytes as stored
+    cmac: bytes = b""  # keyed hash of the member's compressed bytes (unchanged-member shortcut)
 
 
 @dataclass
@@ -126,7 +127,7 @@ def encode_tree(tree: Tree) -> dict[str, Any]:
         "kind": tree.kind,
         "parts": [_part_doc(p) for p in tree.parts],
         "members": [
-            [m.name, m.part, m.size, m.crc32, m.method, m.compressed] for m in tree.members
+            [m.name, m.part, m.size, m.crc32, m.method, m.compressed, m.cmac] for m in tree.members
         ],
     }
 
@@ -194,13 +195,14 @@ def decode_tree(doc: Any, what: str) -> Tree:
     parts = [_decode_part(p, what) for p in codec.field(doc, "parts", list, what)]
     members = []
     for item in doc.get("members") or []:
-        codec.require(isinstance(item, list) and len(item) == 6, what)
-        name, part, size, crc, method, compressed = item
+        codec.require(isinstance(item, list) and len(item) == 7, what)
+        name, part, size, crc, method, compressed, cmac = item
         codec.require(isinstance(name, str) and isinstance(compressed, bool), what)
+        codec.require(isinstance(cmac, bytes), what)
         codec.require(isinstance(part, int) and 0 <= part < len(parts), what)
         members.append(
             MemberEntry(
-                name, part, _int(size, what), _int(crc, what), _int(method, what), compressed
+                name, part, _int(size, what), _int(crc, what), _int(method, what), compressed, cmac
             )
         )
     return Tree(kind, parts, members)

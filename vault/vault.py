@@ -131,9 +131,14 @@ class Vault:
         return matches[0]
 
     def snapshot(
-        self, path: Path, *, source_name: str | None = None, progress: Progress | None = None
+        self,
+        path: Path,
+        *,
+        source_name: str | None = None,
+        progress: Progress | None = None,
+        opaque: bool = False,
     ) -> Snapshot:
-        """Store a file; returns its snapshot record."""
+        """Store a file (a zip by its members, unless ``opaque``); returns its snapshot record."""
         if not path.is_file():
             raise UsageError(f"{path} is not a readable file")
         with lock(self.repo, self.env.holder(), exclusive=True, wait_seconds=self.env.lock_wait):
@@ -148,6 +153,7 @@ class Vault:
                 source_name=source_name,
                 progress=progress,
                 workers=self.env.workers,
+                opaque=opaque,
             )
         self.heads.save(SeenHead(created.seq, created.id))
         return created

@@ -8,6 +8,7 @@ so a crash at any moment leaves only unreferenced packs or index entries behind.
 from __future__ import annotations
 
 import hmac
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -243,18 +244,20 @@ class BlobWriter:
         self.new_bytes = 0
         self.new_blobs = 0
         self.stored_bytes = 0
+        self.lock = threading.Lock()
 
     def add(self, blob_type: BlobType, data: bytes | memoryview) -> bytes:
-        """Store a blob unless the vault already has it; returns its id."""
+        """Store a blob unless the vault already has it; returns its id. Thread-safe."""
         blob_id = self.keys.blob_id(blob_type, data)
-        if blob_id in self.pending or blob_id in self.repo.index:
-            return blob_id
-        self.pending.add(blob_id)
-        self.frame.add(blob_type, blob_id, data)
-        self.new_bytes += len(data)
-        self.new_blobs += 1
-        if self.frame.raw_size >= FRAME_TARGET:
-            self._seal_frame()
+        with self.lock:
+            if blob_id in self.pending or blob_id in self.repo.index:
+                return blob_id
+            self.pending.add(blob_id)
+            self.frame.add(blob_type, blob_id, data)
+            self.new_bytes += len(data)
+            self.new_blobs += 1
+            if self.frame.raw_size >= FRAME_TARGET:
+                self._seal_frame()
         return blob_id
 
     def _seal_frame(self) -> None:

@@ -1,0 +1,200 @@
+"""Archive-aware ingestion: a zip stored as its members' uncompressed contents plus literal bytes.
+
+Each deflated member is inflated while candidate zlib parameters are checked against its
+compressed bytes (vault.ingest.deflate); when one reproduces them exactly, only the content
+(content-defined chunks, deduplicated across exports) and the parameters are kept. Otherwise
+the member's compressed bytes are kept as they are. Everything between members is kept
+literally. Members whose compressed bytes are unchanged since an earlier snapshot (same keyed
+hash) reuse that snapshot's parts without being inflated again. Members run on worker threads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from .archiver import Ingest, StreamStore
+from .crypto import Keys
+from .ingest.deflate import PROBE_HEAD, MemberReader, probe
+from .ingest.zipscan import METHOD_DEFLATED, METHOD_STORED, Member, Region, ZipLimits, scan_zip
+from .progress import Progress
+from .repository.index import Index
+from .repository.repo import BlobWriter, Repository
+from .tree import Deflated, Literal, MemberEntry, Part, Stream, Tree
+
+LITERAL_LIMIT = 1024 * 1024
+IO_BLOCK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class KnownMember:
+    """A member stored by an earlier snapshot, reusable when its compressed bytes are equal."""
+
+    part: Part
+    compressed: bool
+
+
+class FileReader:
+    """Positional reads of one open file, safe to use from several threads."""
+
+    def __init__(self, fd: int, size: int) -> None:
+        self.fd = fd
+        self.size = size
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        chunks = []
+        while length > 0:
+            data = os.pread(self.fd, min(length, 16 * IO_BLOCK), offset)
+            if not data:
+                break
+            chunks.append(data)
+            offset += len(data)
+            length -= len(data)
+        return b"".join(chunks)
+
+    def sequential(self, offset: int, length: int) -> Callable[[int], bytes]:
+        """A read(n) function over [offset, offset+length)."""
+        position = offset
+        end = offset + length
+
+        def read(n: int) -> bytes:
+            nonlocal position
+            want = min(n, end - position)
+            if want <= 0:
+                return b""
+            data = self.read_at(position, want)
+            position += len(data)
+            return data
+
+        return read
+
+
+def member_mac(keys: Keys, reader: FileReader, member: Member) -> bytes:
+    """Keyed hash of a member's compressed bytes (and the metadata that must match too)."""
+    mac = hmac.new(keys.member, digestmod=hashlib.sha256)
+    mac.update(
+        f"{member.method}:{member.crc32}:{member.uncompressed_size}:{member.compressed_size}:"
+        f"{member.flags}".encode()
+    )
+    read = reader.sequential(member.data_offset, member.compressed_size)
+    while block := read(IO_BLOCK):
+        mac.update(block)
+    return mac.digest()
+
+
+def stream_blob_ids(stream: Stream) -> list[bytes]:
+    return [c.id for c in stream.chunks] + [r.id for r in stream.lists]
+
+
+def part_available(part: Part, index: Index) -> bool:
+    """True when every blob a reused part names is still in the vault."""
+    if isinstance(part, Literal):
+        return True
+    stream = part if isinstance(part, Stream) else part.content
+    return all(blob_id in index for blob_id in stream_blob_ids(stream))
+
+
+class ZipIngester:
+    """Stores one zip; see the module docstring."""
+
+    def __init__(
+        self,
+        repo: Repository,
+        writer: BlobWriter,
+        progress: Progress,
+        workers: int,
+        known: dict[bytes, KnownMember],
+        limits: ZipLimits | None = None,
+    ) -> None:
+        self.repo = repo
+        self.writer = writer
+        self.progress = progress
+        self.workers = max(1, workers)
+        self.known = known
+        self.limits = limits or ZipLimits()
+
+    def run(self, reader: FileReader) -> Ingest | None:
+        layout = scan_zip(reader.read_at, reader.size, self.limits)
+        if layout is None:
+            return None
+        members = [item for item in layout.items if isinstance(item, Member)]
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            futures = {m.index: pool.submit(self._member, reader, m) for m in members}
+            parts: list[Part] = []
+            entries: dict[int, MemberEntry] = {}
+            for item in layout.items:
+                if isinstance(item, Region):
+                    parts.append(self._region(reader, item))
+                    continue
+                part, compressed, cmac = futures[item.index].result()
+                entries[item.index] = MemberEntry(
+                    name=item.name,
+                    part=len(parts),
+                    size=item.uncompressed_size,
+                    crc32=item.crc32,
+                    method=item.method,
+                    compressed=compressed,
+                    cmac=cmac,
+                )
+                parts.append(part)
+        tree = Tree("zip", parts, [entries[i] for i in sorted(entries)])
+        return Ingest(tree, reader.size, b"", list(layout.warnings))
+
+    def _region(self, reader: FileReader, region: Region) -> Part:
+        self.progress.advance(region.length)
+        if region.length <= LITERAL_LIMIT:
+            return Literal(reader.read_at(region.offset, region.length))
+        store = StreamStore(self.repo, self.writer, self.progress)
+        return store.store(reader.sequential(region.offset, region.length), advance=False)
+
+    def _member(self, reader: FileReader, member: Member) -> tuple[Part, bool, bytes]:
+        cmac = member_mac(self.repo.keys, reader, member)
+        known = self.known.get(cmac)
+        if known is not None and part_available(known.part, self.repo.index):
+            self.progress.advance(member.compressed_size)
+            return known.part, known.compressed, cmac
+        part, compressed = self._store_member(reader, member)
+        self.progress.advance(member.compressed_size)
+        return part, compressed, cmac
+
+    def _store_member(self, reader: FileReader, member: Member) -> tuple[Part, bool]:
+        store = StreamStore(self.repo, self.writer, self.progress)
+        raw = reader.sequential(member.data_offset, member.compressed_size)
+        if member.encrypted or member.method not in (METHOD_STORED, METHOD_DEFLATED):
+            return store.store(raw, advance=False), True
+        if member.method == METHOD_STORED:
+            content = MemberReader(member, raw, self.limits, [])
+            return store.store(content.read, advance=False), False
+        head = reader.read_at(member.data_offset, min(PROBE_HEAD, member.compressed_size))
+        candidates = probe(member, head)
+        content = MemberReader(member, raw, self.limits, candidates)
+        if not candidates:
+            # Nothing reproduces it: check it inflates correctly, then keep its bytes as they are.
+            while content.read():
+                pass
+            return self._raw(store, reader, member), True
+        stream = store.store(content.read, advance=False)
+        params = content.result()
+        if params is None:
+            return self._raw(store, reader, member), True
+        return (
+            Deflated(
+                stream,
+                params.level,
+                params.mem_level,
+                params.strategy,
+                params.wbits,
+                member.compressed_size,
+            ),
+            False,
+        )
+
+    @staticmethod
+    def _raw(store: StreamStore, reader: FileReader, member: Member) -> Stream:
+        return store.store(
+            reader.sequential(member.data_offset, member.compressed_size), advance=False
+        )

@@ -84,7 +84,13 @@ def snapshot(
                 ingester = ZipIngester(
                     repo, writer, progress, workers, known_members(repo, history), limits
                 )
-                ingest = ingester.run(reader)
+                try:
+                    ingest = ingester.run(reader)
+                except BadInput as exc:
+                    raise BadInput(
+                        f"{exc}; nothing was stored (to keep the file exactly as it is, "
+                        "snapshot it with --opaque)"
+                    ) from None
             if ingest is None:
                 ingest = ingest_opaque(reader, StreamStore(repo, writer, progress))
             progress.done()

@@ -74,6 +74,15 @@ class MemberEntry:
     method: int
     compressed: bool  # True when the part holds the member's compressed bytes as stored
     cmac: bytes = b""  # keyed hash of the member's compressed bytes (unchanged-member shortcut)
+    flags: int = 0  # the zip's general-purpose flags (bit 0: encrypted)
+
+    @property
+    def encrypted(self) -> bool:
+        return bool(self.flags & 1)
+
+    @property
+    def is_dir(self) -> bool:
+        return self.name.endswith("/")
 
 
 @dataclass
@@ -127,7 +136,7 @@ def encode_tree(tree: Tree) -> dict[str, Any]:
         "kind": tree.kind,
         "parts": [_part_doc(p) for p in tree.parts],
         "members": [
-            [m.name, m.part, m.size, m.crc32, m.method, m.compressed, m.cmac] for m in tree.members
+            [m.name, m.part, m.size, m.crc32, m.method, m.compressed, m.cmac, m.flags] for m in tree.members
         ],
     }
 
@@ -195,14 +204,21 @@ def decode_tree(doc: Any, what: str) -> Tree:
     parts = [_decode_part(p, what) for p in codec.field(doc, "parts", list, what)]
     members = []
     for item in doc.get("members") or []:
-        codec.require(isinstance(item, list) and len(item) == 7, what)
-        name, part, size, crc, method, compressed, cmac = item
+        codec.require(isinstance(item, list) and len(item) == 8, what)
+        name, part, size, crc, method, compressed, cmac, flags = item
         codec.require(isinstance(name, str) and isinstance(compressed, bool), what)
         codec.require(isinstance(cmac, bytes), what)
         codec.require(isinstance(part, int) and 0 <= part < len(parts), what)
         members.append(
             MemberEntry(
-                name, part, _int(size, what), _int(crc, what), _int(method, what), compressed, cmac
+                name,
+                part,
+                _int(size, what),
+                _int(crc, what),
+                _int(method, what),
+                compressed,
+                cmac,
+                _int(flags, what),
             )
         )
     return Tree(kind, parts, members)

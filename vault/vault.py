@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import archiver, checker, restorer
+from . import archiver, checker, extractor, restorer
 from .backend import Backend, open_backend
 from .crypto import KdfParams, Rng
 from .errors import RollbackDetected, SnapshotNotFound, UsageError
@@ -166,6 +166,30 @@ class Vault:
             chosen = self.find(ref, load_snapshots(self.repo))
             restorer.restore_file(self.repo, chosen, target, force=force, progress=progress)
         return chosen
+
+    def extract(
+        self, ref: str, folder: Path, *, force: bool = False, progress: Progress | None = None
+    ) -> tuple[Snapshot, extractor.ExtractResult]:
+        """Write a snapshot's members into ``folder``."""
+        with lock(self.repo, self.env.holder(), exclusive=False, wait_seconds=self.env.lock_wait):
+            chosen = self.find(ref, load_snapshots(self.repo))
+            result = extractor.extract(self.repo, chosen, folder, force=force, progress=progress)
+        return chosen, result
+
+    def cat(self, ref: str, member: str) -> Iterator[bytes]:
+        """One member's content, block by block (the whole file for a non-zip snapshot)."""
+        with lock(self.repo, self.env.holder(), exclusive=False, wait_seconds=self.env.lock_wait):
+            chosen = self.find(ref, load_snapshots(self.repo))
+            tree = restorer.load_tree(self.repo, chosen.tree)
+            if tree.kind != "zip":
+                if member not in (chosen.source, ""):
+                    raise SnapshotNotFound(
+                        f"snapshot {chosen.short_id} is a single file ({chosen.source}), not a zip"
+                    )
+                yield from restorer.render(self.repo, tree)
+                return
+            entry = extractor.find_member(tree, member)
+            yield from extractor.member_content(self.repo, tree, entry)
 
     def verify(
         self, *, read_data: bool = False, progress: Progress | None = None

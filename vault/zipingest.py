@@ -139,6 +139,7 @@ class ZipIngester:
                     method=item.method,
                     compressed=compressed,
                     cmac=cmac,
+                    flags=item.flags,
                 )
                 parts.append(part)
         tree = Tree("zip", parts, [entries[i] for i in sorted(entries)])

@@ -1,0 +1,193 @@
+"""Reading members out of a snapshot: one member's content, or all of them into a folder, safely.
+
+Names that could escape the folder (absolute, drive letters, backslashes, '..') are never
+written; existing files are never replaced without ``force``; every member's CRC-32 and size
+are checked; files appear under their final name only once complete.
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from .errors import IntegrityError, SnapshotNotFound, UsageError
+from .ingest.zipscan import METHOD_DEFLATED, quote_name
+from .ingest.zipscan import _unsafe_path as unsafe_path
+from .progress import NoProgress, Progress
+from .repository.repo import Repository
+from .repository.snapshots import Snapshot
+from .restorer import iter_stream, load_tree
+from .tree import Deflated, MemberEntry, Stream, Tree
+
+
+def find_member(tree: Tree, name: str) -> MemberEntry:
+    """A member by exact name, else by unique case-insensitive base name at any depth."""
+    exact = [m for m in tree.members if m.name == name]
+    if exact:
+        return exact[0]
+    wanted = name.lower().rstrip("/")
+    loose = [
+        m for m in tree.members if not m.is_dir and PurePosixPath(m.name).name.lower() == wanted
+    ]
+    if len(loose) == 1:
+        return loose[0]
+    if len(loose) > 1:
+        names = ", ".join(quote_name(m.name) for m in loose[:5])
+        raise SnapshotNotFound(f"{quote_name(name)} matches several members: {names}")
+    raise SnapshotNotFound(f"the snapshot has no member {quote_name(name)}")
+
+
+def member_content(repo: Repository, tree: Tree, member: MemberEntry) -> Iterator[bytes]:
+    """A member's uncompressed content, checked against its CRC-32 and size."""
+    part = tree.parts[member.part]
+    if member.encrypted:
+        raise UsageError(f"member {quote_name(member.name)} is encrypted; lkvault cannot unpack it")
+    if isinstance(part, Deflated):
+        blocks = iter_stream(repo, part.content)
+    elif isinstance(part, Stream) and not member.compressed:
+        blocks = iter_stream(repo, part)
+    elif isinstance(part, Stream) and member.method == METHOD_DEFLATED:
+        blocks = _inflate(iter_stream(repo, part), member)
+    else:
+        raise UsageError(
+            f"member {quote_name(member.name)} uses compression method {member.method}, which "
+            "lkvault cannot unpack; restore the whole archive and open it with another tool"
+        )
+    crc, size = 0, 0
+    for block in blocks:
+        crc = zlib.crc32(block, crc)
+        size += len(block)
+        if size > member.size:
+            break
+        yield block
+    if size != member.size or crc != member.crc32:
+        raise IntegrityError(f"member {quote_name(member.name)} does not match its CRC-32 or size")
+
+
+def _inflate(blocks: Iterator[bytes], member: MemberEntry) -> Iterator[bytes]:
+    inflater = zlib.decompressobj(-15)
+    budget = member.size + 1
+    try:
+        for block in blocks:
+            out = inflater.decompress(block, budget)
+            budget -= len(out)
+            if out:
+                yield out
+            if budget <= 0 or inflater.unconsumed_tail:
+                break
+        tail = inflater.flush()
+        if tail:
+            yield tail
+    except zlib.error:
+        raise IntegrityError(f"member {quote_name(member.name)} has damaged data") from None
+
+
+def member_target(root: Path, name: str) -> Path | None:
+    """Where a member goes under ``root``, or None when its name must not be written."""
+    if unsafe_path(name) is not None:
+        return None
+    relative = PurePosixPath(name.rstrip("/"))
+    if not relative.parts:
+        return None
+    return root.joinpath(*relative.parts)
+
+
+@dataclass
+class ExtractResult:
+    written: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def extract(
+    repo: Repository,
+    snapshot: Snapshot,
+    root: Path,
+    *,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> ExtractResult:
+    """Write every member of a zip snapshot (or the single file of another) under ``root``."""
+    progress = progress or NoProgress()
+    tree = load_tree(repo, snapshot.tree)
+    result = ExtractResult()
+    if root.exists() and not root.is_dir():
+        raise UsageError(f"{root} exists and is not a folder")
+    plan = _plan(tree, snapshot, root, result)
+    clashes = [path for _, path in plan if path.exists() or path.is_symlink()]
+    if clashes and not force:
+        more = f" and {len(clashes) - 1} more" if len(clashes) > 1 else ""
+        raise UsageError(f"{clashes[0]}{more} already exist; nothing was written (use --force)")
+    root.mkdir(parents=True, exist_ok=True)
+    real_root = root.resolve()
+    progress.start("Extracting", sum(m.size for m, _ in plan if m is not None))
+    try:
+        for member, path in plan:
+            _check_inside(real_root, path)
+            if member is None:
+                path.mkdir(parents=True, exist_ok=True)
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            blocks = (
+                member_content(repo, tree, member)
+                if tree.kind == "zip"
+                else iter_stream(repo, tree.parts[0])  # type: ignore[arg-type]
+            )
+            _write_file(path, blocks, progress)
+            result.written.append(str(path))
+    finally:
+        progress.done()
+    return result
+
+
+def _plan(
+    tree: Tree, snapshot: Snapshot, root: Path, result: ExtractResult
+) -> list[tuple[MemberEntry | None, Path]]:
+    if tree.kind != "zip":
+        target = member_target(root, snapshot.source)
+        if target is None:
+            raise UsageError(f"cannot extract a file named {quote_name(snapshot.source)}")
+        entry = MemberEntry(snapshot.source, 0, snapshot.size, 0, 0, False)
+        return [(entry, target)]
+    plan: list[tuple[MemberEntry | None, Path]] = []
+    seen: set[Path] = set()
+    for member in tree.members:
+        target = member_target(root, member.name)
+        if target is None:
+            result.warnings.append(f"skipped member {quote_name(member.name)}: unsafe name")
+            continue
+        if target in seen:
+            result.warnings.append(f"skipped duplicate member {quote_name(member.name)}")
+            continue
+        seen.add(target)
+        if member.encrypted:
+            result.warnings.append(f"skipped encrypted member {quote_name(member.name)}")
+            continue
+        plan.append((None if member.is_dir else member, target))
+    return plan
+
+
+def _check_inside(root: Path, path: Path) -> None:
+    """Refuse a path whose folders (a planted symlink, say) lead outside the target folder."""
+    ancestor = path.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.resolve().is_relative_to(root):
+        raise UsageError(f"refusing to write {path}: it leads outside {root}")
+    if path.is_symlink():
+        path.unlink()
+
+
+def _write_file(path: Path, blocks: Iterator[bytes], progress: Progress) -> None:
+    temp = path.parent / f".{path.name}.lkvault-partial"
+    try:
+        with open(temp, "wb") as out:
+            for block in blocks:
+                out.write(block)
+                progress.advance(len(block))
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise

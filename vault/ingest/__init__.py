@@ -1,0 +1,8 @@
+"""Take input zips apart into literal regions and member contents, and prove how to put them back.
+
+`zipscan` reads a zip's structure through an injected `read_at(offset, length)` and returns its
+layout: every byte of the file is either a literal `Region` or a `Member`'s compressed data.
+`deflate` inflates one member's data while proving which zlib parameters reproduce its
+compressed bytes exactly, and re-compresses content with those parameters on restore.
+Neither module opens files itself.
+"""

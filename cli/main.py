@@ -103,12 +103,18 @@ def snapshot(
     ],
     vault: VaultOption = None,
     json: JsonOption = False,
+    opaque: Annotated[
+        bool,
+        typer.Option(
+            help="Store the file as opaque bytes, without reading it as a zip (e.g. a damaged zip)."
+        ),
+    ] = False,
 ) -> None:
     """Store an export (or any file) in the vault; prints the new snapshot's id."""
     if not file.is_file():
         raise UsageError(f"{file} does not exist or is not a file")
     opened = _open(vault)
-    created = opened.snapshot(file, progress=render.BarProgress(not json))
+    created = opened.snapshot(file, progress=render.BarProgress(not json), opaque=opaque)
     if json:
         render.emit_json(render.snapshot_json(created))
         return
@@ -140,18 +146,47 @@ def list_(vault: VaultOption = None, json: JsonOption = False) -> None:
 @app.command()
 def restore(
     snapshot_ref: Annotated[
-        str, typer.Argument(metavar="SNAPSHOT", help="Snapshot id, unique id prefix, or 'latest'.")
+        str,
+        typer.Argument(metavar="SNAPSHOT", help="Snapshot id, unique id prefix, or 'latest'."),
     ],
-    output: Annotated[Path, typer.Option("-o", "--output", help="File to write the archive to.")],
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="File to write the archive to.")
+    ] = None,
+    extract: Annotated[
+        Path | None,
+        typer.Option("--extract", help="Write the archive's members into this folder instead."),
+    ] = None,
     vault: VaultOption = None,
     json: JsonOption = False,
-    force: Annotated[bool, typer.Option(help="Replace the output file if it exists.")] = False,
+    force: Annotated[bool, typer.Option(help="Replace files that already exist.")] = False,
 ) -> None:
-    """Write a snapshot's archive back, byte for byte as it was stored."""
+    """Write a snapshot's archive back byte for byte (-o FILE), or its members (--extract DIR)."""
+    if (output is None) == (extract is None):
+        raise UsageError("give either -o FILE (the archive) or --extract DIR (its members)")
     opened = _open(vault)
-    chosen = opened.restore(
-        snapshot_ref, output, force=force, progress=render.BarProgress(not json)
-    )
+    progress = render.BarProgress(not json)
+    if extract is not None:
+        chosen, result = opened.extract(snapshot_ref, extract, force=force, progress=progress)
+        for warning in result.warnings:
+            render.warning_line(warning)
+        if json:
+            render.emit_json(
+                {
+                    "snapshot": render.snapshot_json(chosen),
+                    "folder": str(extract),
+                    "written": result.written,
+                    "warnings": result.warnings,
+                }
+            )
+        else:
+            render.stdout.print(
+                f"Extracted {len(result.written)} files of {chosen.source} "
+                f"(snapshot {chosen.short_id}) into {extract}",
+                markup=False,
+            )
+        return
+    assert output is not None
+    chosen = opened.restore(snapshot_ref, output, force=force, progress=progress)
     if json:
         render.emit_json({"snapshot": render.snapshot_json(chosen), "output": str(output)})
     else:
@@ -160,6 +195,25 @@ def restore(
             f"(SHA-256 verified)",
             markup=False,
         )
+
+
+@app.command()
+def cat(
+    snapshot_ref: Annotated[
+        str,
+        typer.Argument(metavar="SNAPSHOT", help="Snapshot id, unique id prefix, or 'latest'."),
+    ],
+    member: Annotated[
+        str, typer.Argument(help="Member name, e.g. Connections.csv (any folder, any case).")
+    ],
+    vault: VaultOption = None,
+) -> None:
+    """Print one member of a stored export, e.g. Connections.csv, to stdout."""
+    opened = _open(vault)
+    out = sys.stdout.buffer
+    for block in opened.cat(snapshot_ref, member):
+        out.write(block)
+    out.flush()
 
 
 @app.command()

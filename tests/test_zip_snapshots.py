@@ -105,7 +105,7 @@ def test_monthly_exports_deduplicate_by_content(vault: Vault, tmp_path: Path) ->
         new_rows = files * 50 * month * 40
         assert snap.stats["new_bytes"] < new_rows + files * 2 * 65536 + 65536
         assert snap.stats["new_bytes"] < 0.25 * newest_unpacked
-    for snap, path in zip(snaps, paths):
+    for snap, path in zip(snaps, paths, strict=True):
         assert restored(vault, snap.short_id, tmp_path) == path.read_bytes()
 
 

@@ -136,7 +136,8 @@ def encode_tree(tree: Tree) -> dict[str, Any]:
         "kind": tree.kind,
         "parts": [_part_doc(p) for p in tree.parts],
         "members": [
-            [m.name, m.part, m.size, m.crc32, m.method, m.compressed, m.cmac, m.flags] for m in tree.members
+            [m.name, m.part, m.size, m.crc32, m.method, m.compressed, m.cmac, m.flags]
+            for m in tree.members
         ],
     }
 

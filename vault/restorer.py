@@ -8,16 +8,32 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from . import codec
 from .crypto import BlobType
 from .errors import IntegrityError, UsageError
+from .ingest.deflate import DeflateParams, Recompressor
 from .progress import NoProgress, Progress
 from .repository.repo import Repository
 from .repository.snapshots import Snapshot
-from .tree import ChunkRef, Deflated, Literal, Stream, Tree, decode_chunk_list, decode_tree
+from .tree import (
+    ChunkRef,
+    Deflated,
+    Literal,
+    Part,
+    Stream,
+    Tree,
+    decode_chunk_list,
+    decode_tree,
+    part_size,
+)
+
+PARALLEL_PART_LIMIT = 32 * 1024 * 1024
+IN_FLIGHT_LIMIT = 64 * 1024 * 1024
 
 
 def load_tree(repo: Repository, tree_id: bytes) -> Tree:
@@ -55,8 +71,6 @@ def iter_stream(repo: Repository, stream: Stream) -> Iterator[bytes]:
 
 def iter_deflated(repo: Repository, part: Deflated) -> Iterator[bytes]:
     """Re-create a member's compressed bytes from its stored content."""
-    from .ingest.deflate import DeflateParams, Recompressor
-
     compressor = Recompressor(DeflateParams(part.level, part.mem_level, part.strategy, part.wbits))
     produced = 0
     for block in iter_stream(repo, part.content):
@@ -74,15 +88,54 @@ def iter_deflated(repo: Repository, part: Deflated) -> Iterator[bytes]:
     yield out
 
 
-def render(repo: Repository, tree: Tree) -> Iterator[bytes]:
-    """The source's bytes, part by part."""
-    for part in tree.parts:
-        if isinstance(part, Literal):
-            yield part.data
-        elif isinstance(part, Stream):
-            yield from iter_stream(repo, part)
-        else:
-            yield from iter_deflated(repo, part)
+def render_part(repo: Repository, part: Part) -> Iterator[bytes]:
+    if isinstance(part, Literal):
+        yield part.data
+    elif isinstance(part, Stream):
+        yield from iter_stream(repo, part)
+    else:
+        yield from iter_deflated(repo, part)
+
+
+def render(repo: Repository, tree: Tree, workers: int = 2) -> Iterator[bytes]:
+    """The source's bytes, part by part, in order.
+
+    Re-compressing members is the costly step of a restore, so members up to
+    PARALLEL_PART_LIMIT are rebuilt ahead on worker threads (zlib runs without the GIL),
+    holding at most IN_FLIGHT_LIMIT bytes; larger ones are streamed by the caller's thread.
+    """
+    if workers <= 1:
+        for part in tree.parts:
+            yield from render_part(repo, part)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        queue: deque[tuple[Part, Future[bytes] | None]] = deque()
+        parts = iter(tree.parts)
+        in_flight = 0
+        exhausted = False
+        try:
+            while queue or not exhausted:
+                while not exhausted and in_flight < IN_FLIGHT_LIMIT:
+                    part = next(parts, None)
+                    if part is None:
+                        exhausted = True
+                        break
+                    if isinstance(part, Deflated) and part.compressed_size <= PARALLEL_PART_LIMIT:
+                        job = pool.submit(lambda p: b"".join(iter_deflated(repo, p)), part)
+                        queue.append((part, job))
+                        in_flight += part.compressed_size
+                    else:
+                        queue.append((part, None))
+                part, job = queue.popleft()
+                if job is None:
+                    yield from render_part(repo, part)
+                else:
+                    in_flight -= part_size(part)
+                    yield job.result()
+        finally:
+            for _, job in queue:
+                if job is not None:
+                    job.cancel()
 
 
 def restore_file(

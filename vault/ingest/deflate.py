@@ -312,15 +312,33 @@ class Recompressor:
 def probe(member: Member, head: bytes) -> list[DeflateParams]:
     """Candidates whose output matches the first len(head) compressed bytes of the member.
 
-    Cheap: wrong candidates die at their first output block.  When `head` is the whole member,
-    the survivors are exactly the parameters that re-create it.  Returns [] for members that
-    are not deflated, are encrypted, or whose head is not valid deflate data.
+    Staged to stay cheap: the GP-flag hint group of `candidate_params` is tried first (for
+    Python, Java and Info-ZIP -9 it holds the answer), and the other candidates only if no
+    candidate of that group survives.  Wrong candidates die at their first output block.  When
+    `head` is the whole member, the survivors are exactly the parameters that re-create it.
+    Returns [] for members that are not deflated or are encrypted, and for a head that is not
+    valid deflate data.
     """
     if member.method != METHOD_DEFLATED or member.encrypted or not head:
         return []
     head = head[: member.compressed_size]
+    candidates = candidate_params(member.flags)
+    hinted = len(_HINT_FIRST[(member.flags >> 1) & 3])
+    for group in (candidates[:hinted], candidates[hinted:]):
+        survivors = _probe_group(member, head, group)
+        if survivors is None:
+            return []
+        if survivors:
+            return survivors
+    return []
+
+
+def _probe_group(
+    member: Member, head: bytes, candidates: list[DeflateParams]
+) -> list[DeflateParams] | None:
+    """The survivors among `candidates`, or None if the head is not valid deflate data."""
     whole = len(head) == member.compressed_size
-    matcher = _Matcher(candidate_params(member.flags), len(head) if whole else None)
+    matcher = _Matcher(candidates, len(head) if whole else None)
     matcher.add_original(head)
     inflater = zlib.decompressobj(-15)
     produced, buf = 0, head
@@ -335,7 +353,7 @@ def probe(member: Member, head: bytes) -> list[DeflateParams]:
             if not whole and min((c.verified for c in matcher.live), default=0) >= len(head):
                 break
     except zlib.error:
-        return []
+        return None
     if whole and inflater.eof and produced == member.uncompressed_size:
         return matcher.finish()
     return [c.params for c in matcher.live]

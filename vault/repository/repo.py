@@ -7,6 +7,7 @@ so a crash at any moment leaves only unreferenced packs or index entries behind.
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import threading
 from collections import OrderedDict
@@ -82,6 +83,7 @@ class Repository:
         self.clock = clock
         self._index: Index | None = None
         self._frames: OrderedDict[tuple[bytes, int], bytes] = OrderedDict()
+        self._frames_lock = threading.Lock()
 
     # --- opening -----------------------------------------------------------------------------
 
@@ -98,22 +100,19 @@ class Repository:
     ) -> Repository:
         """Initialise a new vault: config, then the first key slot."""
         check_passphrase(passphrase)
-        if backend.exists(CONFIG_NAME) or backend.list("keys/"):
+        if backend.exists(CONFIG_NAME):
             raise VaultExists(f"a vault already exists at {backend.location}")
+        for name in backend.list("keys/"):
+            # Slots without a config are left by an init that was interrupted: no data can
+            # have been stored under them, so they guard nothing.
+            backend.delete(name)
         vault_id = rng(VAULT_ID_SIZE)
         master = rng(MASTER_SECRET_SIZE)
         keys = Keys.derive(master, vault_id)
-        settings = config or VaultConfig(vault_id=vault_id)
-        settings = VaultConfig(
-            vault_id=vault_id,
-            chunker_min=settings.chunker_min,
-            chunker_avg=settings.chunker_avg,
-            chunker_max=settings.chunker_max,
-            compression_level=settings.compression_level,
-        )
+        settings = dataclasses.replace(config or VaultConfig(vault_id=vault_id), vault_id=vault_id)
         slot = KeySlot.create(master, vault_id, passphrase, rng, kdf)
         # The key slot goes first: a config without a slot could never be opened, while a
-        # slot without a config is detected by 'create' above and by 'open'.
+        # slot without a config is cleaned up by the next 'create'.
         backend.write(slot.name, slot.encode())
         backend.write(CONFIG_NAME, settings.encode(keys))
         return cls(backend, keys, settings, rng, clock)
@@ -160,17 +159,19 @@ class Repository:
         return BlobWriter(self, workers)
 
     def read_frame(self, ref: FrameRef) -> bytes:
-        """A frame's authenticated content, from a small cache."""
+        """A frame's authenticated content, from a small cache shared by threads."""
         key = (ref.pack_id, ref.entry.offset)
-        content = self._frames.get(key)
-        if content is None:
-            sealed = self.backend.read(pack_name(ref.pack_id), ref.entry.offset, ref.entry.length)
-            content = open_frame(self.keys, ref.entry, sealed)
+        with self._frames_lock:
+            content = self._frames.get(key)
+            if content is not None:
+                self._frames.move_to_end(key)
+                return content
+        sealed = self.backend.read(pack_name(ref.pack_id), ref.entry.offset, ref.entry.length)
+        content = open_frame(self.keys, ref.entry, sealed)
+        with self._frames_lock:
             self._frames[key] = content
             if len(self._frames) > FRAME_CACHE:
                 self._frames.popitem(last=False)
-        else:
-            self._frames.move_to_end(key)
         return content
 
     def read_blob(self, blob_type: BlobType, blob_id: bytes) -> bytes:

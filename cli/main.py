@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import sys
 from pathlib import Path
@@ -268,8 +269,26 @@ def _fail(error: BaseException, message: str, json_mode: bool) -> NoReturn:
     sys.exit(code)
 
 
+def _return_freed_memory() -> None:
+    """Make glibc hand large freed buffers back to the OS.
+
+    By default glibc raises its mmap threshold after big buffers are freed and keeps later
+    ones in per-thread arenas, so a snapshot's peak memory grew with the size of the input
+    (measured: 363 MB instead of 186 MB for a 600 MB export). A fixed threshold stops that.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, 256 * 1024)  # M_MMAP_THRESHOLD
+        libc.mallopt(-8, 2)  # M_ARENA_MAX
+    except (OSError, AttributeError):
+        pass
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``lkvault`` command."""
+    _return_freed_memory()
     args = sys.argv[1:] if argv is None else argv
     json_mode = "--json" in args
     command = typer.main.get_command(app)

@@ -257,6 +257,8 @@ class Chunker:
     """Streaming: feed blocks of any size, get back complete chunks.
 
     Holds at most ``max_size`` bytes of an unfinished chunk plus the block being fed.
+    One instance serves one stream at a time and is not thread-safe; the C path releases
+    the GIL, so separate instances in separate threads run in parallel.
     ``implementation`` is for tests and benchmarks: None picks the fastest available,
     ``"reference"`` forces the pure-Python path, ``"native"``/``"aesni"``/``"vaes"`` the C one.
     """

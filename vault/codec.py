@@ -49,6 +49,16 @@ def compress(data: bytes | memoryview, level: int) -> bytes:
     return zstandard.ZstdCompressor(level=level, write_content_size=True).compress(data)
 
 
+def compress_pieces(pieces: list[bytes | memoryview], level: int, total: int) -> bytes:
+    """One zstd frame of the concatenation of ``pieces``, without joining them first."""
+    compressor = zstandard.ZstdCompressor(level=level, write_content_size=True).compressobj(
+        size=total
+    )
+    out = [compressor.compress(piece) for piece in pieces]
+    out.append(compressor.flush())
+    return b"".join(out)
+
+
 def decompress(data: bytes | memoryview, expected_size: int, what: str) -> bytes:
     """Decompress one zstd frame that must yield exactly ``expected_size`` bytes."""
     if expected_size > MAX_DECODED_SIZE:

@@ -38,8 +38,8 @@ FEED_BLOCK = 64 << 10  # content goes to candidate compressors in slices of at m
 READ_CHUNK = 256 << 10  # compressed bytes asked of read_compressed at a time
 MAX_AHEAD = 1 << 20  # a candidate may produce this much output beyond the original bytes read
 MAX_WINDOW = 16 << 20  # original bytes kept for comparison; candidates lagging more are dropped
-SETTLE_BYTES = 1 << 20  # once the first live candidate matched this much, the others are dropped
-PROBE_HEAD = 256 << 10  # a sensible head length for probe()
+SETTLE_BYTES = 256 << 10  # once the first live candidate matched this much, drop the others
+PROBE_HEAD = 64 << 10  # a sensible head length for probe()
 PROBE_MAX_CONTENT = 16 << 20  # probe() inflates at most this much content
 
 _HINT_FIRST = {  # GP flag bits 1-2 as Info-ZIP sets them: 1 = maximum, 2 = fast, 3 = super fast
@@ -314,7 +314,8 @@ def probe(member: Member, head: bytes) -> list[DeflateParams]:
 
     Staged to stay cheap: the GP-flag hint group of `candidate_params` is tried first (for
     Python, Java and Info-ZIP -9 it holds the answer), and the other candidates only if no
-    candidate of that group survives.  Wrong candidates die at their first output block.  When
+    candidate of that group produced matching output.  Wrong candidates die at their first
+    output block; a candidate whose first block does not end within the head is kept.  When
     `head` is the whole member, the survivors are exactly the parameters that re-create it.
     Returns [] for members that are not deflated or are encrypted, and for a head that is not
     valid deflate data.
@@ -324,19 +325,21 @@ def probe(member: Member, head: bytes) -> list[DeflateParams]:
     head = head[: member.compressed_size]
     candidates = candidate_params(member.flags)
     hinted = len(_HINT_FIRST[(member.flags >> 1) & 3])
+    undecided: list[DeflateParams] = []
     for group in (candidates[:hinted], candidates[hinted:]):
-        survivors = _probe_group(member, head, group)
-        if survivors is None:
+        live = _probe_group(member, head, group)
+        if live is None:
             return []
-        if survivors:
-            return survivors
-    return []
+        if any(verified for _, verified in live):
+            return undecided + [params for params, _ in live]
+        undecided += [params for params, _ in live]
+    return undecided
 
 
 def _probe_group(
     member: Member, head: bytes, candidates: list[DeflateParams]
-) -> list[DeflateParams] | None:
-    """The survivors among `candidates`, or None if the head is not valid deflate data."""
+) -> list[tuple[DeflateParams, int]] | None:
+    """Survivors among `candidates` with how much they matched; None if the head is not deflate."""
     whole = len(head) == member.compressed_size
     matcher = _Matcher(candidates, len(head) if whole else None)
     matcher.add_original(head)
@@ -355,5 +358,5 @@ def _probe_group(
     except zlib.error:
         return None
     if whole and inflater.eof and produced == member.uncompressed_size:
-        return matcher.finish()
-    return [c.params for c in matcher.live]
+        return [(params, len(head)) for params in matcher.finish()]
+    return [(c.params, c.verified) for c in matcher.live]

@@ -74,33 +74,33 @@ class FrameEntry:
 
 
 class FrameBuilder:
-    """Collects blobs for one frame."""
+    """Collects blobs for one frame, keeping the blobs' own buffers (no copy until sealed)."""
 
     def __init__(self) -> None:
-        self.content = bytearray()
+        self.pieces: list[bytes | memoryview] = []
         self.blobs: list[BlobEntry] = []
-
-    @property
-    def raw_size(self) -> int:
-        return len(self.content)
+        self.raw_size = 0
 
     def add(self, blob_type: BlobType, blob_id: bytes, data: bytes | memoryview) -> None:
-        self.blobs.append(BlobEntry(blob_type, blob_id, len(self.content), len(data)))
-        self.content += data
+        self.blobs.append(BlobEntry(blob_type, blob_id, self.raw_size, len(data)))
+        self.pieces.append(data)
+        self.raw_size += len(data)
 
 
 def seal_frame(
-    keys: Keys, content: bytes | bytearray, blobs: list[BlobEntry], level: int, rng: Rng
+    keys: Keys, pieces: list[bytes | memoryview], blobs: list[BlobEntry], level: int, rng: Rng
 ) -> tuple[bytes, FrameEntry]:
     """Compress and seal a frame; the entry's offset is set when it is placed in a pack."""
-    compressed = codec.compress(content, level)
-    if len(compressed) < len(content):
+    raw_size = sum(len(p) for p in pieces)
+    compressed = codec.compress_pieces(pieces, level, raw_size)
+    if len(compressed) < raw_size:
         plaintext = codec.contain(compressed, codec.CODEC_ZSTD)
     else:
-        plaintext = codec.contain(bytes(content), codec.CODEC_RAW)
+        plaintext = codec.contain(b"".join(pieces), codec.CODEC_RAW)
+    del compressed
     frame_id = keys.object_id_of(ObjectType.FRAME, plaintext)
     sealed = seal(keys, ObjectType.FRAME, frame_id, plaintext, rng)
-    return sealed, FrameEntry(frame_id, 0, len(sealed), len(content), list(blobs))
+    return sealed, FrameEntry(frame_id, 0, len(sealed), raw_size, list(blobs))
 
 
 def open_frame(keys: Keys, entry: FrameEntry, sealed: bytes) -> bytes:

@@ -272,7 +272,7 @@ class BlobWriter:
             level = max(level, SMALL_FRAME_LEVEL)
         self.sealing.append(
             self.executor.submit(
-                seal_frame, self.keys, frame.content, frame.blobs, level, self.repo.rng
+                seal_frame, self.keys, frame.pieces, frame.blobs, level, self.repo.rng
             )
         )
         # Bounded memory: never more frames in flight than workers.

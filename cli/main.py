@@ -125,7 +125,7 @@ def snapshot(
         stats = created.stats
         render.stderr.print(
             f"Stored {created.source} ({render.human_size(created.size)}): "
-            f"{render.human_size(stats.get('new_bytes', 0))} new, "
+            f"{render.human_size(stats.get('new_bytes', 0))} of new content, "
             f"{render.human_size(stats.get('stored_bytes', 0))} written to the vault.",
             markup=False,
         )

@@ -144,6 +144,12 @@ def test_zip64_end_records_and_prepended_stub() -> None:
         got = [(m.name, m.compressed_size, m.uncompressed_size) for m in members_of(layout)]
         sizes = [(len(m.data), m.size) for m in members]
         assert got == [("a.csv", *sizes[0]), ("b/c.csv", *sizes[1])]
+    # A stub prepended without fixing the offsets (`cat stub archive.zip`), zip64 end records.
+    data = SFX_STUB + craft_zip(members, zip64=True)
+    layout = scan_bytes(data)
+    assert layout is not None
+    assert_covers(layout, len(data))
+    assert layout.items[0] == Region(0, len(SFX_STUB) + 30 + 5 + 20)
 
 
 def test_empty_zip_and_trailing_bytes() -> None:

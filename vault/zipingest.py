@@ -159,12 +159,11 @@ class ZipIngester:
             self.progress.advance(member.compressed_size)
             return known.part, known.compressed, cmac
         part, compressed = self._store_member(reader, member)
-        self.progress.advance(member.compressed_size)
         return part, compressed, cmac
 
     def _store_member(self, reader: FileReader, member: Member) -> tuple[Part, bool]:
         store = StreamStore(self.repo, self.writer, self.progress)
-        raw = reader.sequential(member.data_offset, member.compressed_size)
+        raw = self._counted(reader.sequential(member.data_offset, member.compressed_size))
         if member.encrypted or member.method not in (METHOD_STORED, METHOD_DEFLATED):
             return store.store(raw, advance=False), True
         if member.method == METHOD_STORED:
@@ -177,11 +176,11 @@ class ZipIngester:
             # Nothing reproduces it: check it inflates correctly, then keep its bytes as they are.
             while content.read():
                 pass
-            return self._raw(store, reader, member), True
+            return store.store(self._kept_bytes(reader, member), advance=False), True
         stream = store.store(content.read, advance=False)
         params = content.result()
         if params is None:
-            return self._raw(store, reader, member), True
+            return store.store(self._kept_bytes(reader, member), advance=False), True
         return (
             Deflated(
                 stream,
@@ -194,8 +193,17 @@ class ZipIngester:
             False,
         )
 
+    def _counted(self, read: Callable[[int], bytes]) -> Callable[[int], bytes]:
+        """``read``, reporting progress as the member's compressed bytes are consumed."""
+
+        def counted(n: int) -> bytes:
+            data = read(n)
+            self.progress.advance(len(data))
+            return data
+
+        return counted
+
     @staticmethod
-    def _raw(store: StreamStore, reader: FileReader, member: Member) -> Stream:
-        return store.store(
-            reader.sequential(member.data_offset, member.compressed_size), advance=False
-        )
+    def _kept_bytes(reader: FileReader, member: Member) -> Callable[[int], bytes]:
+        """A second pass over a member's compressed bytes, to keep them as they are."""
+        return reader.sequential(member.data_offset, member.compressed_size)

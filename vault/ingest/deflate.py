@@ -109,6 +109,8 @@ class _Matcher:
             self._check(cand, b"")
 
     def add_content(self, data: bytes) -> None:
+        if not self.live:
+            return
         view = memoryview(data)
         for start in range(0, len(view), FEED_BLOCK):
             piece = view[start : start + FEED_BLOCK]
@@ -241,12 +243,7 @@ class MemberReader:
         inflater = self._inflater
         while not inflater.eof:
             buf = inflater.unconsumed_tail or self._pull(READ_CHUNK)
-            if not buf:
-                raise BadInput(
-                    f"corrupt zip: the compressed data of member {self._shown} ends before "
-                    "its deflate stream does"
-                )
-            try:
+            try:  # with buf empty, this drains output zlib may still hold
                 out = inflater.decompress(buf, max(1, min(n, room)))
             except zlib.error as exc:
                 raise BadInput(
@@ -254,6 +251,11 @@ class MemberReader:
                 ) from None
             if out:
                 return out
+            if not buf and not inflater.eof:
+                raise BadInput(
+                    f"corrupt zip: the compressed data of member {self._shown} ends before "
+                    "its deflate stream does"
+                )
         while self._pull(READ_CHUNK):  # bytes after the end of the deflate stream
             pass
         return b""

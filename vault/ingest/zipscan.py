@@ -162,7 +162,7 @@ def _find_end(read_at: ReadAt, size: int) -> _End | None:
     if tail_len < 22:
         return None
     base = size - tail_len
-    tail = read_at(base, tail_len)
+    tail = _exact(read_at, size, base, tail_len, "the end of the file")
     spots, pos = [], tail.rfind(EOCD_SIG, 0, tail_len - 18)
     while pos >= 0:
         spots.append(pos)
@@ -351,7 +351,11 @@ def _read_local(
             f"but {e.method} in the central directory"
         )
     local_extra = rest[n_len:]
-    usize, csize = _zip64_values(local_extra, [usize, csize], [_U32, _U32], e.name)
+    zip64 = _extra_fields(local_extra).get(0x0001)
+    if zip64 is not None and len(zip64) >= 16 and _U32 in (usize, csize):
+        usize, csize = struct.unpack_from("<QQ", zip64)  # a local zip64 field holds both
+    else:
+        usize, csize = _zip64_values(local_extra, [usize, csize], [_U32, _U32], e.name)
     data_offset = at + 30 + n_len + e_len
     data_end = data_offset + e.compressed_size
     if data_end > size:
@@ -360,8 +364,8 @@ def _read_local(
         descriptor = bool(flags & FLAG_DESCRIPTOR)
         _check_local_values(e, (crc, csize, usize), lenient=descriptor)
         if descriptor:
-            zip64 = 0x0001 in _extra_fields(local_extra)
-            data_end += _descriptor_length(read_at, size, data_end, e, prefer64=zip64)
+            prefer64 = zip64 is not None
+            data_end += _descriptor_length(read_at, size, data_end, e, prefer64)
     encrypted = bool(e.flags & FLAG_ENCRYPTED) or e.method == METHOD_AES
     member = Member(
         e.index, e.name, e.raw_name, e.method, e.flags, e.crc32,

@@ -21,7 +21,7 @@ from .errors import UnsupportedFormat
 INLINE_CHUNKS = 1024
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ChunkRef:
     id: bytes
     length: int

@@ -11,7 +11,7 @@ from .pack import FrameEntry
 INDEX_PREFIX = "index/"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FrameRef:
     """A frame and the pack it lives in."""
 
@@ -19,7 +19,7 @@ class FrameRef:
     entry: FrameEntry
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BlobLocation:
     """Where one blob can be read: a frame, and its place inside the frame's content."""
 

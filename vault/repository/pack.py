@@ -20,7 +20,7 @@ MAX_HEADER = 64 * 1024 * 1024
 MAX_FRAME_RAW = 64 * 1024 * 1024
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BlobEntry:
     """Where a blob sits inside its frame's decompressed content."""
 

@@ -1,0 +1,337 @@
+"""Tests for bench.exportgen, the generator of synthetic LinkedIn data-export zips."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+import shutil
+import zipfile
+from collections import Counter
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+
+from bench import exportgen
+from bench.exportgen import generate_export, generate_series
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "samples" / "Basic_LinkedInDataExport_01-15-2026.zip"
+TINY = 0.1  # a tenth of "small": about 100 KB per export, fast enough for unit tests
+
+# File names and header lines copied from docs/linkedin-export-format.md (not from the module).
+DOC_2025 = {
+    "Connections.csv": "First Name,Last Name,URL,Email Address,Company,Position,Connected On",
+    "messages.csv": "CONVERSATION ID,CONVERSATION TITLE,FROM,SENDER PROFILE URL,TO,"
+    "RECIPIENT PROFILE URLS,DATE,SUBJECT,CONTENT,FOLDER,ATTACHMENTS",
+    "Invitations.csv": "From,To,Sent At,Message,Direction,inviterProfileUrl,inviteeProfileUrl",
+    "Profile.csv": "First Name,Last Name,Maiden Name,Address,Birth Date,Headline,Summary,"
+    "Industry,Zip Code,Geo Location,Twitter Handles,Websites,Instant Messengers",
+    "Profile Summary.csv": "Profile Summary",
+    "Positions.csv": "Company Name,Title,Description,Location,Started On,Finished On",
+    "Education.csv": "School Name,Start Date,End Date,Notes,Degree Name,Activities",
+    "Skills.csv": "Name",
+    "Languages.csv": "Name,Proficiency",
+    "Certifications.csv": "Name,Url,Authority,Started On,Finished On,License Number",
+    "Recommendations_Received.csv": "First Name,Last Name,Company,Job Title,Text,"
+    "Creation Date,Status",
+    "Recommendations_Given.csv": "First Name,Last Name,Company,Job Title,Text,Creation Date,"
+    "Status",
+    "Endorsement_Received_Info.csv": "Endorsement Date,Skill Name,Endorser First Name,"
+    "Endorser Last Name,Endorser Public Url,Endorsement Status",
+    "Endorsement_Given_Info.csv": "Endorsement Date,Skill Name,Endorsee First Name,"
+    "Endorsee Last Name,Endorsee Public Url,Endorsement Status",
+    "Email Addresses.csv": "Email Address,Confirmed,Primary,Updated On",
+    "PhoneNumbers.csv": "Extension,Number,Type",
+    "Whatsapp Phone Numbers.csv": "Number,Extension,Is_WhatsApp_Number",
+    "Registration.csv": "Registered At,Registration Ip,Subscription Types",
+    "Company Follows.csv": "Organization,Followed On",
+    "Member_Follows.csv": "Date,Status,FullName",
+    "Reactions.csv": "Date,Type,Link",
+    "Shares.csv": "Date,ShareLink,ShareCommentary,SharedUrl,MediaUrl,Visibility",
+    "Comments.csv": "Date,Link,Message",
+    "InstantReposts.csv": "Date,Link",
+    "Rich_Media.csv": "Date/Time,Media Description,Media Link",
+    "Learning.csv": "Content Title,Content Description,Content Type,"
+    "Content Last Watched Date (if viewed),Content Completed At (if completed),Content Saved,"
+    "Notes taken on videos (if taken),",
+    "SearchQueries.csv": "Time,Search Query",
+    "Logins.csv": "Login Date,IP Address,User Agent,Login Type",
+    "Jobs/Saved Jobs.csv": "Saved Date,Job Url,Job Title,Company Name",
+    "Jobs/Job Applications.csv": "Application Date,Contact Email,Contact Phone Number,"
+    "Company Name,Job Title,Job Url,Resume Name,Question And Answers",
+    "coach_messages.csv": "CONVERSATION ID,CONVERSATION TITLE,FROM,SENDER PROFILE URL,TO,"
+    "RECIPIENT PROFILE URLS,DATE,SUBJECT,CONTENT,FOLDER",
+    "guide_messages.csv": "CONVERSATION ID,CONVERSATION TITLE,FROM,SENDER PROFILE URL,TO,"
+    "RECIPIENT PROFILE URLS,DATE,SUBJECT,CONTENT,FOLDER",
+    "learning_coach_messages.csv": "CONVERSATION ID,CONVERSATION TITLE,FROM,SENDER PROFILE URL,"
+    "TO,RECIPIENT PROFILE URLS,DATE,SUBJECT,CONTENT,FOLDER",
+    "learning_role_play_messages.csv": "CONVERSATION ID,CONVERSATION TITLE,FROM,"
+    "SENDER PROFILE URL,TO,RECIPIENT PROFILE URLS,DATE,SUBJECT,CONTENT,FOLDER",
+    "LearningCoachMessages.csv": "No conversations found",
+}
+DOC_2018 = {
+    "Connections.csv": "First Name,Last Name,Email Address,Company,Position,Connected On",
+    "Messages.csv": "From,To,Date,Subject,Content,Direction,Folder",
+    "Invitations.csv": "From,To,Sent At,Message,Direction",
+    "Profile.csv": "First Name,Last Name,Maiden Name,Address,Birth Date,Contact Instructions,"
+    "Headline,Summary,Industry,Country,Zip Code,Geo Location,Twitter Handles,Websites,"
+    "Instant Messengers",
+    "Positions.csv": "Company Name,Title,Description,Location,Started On,Finished On",
+    "Education.csv": "School Name,Start Date,End Date,Notes,Degree Name,Activities",
+    "Skills.csv": "Name",
+    "Email Addresses.csv": "Email Address,Confirmed,Primary,Updated On",
+    "Phone Numbers.csv": "Extension,Number,Type",
+    "Registration.csv": "Registration Date,Registration IP Address,Invited by (First Name),"
+    "Invited by (Last Name),Subscription Types",
+    "Recommendations Received.csv": "First Name,Last Name,Company,Job Title,Text,"
+    "Creation Date,Status",
+    "Projects.csv": "Title,Description,Url,Start Date,End Date",
+    "Causes You Care About.csv": "Supported Cause",
+    "Videos.csv": "Description,Link",
+    "SavedJobAlerts.csv": "Saved Search Date,Jobs Search Url",
+    "Jobs/Saved Jobs.csv": "Saved Date,Job Url,Job Title,Company Name",
+}
+DOC_2018_UTF16 = {
+    "Shares.csv": '"Date"\t"Share Title"\t"Share Description"\t"Share Link"\t'
+    '"Share Commentary"\t"Shared URL"\t"Media URL"\t"Type"\t"Visibility"',
+    "Search Queries.csv": '"Time"\t"Search Query"',
+    "Logins.csv": '"Login Date"\t"IP Address"\t"User Agent"\t"Login Type"',
+    "Account Status History.csv": '"Time"\t"Event"',
+}
+ARTICLE = re.compile(r"Articles/\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.html")
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def text_of(zf: zipfile.ZipFile, name: str) -> str:
+    return zf.read(name).decode("utf-8")
+
+
+def table(zf: zipfile.ZipFile, name: str) -> list[list[str]]:
+    """Rows of a CSV member without its header, skipping a Notes: preamble the doc's way."""
+    text = text_of(zf, name)
+    start = text.find("First Name,") if text.startswith("Notes:") else 0
+    return list(csv.reader(io.StringIO(text[start:])))[1:]
+
+
+@pytest.fixture(scope="module")
+def series(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    out = tmp_path_factory.mktemp("series")
+    return generate_series(out, months=3, scale=TINY, seed=7)
+
+
+# --------------------------------------------------------------------------- determinism
+
+
+def test_same_arguments_give_identical_bytes(tmp_path: Path, series: list[Path]) -> None:
+    again = generate_series(tmp_path / "again", months=3, scale=TINY, seed=7)
+    assert [p.name for p in again] == [p.name for p in series]
+    assert [sha256(p) for p in again] == [sha256(p) for p in series]
+    other = generate_export(tmp_path / "other.zip", date=date(2025, 1, 15), scale=TINY, seed=8)
+    assert sha256(other) != sha256(series[0])
+
+
+def test_single_export_equals_the_series_member(tmp_path: Path, series: list[Path]) -> None:
+    one = generate_export(tmp_path / "one.zip", date=date(2025, 3, 15), scale=TINY, seed=7,
+                          month_index=2)
+    assert sha256(one) == sha256(series[2])
+
+
+def test_shipped_sample_regenerates_byte_for_byte(tmp_path: Path) -> None:
+    # The command in samples/README.md: --months 1 --scale 0.3 --start 2026-01-15 --seed 1
+    (path,) = generate_series(tmp_path, months=1, scale=0.3, seed=1, start=date(2026, 1, 15))
+    assert path.name == SAMPLE.name
+    assert 100_000 <= SAMPLE.stat().st_size <= 300_000
+    assert sha256(path) == sha256(SAMPLE)
+
+
+# --------------------------------------------------------------------------- layout and headers
+
+
+def test_series_names_and_members_follow_the_doc(series: list[Path]) -> None:
+    assert [p.name for p in series] == [
+        "Basic_LinkedInDataExport_01-15-2025.zip",
+        "Basic_LinkedInDataExport_02-15-2025.zip",
+        "Basic_LinkedInDataExport_03-15-2025.zip",
+    ]
+    with zipfile.ZipFile(series[-1]) as zf:
+        assert zf.testzip() is None
+        names = zf.namelist()
+        assert names == list(DOC_2025)  # fixed order, no directory entries
+        stamps = {i.date_time for i in zf.infolist()}  # the export's time, on every member
+        assert len(stamps) == 1 and stamps.pop()[:3] == (2025, 3, 15)
+        for name, header in DOC_2025.items():
+            text = text_of(zf, name)
+            assert not text.startswith("\ufeff") and "\r\n" not in text
+            lines = text.split("\n")
+            first = lines[3] if name == "Connections.csv" else lines[0]
+            assert first == header, name
+
+
+def test_connections_preamble_then_a_parsable_header(series: list[Path]) -> None:
+    with zipfile.ZipFile(series[0]) as zf:
+        text = text_of(zf, "Connections.csv")
+    lines = text.split("\n")
+    assert lines[0] == "Notes:"
+    assert lines[1].startswith('"When exporting your connection data')
+    assert lines[2] == ""
+    header_at = next(i for i, line in enumerate(lines) if line.startswith("First Name"))
+    assert header_at == 3
+    reader = csv.DictReader(io.StringIO("\n".join(lines[header_at:])))
+    rows = list(reader)
+    assert reader.fieldnames == DOC_2025["Connections.csv"].split(",")
+    assert len(rows) > 50 and all(len(r) == 7 for r in rows)
+    assert all(re.fullmatch(r"\d\d [A-Z][a-z]{2} \d{4}", r["Connected On"]) for r in rows)
+    ghosts = [r for r in rows if not any(v for k, v in r.items() if k != "Connected On")]
+    assert ghosts, "expected a few ghost rows with only Connected On filled"
+    assert 0 < sum(1 for r in rows if r["Email Address"]) < 0.05 * len(rows)
+
+
+def test_learning_header_has_an_empty_eighth_column(series: list[Path]) -> None:
+    with zipfile.ZipFile(series[0]) as zf:
+        rows = list(csv.reader(io.StringIO(text_of(zf, "Learning.csv"))))
+    assert rows[0][-1] == "" and len(rows[0]) == 8
+    assert all(len(r) == 8 for r in rows)
+
+
+# --------------------------------------------------------------------------- history
+
+
+def test_newest_rows_on_top(series: list[Path]) -> None:
+    with zipfile.ZipFile(series[-1]) as zf:
+        conns = table(zf, "Connections.csv")
+        msgs = table(zf, "messages.csv")
+    stamps = [datetime.strptime(r[6], "%d %b %Y") for r in conns]
+    assert stamps == sorted(stamps, reverse=True)
+    dates = [r[6] for r in msgs]
+    assert dates[0] == max(dates)
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", d) for d in dates)
+    last_of: dict[str, str] = {}
+    for cid, when in ((r[0], r[6]) for r in msgs):  # grouped, newest first in a conversation
+        assert when <= last_of.get(cid, "9999")
+        last_of[cid] = when
+
+
+def test_earlier_rows_reappear_and_counts_grow(series: list[Path]) -> None:
+    snapshots = []
+    for path in series:
+        with zipfile.ZipFile(path) as zf:
+            snapshots.append({n: table(zf, n) for n in ("Connections.csv", "messages.csv",
+                                                         "Reactions.csv", "Comments.csv")})
+    for before, after in zip(snapshots, snapshots[1:], strict=False):
+        for name in ("messages.csv", "Reactions.csv"):
+            assert len(after[name]) > len(before[name])
+            assert not Counter(map(tuple, before[name])) - Counter(map(tuple, after[name]))
+        old, new = before["Connections.csv"], after["Connections.csv"]
+        in_new, in_old = set(map(tuple, new)), set(map(tuple, old))
+        kept = [r for r in old if tuple(r) in in_new]
+        assert len(new) > len(old)
+        assert len(old) - len(kept) < 0.05 * len(old)  # removals, job changes, deleted members
+        assert [r for r in new if tuple(r) in in_old] == kept  # same rows, same order
+
+
+def test_message_quirks_in_the_sample() -> None:
+    with zipfile.ZipFile(SAMPLE) as zf:
+        assert zf.testzip() is None
+        raw = text_of(zf, "messages.csv")
+        rows = table(zf, "messages.csv")
+        comments = text_of(zf, "Comments.csv")
+        received = table(zf, "Recommendations_Received.csv")
+        conns = table(zf, "Connections.csv")
+    assert len(rows) > 1000 and len(conns) > 250 and len(received) >= 2
+    ids = {r[0] for r in rows}
+    assert all(re.fullmatch(r"2-[A-Za-z0-9+/]{54}==", i) for i in ids if i)
+    contents = [r[8] for r in rows]
+    assert any("<br>" in c for c in contents)
+    assert any("\n" in c for c in contents)  # quoted multi-line fields
+    assert any('"' in c and "," in c for c in contents)
+    assert any("<script>alert(1)</script>" in c for c in contents)
+    assert '""' in raw
+    assert sum(1 for c in contents if not c) > 0.15 * len(rows)
+    names = " ".join(r[2] for r in rows)
+    assert re.search(r"[éüł]", names) and re.search(r"[\u4e00-\u9fff]", names)
+    assert any("," in r[1] for r in conns) and any('"' in r[0] for r in conns)
+    assert re.search(r"\\\"", comments)  # Comments.csv escapes quotes with a backslash
+
+
+# --------------------------------------------------------------------------- 2018 era
+
+
+def test_2018_era(tmp_path: Path) -> None:
+    (path,) = generate_series(tmp_path, months=1, scale=TINY, era="2018")
+    assert path.name == "Complete_LinkedInDataExport_01-15-2025.zip"
+    with zipfile.ZipFile(path) as zf:
+        assert zf.testzip() is None
+        names = zf.namelist()
+        articles = [n for n in names if n.startswith("Articles/")]
+        assert len(articles) == 1 and ARTICLE.fullmatch(articles[0])
+        assert sorted(set(names) - set(articles)) == sorted({*DOC_2018, *DOC_2018_UTF16})
+        for name, header in DOC_2018.items():
+            assert text_of(zf, name).split("\n", 1)[0] == header, name
+        for name, header in DOC_2018_UTF16.items():
+            data = zf.read(name)
+            assert data[:2] == b"\xff\xfe", name
+            text = data[2:].decode("utf-16-le")
+            assert text.split("\n", 1)[0] == header
+            rows = list(csv.reader(io.StringIO(text), delimiter="\t"))
+            assert all(len(r) == len(rows[0]) for r in rows)
+        assert "Notes:" not in text_of(zf, "Connections.csv")
+        conns = table(zf, "Connections.csv")
+        assert all(r[2] for r in conns)  # before the privacy setting every email was there
+        msgs = table(zf, "Messages.csv")
+        assert {r[5] for r in msgs} == {"INCOMING", "OUTGOING"}
+
+
+# --------------------------------------------------------------------------- producers and CLI
+
+
+@pytest.mark.parametrize("producer", ["stored", "infozip-6", "infozip-9", "7z"])
+def test_producers_are_valid_and_deterministic(tmp_path: Path, producer: str) -> None:
+    if producer.startswith("infozip") and not Path("/usr/bin/zip").exists():
+        pytest.skip("/usr/bin/zip is not installed")
+    if producer == "7z" and shutil.which("7z") is None:
+        pytest.skip("7z is not installed")
+    paths = [generate_export(tmp_path / f"{i}.zip", date=date(2025, 1, 15), scale=TINY / 2,
+                             producer=producer) for i in range(2)]
+    assert sha256(paths[0]) == sha256(paths[1])
+    with zipfile.ZipFile(paths[0]) as zf:
+        assert zf.testzip() is None
+        assert sorted(zf.namelist()) == sorted(DOC_2025)
+        method = zipfile.ZIP_STORED if producer == "stored" else zipfile.ZIP_DEFLATED
+        assert zf.getinfo("messages.csv").compress_type == method
+
+
+def test_missing_7z_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(exportgen.shutil, "which", lambda _name: None)
+    with pytest.raises(RuntimeError, match="p7zip-full"):
+        generate_export(tmp_path / "x.zip", date=date(2025, 1, 15), scale=TINY, producer="7z")
+
+
+def test_small_scale_is_about_one_megabyte(tmp_path: Path) -> None:
+    path = generate_export(tmp_path / "s.zip", date=date(2025, 1, 15), scale="small")
+    assert 700_000 <= path.stat().st_size <= 1_300_000
+
+
+def test_cli_prints_the_paths(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert exportgen.main(["--months", "2", "--scale", "0.05", "--out", str(tmp_path),
+                           "--seed", "3"]) == 0
+    printed = capsys.readouterr().out.split()
+    assert [Path(p).name for p in printed] == [
+        "Basic_LinkedInDataExport_01-15-2025.zip", "Basic_LinkedInDataExport_02-15-2025.zip"]
+    assert all(Path(p).is_file() for p in printed)
+
+
+def test_bad_arguments() -> None:
+    assert exportgen.scale_factor("medium") == 10.0
+    assert exportgen.scale_factor("2.5") == 2.5
+    with pytest.raises(ValueError):
+        exportgen.scale_factor("huge")
+    with pytest.raises(ValueError):
+        exportgen.scale_factor(0)
+    with pytest.raises(ValueError):
+        generate_export("/nonexistent/x.zip", date=date(2025, 1, 15), era="2019")

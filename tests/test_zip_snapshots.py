@@ -286,3 +286,32 @@ def test_a_member_inflating_past_its_claimed_size_is_stopped(vault: Vault, tmp_p
     with pytest.raises(BadInput, match="inflates to more"):
         vault.snapshot(path)
     assert vault.snapshots() == []
+
+
+def test_a_zlib_that_compresses_differently_is_caught_by_member(
+    vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import zlib
+
+    from vault import IntegrityError, restorer
+    from vault.ingest.deflate import DeflateParams, Recompressor
+
+    path = make_zip("python", tmp_path)
+    snap = vault.snapshot(path)
+    assert snap.zlib == zlib.ZLIB_RUNTIME_VERSION
+
+    class OtherZlib(Recompressor):
+        """Stands in for a zlib build (zlib-ng, say) whose level 6 differs from stock."""
+
+        def __init__(self, params: DeflateParams) -> None:
+            super().__init__(DeflateParams(params.level - 1, params.mem_level))
+
+    monkeypatch.setattr(restorer, "Recompressor", OtherZlib)
+    out = tmp_path / "out.zip"
+    with pytest.raises(IntegrityError, match="cannot be re-created byte for byte .* --extract"):
+        vault.restore("latest", out)
+    assert not out.exists()
+    _, result = vault.extract("latest", tmp_path / "files")  # the contents are still there
+    assert (tmp_path / "files" / "Connections.csv").read_bytes() == dict(standard_members())[
+        "Connections.csv"
+    ]

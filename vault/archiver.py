@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import zlib
 from pathlib import Path
 
 from . import codec
@@ -128,5 +129,6 @@ def snapshot(
             "members": len(ingest.tree.members),
         },
         warnings=ingest.warnings,
+        zlib=zlib.ZLIB_RUNTIME_VERSION if ingest.tree.kind == "zip" else "",
     )
     return write_snapshot(repo, record)

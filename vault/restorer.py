@@ -7,7 +7,10 @@ SHA-256 recorded at snapshot time; a file is only put in place when both hold.
 from __future__ import annotations
 
 import hashlib
+import hmac
+import itertools
 import os
+import zlib
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -24,11 +27,13 @@ from .tree import (
     ChunkRef,
     Deflated,
     Literal,
+    MemberEntry,
     Part,
     Stream,
     Tree,
     decode_chunk_list,
     decode_tree,
+    member_mac_header,
     part_size,
 )
 
@@ -69,32 +74,50 @@ def iter_stream(repo: Repository, stream: Stream) -> Iterator[bytes]:
         raise IntegrityError(f"a stream holds {total} bytes, not the {stream.size} recorded")
 
 
-def iter_deflated(repo: Repository, part: Deflated) -> Iterator[bytes]:
-    """Re-create a member's compressed bytes from its stored content."""
+def iter_deflated(
+    repo: Repository, part: Deflated, member: MemberEntry | None = None
+) -> Iterator[bytes]:
+    """Re-create a member's compressed bytes from its stored content.
+
+    The output is checked against the member's keyed hash taken at snapshot time, so a zlib
+    that compresses differently from the one that proved the parameters is caught here, by
+    name, instead of as a mismatch of the whole file.
+    """
     compressor = Recompressor(DeflateParams(part.level, part.mem_level, part.strategy, part.wbits))
+    mac = None
+    if member is not None and member.cmac:
+        mac = hmac.new(repo.keys.member, digestmod=hashlib.sha256)
+        mac.update(
+            member_mac_header(
+                member.method, member.crc32, member.size, part.compressed_size, member.flags
+            )
+        )
     produced = 0
-    for block in iter_stream(repo, part.content):
-        out = compressor.feed(block)
+    for block in itertools.chain(iter_stream(repo, part.content), [None]):
+        out = compressor.finish() if block is None else compressor.feed(block)
         produced += len(out)
+        if mac is not None:
+            mac.update(out)
+        if block is None and (
+            produced != part.compressed_size
+            or (mac is not None and not hmac.compare_digest(mac.digest(), member.cmac))  # type: ignore[union-attr]
+        ):
+            name = f"member '{member.name}'" if member is not None else "a member"
+            raise IntegrityError(
+                f"{name} cannot be re-created byte for byte with this computer's zlib "
+                f"{zlib.ZLIB_RUNTIME_VERSION}; its files can still be read with --extract or cat"
+            )
         if out:
             yield out
-    out = compressor.finish()
-    produced += len(out)
-    if produced != part.compressed_size:
-        raise IntegrityError(
-            f"re-compressed member is {produced} bytes, not {part.compressed_size}: "
-            "this zlib does not reproduce it"
-        )
-    yield out
 
 
-def render_part(repo: Repository, part: Part) -> Iterator[bytes]:
+def render_part(repo: Repository, part: Part, member: MemberEntry | None = None) -> Iterator[bytes]:
     if isinstance(part, Literal):
         yield part.data
     elif isinstance(part, Stream):
         yield from iter_stream(repo, part)
     else:
-        yield from iter_deflated(repo, part)
+        yield from iter_deflated(repo, part, member)
 
 
 def render(repo: Repository, tree: Tree, workers: int = 2) -> Iterator[bytes]:
@@ -104,36 +127,41 @@ def render(repo: Repository, tree: Tree, workers: int = 2) -> Iterator[bytes]:
     PARALLEL_PART_LIMIT are rebuilt ahead on worker threads (zlib runs without the GIL),
     holding at most IN_FLIGHT_LIMIT bytes; larger ones are streamed by the caller's thread.
     """
+    owners = {m.part: m for m in tree.members}
     if workers <= 1:
-        for part in tree.parts:
-            yield from render_part(repo, part)
+        for number, part in enumerate(tree.parts):
+            yield from render_part(repo, part, owners.get(number))
         return
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        queue: deque[tuple[Part, Future[bytes] | None]] = deque()
-        parts = iter(tree.parts)
+        queue: deque[tuple[Part, MemberEntry | None, Future[bytes] | None]] = deque()
+        parts = iter(enumerate(tree.parts))
         in_flight = 0
         exhausted = False
         try:
             while queue or not exhausted:
                 while not exhausted and in_flight < IN_FLIGHT_LIMIT:
-                    part = next(parts, None)
-                    if part is None:
+                    numbered = next(parts, None)
+                    if numbered is None:
                         exhausted = True
                         break
+                    number, part = numbered
+                    member = owners.get(number)
                     if isinstance(part, Deflated) and part.compressed_size <= PARALLEL_PART_LIMIT:
-                        job = pool.submit(lambda p: b"".join(iter_deflated(repo, p)), part)
-                        queue.append((part, job))
+                        job = pool.submit(
+                            lambda p, m: b"".join(iter_deflated(repo, p, m)), part, member
+                        )
+                        queue.append((part, member, job))
                         in_flight += part.compressed_size
                     else:
-                        queue.append((part, None))
-                part, job = queue.popleft()
+                        queue.append((part, member, None))
+                part, member, job = queue.popleft()
                 if job is None:
-                    yield from render_part(repo, part)
+                    yield from render_part(repo, part, member)
                 else:
                     in_flight -= part_size(part)
                     yield job.result()
         finally:
-            for _, job in queue:
+            for _, _, job in queue:
                 if job is not None:
                     job.cancel()
 

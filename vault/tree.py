@@ -96,6 +96,13 @@ class Tree:
         return sum(part_size(p) for p in self.parts)
 
 
+def member_mac_header(
+    method: int, crc32: int, size: int, compressed_size: int, flags: int
+) -> bytes:
+    """What a member's keyed hash covers before its compressed bytes (docs/FORMAT.md, Trees)."""
+    return f"{method}:{crc32}:{size}:{compressed_size}:{flags}".encode()
+
+
 def part_size(part: Part) -> int:
     """How many bytes of the source a part renders to."""
     if isinstance(part, Literal):

@@ -24,7 +24,7 @@ from .ingest.zipscan import METHOD_DEFLATED, METHOD_STORED, Member, Region, ZipL
 from .progress import Progress
 from .repository.index import Index
 from .repository.repo import BlobWriter, Repository
-from .tree import Deflated, Literal, MemberEntry, Part, Stream, Tree
+from .tree import Deflated, Literal, MemberEntry, Part, Stream, Tree, member_mac_header
 
 LITERAL_LIMIT = 1024 * 1024
 IO_BLOCK = 1024 * 1024
@@ -77,8 +77,13 @@ def member_mac(keys: Keys, reader: FileReader, member: Member) -> bytes:
     """Keyed hash of a member's compressed bytes (and the metadata that must match too)."""
     mac = hmac.new(keys.member, digestmod=hashlib.sha256)
     mac.update(
-        f"{member.method}:{member.crc32}:{member.uncompressed_size}:{member.compressed_size}:"
-        f"{member.flags}".encode()
+        member_mac_header(
+            member.method,
+            member.crc32,
+            member.uncompressed_size,
+            member.compressed_size,
+            member.flags,
+        )
     )
     read = reader.sequential(member.data_offset, member.compressed_size)
     while block := read(IO_BLOCK):

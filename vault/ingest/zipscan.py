@@ -274,7 +274,8 @@ def _parse_central_directory(buf: bytes, count: int, warnings: list[str]) -> lis
 
 
 def _extra_fields(extra: bytes) -> dict[int, bytes]:
-    fields, q = {}, 0
+    fields: dict[int, bytes] = {}
+    q = 0
     while q + 4 <= len(extra):
         tag, length = struct.unpack_from("<HH", extra, q)
         if q + 4 + length > len(extra):

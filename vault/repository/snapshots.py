@@ -31,6 +31,7 @@ class Snapshot:
     stats: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     export: dict[str, Any] | None = None
+    zlib: str = ""  # the zlib that proved the deflate parameters (zip snapshots)
 
     @property
     def short_id(self) -> str:
@@ -49,6 +50,7 @@ class Snapshot:
             "stats": self.stats,
             "warnings": self.warnings,
             "export": self.export,
+            "zlib": self.zlib,
         }
 
     @classmethod
@@ -69,6 +71,8 @@ class Snapshot:
         codec.require(isinstance(stats, dict) and isinstance(warnings, list), what)
         export = document.get("export")
         codec.require(export is None or isinstance(export, dict), what)
+        zlib_version = document.get("zlib", "")
+        codec.require(isinstance(zlib_version, str), what)
         return cls(
             id=snapshot_id,
             seq=codec.field(document, "seq", int, what),
@@ -83,6 +87,7 @@ class Snapshot:
             stats=stats,
             warnings=[str(w) for w in warnings],
             export=export,
+            zlib=zlib_version,
         )
 
 

@@ -102,11 +102,16 @@ def _python_write(zf: zipfile.ZipFile, members: Sequence[MemberSpec], zip64: boo
             zf.writestr(name, data)
 
 
-def _python(path: Path, members: Sequence[MemberSpec], **options: object) -> None:
-    compression = options.get("compression", zipfile.ZIP_DEFLATED)
-    with zipfile.ZipFile(path, "w", compression=compression) as zf:  # type: ignore[arg-type]
-        _python_write(zf, members, bool(options.get("zip64")))
-        zf.comment = bytes(options.get("comment", b""))  # type: ignore[arg-type]
+def _python(
+    path: Path,
+    members: Sequence[MemberSpec],
+    compression: int = zipfile.ZIP_DEFLATED,
+    zip64: bool = False,
+    comment: bytes = b"",
+) -> None:
+    with zipfile.ZipFile(path, "w", compression=compression) as zf:
+        _python_write(zf, members, zip64)
+        zf.comment = comment
 
 
 def _python_stream(path: Path, members: Sequence[MemberSpec], zip64: bool) -> None:
@@ -269,12 +274,14 @@ class Crafted:
     made_by: int = 20  # version made by; the high byte is the host system (3 = Unix)
 
 
-def deflated(name: str | bytes, content: bytes, level: int = 6, **options: object) -> Crafted:
-    """A member holding `content` deflated by zlib at `level` (options go to Crafted)."""
+def deflated(
+    name: str | bytes, content: bytes, level: int = 6, flags: int = 0, descriptor: str = ""
+) -> Crafted:
+    """A member holding `content` deflated by zlib at `level`."""
     comp = zlib.compressobj(level, zlib.DEFLATED, -15)
     data = comp.compress(content) + comp.flush()
     raw = name.encode() if isinstance(name, str) else name
-    return Crafted(raw, data, zlib.crc32(content), len(content), 8, **options)  # type: ignore[arg-type]
+    return Crafted(raw, data, zlib.crc32(content), len(content), 8, flags, descriptor)
 
 
 def zeros_stream(mib: int) -> bytes:

@@ -62,6 +62,12 @@ def _warn_rollback(vault: Vault, snapshots: list) -> None:
         render.warning_line(f"{warning}; run 'lkvault verify'")
 
 
+def _print_warnings(vault: Vault) -> None:
+    """Damage noticed on the way (e.g. an unreadable snapshot record), one line each."""
+    for warning in vault.warnings:
+        render.warning_line(warning)
+
+
 @app.command()
 def init(
     vault: VaultOption = None,
@@ -116,6 +122,7 @@ def snapshot(
         raise UsageError(f"{file} does not exist or is not a file")
     opened = _open(vault)
     created = opened.snapshot(file, progress=render.BarProgress(not json), opaque=opaque)
+    _print_warnings(opened)
     if json:
         render.emit_json(render.snapshot_json(created))
         return
@@ -137,6 +144,7 @@ def list_(vault: VaultOption = None, json: JsonOption = False) -> None:
     """List snapshots: id, time, source name, size and SHA-256."""
     opened = _open(vault)
     found = opened.snapshots()
+    _print_warnings(opened)
     _warn_rollback(opened, found)
     if json:
         render.emit_json([render.snapshot_json(s) for s in found])
@@ -165,6 +173,20 @@ def restore(
     if (output is None) == (extract is None):
         raise UsageError("give either -o FILE (the archive) or --extract DIR (its members)")
     opened = _open(vault)
+    try:
+        _restore(opened, snapshot_ref, output, extract, json, force)
+    finally:
+        _print_warnings(opened)
+
+
+def _restore(
+    opened: Vault,
+    snapshot_ref: str,
+    output: Path | None,
+    extract: Path | None,
+    json: bool,
+    force: bool,
+) -> None:
     progress = render.BarProgress(not json)
     if extract is not None:
         chosen, result = opened.extract(snapshot_ref, extract, force=force, progress=progress)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vault import AccessDenied, Environment, UsageError, Vault, VaultExists, VaultNotFound
+from vault import AccessDenied, BadInput, Environment, UsageError, Vault, VaultExists, VaultNotFound
 from vault.crypto import BlobType
 from vault.repository import repo as repo_module
 from vault.restorer import load_tree
@@ -57,7 +57,12 @@ def test_round_trip_random_and_text(vault: Vault, tmp_path: Path) -> None:
 )
 def test_round_trip_property(vault: Vault, tmp_path: Path, data: bytes) -> None:
     source = write(tmp_path / "in", data)
-    snap = vault.snapshot(source)
+    try:
+        snap = vault.snapshot(source)
+    except BadInput:
+        # Only what looks like a damaged zip is refused, and it can still be kept as it is.
+        assert data.startswith(b"PK")
+        snap = vault.snapshot(source, opaque=True)
     out = tmp_path / "out"
     vault.restore(snap.id.hex(), out, force=True)
     assert out.read_bytes() == data

@@ -67,13 +67,14 @@ def snapshot(
     workers: int = 2,
     opaque: bool = False,
     limits: ZipLimits | None = None,
+    history: list[Snapshot] | None = None,
 ) -> Snapshot:
     """Store the file at ``path`` and record a snapshot of it; returns the new snapshot.
 
     The caller holds the vault's exclusive lock.
     """
     progress = progress or NoProgress()
-    history = load_snapshots(repo)
+    history = load_snapshots(repo) if history is None else history
     writer = repo.writer(workers)
     try:
         with open(path, "rb") as source:

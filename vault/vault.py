@@ -57,6 +57,17 @@ class Vault:
         self.repo = repo
         self.env = env
         self.heads = HeadState(env.state_dir, repo.keys.vault_id)
+        self.warnings: list[str] = []
+
+    def _history(self) -> list[Snapshot]:
+        """Every readable snapshot; unreadable records become warnings, not failures."""
+
+        def damaged(name: str, exc: Exception) -> None:
+            message = f"{name} is unreadable ({exc}); run 'lkvault verify'"
+            if message not in self.warnings:
+                self.warnings.append(message)
+
+        return load_snapshots(self.repo, damaged)
 
     @property
     def location(self) -> str:
@@ -90,7 +101,7 @@ class Vault:
     def snapshots(self) -> list[Snapshot]:
         """Every snapshot, oldest first; remembers the newest as seen."""
         with lock(self.repo, self.env.holder(), exclusive=False, wait_seconds=self.env.lock_wait):
-            found = load_snapshots(self.repo)
+            found = self._history()
         self._remember(found)
         return found
 
@@ -142,7 +153,8 @@ class Vault:
         if not path.is_file():
             raise UsageError(f"{path} is not a readable file")
         with lock(self.repo, self.env.holder(), exclusive=True, wait_seconds=self.env.lock_wait):
-            warning = self.rollback_warning(load_snapshots(self.repo))
+            history = self._history()
+            warning = self.rollback_warning(history)
             if warning is not None:
                 raise RollbackDetected(
                     f"{warning}; refusing to add a snapshot on top (run 'lkvault verify')"
@@ -150,6 +162,7 @@ class Vault:
             created = archiver.snapshot(
                 self.repo,
                 path,
+                history=history,
                 source_name=source_name,
                 progress=progress,
                 workers=self.env.workers,
@@ -163,7 +176,7 @@ class Vault:
     ) -> Snapshot:
         """Write a snapshot's source file back, byte for byte."""
         with lock(self.repo, self.env.holder(), exclusive=False, wait_seconds=self.env.lock_wait):
-            chosen = self.find(ref, load_snapshots(self.repo))
+            chosen = self.find(ref, self._history())
             restorer.restore_file(self.repo, chosen, target, force=force, progress=progress)
         return chosen
 
@@ -172,14 +185,14 @@ class Vault:
     ) -> tuple[Snapshot, extractor.ExtractResult]:
         """Write a snapshot's members into ``folder``."""
         with lock(self.repo, self.env.holder(), exclusive=False, wait_seconds=self.env.lock_wait):
-            chosen = self.find(ref, load_snapshots(self.repo))
+            chosen = self.find(ref, self._history())
             result = extractor.extract(self.repo, chosen, folder, force=force, progress=progress)
         return chosen, result
 
     def cat(self, ref: str, member: str) -> Iterator[bytes]:
         """One member's content, block by block (the whole file for a non-zip snapshot)."""
         with lock(self.repo, self.env.holder(), exclusive=False, wait_seconds=self.env.lock_wait):
-            chosen = self.find(ref, load_snapshots(self.repo))
+            chosen = self.find(ref, self._history())
             tree = restorer.load_tree(self.repo, chosen.tree)
             if tree.kind != "zip":
                 if member not in (chosen.source, ""):
@@ -202,5 +215,5 @@ class Vault:
 
     def accept_current_head(self) -> None:
         """Forget what this computer saw and trust the vault's current newest snapshot."""
-        found = load_snapshots(self.repo)
+        found = self._history()
         self.heads.force(SeenHead(found[-1].seq, found[-1].id) if found else None)

@@ -133,6 +133,7 @@ class KeySlot:
     """One passphrase's way into the vault: Argon2id parameters and the wrapped master secret."""
 
     slot_id: bytes
+    vault_id: bytes
     kdf: KdfParams
     nonce: bytes
     wrapped: bytes
@@ -144,6 +145,7 @@ class KeySlot:
     def encode(self) -> bytes:
         document = {
             "v": 1,
+            "vault_id": self.vault_id.hex(),
             "kdf": {
                 "alg": "argon2id",
                 "salt": _b64(self.kdf.salt),
@@ -178,7 +180,13 @@ class KeySlot:
                 lanes=_int(kdf["lanes"]),
                 memory_kib=_int(kdf["memory_kib"]),
             )
-            return cls(slot_id, params, _unb64(document["nonce"]), _unb64(document["wrapped"]))
+            return cls(
+                slot_id,
+                bytes.fromhex(document["vault_id"]),
+                params,
+                _unb64(document["nonce"]),
+                _unb64(document["wrapped"]),
+            )
         except (KeyError, TypeError, ValueError, UnicodeDecodeError, AttributeError):
             raise IntegrityError(f"{what} is malformed") from None
 
@@ -190,9 +198,16 @@ class KeySlot:
         slot_id = rng(16)
         kek = derive_kek(passphrase, params)
         nonce, wrapped = wrap_secret(kek, master, vault_id, slot_id, params, rng)
-        return cls(slot_id, params, nonce, wrapped)
+        return cls(slot_id, vault_id, params, nonce, wrapped)
 
     def unlock(self, vault_id: bytes, passphrase: bytes) -> bytes:
+        if self.vault_id != vault_id:
+            # Both are bound into the slot's AAD; saying which one is off beats blaming the
+            # passphrase.
+            raise IntegrityError(
+                f"key slot {self.slot_id.hex()} belongs to vault {self.vault_id.hex()[:8]}, but "
+                f"the config says {vault_id.hex()[:8]}: the config is damaged or was replaced"
+            )
         self.kdf.check()
         kek = derive_kek(passphrase, self.kdf)
         master = unwrap_secret(kek, self.nonce, self.wrapped, vault_id, self.slot_id, self.kdf)

@@ -86,6 +86,7 @@ class Repository:
         self._index: Index | None = None
         self._frames: OrderedDict[tuple[bytes, int], bytes] = OrderedDict()
         self._frames_lock = threading.Lock()
+        self.index_problems: list[str] = []
 
     # --- opening -----------------------------------------------------------------------------
 
@@ -134,7 +135,10 @@ class Repository:
     @property
     def index(self) -> Index:
         if self._index is None:
-            self._index = self.load_index()
+            # A damaged index file must not cost the snapshots other index files describe.
+            self._index = self.load_index(
+                lambda name, exc: self.index_problems.append(f"{name}: {exc}")
+            )
         return self._index
 
     def index_names(self) -> list[str]:
@@ -168,7 +172,12 @@ class Repository:
             if content is not None:
                 self._frames.move_to_end(key)
                 return content
-        sealed = self.backend.read(pack_name(ref.pack_id), ref.entry.offset, ref.entry.length)
+        sealed = self.read_stored(
+            pack_name(ref.pack_id),
+            f"pack {ref.pack_id.hex()[:16]}",
+            ref.entry.offset,
+            ref.entry.length,
+        )
         content = open_frame(self.keys, ref.entry, sealed)
         with self._frames_lock:
             self._frames[key] = content
@@ -180,7 +189,10 @@ class Repository:
         """A blob's plaintext, verified against its keyed id."""
         location = self.index.get(blob_id)
         if location is None:
-            raise IntegrityError(f"blob {blob_id.hex()[:16]} is not in the index (missing data)")
+            hint = (
+                " (an index file is damaged; run 'lkvault verify')" if self.index_problems else ""
+            )
+            raise IntegrityError(f"blob {blob_id.hex()[:16]} is missing from the vault{hint}")
         return self.blob_at(location, blob_type, blob_id)
 
     def blob_at(self, location: BlobLocation, blob_type: BlobType, blob_id: bytes) -> bytes:
@@ -198,12 +210,26 @@ class Repository:
     def read_pack_header(self, pack_id: bytes) -> list[FrameEntry]:
         """Parse a pack's own header (for checking the index against the packs)."""
         name = pack_name(pack_id)
-        size = self.backend.size(name)
         what = f"pack {pack_id.hex()[:16]}"
-        header_size = parse_trailer(self.backend.read(name, size - TRAILER_SIZE, 4), size, what)
+        try:
+            size = self.backend.size(name)
+        except FileNotFoundError:
+            raise IntegrityError(f"{what} is missing ({name})") from None
+        header_size = parse_trailer(
+            self.read_stored(name, what, size - TRAILER_SIZE, 4), size, what
+        )
         header_offset = size - TRAILER_SIZE - header_size
-        sealed = self.backend.read(name, header_offset, header_size)
+        sealed = self.read_stored(name, what, header_offset, header_size)
         return open_pack_header(self.keys, pack_id, sealed, header_offset)
+
+    def read_stored(
+        self, name: str, what: str, offset: int = 0, length: int | None = None
+    ) -> bytes:
+        """Bytes of a stored file that something refers to: a missing one is damage."""
+        try:
+            return self.backend.read(name, offset, length)
+        except FileNotFoundError:
+            raise IntegrityError(f"{what} is missing ({name})") from None
 
     # --- sealed documents (snapshots, forget records) ---------------------------------------
 
@@ -220,7 +246,7 @@ class Repository:
     def read_document(self, prefix: str, object_type: ObjectType, name: str) -> Any:
         what = f"{object_type.name.lower()} {name}"
         object_id = id_of_name(name, prefix, what)
-        plaintext = unseal(self.keys, object_type, object_id, self.backend.read(name))
+        plaintext = unseal(self.keys, object_type, object_id, self.read_stored(name, what))
         document = codec.decode_document(plaintext, what)
         codec.check_version(document, what)
         return document

@@ -83,8 +83,11 @@ def test_local_write_is_atomic_and_leaves_no_temp_files(tmp_path: Path) -> None:
     assert [p.name for p in (tmp_path / "s" / "data" / "aa").iterdir()] == ["aa11"]
     # A temp file left by a crash is invisible to list and cleaned up on request.
     (tmp_path / "s" / "data" / "aa" / ".tmp-crash").write_bytes(b"half")
+    store.write("locks/l1", b"x")
+    (tmp_path / "s" / "locks" / ".tmp-other-process").write_bytes(b"in flight")
     assert store.list("data/") == ["data/aa/aa11"]
     assert store.remove_stale_temp_files() == 1
+    assert (tmp_path / "s" / "locks" / ".tmp-other-process").exists()  # readers write locks
 
 
 def test_local_storage_errors_are_storage_errors(tmp_path: Path) -> None:

@@ -37,8 +37,7 @@ DOC_2025 = {
     "Certifications.csv": "Name,Url,Authority,Started On,Finished On,License Number",
     "Recommendations_Received.csv": "First Name,Last Name,Company,Job Title,Text,"
     "Creation Date,Status",
-    "Recommendations_Given.csv": "First Name,Last Name,Company,Job Title,Text,Creation Date,"
-    "Status",
+    "Recommendations_Given.csv": "First Name,Last Name,Company,Job Title,Text,Creation Date,Status",
     "Endorsement_Received_Info.csv": "Endorsement Date,Skill Name,Endorser First Name,"
     "Endorser Last Name,Endorser Public Url,Endorsement Status",
     "Endorsement_Given_Info.csv": "Endorsement Date,Skill Name,Endorsee First Name,"
@@ -137,8 +136,9 @@ def test_same_arguments_give_identical_bytes(tmp_path: Path, series: list[Path])
 
 
 def test_single_export_equals_the_series_member(tmp_path: Path, series: list[Path]) -> None:
-    one = generate_export(tmp_path / "one.zip", date=date(2025, 3, 15), scale=TINY, seed=7,
-                          month_index=2)
+    one = generate_export(
+        tmp_path / "one.zip", date=date(2025, 3, 15), scale=TINY, seed=7, month_index=2
+    )
     assert sha256(one) == sha256(series[2])
 
 
@@ -221,8 +221,12 @@ def test_earlier_rows_reappear_and_counts_grow(series: list[Path]) -> None:
     snapshots = []
     for path in series:
         with zipfile.ZipFile(path) as zf:
-            snapshots.append({n: table(zf, n) for n in ("Connections.csv", "messages.csv",
-                                                         "Reactions.csv", "Comments.csv")})
+            snapshots.append(
+                {
+                    n: table(zf, n)
+                    for n in ("Connections.csv", "messages.csv", "Reactions.csv", "Comments.csv")
+                }
+            )
     for before, after in zip(snapshots, snapshots[1:], strict=False):
         for name in ("messages.csv", "Reactions.csv"):
             assert len(after[name]) > len(before[name])
@@ -296,8 +300,12 @@ def test_producers_are_valid_and_deterministic(tmp_path: Path, producer: str) ->
         pytest.skip("/usr/bin/zip is not installed")
     if producer == "7z" and shutil.which("7z") is None:
         pytest.skip("7z is not installed")
-    paths = [generate_export(tmp_path / f"{i}.zip", date=date(2025, 1, 15), scale=TINY / 2,
-                             producer=producer) for i in range(2)]
+    paths = [
+        generate_export(
+            tmp_path / f"{i}.zip", date=date(2025, 1, 15), scale=TINY / 2, producer=producer
+        )
+        for i in range(2)
+    ]
     assert sha256(paths[0]) == sha256(paths[1])
     with zipfile.ZipFile(paths[0]) as zf:
         assert zf.testzip() is None
@@ -318,11 +326,15 @@ def test_small_scale_is_about_one_megabyte(tmp_path: Path) -> None:
 
 
 def test_cli_prints_the_paths(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert exportgen.main(["--months", "2", "--scale", "0.05", "--out", str(tmp_path),
-                           "--seed", "3"]) == 0
+    assert (
+        exportgen.main(["--months", "2", "--scale", "0.05", "--out", str(tmp_path), "--seed", "3"])
+        == 0
+    )
     printed = capsys.readouterr().out.split()
     assert [Path(p).name for p in printed] == [
-        "Basic_LinkedInDataExport_01-15-2025.zip", "Basic_LinkedInDataExport_02-15-2025.zip"]
+        "Basic_LinkedInDataExport_01-15-2025.zip",
+        "Basic_LinkedInDataExport_02-15-2025.zip",
+    ]
     assert all(Path(p).is_file() for p in printed)
 
 

@@ -155,11 +155,14 @@ class Checker:
                     self._read_frame(FrameRef(pack_id, entry))
         if read_data:
             self.progress.done()
+        damaged_index = any(p.object.startswith("index/") for p in self.report.problems)
         for pack_id in stored - set(index.packs):
-            self.report.notes.append(
-                f"{pack_name(pack_id)} is not referenced by any index (left by an interrupted "
-                "snapshot; harmless)"
+            why = (
+                "perhaps listed by the damaged index file"
+                if damaged_index
+                else "left by an interrupted snapshot; harmless"
             )
+            self.report.notes.append(f"{pack_name(pack_id)} is not referenced by any index ({why})")
 
     def _read_frame(self, ref: FrameRef) -> None:
         name = pack_name(ref.pack_id)

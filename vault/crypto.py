@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import struct
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
@@ -19,7 +20,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from .errors import AccessDenied, IntegrityError, UsageError
+from .errors import AccessDenied, IntegrityError, UsageError, VaultError
 
 Rng = Callable[[int], bytes]
 
@@ -99,6 +100,11 @@ def check_passphrase(passphrase: bytes) -> None:
         raise UsageError("an empty passphrase is not allowed")
 
 
+# Two Argon2id derivations at once in one process can deadlock in OpenSSL's implementation
+# (seen with cryptography 50 / OpenSSL 4.0 and lanes=4); they are cheap enough to take turns.
+_ARGON2_TURN = threading.Lock()
+
+
 def derive_kek(passphrase: bytes, params: KdfParams) -> bytes:
     """Stretch a passphrase into the 32-byte key that wraps the master secret."""
     check_passphrase(passphrase)
@@ -110,7 +116,14 @@ def derive_kek(passphrase: bytes, params: KdfParams) -> bytes:
         lanes=params.lanes,
         memory_cost=params.memory_kib,
     )
-    return kdf.derive(passphrase)
+    with _ARGON2_TURN:
+        try:
+            return kdf.derive(passphrase)
+        except MemoryError:
+            raise VaultError(
+                f"not enough memory to derive the key: Argon2id needs "
+                f"{params.memory_kib // 1024} MiB"
+            ) from None
 
 
 def keyslot_aad(vault_id: bytes, slot_id: bytes, params: KdfParams) -> bytes:

@@ -153,6 +153,9 @@ class Vault:
         if not path.is_file():
             raise UsageError(f"{path} is not a readable file")
         with lock(self.repo, self.env.holder(), exclusive=True, wait_seconds=self.env.lock_wait):
+            cleanup = getattr(self.repo.backend, "remove_stale_temp_files", None)
+            if cleanup is not None:
+                cleanup()  # left by a crashed writer; we hold the exclusive lock
             history = self._history()
             warning = self.rollback_warning(history)
             if warning is not None:

@@ -95,16 +95,23 @@ class LocalBackend:
     def exists(self, name: str) -> bool:
         return self._path(name).is_file()
 
-    def remove_stale_temp_files(self) -> int:
-        """Delete temp files left by writes that a crash interrupted; returns how many."""
+    def remove_stale_temp_files(
+        self, folders: tuple[str, ...] = ("data", "index", "snapshots")
+    ) -> int:
+        """Delete temp files that interrupted writes left in ``folders``; returns how many.
+
+        Only safe while no other process writes there (the caller holds the exclusive lock).
+        """
         removed = 0
-        if not self.root.is_dir():
-            return 0
-        for dirpath, _dirs, files in os.walk(self.root):
-            for f in files:
-                if f.startswith(TEMP_PREFIX):
-                    Path(dirpath, f).unlink(missing_ok=True)
-                    removed += 1
+        for folder in folders:
+            base = self.root / folder
+            if not base.is_dir():
+                continue
+            for dirpath, _dirs, files in os.walk(base):
+                for f in files:
+                    if f.startswith(TEMP_PREFIX):
+                        Path(dirpath, f).unlink(missing_ok=True)
+                        removed += 1
         return removed
 
 

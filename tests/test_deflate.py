@@ -414,7 +414,14 @@ def test_member_of_1_5_gb_in_bounded_memory(tmp_path: Path) -> None:
         print(total, reader.result(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
         """
     )
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    # The lkvault command sets glibc's mmap threshold at start-up (cli.main) so freed large
+    # buffers go back to the OS; this bare script gets the same setting from the environment.
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(Path(__file__).resolve().parents[1]),
+        MALLOC_MMAP_THRESHOLD_="262144",
+        MALLOC_ARENA_MAX="2",
+    )
     args = [sys.executable, "-c", script, str(path)]
     done = subprocess.run(args, capture_output=True, text=True, env=env, check=True)
     total, maxrss_kib = done.stdout.split()[0], int(done.stdout.split()[-1])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import ctypes
 import os
 import sys
@@ -230,13 +231,30 @@ def cat(
         str, typer.Argument(help="Member name, e.g. Connections.csv (any folder, any case).")
     ],
     vault: VaultOption = None,
+    json: JsonOption = False,
 ) -> None:
     """Print one member of a stored export, e.g. Connections.csv, to stdout."""
     opened = _open(vault)
-    out = sys.stdout.buffer
-    for block in opened.cat(snapshot_ref, member):
-        out.write(block)
-    out.flush()
+    if json:
+        content = b"".join(opened.cat(snapshot_ref, member))
+        try:
+            text: str | None = content.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+        render.emit_json(
+            {
+                "member": member,
+                "size": len(content),
+                "text": text,
+                "base64": None if text is not None else base64.b64encode(content).decode(),
+            }
+        )
+    else:
+        out = sys.stdout.buffer
+        for block in opened.cat(snapshot_ref, member):
+            out.write(block)
+        out.flush()
+    _print_warnings(opened)
 
 
 @app.command()

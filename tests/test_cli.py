@@ -182,3 +182,10 @@ def test_help_lists_the_commands(cli) -> None:  # noqa: ANN001
     assert result.code == 0
     for command in ("init", "snapshot", "list", "restore", "verify"):
         assert command in result.out
+
+
+@pytest.mark.parametrize("command", ["init", "snapshot", "list", "restore", "cat", "verify"])
+def test_every_command_takes_vault_and_json(cli, command: str) -> None:  # noqa: ANN001
+    result = cli(command, "--help")
+    assert result.code == 0
+    assert "--vault" in result.out and "--json" in result.out

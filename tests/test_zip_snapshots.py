@@ -146,6 +146,8 @@ def test_cat_and_extract(cli, tmp_path: Path) -> None:  # noqa: ANN001
     assert out.code == 0 and out.out.encode() == members["Connections.csv"]
     nested = cli("cat", "latest", "job applications.csv")  # any folder, any case
     assert nested.code == 0 and nested.out.encode() == members["Jobs/Job Applications.csv"]
+    as_json = cli("cat", "latest", "Profile.csv", "--json").json()
+    assert as_json["text"].encode() == members["Profile.csv"] and as_json["base64"] is None
     missing = cli("cat", "latest", "Nope.csv")
     assert missing.code == 2 and "no member" in missing.err
 

@@ -1,0 +1,283 @@
+"""Measuring child processes (wall time, CPU time, peak RSS), repo folders and the floor.
+
+Peak RSS is the kernel's ``ru_maxrss`` of the measured process (in KiB), as reported by
+``wait4``. It cannot come from this process's own ``os.wait4`` on its child: Linux starts a
+child's ``maxrss`` at the peak of the memory it had *before* ``exec``, i.e. a copy of this
+(large, matplotlib-importing) Python process. So every command is started through GNU
+``time`` (a ~1 MB process, Debian package ``time``), which forks and execs the command and
+reports the command's own ``wait4`` figures: peak RSS, user and system CPU time. Wall time is
+measured here, around the whole launch.
+Stored bytes are the apparent sizes of every regular file under a folder (what a copy of the
+repository to another disk or a bucket would cost), not the blocks the file system allocated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import statistics
+import subprocess
+import time
+import zipfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import zstandard
+
+FLOOR_LEVEL = 19
+GNU_TIME = "/usr/bin/time"
+
+
+@dataclass
+class Measurement:
+    """One child process: what it cost and how it ended."""
+
+    argv: list[str]
+    wall_s: float
+    user_s: float
+    sys_s: float
+    max_rss_kib: int
+    returncode: int
+    stdout: str = ""
+    stderr: str = ""
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    @property
+    def rss_mb(self) -> float:
+        return self.max_rss_kib * 1024 / 1e6
+
+    def summary(self) -> dict[str, object]:
+        """The JSON-friendly record kept in docs/benchmarks.json (output trimmed)."""
+        data = asdict(self)
+        data["stdout"] = self.stdout[-2000:]
+        data["stderr"] = self.stderr[-2000:]
+        return data
+
+
+class CommandFailed(RuntimeError):
+    def __init__(self, m: Measurement) -> None:
+        tail = (m.stderr or m.stdout).strip()[-1500:]
+        super().__init__(f"{' '.join(m.argv)} exited with {m.returncode}: {tail}")
+        self.measurement = m
+
+
+def run_measured(
+    argv: Sequence[str | os.PathLike[str]],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    stdout_file: str | os.PathLike[str] | None = None,
+    check: bool = True,
+    keep_output: bool = True,
+) -> Measurement:
+    """Run ``argv`` to completion and measure it.
+
+    Standard output and error go to files (never pipes, so nothing in this process competes
+    with the child or can deadlock), and are read back afterwards when ``keep_output``.
+    ``stdout_file`` keeps standard output in that file instead (e.g. ``restic dump``).
+    """
+    args = [os.fspath(a) for a in argv]
+    out_path = Path(stdout_file) if stdout_file else None
+    tmp_dir = Path(os.environ.get("TMPDIR", "/tmp"))
+    token = f"bench-{os.getpid()}-{time.monotonic_ns()}"
+    own_out = out_path is None
+    if out_path is None:
+        out_path = tmp_dir / f"{token}.out"
+    err_path = tmp_dir / f"{token}.err"
+    stats_path = tmp_dir / f"{token}.time"
+    launcher = [GNU_TIME, "-f", "%U %S %M %x", "-o", str(stats_path), "--"]
+    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            [*launcher, *args], env=dict(env) if env is not None else None, cwd=cwd,
+            stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+        )
+        returncode = proc.wait()
+        wall = time.perf_counter() - start
+    stdout = out_path.read_text(errors="replace") if own_out and keep_output else ""
+    stderr = err_path.read_text(errors="replace") if keep_output else ""
+    lines = stats_path.read_text().strip().splitlines() if stats_path.exists() else []
+    for path in ([out_path] if own_out else []) + [err_path, stats_path]:
+        path.unlink(missing_ok=True)
+    try:
+        user, system, maxrss, _ = lines[-1].split()
+    except (IndexError, ValueError):
+        raise RuntimeError(f"{GNU_TIME} reported nothing for {args}: {lines}") from None
+    if lines[:-1]:  # e.g. "Command terminated by signal 9"
+        stderr += "\n" + "\n".join(lines[:-1])
+    m = Measurement(
+        argv=args,
+        wall_s=wall,
+        user_s=float(user),
+        sys_s=float(system),
+        max_rss_kib=int(maxrss),
+        returncode=returncode,
+        stdout=stdout,
+        stderr=stderr,
+    )
+    if check and not m.ok:
+        raise CommandFailed(m)
+    return m
+
+
+def tree_bytes(path: str | os.PathLike[str]) -> int:
+    """Apparent size of every regular file under ``path`` (0 if it does not exist)."""
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                st = os.lstat(os.path.join(root, name))
+            except FileNotFoundError:
+                continue
+            if not os.path.islink(os.path.join(root, name)):
+                total += st.st_size
+    return total
+
+
+def tree_files(path: str | os.PathLike[str]) -> int:
+    return sum(len(files) for _root, _dirs, files in os.walk(path))
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def same_bytes(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    if os.path.getsize(a) != os.path.getsize(b):
+        return False
+    with open(a, "rb") as fa, open(b, "rb") as fb:
+        while True:
+            x, y = fa.read(1 << 20), fb.read(1 << 20)
+            if x != y:
+                return False
+            if not x:
+                return True
+
+
+class _Counter:
+    """A write-only sink that only counts bytes."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def write(self, data: bytes) -> int:
+        self.n += len(data)
+        return len(data)
+
+
+@dataclass
+class Floor:
+    """zstd -19 of one export's unpacked members concatenated in one stream."""
+
+    zip_name: str
+    zip_sha256: str
+    zip_bytes: int
+    members: int
+    raw_bytes: int
+    floor_bytes: int
+    level: int
+    seconds: float
+
+
+def information_floor(zip_path: str | os.PathLike[str], *, level: int = FLOOR_LEVEL,
+                      cache: str | os.PathLike[str] | None = None) -> Floor:
+    """The information floor of an export: every member unpacked, in central-directory order,
+    concatenated into one zstd stream at ``level`` (single-threaded, the library's default
+    parameters for that level). Cached by the zip's SHA-256 in the JSON file ``cache``."""
+    digest = file_sha256(zip_path)
+    cached: dict[str, dict[str, object]] = {}
+    if cache is not None and os.path.exists(cache):
+        cached = json.loads(Path(cache).read_text())
+    key = f"{digest}:{level}"
+    if key in cached:
+        return Floor(**cached[key])  # type: ignore[arg-type]
+    start = time.perf_counter()
+    sink = _Counter()
+    raw = 0
+    members = 0
+    cctx = zstandard.ZstdCompressor(level=level)
+    with zipfile.ZipFile(zip_path) as zf, cctx.stream_writer(sink, closefd=False) as writer:
+        for info in zf.infolist():
+            if info.is_dir():
+                continue
+            members += 1
+            with zf.open(info) as member:
+                while block := member.read(1 << 20):
+                    raw += len(block)
+                    writer.write(block)
+    floor = Floor(
+        zip_name=Path(zip_path).name,
+        zip_sha256=digest,
+        zip_bytes=os.path.getsize(zip_path),
+        members=members,
+        raw_bytes=raw,
+        floor_bytes=sink.n,
+        level=level,
+        seconds=time.perf_counter() - start,
+    )
+    if cache is not None:
+        if os.path.exists(cache):  # re-read: another run may have added entries meanwhile
+            cached = json.loads(Path(cache).read_text())
+        cached[key] = asdict(floor)
+        tmp = Path(f"{cache}.tmp")
+        tmp.write_text(json.dumps(cached, indent=1, sort_keys=True))
+        os.replace(tmp, cache)
+    return floor
+
+
+def median(values: Iterable[float]) -> float:
+    vals = list(values)
+    return statistics.median(vals) if vals else float("nan")
+
+
+def series_floor(zip_paths: Sequence[str | os.PathLike[str]], *, level: int = FLOOR_LEVEL,
+                 window_log: int = 27, cache: str | os.PathLike[str] | None = None
+                 ) -> dict[str, object]:
+    """zstd -``level`` --long=``window_log`` of every export's members, all months in one
+    stream: about what the whole series holds once repeats across months are removed (a
+    perfect archive-aware deduplicating tool could not store much less)."""
+    digests = [file_sha256(p) for p in zip_paths]
+    key = "series:" + hashlib.sha256("".join(digests).encode()).hexdigest() + f":{level}"
+    cached: dict[str, dict[str, object]] = {}
+    if cache is not None and os.path.exists(cache):
+        cached = json.loads(Path(cache).read_text())
+    if key in cached:
+        return cached[key]
+    start = time.perf_counter()
+    params = zstandard.ZstdCompressionParameters.from_level(
+        level, enable_ldm=True, window_log=window_log)
+    sink = _Counter()
+    raw = 0
+    cctx = zstandard.ZstdCompressor(compression_params=params)
+    with cctx.stream_writer(sink, closefd=False) as writer:
+        for path in zip_paths:
+            with zipfile.ZipFile(path) as zf:
+                for info in zf.infolist():
+                    if info.is_dir():
+                        continue
+                    with zf.open(info) as member:
+                        while block := member.read(1 << 20):
+                            raw += len(block)
+                            writer.write(block)
+    result: dict[str, object] = {
+        "exports": len(digests), "raw_bytes": raw, "floor_bytes": sink.n, "level": level,
+        "window_log": window_log, "seconds": time.perf_counter() - start,
+    }
+    if cache is not None:
+        if os.path.exists(cache):
+            cached = json.loads(Path(cache).read_text())
+        cached[key] = result
+        tmp = Path(f"{cache}.tmp")
+        tmp.write_text(json.dumps(cached, indent=1, sort_keys=True))
+        os.replace(tmp, cache)
+    return result

@@ -336,6 +336,10 @@ def main(argv: list[str] | None = None) -> None:
         result = command.main(args=args, prog_name="lkvault", standalone_mode=False)
     except typer.Exit as done:
         sys.exit(done.exit_code)
+    except BrokenPipeError:
+        # The reader went away (e.g. `lkvault cat ... | head`): not an error worth a message.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(EXIT_OK)
     except (typer.Abort, KeyboardInterrupt):
         render.error_line("interrupted; an unfinished snapshot leaves no trace in the vault")
         sys.exit(130)

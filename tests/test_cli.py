@@ -189,3 +189,30 @@ def test_every_command_takes_vault_and_json(cli, command: str) -> None:  # noqa:
     result = cli(command, "--help")
     assert result.code == 0
     assert "--vault" in result.out and "--json" in result.out
+
+
+def test_cat_into_a_closed_pipe_is_quiet(tmp_path: Path) -> None:
+    """`lkvault cat ... | head` must not end with an error message."""
+    import subprocess
+
+    env = {
+        **os.environ,
+        "LKVAULT_VAULT": str(tmp_path / "v"),
+        "LKVAULT_PASSWORD": "pw pw pw",
+        "LKVAULT_STATE_DIR": str(tmp_path / "s"),
+    }
+    root = Path(__file__).resolve().parents[1]
+    run = [sys.executable, "-m", "cli.main"]
+    subprocess.run([*run, "init"], env=env, cwd=root, check=True, capture_output=True)
+    big = tmp_path / "big.csv"
+    big.write_bytes(b"a,b,c\n" * 2_000_000)
+    subprocess.run([*run, "snapshot", str(big)], env=env, cwd=root, check=True, capture_output=True)
+    piped = subprocess.run(
+        f"{sys.executable} -m cli.main cat latest big.csv | head -c 10",
+        shell=True,
+        env=env,
+        cwd=root,
+        capture_output=True,
+    )
+    assert piped.stdout == b"a,b,c\na,b,"
+    assert piped.stderr == b""

@@ -65,9 +65,12 @@ from .pack import (
 
 Clock = Callable[[], datetime]
 
-FRAME_TARGET = 8 * 1024 * 1024
+FRAME_TARGET = 4 * 1024 * 1024
 PACK_TARGET = 16 * 1024 * 1024
-FRAME_CACHE = 4
+# Restoring a deduplicated snapshot reads old and new frames in turns (one run of frames per
+# month it shares data with); a cache of a few frames thrashed: 173 frame loads instead of 15
+# for a year of 10 MB exports.
+FRAME_CACHE_BYTES = 64 * 1024 * 1024
 SMALL_FRAME = 1024 * 1024
 SMALL_FRAME_LEVEL = 19
 
@@ -86,6 +89,7 @@ class Repository:
         self._index: Index | None = None
         self._frames: OrderedDict[tuple[bytes, int], bytes] = OrderedDict()
         self._frames_lock = threading.Lock()
+        self._frames_bytes = 0
         self.index_problems: list[str] = []
 
     # --- opening -----------------------------------------------------------------------------
@@ -180,9 +184,12 @@ class Repository:
         )
         content = open_frame(self.keys, ref.entry, sealed)
         with self._frames_lock:
-            self._frames[key] = content
-            if len(self._frames) > FRAME_CACHE:
-                self._frames.popitem(last=False)
+            if key not in self._frames:
+                self._frames[key] = content
+                self._frames_bytes += len(content)
+            while self._frames_bytes > FRAME_CACHE_BYTES and len(self._frames) > 1:
+                _, evicted = self._frames.popitem(last=False)
+                self._frames_bytes -= len(evicted)
         return content
 
     def read_blob(self, blob_type: BlobType, blob_id: bytes) -> bytes:

@@ -55,8 +55,8 @@ class Measurement:
     def summary(self) -> dict[str, object]:
         """The JSON-friendly record kept in docs/benchmarks.json (output trimmed)."""
         data = asdict(self)
-        data["stdout"] = self.stdout[-2000:]
-        data["stderr"] = self.stderr[-2000:]
+        data["stdout"] = "" if self.ok else self.stdout[-1000:]
+        data["stderr"] = "" if self.ok else self.stderr[-1000:]
         return data
 
 

@@ -686,7 +686,8 @@ def render(results: dict[str, Any], doc: Path, charts_dir: Path) -> str:
         "- Noise: the machine was shared with other jobs during the runs (the 1-minute load "
         "average at each step is in `docs/benchmarks.json`, median "
         f"{load:.1f}"
-        " on 2 cores), so times are ±20 % or so; the stored bytes are exact.",
+        " on 2 cores): wall times can be inflated up to 3× (see the analysis), CPU times much "
+        "less; the stored bytes are exact.",
         "",
         f"![stored bytes per month]({stored_png.name})",
         "",

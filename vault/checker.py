@@ -64,8 +64,9 @@ class Checker:
     def run(self, read_data: bool, seen: SeenHead | None) -> VerifyReport:
         self.report.read_data = read_data
         self._check_slots()
-        index = self.repo.load_index(lambda name, exc: self.problem(name, str(exc)))
-        self.repo._index = index
+        index = self.repo.reload_index()
+        for name, message in self.repo.index_problems:
+            self.problem(name, message)
         snapshots = load_snapshots(
             self.repo, lambda name, exc: self.problem(name, f"{exc}; this snapshot is lost")
         )

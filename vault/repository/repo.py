@@ -90,7 +90,7 @@ class Repository:
         self._frames: OrderedDict[tuple[bytes, int], bytes] = OrderedDict()
         self._frames_lock = threading.Lock()
         self._frames_bytes = 0
-        self.index_problems: list[str] = []
+        self.index_problems: list[tuple[str, str]] = []  # (index file, what is wrong)
 
     # --- opening -----------------------------------------------------------------------------
 
@@ -141,9 +141,15 @@ class Repository:
         if self._index is None:
             # A damaged index file must not cost the snapshots other index files describe.
             self._index = self.load_index(
-                lambda name, exc: self.index_problems.append(f"{name}: {exc}")
+                lambda name, exc: self.index_problems.append((name, str(exc)))
             )
         return self._index
+
+    def reload_index(self) -> Index:
+        """Forget the index read so far and read every index file again."""
+        self._index = None
+        self.index_problems = []
+        return self.index
 
     def index_names(self) -> list[str]:
         return self.backend.list(INDEX_PREFIX)

@@ -41,6 +41,10 @@ def warning_line(message: str) -> None:
     sys.stderr.write(f"lkvault: warning: {text}\n")
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def human_size(size: int) -> str:
     value = float(size)
     for unit in ("B", "KB", "MB", "GB", "TB"):
@@ -91,7 +95,7 @@ def snapshot_table(snaps: list[Snapshot]) -> None:
             snap.sha256.hex()[:16] + "…",
         )
     stdout.print(table)
-    stdout.print(f"{len(snaps)} snapshot{'s' if len(snaps) != 1 else ''}")
+    stdout.print(plural(len(snaps), "snapshot"))
 
 
 def verify_json(report: VerifyReport) -> dict[str, Any]:
@@ -121,8 +125,8 @@ def verify_text(report: VerifyReport) -> None:
             else ""
         )
         stdout.print(
-            f"Vault is intact: {report.snapshots} snapshots, {report.packs} packs checked "
-            f"({scope}){extra}."
+            f"Vault is intact: {plural(report.snapshots, 'snapshot')}, "
+            f"{plural(report.packs, 'pack')} checked ({scope}){extra}."
         )
         if not report.read_data:
             stdout.print("Run 'lkvault verify --read-data' to also decrypt and re-hash all data.")

@@ -7,7 +7,6 @@ are checked; files appear under their final name only once complete.
 
 from __future__ import annotations
 
-import os
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from .ingest.zipscan import _unsafe_path as unsafe_path
 from .progress import NoProgress, Progress
 from .repository.repo import Repository
 from .repository.snapshots import Snapshot
-from .restorer import iter_stream, load_tree
+from .restorer import iter_stream, load_tree, write_then_rename
 from .tree import Deflated, MemberEntry, Stream, Tree
 
 
@@ -135,7 +134,7 @@ def extract(
                 if tree.kind == "zip"
                 else iter_stream(repo, tree.parts[0])  # type: ignore[arg-type]
             )
-            _write_file(path, blocks, progress)
+            write_then_rename(path, blocks, progress)
             result.written.append(str(path))
     finally:
         progress.done()
@@ -178,16 +177,3 @@ def _check_inside(root: Path, path: Path) -> None:
         raise UsageError(f"refusing to write {path}: it leads outside {root}")
     if path.is_symlink():
         path.unlink()
-
-
-def _write_file(path: Path, blocks: Iterator[bytes], progress: Progress) -> None:
-    temp = path.parent / f".{path.name}.lkvault-partial"
-    try:
-        with open(temp, "wb") as out:
-            for block in blocks:
-                out.write(block)
-                progress.advance(len(block))
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise

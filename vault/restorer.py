@@ -12,7 +12,7 @@ import itertools
 import os
 import zlib
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -182,27 +182,44 @@ def restore_file(
         raise UsageError(f"{target} is a folder; give a file name")
     if not target.parent.is_dir():
         raise UsageError(f"folder {target.parent} does not exist")
+
+    def matches(size: int, sha256: bytes) -> None:
+        if size != snapshot.size or sha256 != snapshot.sha256:
+            raise IntegrityError(
+                f"restored bytes of snapshot {snapshot.short_id} do not match the SHA-256 "
+                "recorded when it was taken; nothing was written"
+            )
+
+    progress.start("Restoring", snapshot.size)
+    try:
+        write_then_rename(target, render(repo, load_tree(repo, snapshot.tree)), progress, matches)
+    finally:
+        progress.done()
+
+
+def write_then_rename(
+    target: Path,
+    blocks: Iterable[bytes],
+    progress: Progress,
+    check: Callable[[int, bytes], None] | None = None,
+) -> None:
+    """Write ``blocks`` beside ``target`` and put the file in place only once it is complete,
+    flushed to disk and, if given, ``check(size, sha256)`` did not raise."""
     temp = target.parent / f".{target.name}.lkvault-partial"
     digest = hashlib.sha256()
     size = 0
-    progress.start("Restoring", snapshot.size)
     try:
         with open(temp, "wb") as out:
-            for block in render(repo, load_tree(repo, snapshot.tree)):
+            for block in blocks:
                 out.write(block)
                 digest.update(block)
                 size += len(block)
                 progress.advance(len(block))
             out.flush()
             os.fsync(out.fileno())
-        if size != snapshot.size or digest.digest() != snapshot.sha256:
-            raise IntegrityError(
-                f"restored bytes of snapshot {snapshot.short_id} do not match the SHA-256 "
-                "recorded when it was taken; nothing was written"
-            )
+        if check is not None:
+            check(size, digest.digest())
         os.replace(temp, target)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
-    finally:
-        progress.done()

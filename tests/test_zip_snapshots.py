@@ -59,10 +59,12 @@ def test_every_producer_restores_byte_for_byte(vault: Vault, tmp_path: Path, pro
     deflated_parts = [m for m in files if isinstance(tree.parts[m.part], Deflated)]
     if producer in REPRODUCED:
         assert len(deflated_parts) == len(files), "every member is stored by its content"
+        assert not any("will not share storage" in w for w in snap.warnings)
     elif producer == "python-stored":
         assert all(not m.compressed and isinstance(tree.parts[m.part], Stream) for m in files)
     elif producer == "7z":
         assert not deflated_parts and all(m.compressed for m in files)
+        assert any("will not share storage" in w for w in snap.warnings)
     elif producer == "zip-6":
         small = [m for m in files if m.size <= 40_000]
         large = [m for m in files if m.size >= 2_000_000]  # diverges from zlib

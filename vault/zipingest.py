@@ -17,16 +17,26 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from .archiver import Ingest, StreamStore
+from .streams import Ingest, StreamStore
 from .crypto import Keys
 from .ingest.deflate import PROBE_HEAD, MemberReader, probe
-from .ingest.zipscan import METHOD_DEFLATED, METHOD_STORED, Member, Region, ZipLimits, scan_zip
+from .ingest.zipscan import (
+    METHOD_DEFLATED,
+    METHOD_STORED,
+    Member,
+    Region,
+    ZipLimits,
+    format_size,
+    quote_name,
+    scan_zip,
+)
 from .progress import Progress
 from .repository.index import Index
 from .repository.repo import BlobWriter, Repository
 from .tree import Deflated, Literal, MemberEntry, Part, Stream, Tree, member_mac_header
 
 LITERAL_LIMIT = 1024 * 1024
+KEPT_WARNING_BYTES = 64 * 1024
 IO_BLOCK = 1024 * 1024
 
 
@@ -148,7 +158,23 @@ class ZipIngester:
                 )
                 parts.append(part)
         tree = Tree("zip", parts, [entries[i] for i in sorted(entries)])
-        return Ingest(tree, reader.size, b"", list(layout.warnings))
+        warnings = list(layout.warnings)
+        kept = [
+            m
+            for m in members
+            if m.method == METHOD_DEFLATED and entries[m.index].compressed and not m.encrypted
+        ]
+        kept_bytes = sum(m.compressed_size for m in kept)
+        if kept_bytes >= KEPT_WARNING_BYTES:
+            names = ", ".join(quote_name(m.name) for m in kept[:3])
+            more = f" and {len(kept) - 3} more" if len(kept) > 3 else ""
+            warnings.append(
+                f"{len(kept)} members ({format_size(kept_bytes)}: {names}{more}) were compressed "
+                "by a program whose output zlib cannot re-create (7-Zip, some Info-ZIP builds); "
+                "they are kept exactly as compressed bytes, so they will not share storage with "
+                "other exports"
+            )
+        return Ingest(tree, reader.size, b"", warnings)
 
     def _region(self, reader: FileReader, region: Region) -> Part:
         self.progress.advance(region.length)

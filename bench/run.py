@@ -664,7 +664,8 @@ def render(results: dict[str, Any], doc: Path, charts_dir: Path) -> str:
         f"{v.get('7z', '7-Zip')}.",
         f"- Date: {dates[0][:10] if dates else '?'}"
         + (f" to {dates[-1][:10]}" if dates and dates[-1][:10] != dates[0][:10] else "") + ".",
-        "- Command(s): " + ", ".join(f"`{c}`" for c in commands) + ".",
+        "- Command(s): " + ", ".join(f"`{c}`" for c in commands) + " (`python3 bench/run.py` "
+        "alone does all of it in one go).",
         "- Input: `bench/exportgen.py` series (seed 1, first export 2025-01-15, one a month), "
         "the same files for every tool. Each tool has its own fresh repository; every "
         "operation is a separate process, measured from the outside: wall time, user+system "
@@ -683,11 +684,10 @@ def render(results: dict[str, Any], doc: Path, charts_dir: Path) -> str:
         "- **Floor**: `zstd -19` (python-zstandard, one stream, single thread) of the newest "
         "export's members unpacked and concatenated: what a perfect archive-aware, "
         "deduplicating tool would need for the newest export alone.",
-        "- Noise: the machine was shared with other jobs during the runs (the 1-minute load "
-        "average at each step is in `docs/benchmarks.json`, median "
-        f"{load:.1f}"
-        " on 2 cores): wall times can be inflated up to 3× (see the analysis), CPU times much "
-        "less; the stored bytes are exact.",
+        "- Noise: other jobs may share the machine; the 1-minute load average at each step is "
+        f"in `docs/benchmarks.json` (median {load:.1f} on {mach.get('cores', '?')} cores). "
+        "Above ~2, wall times get inflated (up to 3× was seen), CPU times much less; the "
+        "stored bytes are exact.",
         "",
         f"![stored bytes per month]({stored_png.name})",
         "",
@@ -869,6 +869,9 @@ def main(argv: Sequence[str]) -> int:
             if "profile" in earlier and "profile" not in record:
                 record["profile"] = earlier["profile"]
             record["started"] = min(earlier["started"], record["started"])
+            if record.get("command") != earlier.get("command"):
+                done = [c for c in earlier.get("command", "").split(" && ") if c]
+                record["command"] = " && ".join(dict.fromkeys([*done, record["command"]]))
         results["runs"][key] = record
         tmp = json_path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(results, indent=1, sort_keys=False))

@@ -30,9 +30,10 @@ KNOWN_FROM_SNAPSHOTS = 6
 
 
 def ingest_opaque(reader: FileReader, store: StreamStore) -> Ingest:
-    """Store any file as one chunked stream."""
-    stream = store.store(reader.sequential(0, reader.size))
-    return Ingest(Tree("file", [stream]), stream.size, b"")
+    """Store any file as one chunked stream, hashing it on the same pass."""
+    digest = hashlib.sha256()
+    stream = store.store(reader.sequential(0, reader.size), digest.update)
+    return Ingest(Tree("file", [stream]), stream.size, digest.digest())
 
 
 def known_members(repo: Repository, history: list[Snapshot]) -> dict[bytes, KnownMember]:
@@ -96,7 +97,8 @@ def snapshot(
             if ingest is None:
                 ingest = ingest_opaque(reader, StreamStore(repo, writer, progress))
             progress.done()
-            ingest.sha256 = file_sha256(reader)
+            if not ingest.sha256:  # a zip is read out of order: hash it in one more pass
+                ingest.sha256 = file_sha256(reader)
             after = os.fstat(source.fileno())
         if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns):
             raise BadInput(

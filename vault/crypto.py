@@ -205,6 +205,10 @@ class Keys:
         key = self.data_id if blob_type == BlobType.DATA else self.tree_id
         return hmac.digest(key, data, "sha256")
 
+    def member_hasher(self, header: bytes) -> hmac.HMAC:
+        """Keyed hash of a zip member: ``header``, then feed it the compressed bytes."""
+        return hmac.new(self.member, header, hashlib.sha256)
+
     def object_id_of(self, object_type: ObjectType, plaintext: bytes | memoryview) -> bytes:
         """The keyed id of a sealed object's plaintext, domain-separated by type."""
         mac = hmac.new(self.object_id, bytes([object_type]), hashlib.sha256)

@@ -86,8 +86,7 @@ def iter_deflated(
     compressor = Recompressor(DeflateParams(part.level, part.mem_level, part.strategy, part.wbits))
     mac = None
     if member is not None and member.cmac:
-        mac = hmac.new(repo.keys.member, digestmod=hashlib.sha256)
-        mac.update(
+        mac = repo.keys.member_hasher(
             member_mac_header(
                 member.method, member.crc32, member.size, part.compressed_size, member.flags
             )

@@ -10,14 +10,11 @@ hash) reuse that snapshot's parts without being inflated again. Members run on w
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from .streams import Ingest, StreamStore
 from .crypto import Keys
 from .ingest.deflate import PROBE_HEAD, MemberReader, probe
 from .ingest.zipscan import (
@@ -33,6 +30,7 @@ from .ingest.zipscan import (
 from .progress import Progress
 from .repository.index import Index
 from .repository.repo import BlobWriter, Repository
+from .streams import Ingest, StreamStore
 from .tree import Deflated, Literal, MemberEntry, Part, Stream, Tree, member_mac_header
 
 LITERAL_LIMIT = 1024 * 1024
@@ -85,8 +83,7 @@ class FileReader:
 
 def member_mac(keys: Keys, reader: FileReader, member: Member) -> bytes:
     """Keyed hash of a member's compressed bytes (and the metadata that must match too)."""
-    mac = hmac.new(keys.member, digestmod=hashlib.sha256)
-    mac.update(
+    mac = keys.member_hasher(
         member_mac_header(
             member.method,
             member.crc32,

@@ -1,4 +1,4 @@
-"""The typer app: one function per command, and the one mapping from errors to exit codes."""
+"""The typer app's entry point: the core commands and the one mapping from errors to exit codes."""
 
 from __future__ import annotations
 
@@ -21,52 +21,18 @@ from vault import (
 )
 
 from . import config, render
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_ACCESS = 3
-
-app = typer.Typer(
-    name="lkvault",
-    help=(
-        "Keep every LinkedIn data export you ever downloaded: encrypted, deduplicated, "
-        "restorable byte for byte."
-    ),
-    add_completion=False,
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
+from .app import (
+    EXIT_ACCESS,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    JsonOption,
+    VaultOption,
+    app,
+    open_vault,
+    print_warnings,
+    warn_rollback,
 )
-
-VaultOption = Annotated[
-    str | None,
-    typer.Option(
-        "--vault",
-        help="Vault location (a folder). Default: $LKVAULT_VAULT, else your data folder.",
-        show_default=False,
-    ),
-]
-JsonOption = Annotated[
-    bool, typer.Option("--json", help="Print one JSON document on stdout instead of text.")
-]
-
-
-def _open(vault_option: str | None) -> Vault:
-    location = config.vault_location(vault_option)
-    backend = config.backend_for(location)
-    return Vault.open(backend, config.passphrase(), config.environment())
-
-
-def _warn_rollback(vault: Vault, snapshots: list) -> None:
-    warning = vault.rollback_warning(snapshots)
-    if warning:
-        render.warning_line(f"{warning}; run 'lkvault verify'")
-
-
-def _print_warnings(vault: Vault) -> None:
-    """Damage noticed on the way (e.g. an unreadable snapshot record), one line each."""
-    for warning in vault.warnings:
-        render.warning_line(warning)
 
 
 @app.command()
@@ -121,9 +87,9 @@ def snapshot(
     """Store an export (or any file) in the vault; prints the new snapshot's id."""
     if not file.is_file():
         raise UsageError(f"{file} does not exist or is not a file")
-    opened = _open(vault)
+    opened = open_vault(vault)
     created = opened.snapshot(file, progress=render.BarProgress(not json), opaque=opaque)
-    _print_warnings(opened)
+    print_warnings(opened)
     if json:
         render.emit_json(render.snapshot_json(created))
         return
@@ -143,10 +109,10 @@ def snapshot(
 @app.command("list")
 def list_(vault: VaultOption = None, json: JsonOption = False) -> None:
     """List snapshots: id, time, source name, size and SHA-256."""
-    opened = _open(vault)
+    opened = open_vault(vault)
     found = opened.snapshots()
-    _print_warnings(opened)
-    _warn_rollback(opened, found)
+    print_warnings(opened)
+    warn_rollback(opened, found)
     if json:
         render.emit_json([render.snapshot_json(s) for s in found])
     else:
@@ -173,11 +139,11 @@ def restore(
     """Write a snapshot's archive back byte for byte (-o FILE), or its members (--extract DIR)."""
     if (output is None) == (extract is None):
         raise UsageError("give either -o FILE (the archive) or --extract DIR (its members)")
-    opened = _open(vault)
+    opened = open_vault(vault)
     try:
         _restore(opened, snapshot_ref, output, extract, json, force)
     finally:
-        _print_warnings(opened)
+        print_warnings(opened)
 
 
 def _restore(
@@ -234,7 +200,7 @@ def cat(
     json: JsonOption = False,
 ) -> None:
     """Print one member of a stored export, e.g. Connections.csv, to stdout."""
-    opened = _open(vault)
+    opened = open_vault(vault)
     if json:
         content = b"".join(opened.cat(snapshot_ref, member))
         try:
@@ -254,7 +220,7 @@ def cat(
         for block in opened.cat(snapshot_ref, member):
             out.write(block)
         out.flush()
-    _print_warnings(opened)
+    print_warnings(opened)
 
 
 @app.command()
@@ -273,7 +239,7 @@ def verify(
     ] = False,
 ) -> None:
     """Check that the vault is intact and name every damaged object; exit 1 if not."""
-    opened = _open(vault)
+    opened = open_vault(vault)
     if accept_rollback:
         opened.accept_current_head()
     report = opened.verify(read_data=read_data, progress=render.BarProgress(not json))
@@ -283,6 +249,11 @@ def verify(
         render.verify_text(report)
     if not report.ok:
         raise typer.Exit(EXIT_FAILED)
+
+
+# Commands of each further area live in a module of their own (cli/commands_*.py) and
+# register themselves on the app when imported here.
+# (one import line per module below this comment)
 
 
 def exit_code_for(error: BaseException) -> int:

@@ -1,0 +1,1 @@
+"""What lkvault knows of a LinkedIn export: parsing, summaries, differences and contacts."""

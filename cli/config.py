@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import getpass
+import importlib
 import os
 import shlex
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
 
 from vault import AccessDenied, Environment, UsageError
-from vault.backend import Backend, open_backend
+from vault.backend import Backend, RemoteOptions, is_remote, open_backend
 from vault.backend.faults import KillAtWrite
+from vault.backend.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from vault.backend.s3 import S3Settings
+    from vault.backend.sftp import SshSettings
 
 APP = "lkvault"
 
@@ -29,7 +36,7 @@ def vault_location(option: str | None) -> str:
 
 
 def backend_for(location: str) -> Backend:
-    backend = open_backend(location)
+    backend = open_backend(location, remote_options() if is_remote(location) else None)
     # Test hook for the crash-safety tests: SIGKILL this process at the n-th storage write.
     kill_at = os.environ.get("LKVAULT_DEBUG_KILL_AT_WRITE")
     if kill_at:
@@ -38,11 +45,15 @@ def backend_for(location: str) -> Backend:
     return backend
 
 
+def state_dir() -> Path:
+    """LKVAULT_STATE_DIR, else the user's state folder (~/.local/state/lkvault)."""
+    return Path(os.environ.get("LKVAULT_STATE_DIR") or platformdirs.user_state_dir(APP))
+
+
 def environment() -> Environment:
-    state = os.environ.get("LKVAULT_STATE_DIR") or platformdirs.user_state_dir(APP)
     wait = os.environ.get("LKVAULT_LOCK_WAIT")
     return Environment(
-        state_dir=Path(state),
+        state_dir=state_dir(),
         pid=os.getpid(),
         lock_wait=float(wait) if wait else 10.0,
     )
@@ -62,27 +73,51 @@ def _from_file(path: str, what: str) -> bytes:
 
 def passphrase() -> bytes:
     """The passphrase of an existing vault (first found: command, file, variable, prompt)."""
-    command = os.environ.get("LKVAULT_PASSWORD_COMMAND")
+    found = _passphrase_from("LKVAULT_PASSWORD", "Vault passphrase: ")
+    if found is None:
+        raise AccessDenied(
+            "no passphrase: set LKVAULT_PASSWORD, LKVAULT_PASSWORD_FILE or "
+            "LKVAULT_PASSWORD_COMMAND, or run in a terminal"
+        )
+    return found
+
+
+def target_passphrase(file_option: Path | None, location: str) -> bytes:
+    """The passphrase of the vault 'lkvault copy' writes to: --to-password-file, else
+    LKVAULT_TO_PASSWORD_COMMAND, LKVAULT_TO_PASSWORD_FILE, LKVAULT_TO_PASSWORD, else a prompt.
+    Never the source vault's passphrase: two vaults, two secrets, each named on purpose."""
+    if file_option is not None:
+        return _from_file(str(file_option), "--to-password-file")
+    found = _passphrase_from("LKVAULT_TO_PASSWORD", f"Passphrase of the target vault {location}: ")
+    if found is None:
+        raise AccessDenied(
+            "no passphrase for the target vault: give --to-password-file FILE, set "
+            "LKVAULT_TO_PASSWORD, LKVAULT_TO_PASSWORD_FILE or LKVAULT_TO_PASSWORD_COMMAND, "
+            "or run in a terminal"
+        )
+    return found
+
+
+def _passphrase_from(variable: str, prompt: str) -> bytes | None:
+    """From ``variable``_COMMAND, ``variable``_FILE, ``variable`` or a prompt, first found."""
+    command = os.environ.get(f"{variable}_COMMAND")
     if command:
         try:
             done = subprocess.run(shlex.split(command), capture_output=True, timeout=120)
         except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
-            raise AccessDenied(f"LKVAULT_PASSWORD_COMMAND failed: {exc}") from None
+            raise AccessDenied(f"{variable}_COMMAND failed: {exc}") from None
         if done.returncode != 0:
-            raise AccessDenied(f"LKVAULT_PASSWORD_COMMAND exited with {done.returncode}")
+            raise AccessDenied(f"{variable}_COMMAND exited with {done.returncode}")
         return done.stdout.rstrip(b"\r\n")
-    path = os.environ.get("LKVAULT_PASSWORD_FILE")
+    path = os.environ.get(f"{variable}_FILE")
     if path:
-        return _from_file(path, "LKVAULT_PASSWORD_FILE")
-    value = os.environ.get("LKVAULT_PASSWORD")
+        return _from_file(path, f"{variable}_FILE")
+    value = os.environ.get(variable)
     if value:
         return value.encode()
     if _interactive():
-        return getpass.getpass("Vault passphrase: ").encode()
-    raise AccessDenied(
-        "no passphrase: set LKVAULT_PASSWORD, LKVAULT_PASSWORD_FILE or "
-        "LKVAULT_PASSWORD_COMMAND, or run in a terminal"
-    )
+        return getpass.getpass(prompt).encode()
+    return None
 
 
 def new_passphrase(file_option: Path | None) -> bytes:
@@ -104,3 +139,81 @@ def new_passphrase(file_option: Path | None) -> bytes:
             raise UsageError("the two passphrases differ; nothing was changed")
         return first
     return passphrase()
+
+
+# --- remote vaults (s3://, sftp://) --------------------------------------------------------
+
+# Commands that must see the remote exactly as it is: verify checks what another computer
+# would read, so it never takes index files or snapshot records from the local cache.
+UNCACHED_COMMANDS = frozenset({"verify"})
+
+
+def remote_options() -> RemoteOptions:
+    """How to reach S3 and SSH servers, from the standard variables and files."""
+    return RemoteOptions(
+        s3=_s3_settings(),
+        ssh=_ssh_settings(),
+        retry=RetryPolicy(retries=_count("LKVAULT_REMOTE_RETRIES", RetryPolicy.retries)),
+        uploads=max(1, _count("LKVAULT_UPLOADS", 4)),
+        cache_root=None if _running_command() in UNCACHED_COMMANDS else state_dir() / "cache",
+        notice=_retry_notice,
+    )
+
+
+def _retry_notice(message: str) -> None:
+    from . import render  # render imports rich, which a local-only run need not load early
+
+    render.warning_line(message)
+
+
+def _count(variable: str, default: int) -> int:
+    value = os.environ.get(variable)
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise UsageError(f"{variable} must be a whole number of 0 or more, not {value!r}")
+    return number
+
+
+def _running_command() -> str | None:
+    """The name of the lkvault command being run, if any."""
+    for module in ("typer._click.globals", "click.globals"):  # newer typers vendor click
+        try:
+            current = importlib.import_module(module).get_current_context
+        except (ImportError, AttributeError):
+            continue
+        context = current(silent=True)
+        if context is not None:
+            return context.info_name
+    return None
+
+
+def _s3_settings() -> S3Settings:
+    from vault.backend.s3 import S3Settings
+
+    env = os.environ
+    return S3Settings(
+        endpoint_url=env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL") or None,
+        region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
+        access_key_id=env.get("AWS_ACCESS_KEY_ID") or None,
+        secret_access_key=env.get("AWS_SECRET_ACCESS_KEY") or None,
+        session_token=env.get("AWS_SESSION_TOKEN") or None,
+        profile=env.get("AWS_PROFILE") or None,
+    )
+
+
+def _ssh_settings() -> SshSettings:
+    from vault.backend.sftp import SshSettings
+
+    ssh = Path.home() / ".ssh"
+    return SshSettings(
+        user=getpass.getuser(),
+        known_hosts=(ssh / "known_hosts", ssh / "known_hosts2", Path("/etc/ssh/ssh_known_hosts")),
+        identity_files=(ssh / "id_ed25519", ssh / "id_ecdsa", ssh / "id_rsa"),
+        agent_socket=os.environ.get("SSH_AUTH_SOCK") or None,
+        config_file=ssh / "config",
+    )

@@ -88,10 +88,13 @@ def snapshot(
     if not file.is_file():
         raise UsageError(f"{file} does not exist or is not a file")
     opened = open_vault(vault)
-    created = opened.snapshot(file, progress=render.BarProgress(not json), opaque=opaque)
+    created, new = opened.snapshot_once(file, progress=render.BarProgress(not json), opaque=opaque)
     print_warnings(opened)
+    if not new:  # issue 4: an identical archive is not stored twice
+        render.already_stored(file, created, json)
+        return
     if json:
-        render.emit_json(render.snapshot_json(created))
+        render.emit_json(render.snapshot_json(created) | {"already_stored": False})
         return
     for warning in created.warnings:
         render.warning_line(warning)
@@ -107,12 +110,27 @@ def snapshot(
 
 
 @app.command("list")
-def list_(vault: VaultOption = None, json: JsonOption = False) -> None:
-    """List snapshots: id, time, source name, size and SHA-256."""
+def list_(
+    vault: VaultOption = None,
+    json: JsonOption = False,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            metavar="DATE",
+            help="Show only the snapshot --at DATE picks: the newest export dated on or "
+            "before DATE (YYYY-MM-DD).",
+        ),
+    ] = None,
+) -> None:
+    """List snapshots: id, time, source name, size, SHA-256 and what the export holds."""
+    from .commands_export import snapshot_at
+
     opened = open_vault(vault)
     found = opened.snapshots()
     print_warnings(opened)
     warn_rollback(opened, found)
+    if at is not None:
+        found = [snapshot_at(opened, at, found)]
     if json:
         render.emit_json([render.snapshot_json(s) for s in found])
     else:
@@ -122,9 +140,13 @@ def list_(vault: VaultOption = None, json: JsonOption = False) -> None:
 @app.command()
 def restore(
     snapshot_ref: Annotated[
-        str,
-        typer.Argument(metavar="SNAPSHOT", help="Snapshot id, unique id prefix, or 'latest'."),
-    ],
+        str | None,
+        typer.Argument(
+            metavar="[SNAPSHOT]",
+            help="Snapshot id, unique id prefix, or 'latest'.",
+            show_default=False,
+        ),
+    ] = None,
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="File to write the archive to.")
     ] = None,
@@ -135,11 +157,25 @@ def restore(
     vault: VaultOption = None,
     json: JsonOption = False,
     force: Annotated[bool, typer.Option(help="Replace files that already exist.")] = False,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            metavar="DATE",
+            help="Instead of SNAPSHOT: the newest export dated on or before DATE (YYYY-MM-DD).",
+        ),
+    ] = None,
 ) -> None:
     """Write a snapshot's archive back byte for byte (-o FILE), or its members (--extract DIR)."""
+    from .commands_export import snapshot_at
+
     if (output is None) == (extract is None):
         raise UsageError("give either -o FILE (the archive) or --extract DIR (its members)")
+    if (snapshot_ref is None) == (at is None):
+        raise UsageError("give either SNAPSHOT (an id or 'latest') or --at DATE")
     opened = open_vault(vault)
+    if at is not None:
+        snapshot_ref = snapshot_at(opened, at).id.hex()
+    assert snapshot_ref is not None
     try:
         _restore(opened, snapshot_ref, output, extract, json, force)
     finally:
@@ -237,11 +273,24 @@ def verify(
             "older copy of the vault on purpose)."
         ),
     ] = False,
+    read_data_subset: Annotated[
+        str | None,
+        typer.Option(
+            metavar="P%|n/t",
+            help="Read only part of the data: n/t reads part n of t (the t parts together are "
+            "all of it); P% reads the next part of 100/P on each run, so runs cover it all.",
+        ),
+    ] = None,
 ) -> None:
     """Check that the vault is intact and name every damaged object; exit 1 if not."""
     opened = open_vault(vault)
     if accept_rollback:
         opened.accept_current_head()
+    if read_data_subset is not None:
+        from .commands_maintenance import verify_subset
+
+        verify_subset(opened, read_data_subset, json)
+        return
     report = opened.verify(read_data=read_data, progress=render.BarProgress(not json))
     if json:
         render.emit_json(render.verify_json(report))
@@ -254,6 +303,13 @@ def verify(
 # Commands of each further area live in a module of their own (cli/commands_*.py) and
 # register themselves on the app when imported here.
 # (one import line per module below this comment)
+from . import commands_export  # noqa: E402,F401
+
+from . import commands_maintenance  # noqa: E402,F401  # isort: skip
+from . import commands_keys  # noqa: E402,F401  # isort: skip
+
+from . import commands_browse  # noqa: E402,F401  # isort: skip
+from . import commands_remote  # noqa: E402,F401  # isort: skip
 
 
 def exit_code_for(error: BaseException) -> int:

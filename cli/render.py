@@ -20,6 +20,7 @@ from rich.progress import (
 from rich.table import Table
 
 from vault import Snapshot, VerifyReport
+from vault.export import summary_document, summary_from_document
 
 # Off a terminal (pipes, files) lines are not cut to 80 columns: names must stay whole.
 stdout = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 240)
@@ -70,8 +71,41 @@ def snapshot_json(snap: Snapshot) -> dict[str, Any]:
         "kind": snap.kind,
         "stats": snap.stats,
         "warnings": snap.warnings,
-        "export": snap.export,
+        "export": export_json(snap),
     }
+
+
+def export_json(snap: Snapshot) -> dict[str, Any] | None:
+    """The snapshot's export summary exactly as documented (kind, date, headline, counts)."""
+    summary = summary_from_document(snap.export)
+    return summary_document(summary) if summary is not None else None
+
+
+def export_brief(snap: Snapshot) -> str:
+    """A compact line of what a snapshot's export holds, e.g. 'basic 2026-01-15: 344
+    connections, 1,503 messages'; '' for a snapshot that is not a LinkedIn export."""
+    summary = summary_from_document(snap.export)
+    if summary is None:
+        return ""
+    kind = summary.kind or "export"
+    when = f" {summary.date.isoformat()}" if summary.date else ""
+    counts = summary.counts
+    return (
+        f"{kind}{when}: {counts.get('connections', 0):,} connections, "
+        f"{counts.get('messages', 0):,} messages"
+    )
+
+
+def already_stored(path: Any, snap: Snapshot, json_mode: bool) -> None:
+    """Say that a file is already in the vault (exactly these bytes), and as which snapshot."""
+    if json_mode:
+        emit_json(snapshot_json(snap) | {"already_stored": True})
+        return
+    sys.stderr.write(
+        f"lkvault: {path} is already in the vault as snapshot {snap.short_id} "
+        f"(#{snap.seq}, stored {local_time(snap.time)}, same SHA-256); nothing new was stored\n"
+    )
+    print(snap.id.hex())
 
 
 def snapshot_table(snaps: list[Snapshot]) -> None:
@@ -79,10 +113,10 @@ def snapshot_table(snaps: list[Snapshot]) -> None:
         stdout.print("No snapshots yet. Store one with: lkvault snapshot EXPORT.zip")
         return
     table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
-    for column in ("ID", "Time", "Source", "Size", "SHA-256"):
+    for column in ("ID", "Time", "Source", "Size", "SHA-256", "Export"):
         table.add_column(
             column,
-            no_wrap=column != "Source",
+            no_wrap=column not in ("Source", "Export"),
             overflow="fold",
             justify="right" if column == "Size" else "left",
         )
@@ -93,6 +127,7 @@ def snapshot_table(snaps: list[Snapshot]) -> None:
             snap.source,
             human_size(snap.size),
             snap.sha256.hex()[:16] + "…",
+            export_brief(snap) or "-",
         )
     stdout.print(table)
     stdout.print(plural(len(snaps), "snapshot"))

@@ -6,6 +6,9 @@ need=""
 command -v zip >/dev/null 2>&1 || need="$need zip"
 command -v 7z >/dev/null 2>&1 || need="$need p7zip-full"
 command -v javac >/dev/null 2>&1 || need="$need default-jdk-headless"
+# lkvault browse's end-to-end tests drive a real headless Chromium through its driver.
+[ -x /usr/bin/chromium ] || need="$need chromium"
+[ -x /usr/bin/chromedriver ] || need="$need chromium-driver"
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing:$need" >&2

@@ -167,6 +167,8 @@ def test_no_false_alarm_for_a_second_computer_or_after_normal_use(two: TwoSnapsh
     assert json.loads(out)["seq"] == 3
     code, _, err = lk.run("list")
     assert code == 0 and err.strip() == "", f"false rollback warning: {err}"
-    code, out, err = lk.run("snapshot", "--json", str(two.new_input))
+    another_input = two.tmp / "another-export.bin"
+    another_input.write_bytes(b"a later export " * 100)
+    code, out, err = lk.run("snapshot", "--json", str(another_input))
     assert code == 0, f"false rollback refusal: {err}"
     assert json.loads(out)["seq"] == 4

@@ -11,29 +11,84 @@ from __future__ import annotations
 import hashlib
 import os
 import zlib
+from datetime import datetime
 from pathlib import Path
 
 from . import codec
 from .crypto import BlobType
 from .errors import BadInput, IntegrityError
+from .export.sources import export_of_file
 from .ingest.zipscan import ZipLimits
 from .progress import NoProgress, Progress
 from .repository.repo import Repository
 from .repository.snapshots import Snapshot, load_snapshots, write_snapshot
-from .restorer import load_tree
-from .streams import READ_BLOCK, Ingest, StreamStore
-from .tree import Tree, encode_tree, part_size
+from .restorer import iter_chunk_refs, load_tree
+from .streams import READ_BLOCK, Ingest, PreviousVersion, StreamStore
+from .tree import Deflated, Part, Stream, Tree, encode_tree, part_size
 from .zipingest import FileReader, KnownMember, ZipIngester
 
 TOOL = "lkvault 0.1.0"
 KNOWN_FROM_SNAPSHOTS = 6
 
 
-def ingest_opaque(reader: FileReader, store: StreamStore) -> Ingest:
+def ingest_opaque(
+    reader: FileReader, store: StreamStore, previous: PreviousVersion | None = None
+) -> Ingest:
     """Store any file as one chunked stream, hashing it on the same pass."""
     digest = hashlib.sha256()
-    stream = store.store(reader.sequential(0, reader.size), digest.update)
+    stream = store.store(reader.sequential(0, reader.size), digest.update, previous=previous)
     return Ingest(Tree("file", [stream]), stream.size, digest.digest())
+
+
+class EarlierSnapshot:
+    """The newest earlier snapshot of the same kind, as hints for compressing new chunks.
+
+    A member of a new export is most like the member of the same name in the previous one
+    (LinkedIn's exports keep their file names); failing that, the one with the same file name
+    in another folder.
+    """
+
+    def __init__(self, repo: Repository, history: list[Snapshot], kind: str) -> None:
+        self.repo = repo
+        self.tree_id: bytes | None = None
+        self.tree: Tree | None = None
+        for snap in reversed(history):
+            if snap.kind != kind:
+                continue
+            try:
+                self.tree = load_tree(repo, snap.tree)
+                self.tree_id = snap.tree
+            except IntegrityError:
+                pass  # a damaged old snapshot only costs the saving; verify reports it
+            break
+        self.by_name: dict[str, Part] = {}
+        by_file: dict[str, list[Part]] = {}
+        if self.tree is not None:
+            for member in self.tree.members:
+                part = self.tree.parts[member.part]
+                self.by_name.setdefault(member.name, part)
+                by_file.setdefault(member.name.rsplit("/", 1)[-1].casefold(), []).append(part)
+        self.by_file = {name: parts[0] for name, parts in by_file.items() if len(parts) == 1}
+
+    def member(self, name: str) -> PreviousVersion | None:
+        part = self.by_name.get(name) or self.by_file.get(name.rsplit("/", 1)[-1].casefold())
+        return self._version(part) if part is not None else None
+
+    def whole(self) -> PreviousVersion | None:
+        """The earlier single-file snapshot's content."""
+        if self.tree is None or self.tree.kind != "file" or not self.tree.parts:
+            return None
+        return self._version(self.tree.parts[0])
+
+    def _version(self, part: Part) -> PreviousVersion | None:
+        stream = part.content if isinstance(part, Deflated) else part
+        if not isinstance(stream, Stream):
+            return None
+        try:
+            chunks = tuple(ref.id for ref in iter_chunk_refs(self.repo, stream))
+        except IntegrityError:
+            return None
+        return PreviousVersion(chunks, tuple(ref.id for ref in stream.lists))
 
 
 def known_members(repo: Repository, history: list[Snapshot]) -> dict[bytes, KnownMember]:
@@ -69,8 +124,11 @@ def snapshot(
     opaque: bool = False,
     limits: ZipLimits | None = None,
     history: list[Snapshot] | None = None,
+    time: datetime | None = None,
 ) -> Snapshot:
     """Store the file at ``path`` and record a snapshot of it; returns the new snapshot.
+
+    ``time`` is the snapshot's time (default: now); 'lkvault copy' keeps the original one.
 
     The caller holds the vault's exclusive lock.
     """
@@ -84,8 +142,15 @@ def snapshot(
             progress.start("Storing", reader.size)
             ingest = None
             if not opaque:
+                earlier_zip = EarlierSnapshot(repo, history, "zip")
                 ingester = ZipIngester(
-                    repo, writer, progress, workers, known_members(repo, history), limits
+                    repo,
+                    writer,
+                    progress,
+                    workers,
+                    known_members(repo, history),
+                    limits,
+                    earlier_zip.member,
                 )
                 try:
                     ingest = ingester.run(reader)
@@ -95,7 +160,10 @@ def snapshot(
                         "snapshot it with --opaque)"
                     ) from None
             if ingest is None:
-                ingest = ingest_opaque(reader, StreamStore(repo, writer, progress))
+                earlier_file = EarlierSnapshot(repo, history, "file")
+                ingest = ingest_opaque(
+                    reader, StreamStore(repo, writer, progress), earlier_file.whole()
+                )
             progress.done()
             if not ingest.sha256:  # a zip is read out of order: hash it in one more pass
                 ingest.sha256 = file_sha256(reader)
@@ -108,17 +176,24 @@ def snapshot(
         # every deflate part was checked byte for byte against the original while storing).
         if sum(part_size(p) for p in ingest.tree.parts) != ingest.size:
             raise IntegrityError("internal error: the stored parts do not rebuild the input")
-        tree_id = writer.add(BlobType.TREE, codec.pack_document(encode_tree(ingest.tree)))
+        earlier_tree = EarlierSnapshot(repo, history, ingest.tree.kind).tree_id
+        tree_id = writer.add(
+            BlobType.TREE, codec.pack_document(encode_tree(ingest.tree)), earlier_tree
+        )
         writer.finish()
     except BaseException:
         writer.abort()
         raise
+    # What the export holds (counts, date, headline); a problem here is a warning, never a failure.
+    export, export_warnings = (
+        export_of_file(path, source_name or path.name) if ingest.tree.kind == "zip" else (None, [])
+    )
     head = history[-1] if history else None
     record = Snapshot(
         id=b"",
         seq=(head.seq + 1) if head else 1,
         prev=head.id if head else None,
-        time=repo.clock(),
+        time=time or repo.clock(),
         source=source_name or path.name,
         size=ingest.size,
         sha256=ingest.sha256,
@@ -131,7 +206,8 @@ def snapshot(
             "stored_bytes": writer.stored_bytes,
             "members": len(ingest.tree.members),
         },
-        warnings=ingest.warnings,
+        warnings=ingest.warnings + export_warnings,
+        export=export,
         zlib=zlib.ZLIB_RUNTIME_VERSION if ingest.tree.kind == "zip" else "",
     )
     return write_snapshot(repo, record)

@@ -1,7 +1,8 @@
 """Verification: finds every damaged or missing object and the snapshots each one affects.
 
 Structure checks read key slots, index files, pack headers, snapshots and trees; with
-``read_data`` every frame is also decrypted and every blob re-hashed against its keyed id.
+``read_data`` every frame is also decrypted and every blob re-hashed against its keyed id;
+with a ``subset`` (n, t) only the frames of part n of t (docs/FORMAT.md, "Verifying in parts").
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from .repository.index import FrameRef, Index, pack_id_of_name, pack_name
 from .repository.keyslots import load_slots
 from .repository.pack import FrameEntry, open_frame
 from .repository.repo import Repository
-from .repository.snapshots import Snapshot, load_snapshots
+from .repository.snapshots import FORGET_PREFIX, Snapshot, load_forgotten, load_snapshots
 from .restorer import iter_chunk_refs, load_tree
 from .tree import Deflated, Stream, Tree
 
@@ -43,6 +44,7 @@ class VerifyReport:
     blobs_checked: int = 0
     bytes_checked: int = 0
     read_data: bool = False
+    subset: tuple[int, int] | None = None  # (n, t): part n of t of the data was read
 
     @property
     def ok(self) -> bool:
@@ -61,33 +63,54 @@ class Checker:
     def problem(self, obj: str, message: str, snapshots: set[str] | None = None) -> None:
         self.report.problems.append(Problem(obj, message, sorted(snapshots or ())))
 
-    def run(self, read_data: bool, seen: SeenHead | None) -> VerifyReport:
+    def run(
+        self, read_data: bool, seen: SeenHead | None, subset: tuple[int, int] | None = None
+    ) -> VerifyReport:
         self.report.read_data = read_data
+        self.report.subset = subset if read_data else None
         self._check_slots()
         index = self.repo.reload_index()
         for name, message in self.repo.index_problems:
             self.problem(name, message)
-        snapshots = load_snapshots(
-            self.repo, lambda name, exc: self.problem(name, f"{exc}; this snapshot is lost")
-        )
+        snapshots = load_snapshots(self.repo, self._unreadable_record)
         self.report.snapshots = len(snapshots)
         self._check_chain(snapshots, seen)
         for snap in snapshots:
             self._collect_blobs(snap, index)
-        self._check_packs(index, read_data)
+        self._carry_to_dictionaries(index)
+        self._check_packs(index, read_data, subset)
         return self.report
+
+    def _unreadable_record(self, name: str, exc: Exception) -> None:
+        if name.startswith(FORGET_PREFIX):
+            self.problem(name, f"{exc}; the snapshots it names may show as missing")
+        else:
+            self.problem(name, f"{exc}; this snapshot is lost")
 
     def _check_slots(self) -> None:
         try:
-            load_slots(self.repo.backend)
+            slots = load_slots(self.repo.backend)
         except IntegrityError as exc:
             self.problem("keys/", str(exc))
+            return
+        for slot in slots:
+            # A slot the vault opened without (say one added with weak Argon2id parameters)
+            # is never used, but someone forged it: report it.
+            try:
+                slot.kdf.check()
+            except IntegrityError as exc:
+                self.problem(slot.name, f"{exc}; this key slot was tampered with")
+            if slot.vault_id != self.repo.keys.vault_id:
+                self.problem(slot.name, "key slot belongs to another vault")
 
     def _check_chain(self, snapshots: list[Snapshot], seen: SeenHead | None) -> None:
         by_id = {s.id: s for s in snapshots}
+        # Snapshots that 'lkvault forget' or 'repair' removed leave no gap (damaged forget
+        # records are reported by load_snapshots).
+        forgotten = load_forgotten(self.repo, lambda name, exc: None)
         seqs = [s.seq for s in snapshots]
         for snap in snapshots:
-            if snap.prev is not None and snap.prev not in by_id:
+            if snap.prev is not None and snap.prev not in by_id and snap.prev not in forgotten:
                 self.problem(
                     f"snapshot before {snap.short_id}",
                     f"snapshot #{snap.seq - 1} ({snap.prev.hex()[:8]}) is missing: it was "
@@ -98,7 +121,7 @@ class Checker:
         duplicates = {q for q in seqs if seqs.count(q) > 1}
         for q in sorted(duplicates):
             self.problem(f"snapshot #{q}", "two snapshots claim the same sequence number")
-        if seen is not None:
+        if seen is not None and seen.snapshot_id not in forgotten:
             newest = snapshots[-1].seq if snapshots else 0
             if newest < seen.seq:
                 self.problem(
@@ -126,15 +149,34 @@ class Checker:
         except (IntegrityError, StorageError, FileNotFoundError) as exc:
             self.problem(f"snapshot {owner}", f"its tree cannot be read: {exc}", {owner})
 
+    def _carry_to_dictionaries(self, index: Index) -> None:
+        """A snapshot also needs the dictionaries of the frames holding its blobs."""
+        for frame in index.dictionary_frames():
+            owners = self._affected([frame])
+            if not owners:
+                continue
+            for ref in frame.dictionary:
+                self.users.setdefault(ref.id, set()).update(owners)
+                if ref.id not in index:
+                    self.problem(
+                        f"frame {frame.id.hex()[:16]}",
+                        f"its dictionary blob {ref.id.hex()[:16]} is missing from the vault",
+                        owners,
+                    )
+
     def _need(self, blob_id: bytes, owner: str, index: Index, what: str) -> None:
         self.users.setdefault(blob_id, set()).add(owner)
         if blob_id not in index:
             raise IntegrityError(f"{what} {blob_id.hex()[:16]} is missing from the vault")
 
-    def _check_packs(self, index: Index, read_data: bool) -> None:
+    def _check_packs(
+        self, index: Index, read_data: bool, subset: tuple[int, int] | None = None
+    ) -> None:
         stored = {pack_id_of_name(n) for n in self.repo.backend.list("data/")} - {None}
         self.report.packs = len(index.packs)
-        total = sum(f.length for frames in index.packs.values() for f in frames)
+        total = sum(
+            f.length for frames in index.packs.values() for f in frames if in_part(f, subset)
+        )
         if read_data:
             self.progress.start("Reading data", total)
         for pack_id, frames in index.packs.items():
@@ -153,7 +195,8 @@ class Checker:
                 continue
             if read_data:
                 for entry in frames:
-                    self._read_frame(FrameRef(pack_id, entry))
+                    if in_part(entry, subset):
+                        self._read_frame(FrameRef(pack_id, entry))
         if read_data:
             self.progress.done()
         damaged_index = any(p.object.startswith("index/") for p in self.report.problems)
@@ -161,7 +204,7 @@ class Checker:
             why = (
                 "perhaps listed by the damaged index file"
                 if damaged_index
-                else "left by an interrupted snapshot; harmless"
+                else "left by an interrupted snapshot or prune; harmless, prune removes it"
             )
             self.report.notes.append(f"{pack_name(pack_id)} is not referenced by any index ({why})")
 
@@ -169,7 +212,8 @@ class Checker:
         name = pack_name(ref.pack_id)
         try:
             sealed = self.repo.backend.read(name, ref.entry.offset, ref.entry.length)
-            content = open_frame(self.repo.keys, ref.entry, sealed)
+            dictionary = self.repo.dictionary_of(ref.entry) if ref.entry.dictionary else None
+            content = open_frame(self.repo.keys, ref.entry, sealed, dictionary)
         except (IntegrityError, StorageError, FileNotFoundError) as exc:
             self.problem(
                 f"{name} frame at {ref.entry.offset}", str(exc), self._affected([ref.entry])
@@ -204,8 +248,23 @@ def _streams(tree: Tree) -> Iterator[Stream]:
             yield part.content
 
 
+def in_part(frame: FrameEntry, subset: tuple[int, int] | None) -> bool:
+    """Whether a frame belongs to part n of t: parts split frames by their (random-looking)
+    ids, so each holds about 1/t of the data and the t parts together hold all of it."""
+    if subset is None:
+        return True
+    n, t = subset
+    return int.from_bytes(frame.id[:8], "big") % t == n - 1
+
+
 def verify(
-    repo: Repository, *, read_data: bool, seen: SeenHead | None, progress: Progress | None = None
+    repo: Repository,
+    *,
+    read_data: bool,
+    seen: SeenHead | None,
+    progress: Progress | None = None,
+    subset: tuple[int, int] | None = None,
 ) -> VerifyReport:
-    """Check the vault; the report lists every problem found."""
-    return Checker(repo, progress).run(read_data, seen)
+    """Check the vault; the report lists every problem found. With ``read_data`` and a
+    ``subset`` (n, t), only the frames of part n of t are read."""
+    return Checker(repo, progress).run(read_data, seen, subset)

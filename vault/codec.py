@@ -17,6 +17,8 @@ from .errors import IntegrityError, UnsupportedFormat
 
 CODEC_RAW = 0
 CODEC_ZSTD = 1
+CODEC_ZSTD_DICT = 2  # zstd against a raw-content dictionary named by the frame's entry
+CODECS = (CODEC_RAW, CODEC_ZSTD, CODEC_ZSTD_DICT)
 CONTAINER_HEADER = 5
 
 # Stored documents and frames never decompress beyond this; a larger claim is hostile.
@@ -49,22 +51,41 @@ def compress(data: bytes | memoryview, level: int) -> bytes:
     return zstandard.ZstdCompressor(level=level, write_content_size=True).compress(data)
 
 
-def compress_pieces(pieces: list[bytes | memoryview], level: int, total: int) -> bytes:
-    """One zstd frame of the concatenation of ``pieces``, without joining them first."""
-    compressor = zstandard.ZstdCompressor(level=level, write_content_size=True).compressobj(
-        size=total
-    )
+def _raw_dictionary(dictionary: bytes) -> zstandard.ZstdCompressionDict:
+    return zstandard.ZstdCompressionDict(dictionary, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
+
+
+def compress_pieces(
+    pieces: list[bytes | memoryview], level: int, total: int, dictionary: bytes | None = None
+) -> bytes:
+    """One zstd frame of the concatenation of ``pieces``, without joining them first.
+
+    With ``dictionary``, the frame may refer back into those bytes (a raw-content dictionary),
+    and only a decompressor given the same bytes can read it.
+    """
+    options: dict[str, Any] = {"level": level, "write_content_size": True}
+    if dictionary:
+        options["dict_data"] = _raw_dictionary(dictionary)
+        options["write_dict_id"] = False
+    compressor = zstandard.ZstdCompressor(**options).compressobj(size=total)
     out = [compressor.compress(piece) for piece in pieces]
     out.append(compressor.flush())
     return b"".join(out)
 
 
-def decompress(data: bytes | memoryview, expected_size: int, what: str) -> bytes:
+def decompress(
+    data: bytes | memoryview, expected_size: int, what: str, dictionary: bytes | None = None
+) -> bytes:
     """Decompress one zstd frame that must yield exactly ``expected_size`` bytes."""
     if expected_size > MAX_DECODED_SIZE:
         raise IntegrityError(f"{what} claims {expected_size} bytes, over the limit")
+    decompressor = (
+        zstandard.ZstdDecompressor(dict_data=_raw_dictionary(dictionary))
+        if dictionary
+        else zstandard.ZstdDecompressor()
+    )
     try:
-        out = zstandard.ZstdDecompressor().decompress(data, max_output_size=expected_size)
+        out = decompressor.decompress(data, max_output_size=expected_size)
     except zstandard.ZstdError:
         raise IntegrityError(f"{what} does not decompress") from None
     if len(out) != expected_size:
@@ -87,7 +108,7 @@ def uncontain(plaintext: bytes, what: str) -> tuple[int, memoryview]:
     if len(plaintext) < CONTAINER_HEADER:
         raise IntegrityError(f"{what} is too short")
     codec, length = struct.unpack_from("<BI", plaintext)
-    if codec not in (CODEC_RAW, CODEC_ZSTD):
+    if codec not in CODECS:
         raise UnsupportedFormat(f"{what} uses unknown codec {codec}")
     end = CONTAINER_HEADER + length
     if end > len(plaintext):
@@ -108,6 +129,8 @@ def decode_document(plaintext: bytes, what: str) -> Any:
     codec, body = uncontain(plaintext, what)
     if codec == CODEC_RAW:
         return unpack_document(body, what)
+    if codec != CODEC_ZSTD:
+        raise IntegrityError(f"{what} uses codec {codec}, which documents never use")
     if len(body) < 4:
         raise IntegrityError(f"{what} is too short")
     (size,) = struct.unpack_from("<I", body)
@@ -129,8 +152,10 @@ def field(document: Any, key: str, kind: type | tuple[type, ...], what: str) -> 
     return value
 
 
-def check_version(document: Any, what: str) -> None:
-    """Refuse documents of a version this build cannot read."""
+def check_version(document: Any, what: str, readable: tuple[int, ...] = (1,)) -> int:
+    """Refuse documents of a version this build cannot read; returns the version."""
     version = field(document, "v", int, what)
-    if version != 1:
-        raise UnsupportedFormat(f"{what} has format version {version}; this lkvault reads 1")
+    if version not in readable:
+        known = " and ".join(str(v) for v in readable)
+        raise UnsupportedFormat(f"{what} has format version {version}; this lkvault reads {known}")
+    return version

@@ -7,6 +7,7 @@ are checked; files appear under their final name only once complete.
 
 from __future__ import annotations
 
+import os
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,6 +21,8 @@ from .repository.repo import Repository
 from .repository.snapshots import Snapshot
 from .restorer import iter_stream, load_tree, write_then_rename
 from .tree import Deflated, MemberEntry, Stream, Tree
+
+NAME_MAX = 255  # bytes in one file or folder name, on every common filesystem
 
 
 def find_member(tree: Tree, name: str) -> MemberEntry:
@@ -156,6 +159,13 @@ def _plan(
         target = member_target(root, member.name)
         if target is None:
             result.warnings.append(f"skipped member {quote_name(member.name)}: unsafe name")
+            continue
+        if any(len(os.fsencode(part)) > NAME_MAX for part in target.relative_to(root).parts):
+            # The filesystem would refuse it (ENAMETOOLONG) after other members were written.
+            result.warnings.append(
+                f"skipped member {quote_name(member.name)}: a part of its name is longer "
+                f"than {NAME_MAX} bytes"
+            )
             continue
         if target in seen:
             result.warnings.append(f"skipped duplicate member {quote_name(member.name)}")

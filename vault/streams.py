@@ -15,6 +15,41 @@ from .tree import INLINE_CHUNKS, ChunkRef, ListRef, Stream, Tree
 READ_BLOCK = 1024 * 1024
 
 
+@dataclass(frozen=True)
+class PreviousVersion:
+    """The same input's (or member's) chunks in an earlier snapshot, as compression hints."""
+
+    chunks: tuple[bytes, ...]
+    lists: tuple[bytes, ...] = ()
+
+
+class ReplacementGuess:
+    """Guesses which earlier chunk each new chunk replaces, from its position.
+
+    Chunks both versions share are anchors; the n-th chunk after an anchor that the earlier
+    version does not have probably replaces the n-th chunk after that anchor there (the
+    stretch around a row edited in place, or the rows above newly inserted ones).
+    """
+
+    def __init__(self, previous: PreviousVersion) -> None:
+        self.chunks = previous.chunks
+        self.position = {blob_id: i for i, blob_id in reversed(list(enumerate(self.chunks)))}
+        self.anchor = -1
+        self.run = 0
+
+    def next_guess(self) -> bytes | None:
+        """The earlier chunk the next chunk probably replaces."""
+        at = self.anchor + 1 + self.run
+        return self.chunks[at] if at < len(self.chunks) else None
+
+    def saw(self, blob_id: bytes) -> None:
+        at = self.position.get(blob_id)
+        if at is None:
+            self.run += 1
+        else:
+            self.anchor, self.run = at, 0
+
+
 @dataclass
 class Ingest:
     """What storing one input produced, before the snapshot record is written."""
@@ -43,10 +78,24 @@ class StreamStore:
         on_block: Callable[[bytes], None] | None = None,
         *,
         advance: bool = True,
+        previous: PreviousVersion | None = None,
     ) -> Stream:
-        """Chunk and store everything ``read`` yields until it returns b''."""
+        """Chunk and store everything ``read`` yields until it returns b''.
+
+        ``previous`` is the same content in an earlier snapshot, if known: new chunks are
+        then compressed against the earlier chunks they probably replace.
+        """
         chunks: list[ChunkRef] = []
+        guess = ReplacementGuess(previous) if previous is not None else None
         size = 0
+
+        def add(chunk: bytes) -> None:
+            replaces = guess.next_guess() if guess is not None else None
+            blob_id = self.writer.add(BlobType.DATA, chunk, replaces)
+            if guess is not None:
+                guess.saw(blob_id)
+            chunks.append(ChunkRef(blob_id, len(chunk)))
+
         while True:
             block = read(READ_BLOCK)
             if not block:
@@ -55,21 +104,24 @@ class StreamStore:
                 on_block(block)
             size += len(block)
             for chunk in self.chunker.feed(block):
-                chunks.append(ChunkRef(self.writer.add(BlobType.DATA, chunk), len(chunk)))
+                add(chunk)
             if advance:
                 self.progress.advance(len(block))
         for chunk in self.chunker.finish():
-            chunks.append(ChunkRef(self.writer.add(BlobType.DATA, chunk), len(chunk)))
-        return self.stream_of(chunks, size)
+            add(chunk)
+        return self.stream_of(chunks, size, previous.lists if previous is not None else ())
 
-    def stream_of(self, chunks: list[ChunkRef], size: int) -> Stream:
+    def stream_of(
+        self, chunks: list[ChunkRef], size: int, previous_lists: tuple[bytes, ...] = ()
+    ) -> Stream:
         """A Stream listing ``chunks`` inline, or through list blobs when there are many."""
         if len(chunks) <= INLINE_CHUNKS:
             return Stream(size, chunks=tuple(chunks))
         lists = []
-        for start in range(0, len(chunks), INLINE_CHUNKS):
+        for number, start in enumerate(range(0, len(chunks), INLINE_CHUNKS)):
             run = chunks[start : start + INLINE_CHUNKS]
             document = [[c.id, c.length] for c in run]
-            list_id = self.writer.add(BlobType.TREE, codec.pack_document(document))
+            replaces = previous_lists[number] if number < len(previous_lists) else None
+            list_id = self.writer.add(BlobType.TREE, codec.pack_document(document), replaces)
             lists.append(ListRef(list_id, len(run), sum(c.length for c in run)))
         return Stream(size, lists=tuple(lists))

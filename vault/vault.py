@@ -2,24 +2,42 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone, tzinfo
 from pathlib import Path
 
-from . import archiver, checker, extractor, restorer
+from . import archiver, checker, copier, extractor, forgetting, paperkey, pruner, repairer, restorer
 from .backend import Backend, open_backend
-from .crypto import KdfParams, Rng
-from .errors import RollbackDetected, SnapshotNotFound, UsageError
+from .crypto import KdfParams, Keys, Rng
+from .errors import IntegrityError, RollbackDetected, SnapshotNotFound, UsageError
+from .export import history
+from .export import sources as export_sources
+from .export.layout import classify
+from .export.load import load_export
+from .export.model import Export
+from .forgetting import ForgetPlan
 from .progress import Progress
-from .repository.headstate import HeadState, SeenHead
-from .repository.keyslots import VaultConfig
+from .repository.headstate import HeadState, PartState, SeenHead
+from .repository.keyslots import (
+    KEYS_PREFIX,
+    KeySlot,
+    SlotInfo,
+    VaultConfig,
+    read_config_unverified,
+    vault_id_of,
+    verify_config,
+)
 from .repository.locks import Holder, lock
 from .repository.repo import Repository
-from .repository.snapshots import Snapshot, load_snapshots
+from .repository.snapshots import Snapshot, load_forgotten, load_snapshots
+from .retention import Policy
+from .stats import VaultStats, vault_stats
+from .streams import READ_BLOCK
 
 
 def _pid_alive(pid: int) -> bool:
@@ -110,6 +128,8 @@ class Vault:
         seen = self.heads.load()
         if seen is None:
             return None
+        if seen.snapshot_id in load_forgotten(self.repo, lambda name, exc: None):
+            return None  # removed by 'lkvault forget' or 'repair', not behind lkvault's back
         newest = found[-1].seq if found else 0
         if newest < seen.seq or not any(
             s.seq == seen.seq and s.id == seen.snapshot_id for s in found
@@ -220,3 +240,327 @@ class Vault:
         """Forget what this computer saw and trust the vault's current newest snapshot."""
         found = self._history()
         self.heads.force(SeenHead(found[-1].seq, found[-1].id) if found else None)
+
+    # --- browse (issue 8) ---
+
+    def export_tables(self, snapshot: Snapshot, tables: Collection[str]) -> Export:
+        """Only the named tables of a stored export (see vault.export.layout.TABLES), e.g.
+        its connections without its messages: what ``export`` gives, read in part."""
+        with lock(self.repo, self.env.holder(), exclusive=False, wait_seconds=self.env.lock_wait):
+            tree = restorer.load_tree(self.repo, snapshot.tree)
+            if tree.kind != "zip":
+                return Export()
+            members = export_sources.stored_members(self.repo, tree)
+            found, _others = classify(members)
+            wanted = {part.name for table in tables for part in found.get(table, [])}
+            chosen = {name: read for name, read in members.items() if name in wanted}
+            return load_export(chosen, snapshot.source)
+
+    def archive(self, snapshot: Snapshot) -> Iterator[bytes]:
+        """The snapshot's source file, block by block, checked against its size and SHA-256
+        at the end (an error then means the blocks given so far must be thrown away)."""
+        with lock(self.repo, self.env.holder(), exclusive=False, wait_seconds=self.env.lock_wait):
+            digest, size = hashlib.sha256(), 0
+            for block in restorer.render(self.repo, restorer.load_tree(self.repo, snapshot.tree)):
+                digest.update(block)
+                size += len(block)
+                yield block
+            if size != snapshot.size or digest.digest() != snapshot.sha256:
+                raise IntegrityError(
+                    f"the archive of snapshot {snapshot.short_id} does not match the SHA-256 "
+                    "recorded when it was taken"
+                )
+
+    # --- export contents (issue 4) ---
+
+    def identical(self, path: Path, found: list[Snapshot] | None = None) -> Snapshot | None:
+        """The oldest snapshot that holds exactly this file (same size and SHA-256), if any."""
+        size, digest = file_digest(path)
+        found = self.snapshots() if found is None else found
+        return next((s for s in found if s.size == size and s.sha256 == digest), None)
+
+    def snapshot_once(
+        self,
+        path: Path,
+        *,
+        source_name: str | None = None,
+        progress: Progress | None = None,
+        opaque: bool = False,
+    ) -> tuple[Snapshot, bool]:
+        """Store a file unless an identical one is already in the vault.
+
+        Returns the snapshot holding the file and whether it was created now. (Two processes
+        storing the same file at the same moment may both create one; nothing worse.)
+        """
+        if not path.is_file():
+            raise UsageError(f"{path} is not a readable file")
+        existing = self.identical(path)
+        if existing is not None:
+            return existing, False
+        created = self.snapshot(path, source_name=source_name, progress=progress, opaque=opaque)
+        return created, True
+
+    def find_at(self, day: date, found: list[Snapshot] | None = None) -> Snapshot:
+        """The newest snapshot standing for ``day`` or earlier (see vault.export.history)."""
+        found = self.snapshots() if found is None else found
+        if not found:
+            raise SnapshotNotFound("the vault has no snapshots yet")
+        chosen = history.pick_at(found, day)
+        if chosen is None:
+            oldest = min(history.snapshot_day(s) for s in found)
+            raise SnapshotNotFound(
+                f"no snapshot on or before {day.isoformat()} "
+                f"(the oldest is of {oldest.isoformat()})"
+            )
+        return chosen
+
+    def export(self, snapshot: Snapshot) -> Export:
+        """Everything lkvault understands of a stored export (empty for a non-zip snapshot)."""
+        with lock(self.repo, self.env.holder(), exclusive=False, wait_seconds=self.env.lock_wait):
+            return export_sources.export_of_snapshot(self.repo, snapshot)
+
+    # --- retention and keys (issue 5) ---
+
+    def _refuse_rollback(self, history: list[Snapshot], doing: str) -> None:
+        warning = self.rollback_warning(history)
+        if warning is not None:
+            raise RollbackDetected(f"{warning}; refusing to {doing} (run 'lkvault verify')")
+
+    def forget(
+        self,
+        policy: Policy | None,
+        refs: list[str],
+        *,
+        zone: tzinfo,
+        dry_run: bool = False,
+    ) -> ForgetPlan:
+        """Remove the snapshots named by ``refs``, or those ``policy`` does not keep (their
+        data stays until ``prune``); with ``dry_run`` only say which."""
+        with lock(self.repo, self.env.holder(), exclusive=True, wait_seconds=self.env.lock_wait):
+            history = self._history()
+            self._refuse_rollback(history, "forget snapshots")
+            chosen = [self.find(ref, history) for ref in refs]
+            plan = forgetting.plan_forget(history, policy, chosen, self.repo.clock(), zone)
+            if not dry_run:
+                forgetting.forget_snapshots(self.repo, plan)
+        return plan
+
+    def prune(
+        self, *, dry_run: bool = False, progress: Progress | None = None
+    ) -> pruner.PruneResult:
+        """Remove data no snapshot needs; with ``dry_run`` only plan it."""
+        with lock(self.repo, self.env.holder(), exclusive=True, wait_seconds=self.env.lock_wait):
+            cleanup = getattr(self.repo.backend, "remove_stale_temp_files", None)
+            if cleanup is not None and not dry_run:
+                cleanup()  # left by a crashed writer; we hold the exclusive lock
+            self._refuse_rollback(self._history(), "prune")
+            plan = pruner.plan_prune(self.repo)
+            if dry_run:
+                return pruner.PruneResult(plan)
+            return pruner.run_prune(self.repo, plan, workers=self.env.workers, progress=progress)
+
+    def stats(self) -> VaultStats:
+        """Sizes, ratios, and what each snapshot added."""
+        with lock(self.repo, self.env.holder(), exclusive=False, wait_seconds=self.env.lock_wait):
+            return vault_stats(self.repo, self._history())
+
+    def repair(
+        self, *, dry_run: bool = False, progress: Progress | None = None
+    ) -> repairer.RepairReport:
+        """Remove what is broken, keep every snapshot that is still whole; with ``dry_run``
+        only report what would be done."""
+        with lock(self.repo, self.env.holder(), exclusive=True, wait_seconds=self.env.lock_wait):
+            cleanup = getattr(self.repo.backend, "remove_stale_temp_files", None)
+            if cleanup is not None and not dry_run:
+                cleanup()
+            return repairer.repair(
+                self.repo, dry_run=dry_run, workers=self.env.workers, progress=progress
+            )
+
+    def verify_part(
+        self, part: int | None, parts: int, *, progress: Progress | None = None
+    ) -> checker.VerifyReport:
+        """Check the structure and read part ``part`` of ``parts`` of the data; with ``part``
+        None, the part after the one this computer read last time (so runs cover it all)."""
+        state = PartState(self.env.state_dir, self.repo.keys.vault_id)
+        chosen = part if part is not None else state.next_part(parts)
+        with lock(self.repo, self.env.holder(), exclusive=False, wait_seconds=self.env.lock_wait):
+            report = checker.verify(
+                self.repo,
+                read_data=True,
+                seen=self.heads.load(),
+                progress=progress,
+                subset=(chosen, parts),
+            )
+        if part is None:
+            state.done(chosen, parts)
+        return report
+
+    def key_slots(self) -> list[SlotInfo]:
+        """Every key slot, damaged ones included (they show their problem)."""
+        found = []
+        for name in self.repo.backend.list(KEYS_PREFIX):
+            slot_hex = name[len(KEYS_PREFIX) :]
+            try:
+                slot = KeySlot.decode(name, self.repo.backend.read(name))
+            except (IntegrityError, FileNotFoundError) as exc:
+                found.append(SlotInfo(slot_hex, None, False, str(exc)))
+                continue
+            found.append(SlotInfo(slot_hex, slot, slot.slot_id == self.repo.slot_id, ""))
+        return found
+
+    def _master(self) -> bytes:
+        if self.repo.master is None:
+            raise UsageError("this vault was opened without its master secret")
+        return self.repo.master
+
+    def add_key(
+        self, passphrase: bytes, *, label: str = "", kdf: KdfParams | None = None
+    ) -> KeySlot:
+        """A new key slot for ``passphrase``; the vault's data stays as it is."""
+        slot = KeySlot.create(
+            self._master(),
+            self.repo.keys.vault_id,
+            passphrase,
+            self.env.rng,
+            kdf,
+            label=label,
+            created=self.repo.clock().isoformat(timespec="seconds"),
+        )
+        with lock(self.repo, self.env.holder(), exclusive=True, wait_seconds=self.env.lock_wait):
+            self.repo.backend.write(slot.name, slot.encode())
+        return slot
+
+    def find_slot(self, ref: str) -> SlotInfo:
+        """A key slot by unique prefix of its id."""
+        ref = ref.lower()
+        matches = [s for s in self.key_slots() if ref and s.slot_id.startswith(ref)]
+        if not matches:
+            raise UsageError(f"no key slot id starts with {ref!r} (see 'lkvault key list')")
+        if len(matches) > 1:
+            raise UsageError(f"{ref!r} matches {len(matches)} key slots; give more digits")
+        return matches[0]
+
+    def remove_key(self, ref: str) -> SlotInfo:
+        """Delete a key slot: never the one in use, never the last working one."""
+        with lock(self.repo, self.env.holder(), exclusive=True, wait_seconds=self.env.lock_wait):
+            target = self.find_slot(ref)
+            if target.current:
+                raise UsageError(
+                    f"key slot {target.slot_id[:8]} is the one you opened the vault with; "
+                    "open it with another passphrase to remove this one"
+                )
+            working = [s for s in self.key_slots() if s.slot is not None]
+            if target.slot is not None and len(working) <= 1:
+                raise UsageError(
+                    f"key slot {target.slot_id[:8]} is the vault's only key; removing it would "
+                    "lock everyone out (add another key first)"
+                )
+            self.repo.backend.delete(KEYS_PREFIX + target.slot_id)
+        return target
+
+    def change_passphrase(self, passphrase: bytes, *, kdf: KdfParams | None = None) -> KeySlot:
+        """Replace the slot in use by one for ``passphrase``: the new slot is written before
+        the old one is deleted, so a crash leaves one of the two passphrases working."""
+        current = next((s for s in self.key_slots() if s.current), None)
+        if current is None or current.slot is None:
+            raise UsageError(
+                "the vault was not opened with a passphrase; use 'lkvault key add' instead"
+            )
+        slot = KeySlot.create(
+            self._master(),
+            self.repo.keys.vault_id,
+            passphrase,
+            self.env.rng,
+            kdf,
+            label=current.slot.label,
+            created=self.repo.clock().isoformat(timespec="seconds"),
+        )
+        with lock(self.repo, self.env.holder(), exclusive=True, wait_seconds=self.env.lock_wait):
+            self.repo.backend.write(slot.name, slot.encode())
+            self.repo.backend.delete(current.slot.name)
+        self.repo.slot_id = slot.slot_id
+        return slot
+
+    def recovery_key(self) -> paperkey.RecoveryKey:
+        """The vault's master secret as a recovery key (anyone holding it can read the vault)."""
+        return paperkey.RecoveryKey(self.repo.keys.vault_id, self._master())
+
+    @classmethod
+    def recover(
+        cls, location: str | Backend, key_text: str, env: Environment | None = None
+    ) -> Vault:
+        """Open a vault with a recovery key instead of a passphrase. A mistyped character
+        is reported with its place (checked against the vault's config)."""
+        env = env or Environment()
+        backend = open_backend(location) if isinstance(location, str) else location
+        document = read_config_unverified(backend)
+
+        def opens(key: paperkey.RecoveryKey) -> bool:
+            try:
+                if vault_id_of(document) != key.vault_id:
+                    return False
+                verify_config(document, Keys.derive(key.master, key.vault_id))
+            except IntegrityError:
+                return False
+            return True
+
+        key = paperkey.decode(key_text, opens)
+        repo = Repository.open_with_master(backend, key.vault_id, key.master, env.rng, env.clock)
+        return cls(repo, env)
+
+    # --- copy (issue 6) ---
+
+    def copy_to(
+        self,
+        target: Vault,
+        refs: list[str] | None = None,
+        *,
+        progress: Progress | None = None,
+        on_start: Callable[[int, int, Snapshot], None] | None = None,
+        scratch_dir: Path | None = None,
+    ) -> Iterator[copier.CopyOutcome]:
+        """Copy snapshots (the ones named, else all) into ``target``, oldest first, skipping
+        the ones it already has; yields what became of each (see vault.copier)."""
+        if target.repo.keys.vault_id == self.repo.keys.vault_id:
+            raise UsageError("the target is this same vault; give another vault with --to")
+        with lock(self.repo, self.env.holder(), exclusive=False, wait_seconds=self.env.lock_wait):
+            history = self._history()
+            chosen = copier.choose(history, [self.find(ref, history) for ref in refs or []])
+            with lock(
+                target.repo, target.env.holder(), exclusive=True, wait_seconds=target.env.lock_wait
+            ):
+                cleanup = getattr(target.repo.backend, "remove_stale_temp_files", None)
+                if cleanup is not None:
+                    cleanup()  # left by a crashed writer; we hold the exclusive lock
+                target_history = target._history()
+                warning = target.rollback_warning(target_history)
+                if warning is not None:
+                    raise RollbackDetected(
+                        f"the target vault: {warning}; refusing to copy into it "
+                        "(run 'lkvault verify' on it)"
+                    )
+                for outcome in copier.copy_snapshots(
+                    self.repo,
+                    chosen,
+                    target.repo,
+                    target_history,
+                    progress=progress,
+                    on_start=on_start,
+                    scratch_dir=scratch_dir,
+                    workers=self.env.workers,
+                ):
+                    if outcome.copied:
+                        target.heads.save(SeenHead(outcome.target.seq, outcome.target.id))
+                    yield outcome
+        self._remember(history)
+
+
+def file_digest(path: Path) -> tuple[int, bytes]:
+    """Size and SHA-256 of a file."""
+    digest, size = hashlib.sha256(), 0
+    with open(path, "rb") as source:
+        while block := source.read(READ_BLOCK):
+            digest.update(block)
+            size += len(block)
+    return size, digest.digest()

@@ -30,7 +30,7 @@ from .ingest.zipscan import (
 from .progress import Progress
 from .repository.index import Index
 from .repository.repo import BlobWriter, Repository
-from .streams import Ingest, StreamStore
+from .streams import Ingest, PreviousVersion, StreamStore
 from .tree import Deflated, Literal, MemberEntry, Part, Stream, Tree, member_mac_header
 
 LITERAL_LIMIT = 1024 * 1024
@@ -121,6 +121,7 @@ class ZipIngester:
         workers: int,
         known: dict[bytes, KnownMember],
         limits: ZipLimits | None = None,
+        previous: Callable[[str], PreviousVersion | None] | None = None,
     ) -> None:
         self.repo = repo
         self.writer = writer
@@ -128,6 +129,7 @@ class ZipIngester:
         self.workers = max(1, workers)
         self.known = known
         self.limits = limits or ZipLimits()
+        self.previous = previous or (lambda name: None)
 
     def run(self, reader: FileReader) -> Ingest | None:
         layout = scan_zip(reader.read_at, reader.size, self.limits)
@@ -191,24 +193,26 @@ class ZipIngester:
 
     def _store_member(self, reader: FileReader, member: Member) -> tuple[Part, bool]:
         store = StreamStore(self.repo, self.writer, self.progress)
+        previous = self.previous(member.name)
         raw = self._counted(reader.sequential(member.data_offset, member.compressed_size))
         if member.encrypted or member.method not in (METHOD_STORED, METHOD_DEFLATED):
-            return store.store(raw, advance=False), True
+            return store.store(raw, advance=False, previous=previous), True
         if member.method == METHOD_STORED:
             content = MemberReader(member, raw, self.limits, [])
-            return store.store(content.read, advance=False), False
+            return store.store(content.read, advance=False, previous=previous), False
         head = reader.read_at(member.data_offset, min(PROBE_HEAD, member.compressed_size))
         candidates = probe(member, head)
         content = MemberReader(member, raw, self.limits, candidates)
+        kept = self._kept_bytes(reader, member)
         if not candidates:
             # Nothing reproduces it: check it inflates correctly, then keep its bytes as they are.
             while content.read():
                 pass
-            return store.store(self._kept_bytes(reader, member), advance=False), True
-        stream = store.store(content.read, advance=False)
+            return store.store(kept, advance=False, previous=previous), True
+        stream = store.store(content.read, advance=False, previous=previous)
         params = content.result()
         if params is None:
-            return store.store(self._kept_bytes(reader, member), advance=False), True
+            return store.store(kept, advance=False, previous=previous), True
         return (
             Deflated(
                 stream,

@@ -31,6 +31,9 @@ def main() -> None:
     slot_id = bytes.fromhex("a0a1a2a3a4a5a6a7a8a9aaabacadaeaf")
     kek = derive_kek(b"correct horse battery staple", params)
     _, wrapped = wrap_secret(kek, MASTER, VAULT_ID, slot_id, params, lambda n: NONCE)
+    dictionary_blobs = [b"First Name,Last Name,Company\nAda,Lovelace,Analytical Engines\n"]
+    frame_content = b"First Name,Last Name,Company\nAda,Lovelace,Difference Engines\n"
+    frame_body = codec.compress_pieces([frame_content], 19, len(frame_content), dictionary_blobs[0])
     vectors = {
         "master": MASTER.hex(),
         "vault_id": VAULT_ID.hex(),
@@ -42,6 +45,11 @@ def main() -> None:
             "chunker": keys.chunker.hex(),
             "member": keys.member.hex(),
             "config": keys.config.hex(),
+        },
+        "dictionary_frame": {
+            "dictionary_blobs": [b.hex() for b in dictionary_blobs],
+            "content": frame_content.hex(),
+            "plaintext": codec.contain(frame_body, codec.CODEC_ZSTD_DICT).hex(),
         },
         "blob_ids": {
             "data:hello": keys.blob_id(BlobType.DATA, b"hello").hex(),

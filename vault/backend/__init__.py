@@ -2,16 +2,72 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 from ..errors import UsageError
 from .base import Backend
 from .local import LocalBackend
+from .location import S3Location, SftpLocation, parse_location
+from .retry import Retrier, RetryPolicy
 
-__all__ = ["Backend", "LocalBackend", "open_backend"]
+if TYPE_CHECKING:
+    from .s3 import S3Settings
+    from .sftp import SshSettings
+
+__all__ = ["Backend", "LocalBackend", "RemoteOptions", "is_remote", "open_backend"]
 
 
-def open_backend(location: str) -> Backend:
-    """The backend for a vault location: a local path (remote schemes come later)."""
-    if "://" in location:
-        scheme = location.split("://", 1)[0]
-        raise UsageError(f"vault location scheme {scheme}:// is not supported by this lkvault")
-    return LocalBackend(location)
+@dataclass(frozen=True)
+class RemoteOptions:
+    """How to reach and use remote storage; the CLI fills it from the environment.
+
+    (boto3 and paramiko are imported only when a location needs them.)
+    """
+
+    s3: S3Settings | None = None
+    ssh: SshSettings | None = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    uploads: int = 4
+    cache_root: Path | None = None  # the folder for metadata caches; None: no cache
+    notice: Callable[[str], None] | None = None  # told of each retry
+
+
+def is_remote(location: str) -> bool:
+    return not isinstance(parse_location(location), str)
+
+
+def open_backend(location: str, options: RemoteOptions | None = None) -> Backend:
+    """The backend for a vault location: a folder, s3://bucket/prefix or sftp://user@host/path.
+
+    A remote backend comes wrapped: transient failures retried, packs uploaded in parallel,
+    and (with ``options.cache_dir``) index files and snapshot records cached locally.
+    """
+    where = parse_location(location)
+    if isinstance(where, str):
+        return LocalBackend(where)
+    options = options or RemoteOptions()
+    retrier = Retrier(where.url, options.retry, notice=options.notice)
+    remote: Backend
+    if isinstance(where, S3Location):
+        from .s3 import S3Backend
+
+        remote = S3Backend(where, options.s3, retrier)
+    elif isinstance(where, SftpLocation):
+        from .sftp import SftpBackend
+
+        if options.ssh is None:
+            raise UsageError(f"{location}: no SSH settings given")
+        remote = SftpBackend(where, options.ssh, retrier)
+    else:  # pragma: no cover - parse_location returns one of the above
+        raise UsageError(f"unsupported vault location {location!r}")
+    from .cache import MetadataCache, cache_folder
+    from .uploads import ParallelUploads
+
+    backend: Backend = ParallelUploads(remote, options.uploads)
+    if options.cache_root is not None:
+        folder = cache_folder(options.cache_root, where.url)
+        backend = MetadataCache(backend, folder)  # type: ignore[arg-type]
+    return backend

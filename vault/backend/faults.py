@@ -10,7 +10,13 @@ from .base import Backend
 
 
 class KillAtWrite:
-    """Kills this process with SIGKILL at the n-th write (1-based): before it, or half-way."""
+    """Kills this process with SIGKILL at the n-th write (1-based): before it, or half-way.
+
+    Deletes count as writes too (a kill "at" a delete lands just before it), so prune,
+    forget and repair can be killed between any two of their changes. Deleting lock files is
+    not counted: a lock is not vault data, and a killed holder's lock is stale anyway, so
+    counting it would only shift the numbers of the writes that matter.
+    """
 
     def __init__(self, inner: Backend, nth: int, halfway: bool = False) -> None:
         self.inner = inner
@@ -33,6 +39,13 @@ class KillAtWrite:
                 (folder / f"{TEMP_PREFIX}killed").write_bytes(data[: len(data) // 2])
             os.kill(os.getpid(), signal.SIGKILL)
         self.inner.write(name, data)
+
+    def delete(self, name: str) -> None:
+        if not name.startswith("locks/"):
+            self.writes += 1
+            if self.writes == self.nth:
+                os.kill(os.getpid(), signal.SIGKILL)
+        self.inner.delete(name)
 
     def __getattr__(self, attr: str) -> object:
         return getattr(self.inner, attr)

@@ -8,8 +8,9 @@ import secrets
 from pathlib import Path
 
 from ..errors import StorageError
+from .names import TEMP_PREFIX, check_name, check_prefix
 
-TEMP_PREFIX = ".tmp-"
+__all__ = ["TEMP_PREFIX", "LocalBackend"]
 
 
 class LocalBackend:
@@ -20,10 +21,7 @@ class LocalBackend:
         self.location = str(self.root)
 
     def _path(self, name: str) -> Path:
-        parts = name.split("/")
-        if not name or any(p in ("", ".", "..") or p.startswith(TEMP_PREFIX) for p in parts):
-            raise ValueError(f"invalid storage name {name!r}")
-        return self.root.joinpath(*parts)
+        return self.root.joinpath(*check_name(name).split("/"))
 
     def read(self, name: str, offset: int = 0, length: int | None = None) -> bytes:
         path = self._path(name)
@@ -72,14 +70,16 @@ class LocalBackend:
             raise StorageError(f"cannot delete {path}: {exc.strerror or exc}") from None
 
     def list(self, prefix: str) -> list[str]:
-        base = self._path(prefix.rstrip("/"))
+        folder = check_prefix(prefix)
+        base = self._path(folder.rstrip("/")) if folder else self.root
         if not base.is_dir():
             return []
         names = []
         try:
             for dirpath, _dirs, files in os.walk(base):
                 rel = Path(dirpath).relative_to(self.root).as_posix()
-                names.extend(f"{rel}/{f}" for f in files if not f.startswith(TEMP_PREFIX))
+                lead = "" if rel == "." else f"{rel}/"
+                names.extend(f"{lead}{f}" for f in files if not f.startswith(TEMP_PREFIX))
         except OSError as exc:
             raise StorageError(f"cannot list {base}: {exc.strerror or exc}") from None
         return sorted(names)

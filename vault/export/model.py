@@ -110,6 +110,15 @@ class Position:
 
 
 @dataclass(frozen=True)
+class Comment:
+    """A comment the member wrote (Comments.csv)."""
+
+    commented_at: datetime | None
+    link: str | None
+    message: str
+
+
+@dataclass(frozen=True)
 class ExportSummary:
     """Recorded (encrypted) in every snapshot of a LinkedIn export; see ``list --json``."""
 
@@ -126,6 +135,7 @@ class Export:
 
     kind: ExportKind | None = None
     date: date | None = None
+    recognised: bool = False  # its name or its contents say it is a LinkedIn export
     profile: dict[str, str] = field(default_factory=dict)  # Profile.csv columns -> values
     connections: list[Connection] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)
@@ -133,6 +143,7 @@ class Export:
     recommendations: list[Recommendation] = field(default_factory=list)
     endorsements: list[Endorsement] = field(default_factory=list)
     positions: list[Position] = field(default_factory=list)
+    comments: list[Comment] = field(default_factory=list)
     other_files: list[str] = field(default_factory=list)  # members kept but not interpreted
     warnings: list[str] = field(default_factory=list)  # files that could not be parsed
 

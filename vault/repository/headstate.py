@@ -49,3 +49,35 @@ class HeadState:
         temp = self.path.with_suffix(".tmp")
         temp.write_text(json.dumps({"seq": head.seq, "id": head.snapshot_id.hex()}) + "\n")
         os.replace(temp, self.path)
+
+
+class PartState:
+    """Which part of the data 'verify --read-data-subset P%' reads next on this computer.
+
+    A small JSON file per vault beside head.json: {"parts": t, "next": n}. Without a state
+    folder every run starts at part 1.
+    """
+
+    def __init__(self, state_dir: Path | None, vault_id: bytes) -> None:
+        self.path = None if state_dir is None else state_dir / vault_id.hex() / "verify.json"
+
+    def next_part(self, parts: int) -> int:
+        """The part to read now, 1..parts (1 again when the number of parts changed)."""
+        if self.path is None:
+            return 1
+        try:
+            document = json.loads(self.path.read_text())
+            if int(document["parts"]) == parts and 1 <= int(document["next"]) <= parts:
+                return int(document["next"])
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        return 1
+
+    def done(self, part: int, parts: int) -> None:
+        """Remember that ``part`` was read, so the next run reads the one after it."""
+        if self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temp = self.path.with_suffix(".tmp")
+        temp.write_text(json.dumps({"parts": parts, "next": part % parts + 1}) + "\n")
+        os.replace(temp, self.path)

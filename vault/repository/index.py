@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from .. import codec
 from ..crypto import ID_SIZE, SEAL_OVERHEAD, BlobType, Keys, ObjectType, Rng, padme, seal, unseal
-from .pack import FrameEntry
+from .pack import DOCUMENT_VERSIONS, FrameEntry, documents_version
 
 INDEX_PREFIX = "index/"
 
@@ -41,16 +41,34 @@ class Index:
         for entry in frames:
             ref = FrameRef(pack_id, entry)
             for blob in entry.blobs:
-                # The first location wins: any authentic copy of a blob is as good as another.
-                self.blobs.setdefault(
-                    blob.id, BlobLocation(ref, blob.offset, blob.length, blob.type)
-                )
+                # Any authentic copy of a blob is as good as another; the one in the shallowest
+                # frame wins (then the first listed), so dictionary chains stay short.
+                known = self.blobs.get(blob.id)
+                if known is None or entry.depth < known.frame.entry.depth:
+                    self.blobs[blob.id] = BlobLocation(ref, blob.offset, blob.length, blob.type)
 
     def __contains__(self, blob_id: bytes) -> bool:
         return blob_id in self.blobs
 
     def get(self, blob_id: bytes) -> BlobLocation | None:
         return self.blobs.get(blob_id)
+
+    def dictionary_frames(self) -> list[FrameEntry]:
+        """Frames compressed against a dictionary, deepest first.
+
+        Walking them in this order carries a use of a frame's blobs over to its dictionary's
+        blobs, and on through their own frames, in one pass.
+        """
+        frames = [f for entries in self.packs.values() for f in entries if f.dictionary]
+        return sorted(frames, key=lambda f: f.depth, reverse=True)
+
+    def with_dictionaries(self, used: set[bytes]) -> set[bytes]:
+        """``used`` plus every blob that reading them needs as (part of) a dictionary."""
+        needed = set(used)
+        for frame in self.dictionary_frames():
+            if any(blob.id in needed for blob in frame.blobs):
+                needed.update(ref.id for ref in frame.dictionary)
+        return needed
 
 
 def pack_name(pack_id: bytes) -> str:
@@ -76,7 +94,7 @@ def pack_id_of_name(name: str) -> bytes | None:
 def encode_index(keys: Keys, packs: dict[bytes, list[FrameEntry]], rng: Rng) -> tuple[str, bytes]:
     """Seal an index file listing ``packs``; returns (storage name, bytes)."""
     document = {
-        "v": 1,
+        "v": documents_version([f for frames in packs.values() for f in frames]),
         "packs": [
             {"id": pack_id, "frames": [f.to_document() for f in frames]}
             for pack_id, frames in packs.items()
@@ -93,7 +111,7 @@ def decode_index(keys: Keys, name: str, sealed: bytes) -> dict[bytes, list[Frame
     what = f"index {name}"
     index_id = id_of_name(name, INDEX_PREFIX, what)
     document = codec.decode_document(unseal(keys, ObjectType.INDEX, index_id, sealed), what)
-    codec.check_version(document, what)
+    version = codec.check_version(document, what, DOCUMENT_VERSIONS)
     packs: dict[bytes, list[FrameEntry]] = {}
     for item in codec.field(document, "packs", list, what):
         pack_id = codec.field(item, "id", bytes, what)
@@ -101,6 +119,7 @@ def decode_index(keys: Keys, name: str, sealed: bytes) -> dict[bytes, list[Frame
         frames = [
             FrameEntry.from_document(f, what) for f in codec.field(item, "frames", list, what)
         ]
+        codec.require(documents_version(frames) <= version, what)
         packs[pack_id] = frames
     return packs
 

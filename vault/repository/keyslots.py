@@ -88,6 +88,11 @@ def read_config_unverified(backend: Backend) -> dict[str, Any]:
             f"no vault at {backend.location} (create one with 'lkvault init')"
         ) from None
     version = document.get("lkvault")
+    if version is None:
+        raise IntegrityError(
+            f"vault config at {backend.location} is damaged or was replaced: it names no "
+            "lkvault format"
+        )
     if version != CONFIG_VERSION:
         raise UnsupportedFormat(
             f"vault at {backend.location} has format {version!r}; this lkvault reads "
@@ -137,6 +142,9 @@ class KeySlot:
     kdf: KdfParams
     nonce: bytes
     wrapped: bytes
+    # Hints for people, not authenticated (docs/FORMAT.md, "Keys"): who the slot is for, when.
+    label: str = ""
+    created: str = ""
 
     @property
     def name(self) -> str:
@@ -156,6 +164,10 @@ class KeySlot:
             "nonce": _b64(self.nonce),
             "wrapped": _b64(self.wrapped),
         }
+        if self.label:
+            document["label"] = self.label
+        if self.created:
+            document["created"] = self.created
         # Not a defence (anyone can recompute it): it tells a damaged slot from a wrong passphrase.
         document["check"] = hashlib.sha256(canonical_json(document)).hexdigest()
         return (json.dumps(document, indent=2) + "\n").encode()
@@ -186,19 +198,29 @@ class KeySlot:
                 params,
                 _unb64(document["nonce"]),
                 _unb64(document["wrapped"]),
+                label=_optional_text(document, "label"),
+                created=_optional_text(document, "created"),
             )
         except (KeyError, TypeError, ValueError, UnicodeDecodeError, AttributeError):
             raise IntegrityError(f"{what} is malformed") from None
 
     @classmethod
     def create(
-        cls, master: bytes, vault_id: bytes, passphrase: bytes, rng: Rng, kdf: KdfParams | None
+        cls,
+        master: bytes,
+        vault_id: bytes,
+        passphrase: bytes,
+        rng: Rng,
+        kdf: KdfParams | None,
+        *,
+        label: str = "",
+        created: str = "",
     ) -> KeySlot:
         params = kdf or KdfParams(salt=rng(32))
         slot_id = rng(16)
         kek = derive_kek(passphrase, params)
         nonce, wrapped = wrap_secret(kek, master, vault_id, slot_id, params, rng)
-        return cls(slot_id, vault_id, params, nonce, wrapped)
+        return cls(slot_id, vault_id, params, nonce, wrapped, label, created)
 
     def unlock(self, vault_id: bytes, passphrase: bytes) -> bytes:
         if self.vault_id != vault_id:
@@ -216,12 +238,29 @@ class KeySlot:
         return master
 
 
+@dataclass(frozen=True)
+class SlotInfo:
+    """A key slot as 'lkvault key list' shows it (``slot`` is None when it is damaged)."""
+
+    slot_id: str
+    slot: KeySlot | None
+    current: bool  # the slot that opened this vault
+    problem: str
+
+
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
 def _unb64(text: str) -> bytes:
     return base64.b64decode(text.encode(), validate=True)
+
+
+def _optional_text(document: dict[str, Any], key: str) -> str:
+    value = document.get(key, "")
+    if not isinstance(value, str):
+        raise TypeError(f"{key} is not text")
+    return value
 
 
 def _int(value: Any) -> int:
@@ -241,7 +280,12 @@ def load_slots(backend: Backend) -> list[KeySlot]:
 
 
 def unlock(backend: Backend, vault_id: bytes, passphrase: bytes) -> bytes:
-    """Try the passphrase on every key slot; the master secret, or AccessDenied.
+    """Try the passphrase on every key slot; the master secret, or AccessDenied."""
+    return unlock_slot(backend, vault_id, passphrase)[1]
+
+
+def unlock_slot(backend: Backend, vault_id: bytes, passphrase: bytes) -> tuple[bytes, bytes]:
+    """Try the passphrase on every key slot; (the slot id that opened, the master secret).
 
     A damaged slot or one offering weak KDF parameters is skipped; if no slot opens, the
     error names the refused slot rather than blaming the passphrase.
@@ -255,7 +299,8 @@ def unlock(backend: Backend, vault_id: bytes, passphrase: bytes) -> bytes:
             raw = backend.read(name)
             if len(raw) > MAX_JSON:
                 raise IntegrityError(f"key slot {name} is implausibly large")
-            return KeySlot.decode(name, raw).unlock(vault_id, passphrase)
+            slot = KeySlot.decode(name, raw)
+            return slot.slot_id, slot.unlock(vault_id, passphrase)
         except AccessDenied:
             continue
         except FileNotFoundError:

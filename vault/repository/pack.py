@@ -18,6 +18,21 @@ from ..errors import IntegrityError
 TRAILER_SIZE = 4
 MAX_HEADER = 64 * 1024 * 1024
 MAX_FRAME_RAW = 64 * 1024 * 1024
+# Frames compressed against a dictionary of other blobs (format 2): limits a reader enforces,
+# so a hostile index cannot make it chase long or circular chains or build huge dictionaries.
+MAX_DICT_DEPTH = 48
+MAX_DICT_BYTES = 16 * 1024 * 1024
+MAX_DICT_BLOBS = 4096
+# Pack header and index documents: version 1 has no dictionary frames, version 2 may.
+DOCUMENT_VERSIONS = (1, 2)
+
+
+@dataclass(frozen=True, slots=True)
+class BlobRef:
+    """A blob named by type and id (a dictionary frame's dictionary is a list of these)."""
+
+    type: BlobType
+    id: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,15 +54,24 @@ class FrameEntry:
     length: int
     raw_size: int
     blobs: list[BlobEntry] = field(default_factory=list)
+    # A frame compressed against a dictionary: the blobs whose plaintexts, concatenated in
+    # this order, are the dictionary, and the frame's depth (1 + the deepest frame holding one
+    # of them). Empty and 0 for an ordinary frame.
+    dictionary: list[BlobRef] = field(default_factory=list)
+    depth: int = 0
 
     def to_document(self) -> dict[str, Any]:
-        return {
+        document: dict[str, Any] = {
             "id": self.id,
             "off": self.offset,
             "len": self.length,
             "raw": self.raw_size,
             "blobs": [[int(b.type), b.id, b.offset, b.length] for b in self.blobs],
         }
+        if self.dictionary:
+            document["dict"] = [[int(b.type), b.id] for b in self.dictionary]
+            document["depth"] = self.depth
+        return document
 
     @classmethod
     def from_document(cls, document: Any, what: str) -> FrameEntry:
@@ -70,7 +94,25 @@ class FrameEntry:
             end = offset + length
             entry.blobs.append(BlobEntry(BlobType(kind), blob_id, offset, length))
         codec.require(end == entry.raw_size, what)
+        if "dict" in document:
+            items = codec.field(document, "dict", list, what)
+            entry.depth = codec.field(document, "depth", int, what)
+            codec.require(0 < len(items) <= MAX_DICT_BLOBS, what)
+            codec.require(1 <= entry.depth <= MAX_DICT_DEPTH, what)
+            for item in items:
+                codec.require(isinstance(item, list) and len(item) == 2, what)
+                kind, blob_id = item
+                codec.require(kind in (0, 1) and isinstance(blob_id, bytes), what)
+                codec.require(len(blob_id) == ID_SIZE, what)
+                entry.dictionary.append(BlobRef(BlobType(kind), blob_id))
+        else:
+            codec.require("depth" not in document, what)
         return entry
+
+    @property
+    def version(self) -> int:
+        """The oldest pack header / index version that can describe this frame."""
+        return 2 if self.dictionary else 1
 
 
 class FrameBuilder:
@@ -80,6 +122,7 @@ class FrameBuilder:
         self.pieces: list[bytes | memoryview] = []
         self.blobs: list[BlobEntry] = []
         self.raw_size = 0
+        self.replaced: list[bytes] = []  # ids of stored blobs the new ones probably replace
 
     def add(self, blob_type: BlobType, blob_id: bytes, data: bytes | memoryview) -> None:
         self.blobs.append(BlobEntry(blob_type, blob_id, self.raw_size, len(data)))
@@ -87,33 +130,73 @@ class FrameBuilder:
         self.raw_size += len(data)
 
 
+@dataclass(frozen=True)
+class Dictionary:
+    """What a frame may be compressed against: blobs already stored, and their plaintexts."""
+
+    blobs: list[BlobRef]
+    content: bytes
+    depth: int  # the depth the frame gets: 1 + the deepest frame holding one of the blobs
+
+
 def seal_frame(
-    keys: Keys, pieces: list[bytes | memoryview], blobs: list[BlobEntry], level: int, rng: Rng
+    keys: Keys,
+    pieces: list[bytes | memoryview],
+    blobs: list[BlobEntry],
+    level: int,
+    rng: Rng,
+    dictionary: Dictionary | None = None,
 ) -> tuple[bytes, FrameEntry]:
     """Compress and seal a frame; the entry's offset is set when it is placed in a pack."""
     raw_size = sum(len(p) for p in pieces)
-    compressed = codec.compress_pieces(pieces, level, raw_size)
+    entry = FrameEntry(b"", 0, 0, raw_size, list(blobs))
+    if dictionary is not None and dictionary.blobs:
+        compressed = codec.compress_pieces(pieces, level, raw_size, dictionary.content)
+        codec_id = codec.CODEC_ZSTD_DICT
+        entry.dictionary, entry.depth = list(dictionary.blobs), dictionary.depth
+    else:
+        compressed = codec.compress_pieces(pieces, level, raw_size)
+        codec_id = codec.CODEC_ZSTD
     if len(compressed) < raw_size:
-        plaintext = codec.contain(compressed, codec.CODEC_ZSTD)
+        plaintext = codec.contain(compressed, codec_id)
     else:
         plaintext = codec.contain(b"".join(pieces), codec.CODEC_RAW)
+        entry.dictionary, entry.depth = [], 0
     del compressed
-    frame_id = keys.object_id_of(ObjectType.FRAME, plaintext)
-    sealed = seal(keys, ObjectType.FRAME, frame_id, plaintext, rng)
-    return sealed, FrameEntry(frame_id, 0, len(sealed), raw_size, list(blobs))
+    entry.id = keys.object_id_of(ObjectType.FRAME, plaintext)
+    sealed = seal(keys, ObjectType.FRAME, entry.id, plaintext, rng)
+    entry.length = len(sealed)
+    return sealed, entry
 
 
-def open_frame(keys: Keys, entry: FrameEntry, sealed: bytes) -> bytes:
-    """Authenticate and decompress a frame; returns its content (all its blobs in order)."""
+def open_frame(
+    keys: Keys, entry: FrameEntry, sealed: bytes, dictionary: bytes | None = None
+) -> bytes:
+    """Authenticate and decompress a frame; returns its content (all its blobs in order).
+
+    A dictionary frame needs ``dictionary``: its dictionary blobs' plaintexts, concatenated.
+    """
     what = f"frame {entry.id.hex()[:16]}"
     plaintext = unseal(keys, ObjectType.FRAME, entry.id, sealed)
     kind, body = codec.uncontain(plaintext, what)
-    content = (
-        bytes(body) if kind == codec.CODEC_RAW else codec.decompress(body, entry.raw_size, what)
-    )
+    if (kind == codec.CODEC_ZSTD_DICT) != bool(entry.dictionary):
+        raise IntegrityError(f"{what} does not match its entry's dictionary")
+    if kind == codec.CODEC_RAW:
+        content = bytes(body)
+    elif kind == codec.CODEC_ZSTD_DICT:
+        if dictionary is None:
+            raise IntegrityError(f"{what} needs its dictionary to be read")
+        content = codec.decompress(body, entry.raw_size, what, dictionary)
+    else:
+        content = codec.decompress(body, entry.raw_size, what)
     if len(content) != entry.raw_size:
         raise IntegrityError(f"{what} holds {len(content)} bytes, not {entry.raw_size}")
     return content
+
+
+def documents_version(frames: list[FrameEntry]) -> int:
+    """The version a pack header or index document listing ``frames`` is written as."""
+    return max((f.version for f in frames), default=1)
 
 
 def build_pack(
@@ -126,7 +209,7 @@ def build_pack(
         entry.offset = offset
         offset += len(sealed)
         entries.append(entry)
-    document = {"v": 1, "frames": [e.to_document() for e in entries]}
+    document = {"v": documents_version(entries), "frames": [e.to_document() for e in entries]}
     unpadded = offset + len(codec.encode_document(document)) + SEAL_OVERHEAD + TRAILER_SIZE
     plaintext = codec.encode_document(document, padding=padme(unpadded) - unpadded)
     pack_id = keys.object_id_of(ObjectType.PACK_HEADER, plaintext)
@@ -152,10 +235,11 @@ def open_pack_header(
     what = f"pack {pack_id.hex()[:16]} header"
     plaintext = unseal(keys, ObjectType.PACK_HEADER, pack_id, sealed_header)
     document = codec.decode_document(plaintext, what)
-    codec.check_version(document, what)
+    version = codec.check_version(document, what, DOCUMENT_VERSIONS)
     entries = [
         FrameEntry.from_document(d, what) for d in codec.field(document, "frames", list, what)
     ]
+    codec.require(documents_version(entries) <= version, what)
     end = 0
     for entry in entries:
         codec.require(entry.offset == end, what)

@@ -32,7 +32,7 @@ from ..crypto import (
     seal,
     unseal,
 )
-from ..errors import IntegrityError, VaultExists
+from ..errors import AccessDenied, IntegrityError, VaultExists, VaultNotFound
 from .index import (
     INDEX_PREFIX,
     BlobLocation,
@@ -48,12 +48,17 @@ from .keyslots import (
     KeySlot,
     VaultConfig,
     read_config_unverified,
-    unlock,
+    unlock_slot,
     vault_id_of,
     verify_config,
 )
 from .pack import (
+    MAX_DICT_BLOBS,
+    MAX_DICT_BYTES,
+    MAX_DICT_DEPTH,
     TRAILER_SIZE,
+    BlobRef,
+    Dictionary,
     FrameBuilder,
     FrameEntry,
     build_pack,
@@ -71,21 +76,45 @@ PACK_TARGET = 16 * 1024 * 1024
 # month it shares data with); a cache of a few frames thrashed: 173 frame loads instead of 15
 # for a year of 10 MB exports.
 FRAME_CACHE_BYTES = 64 * 1024 * 1024
+# The first SQUEEZE_BUDGET bytes of new content of each snapshot, and every small frame, are
+# compressed at SQUEEZE_LEVEL: a monthly export adds a few MiB, and squeezing those hard costs
+# a few seconds once and is where most of a long series' stored bytes go (measured on a year
+# of 10 MB exports: 1.38 -> 1.26 times the information floor). Past the budget, a huge first
+# snapshot uses the config's level so that it does not take minutes.
 SMALL_FRAME = 1024 * 1024
-SMALL_FRAME_LEVEL = 19
+SQUEEZE_LEVEL = 19
+SQUEEZE_BUDGET = 32 * 1024 * 1024
+# Only a vault whose creation completed holds files here (an interrupted init leaves at most a
+# key slot): such a folder without its config lost the config, and must never be initialised
+# again, which would delete the only key slots able to decrypt its snapshots.
+VAULT_DATA_PREFIXES = (INDEX_PREFIX, "snapshots/", "data/")
+# A new frame is compressed against the stored blobs its new blobs replace (the previous
+# version of the same stretch of the same file), up to this many bytes of them: a row edited
+# in place then costs a few bytes instead of a whole chunk.
+DICTIONARY_TARGET = 8 * 1024 * 1024
 
 
 class Repository:
     """An unlocked vault. Create with ``Repository.create`` or ``Repository.open``."""
 
     def __init__(
-        self, backend: Backend, keys: Keys, config: VaultConfig, rng: Rng, clock: Clock
+        self,
+        backend: Backend,
+        keys: Keys,
+        config: VaultConfig,
+        rng: Rng,
+        clock: Clock,
+        *,
+        master: bytes | None = None,
+        slot_id: bytes | None = None,
     ) -> None:
         self.backend = backend
         self.keys = keys
         self.config = config
         self.rng = rng
         self.clock = clock
+        self.master = master  # kept to wrap it in new key slots ('lkvault key add')
+        self.slot_id = slot_id  # the key slot that opened the vault, if a passphrase did
         self._index: Index | None = None
         self._frames: OrderedDict[tuple[bytes, int], bytes] = OrderedDict()
         self._frames_lock = threading.Lock()
@@ -109,6 +138,11 @@ class Repository:
         check_passphrase(passphrase)
         if backend.exists(CONFIG_NAME):
             raise VaultExists(f"a vault already exists at {backend.location}")
+        if _holds_vault_data(backend):
+            raise VaultExists(
+                f"{backend.location} holds a vault's snapshots and data but no config; refusing "
+                "to create a new vault over them (restore the config from a backup copy)"
+            )
         for name in backend.list("keys/"):
             # Slots without a config are left by an init that was interrupted: no data can
             # have been stored under them, so they guard nothing.
@@ -122,17 +156,58 @@ class Repository:
         # slot without a config is cleaned up by the next 'create'.
         backend.write(slot.name, slot.encode())
         backend.write(CONFIG_NAME, settings.encode(keys))
-        return cls(backend, keys, settings, rng, clock)
+        return cls(backend, keys, settings, rng, clock, master=master, slot_id=slot.slot_id)
 
     @classmethod
     def open(cls, backend: Backend, passphrase: bytes, rng: Rng, clock: Clock) -> Repository:
         """Unlock an existing vault with a passphrase."""
         check_passphrase(passphrase)
-        document = read_config_unverified(backend)
+        try:
+            document = read_config_unverified(backend)
+        except VaultNotFound:
+            if not _holds_vault_data(backend):
+                raise
+            raise IntegrityError(
+                f"the vault config at {backend.location} is missing, but the folder holds a "
+                "vault's snapshots and data: restore the config from a backup copy of the vault "
+                "(a new 'lkvault init' here cannot read them)"
+            ) from None
         vault_id = vault_id_of(document)
-        master = unlock(backend, vault_id, passphrase)
+        slot_id, master = unlock_slot(backend, vault_id, passphrase)
         keys = Keys.derive(master, vault_id)
-        return cls(backend, keys, verify_config(document, keys), rng, clock)
+        return cls(
+            backend,
+            keys,
+            verify_config(document, keys),
+            rng,
+            clock,
+            master=master,
+            slot_id=slot_id,
+        )
+
+    @classmethod
+    def open_with_master(
+        cls, backend: Backend, vault_id: bytes, master: bytes, rng: Rng, clock: Clock
+    ) -> Repository:
+        """Open a vault with its master secret itself (a recovery key), no key slot needed.
+
+        The config's MAC proves the secret is this vault's.
+        """
+        document = read_config_unverified(backend)
+        if vault_id_of(document) != vault_id:
+            raise AccessDenied(
+                f"this recovery key is for vault {vault_id.hex()[:8]}, but the vault at "
+                f"{backend.location} is {vault_id_of(document).hex()[:8]}"
+            )
+        keys = Keys.derive(master, vault_id)
+        try:
+            config = verify_config(document, keys)
+        except IntegrityError:
+            raise AccessDenied(
+                "this recovery key does not open the vault (its config does not authenticate "
+                "under it)"
+            ) from None
+        return cls(backend, keys, config, rng, clock, master=master)
 
     # --- index -------------------------------------------------------------------------------
 
@@ -144,6 +219,12 @@ class Repository:
                 lambda name, exc: self.index_problems.append((name, str(exc)))
             )
         return self._index
+
+    def use_index(self, index: Index) -> None:
+        """Read blobs through ``index`` from now on (repair: only the copies it proved whole)."""
+        self._index = index
+        self._frames.clear()
+        self._frames_bytes = 0
 
     def reload_index(self) -> Index:
         """Forget the index read so far and read every index file again."""
@@ -171,8 +252,10 @@ class Repository:
 
     # --- blobs -------------------------------------------------------------------------------
 
-    def writer(self, workers: int = 2) -> BlobWriter:
-        return BlobWriter(self, workers)
+    def writer(self, workers: int = 2, *, fresh: bool = False) -> BlobWriter:
+        """A writer of new blobs; ``fresh`` stores blobs again even if the index has them
+        (prune and repair copy blobs out of packs they are about to delete)."""
+        return BlobWriter(self, workers, fresh=fresh)
 
     def read_frame(self, ref: FrameRef) -> bytes:
         """A frame's authenticated content, from a small cache shared by threads."""
@@ -188,7 +271,8 @@ class Repository:
             ref.entry.offset,
             ref.entry.length,
         )
-        content = open_frame(self.keys, ref.entry, sealed)
+        dictionary = self.dictionary_of(ref.entry) if ref.entry.dictionary else None
+        content = open_frame(self.keys, ref.entry, sealed, dictionary)
         with self._frames_lock:
             if key not in self._frames:
                 self._frames[key] = content
@@ -197,6 +281,28 @@ class Repository:
                 _, evicted = self._frames.popitem(last=False)
                 self._frames_bytes -= len(evicted)
         return content
+
+    def dictionary_of(self, entry: FrameEntry) -> bytes:
+        """The dictionary a frame was compressed against: its dictionary blobs, concatenated.
+
+        Each of them must sit in a shallower frame, so chains end and cannot loop.
+        """
+        what = f"frame {entry.id.hex()[:16]}"
+        pieces = []
+        total = 0
+        for ref in entry.dictionary:
+            location = self.index.get(ref.id)
+            if location is None:
+                raise IntegrityError(
+                    f"{what} needs blob {ref.id.hex()[:16]}, which is missing from the vault"
+                )
+            if location.frame.entry.depth >= entry.depth:
+                raise IntegrityError(f"{what} names a dictionary that is not shallower than it")
+            total += location.length
+            if total > MAX_DICT_BYTES:
+                raise IntegrityError(f"{what} names a dictionary over the size limit")
+            pieces.append(self.blob_at(location, ref.type, ref.id))
+        return b"".join(pieces)
 
     def read_blob(self, blob_type: BlobType, blob_id: bytes) -> bytes:
         """A blob's plaintext, verified against its keyed id."""
@@ -265,6 +371,10 @@ class Repository:
         return document
 
 
+def _holds_vault_data(backend: Backend) -> bool:
+    return any(backend.list(prefix) for prefix in VAULT_DATA_PREFIXES)
+
+
 class BlobWriter:
     """Deduplicates blobs, groups them into frames sealed on worker threads, writes packs.
 
@@ -272,10 +382,14 @@ class BlobWriter:
     blobs become visible to readers only once all their packs are durable.
     """
 
-    def __init__(self, repo: Repository, workers: int) -> None:
+    def __init__(self, repo: Repository, workers: int, *, fresh: bool = False) -> None:
         self.repo = repo
+        self.fresh = fresh
+        self.packs_written: list[bytes] = []
+        self.index_written: list[str] = []
         self.keys = repo.keys
         self.pending: set[bytes] = set()
+        self.referenced: set[bytes] = set()  # every blob added, new or already stored
         self.frame = FrameBuilder()
         self.sealing: list[Future[tuple[bytes, FrameEntry]]] = []
         self.sealed: list[tuple[bytes, FrameEntry]] = []
@@ -286,16 +400,27 @@ class BlobWriter:
         self.new_bytes = 0
         self.new_blobs = 0
         self.stored_bytes = 0
+        self.squeezed = 0  # new content compressed at SQUEEZE_LEVEL so far
         self.lock = threading.Lock()
 
-    def add(self, blob_type: BlobType, data: bytes | memoryview) -> bytes:
-        """Store a blob unless the vault already has it; returns its id. Thread-safe."""
+    def add(
+        self, blob_type: BlobType, data: bytes | memoryview, replaces: bytes | None = None
+    ) -> bytes:
+        """Store a blob unless the vault already has it; returns its id. Thread-safe.
+
+        ``replaces`` names a stored blob this one probably is a new version of (the same
+        stretch of the same file in an earlier snapshot); the frame may be compressed
+        against it.
+        """
         blob_id = self.keys.blob_id(blob_type, data)
         with self.lock:
-            if blob_id in self.pending or blob_id in self.repo.index:
+            self.referenced.add(blob_id)
+            if blob_id in self.pending or (not self.fresh and blob_id in self.repo.index):
                 return blob_id
             self.pending.add(blob_id)
             self.frame.add(blob_type, blob_id, data)
+            if replaces is not None:
+                self.frame.replaced.append(replaces)
             self.new_bytes += len(data)
             self.new_blobs += 1
             if self.frame.raw_size >= FRAME_TARGET:
@@ -305,18 +430,55 @@ class BlobWriter:
     def _seal_frame(self) -> None:
         frame, self.frame = self.frame, FrameBuilder()
         level = self.repo.config.compression_level
-        if frame.raw_size <= SMALL_FRAME:
-            # Monthly exports add little new content; squeezing it hard costs well under a
-            # second and is where most of a long series' stored bytes go.
-            level = max(level, SMALL_FRAME_LEVEL)
+        if frame.raw_size <= SMALL_FRAME or self.squeezed < SQUEEZE_BUDGET:
+            level = max(level, SQUEEZE_LEVEL)
+            self.squeezed += frame.raw_size
         self.sealing.append(
-            self.executor.submit(
-                seal_frame, self.keys, frame.pieces, frame.blobs, level, self.repo.rng
-            )
+            self.executor.submit(self._seal, frame, level, self._dictionary_plan(frame.replaced))
         )
         # Bounded memory: never more frames in flight than workers.
         while len(self.sealing) > self.workers:
             self._collect(self.sealing.pop(0).result())
+
+    def _dictionary_plan(self, replaced: list[bytes]) -> tuple[list[BlobRef], int]:
+        """Which stored blobs a frame is compressed against, and the depth that gives it.
+
+        Blobs this snapshot also uses are left out (they were not replaced, and the frame's
+        own content already covers what they share), and so are blobs in frames as deep as
+        a chain may go.
+        """
+        chosen: list[BlobRef] = []
+        seen: set[bytes] = set()
+        total = 0
+        deepest = 0
+        index = self.repo.index
+        for blob_id in replaced:
+            if blob_id in seen or blob_id in self.referenced:
+                continue
+            seen.add(blob_id)
+            location = index.get(blob_id)
+            if location is None or location.frame.entry.depth >= MAX_DICT_DEPTH:
+                continue
+            if total + location.length > DICTIONARY_TARGET or len(chosen) >= MAX_DICT_BLOBS:
+                break
+            chosen.append(BlobRef(location.type, blob_id))
+            total += location.length
+            deepest = max(deepest, location.frame.entry.depth)
+        return chosen, deepest + 1
+
+    def _seal(
+        self, frame: FrameBuilder, level: int, plan: tuple[list[BlobRef], int]
+    ) -> tuple[bytes, FrameEntry]:
+        """Runs on a worker thread: read the dictionary, then compress and seal the frame."""
+        refs, depth = plan
+        dictionary = None
+        if refs:
+            try:
+                content = b"".join(self.repo.read_blob(ref.type, ref.id) for ref in refs)
+                dictionary = Dictionary(refs, content, depth)
+            except IntegrityError:
+                dictionary = None  # a damaged old blob only costs the saving; verify reports it
+        return seal_frame(self.keys, frame.pieces, frame.blobs, level, self.repo.rng, dictionary)
 
     def _collect(self, sealed: tuple[bytes, FrameEntry]) -> None:
         self.sealed.append(sealed)
@@ -331,6 +493,7 @@ class BlobWriter:
         self.repo.backend.write(pack_name(pack_id), blob)
         self.stored_bytes += len(blob)
         self.written[pack_id] = entries
+        self.packs_written.append(pack_id)
         self.sealed, self.sealed_size = [], 0
 
     def finish(self) -> None:
@@ -345,6 +508,7 @@ class BlobWriter:
             if self.written:
                 name, blob = encode_index(self.keys, self.written, self.repo.rng)
                 self.repo.backend.write(name, blob)
+                self.index_written.append(name)
                 self.stored_bytes += len(blob)
                 for pack_id, frames in self.written.items():
                     self.repo.index.add_pack(pack_id, frames)

@@ -1,4 +1,9 @@
-"""Snapshot records: what was stored when, chained by sequence number and predecessor id."""
+"""Snapshot records: what was stored when, chained by sequence number and predecessor id.
+
+Forget records (docs/FORMAT.md, "Forget records") name snapshots that lkvault removed on
+purpose; a snapshot they name is gone as soon as the record is written, even if its file is
+still there (an interrupted forget), and its absence is not a gap in the chain.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from ..errors import IntegrityError
 from .repo import Repository
 
 SNAPSHOTS_PREFIX = "snapshots/"
+FORGET_PREFIX = "forget/"
 
 
 @dataclass(frozen=True)
@@ -102,9 +108,13 @@ def read_snapshot(repo: Repository, name: str) -> Snapshot:
 
 
 def load_snapshots(repo: Repository, on_error: Any = None) -> list[Snapshot]:
-    """Every readable snapshot, oldest first (by sequence number, then time)."""
+    """Every readable snapshot that no forget record names, oldest first (by sequence
+    number, then time)."""
+    forgotten = load_forgotten(repo, on_error)
     found = []
     for name in snapshot_names(repo):
+        if _snapshot_id_of_name(name) in forgotten:
+            continue
         try:
             found.append(read_snapshot(repo, name))
         except (IntegrityError, FileNotFoundError) as exc:
@@ -118,3 +128,108 @@ def write_snapshot(repo: Repository, snapshot: Snapshot) -> Snapshot:
     """Store a snapshot record; its id is the keyed id of its sealed plaintext."""
     snapshot_id = repo.write_document(SNAPSHOTS_PREFIX, ObjectType.SNAPSHOT, snapshot.to_document())
     return Snapshot(**{**snapshot.__dict__, "id": snapshot_id})
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    """A snapshot that lkvault removed on purpose, as its forget record describes it."""
+
+    id: bytes
+    seq: int | None  # None when the snapshot's own record was unreadable (repair)
+    time: datetime | None
+    source: str
+    reason: str
+
+    @property
+    def short_id(self) -> str:
+        return self.id.hex()[:8]
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "seq": self.seq,
+            "time": None if self.time is None else self.time.isoformat(),
+            "source": self.source,
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def of(cls, snapshot: Snapshot, reason: str) -> Forgotten:
+        return cls(snapshot.id, snapshot.seq, snapshot.time, snapshot.source, reason)
+
+    @classmethod
+    def from_document(cls, document: Any, what: str) -> Forgotten:
+        snapshot_id = codec.field(document, "id", bytes, what)
+        codec.require(len(snapshot_id) == ID_SIZE, what)
+        seq = document.get("seq")
+        codec.require(seq is None or (isinstance(seq, int) and not isinstance(seq, bool)), what)
+        time_text = document.get("time")
+        codec.require(time_text is None or isinstance(time_text, str), what)
+        try:
+            time = None if time_text is None else datetime.fromisoformat(time_text)
+        except ValueError:
+            raise IntegrityError(f"{what} has a malformed time") from None
+        return cls(
+            snapshot_id,
+            seq,
+            time,
+            codec.field(document, "source", str, what),
+            codec.field(document, "reason", str, what),
+        )
+
+
+def forget_record_names(repo: Repository) -> list[str]:
+    return repo.backend.list(FORGET_PREFIX)
+
+
+def load_forgotten(repo: Repository, on_error: Any = None) -> dict[bytes, Forgotten]:
+    """Every snapshot a readable forget record names, by id."""
+    forgotten: dict[bytes, Forgotten] = {}
+    for name in forget_record_names(repo):
+        what = f"forget record {name}"
+        try:
+            document = repo.read_document(FORGET_PREFIX, ObjectType.FORGET, name)
+            codec.field(document, "time", str, what)
+            for item in codec.field(document, "snapshots", list, what):
+                entry = Forgotten.from_document(item, what)
+                forgotten[entry.id] = entry
+        except (IntegrityError, FileNotFoundError) as exc:
+            if on_error is None:
+                raise
+            on_error(name, exc)
+    return forgotten
+
+
+def write_forget_record(repo: Repository, entries: list[Forgotten]) -> bytes:
+    """Store one forget record naming ``entries``; from then on they are gone."""
+    document = {
+        "v": 1,
+        "time": repo.clock().isoformat(),
+        "snapshots": [e.to_document() for e in entries],
+    }
+    return repo.write_document(FORGET_PREFIX, ObjectType.FORGET, document)
+
+
+def snapshot_name(snapshot_id: bytes) -> str:
+    return SNAPSHOTS_PREFIX + snapshot_id.hex()
+
+
+def _snapshot_id_of_name(name: str) -> bytes | None:
+    try:
+        return bytes.fromhex(name[len(SNAPSHOTS_PREFIX) :])
+    except ValueError:
+        return None
+
+
+def delete_forgotten_files(repo: Repository, forgotten: dict[bytes, Forgotten]) -> int:
+    """Delete the snapshot files forget records name that are still there (what an
+    interrupted forget left); returns how many. The caller holds the exclusive lock."""
+    removed = 0
+    for name in snapshot_names(repo):
+        if _snapshot_id_of_name(name) in forgotten:
+            try:
+                repo.backend.delete(name)
+            except FileNotFoundError:
+                continue
+            removed += 1
+    return removed

@@ -46,6 +46,8 @@ from vault.crypto import ObjectType, seal, unseal
 from vault.repository.index import pack_id_of_name
 from vault.repository.pack import TRAILER_SIZE
 
+from .checks import library_restore
+
 LABELS = ("A", "B", "C")
 
 
@@ -142,31 +144,6 @@ def case(template: Template, tmp_path: Path) -> Case:
 
 
 # --- checking a damaged vault -------------------------------------------------------------------
-
-
-def library_restore(
-    vault: Vault,
-    snap_id: str,
-    expected: bytes,
-    out_dir: Path,
-    refusals: tuple[type[BaseException], ...] = (VaultError,),
-) -> bool:
-    """Restore through the library: True if it gave exactly ``expected``, False if it refused
-    cleanly (a VaultError, no output and no partial file); anything else fails the test."""
-    target = out_dir / f"lib-{snap_id[:8]}-{os.urandom(3).hex()}"
-    before = set(out_dir.iterdir())
-    try:
-        vault.restore(snap_id, target)
-    except refusals:
-        assert not target.exists(), "a refused restore left its output file"
-        assert set(out_dir.iterdir()) == before, "a refused restore left a partial file"
-        return False
-    data = target.read_bytes()
-    target.unlink()
-    assert hashlib.sha256(data).digest() == hashlib.sha256(expected).digest(), (
-        f"restore of {snap_id[:8]} wrote WRONG BYTES without an error"
-    )
-    return True
 
 
 def problems_text(report: dict[str, Any]) -> str:

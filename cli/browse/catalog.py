@@ -1,0 +1,261 @@
+"""One snapshot's export, arranged for reading: sorted lists, threads and search indexes.
+
+Built once when a snapshot is opened (no I/O here); every page and search of the browse
+application is then a lookup or a scan of an index in memory.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from operator import itemgetter
+from typing import Literal, NamedTuple
+
+from vault.export import conversations as group_conversations
+from vault.export.model import (
+    Connection,
+    Conversation,
+    Endorsement,
+    Export,
+    Invitation,
+    Message,
+    Recommendation,
+)
+
+from .people import person_id
+from .textsearch import Hits, TextIndex, fold
+
+PAGE_SIZE = 50
+MESSAGE_HIT_LIMIT = 1000  # message search stops counting here ("1000+ messages")
+
+ConnectionOrder = Literal["recent", "oldest", "name", "company"]
+CONNECTION_ORDERS: tuple[ConnectionOrder, ...] = ("recent", "oldest", "name", "company")
+
+_LINE_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
+
+
+def display_text(content: str) -> str:
+    """Message text as a person reads it: LinkedIn's ``<br>`` as line breaks and entities such
+    as ``&amp;`` decoded. Everything else, tags included, stays literal text (it is shown as
+    text, never interpreted as HTML)."""
+    return html.unescape(_LINE_BREAK.sub("\n", content))
+
+
+def url_key(url: str | None) -> str | None:
+    """A profile URL as Connection.key writes it, or None."""
+    return url.rstrip("/").lower() if url else None
+
+
+def name_key(name: str) -> str:
+    return "name:" + name.casefold()
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of an ordered result: the entries shown and where they sit in the whole."""
+
+    items: list[int]
+    total: int
+    capped: bool  # more hits exist than were counted
+    number: int  # 1-based
+    pages: int
+
+    @property
+    def first(self) -> int:
+        return (self.number - 1) * PAGE_SIZE + 1 if self.items else 0
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.items) - 1 if self.items else 0
+
+
+def page_of(entries: Sequence[int], number: int, capped: bool = False) -> Page:
+    pages = max(1, -(-len(entries) // PAGE_SIZE))
+    number = min(max(1, number), pages)
+    start = (number - 1) * PAGE_SIZE
+    return Page(list(entries[start : start + PAGE_SIZE]), len(entries), capped, number, pages)
+
+
+class MessageHit(NamedTuple):
+    conversation: int  # number of the thread in Catalog.conversations
+    position: int  # the message's place in the thread, oldest first
+
+
+def _newest_first(moment: datetime | None) -> tuple[bool, datetime]:
+    """Sort key (with reverse=True): newest first, undated last."""
+    return (moment is not None, moment or datetime.min.replace(tzinfo=timezone.utc))
+
+
+class Catalog:
+    """Everything one snapshot's pages show, sorted and indexed."""
+
+    def __init__(self, export: Export) -> None:
+        self.export = export
+        self.owner = " ".join(
+            part
+            for part in (export.profile.get("First Name"), export.profile.get("Last Name"))
+            if part
+        )
+        self._build_connections(export.connections)
+        self._build_conversations(export.messages)
+        self.invitations = sorted(
+            export.invitations, key=lambda i: _newest_first(i.sent_at), reverse=True
+        )
+        self.recommendations_received = [
+            r for r in export.recommendations if r.direction == "received"
+        ]
+        self.recommendations_given = [r for r in export.recommendations if r.direction == "given"]
+        endorsed = Counter(e.skill for e in export.endorsements if e.direction == "received")
+        self.skills = endorsed.most_common()  # (skill, times), most endorsed first
+
+    # --- connections ------------------------------------------------------------------------
+
+    def _build_connections(self, connections: list[Connection]) -> None:
+        def connected(c: Connection) -> date:
+            return c.connected_on or date.min
+
+        # Real exports hold "ghost" rows (deleted members): no name, only a date. They are
+        # kept out of the list a person reads.
+        people = [c for c in connections if c.name or c.url]
+        self.connections = sorted(people, key=connected, reverse=True)
+        self._order: dict[str, list[int]] = {}
+        numbers = range(len(self.connections))
+        self._order["recent"] = list(numbers)
+        self._order["oldest"] = sorted(
+            numbers, key=lambda n: (self.connections[n].connected_on is None, -n)
+        )
+        self._order["name"] = sorted(
+            numbers,
+            key=lambda n: (
+                fold(self.connections[n].last_name or self.connections[n].first_name),
+                fold(self.connections[n].first_name),
+            ),
+        )
+        self._order["company"] = sorted(
+            numbers,
+            key=lambda n: (
+                not self.connections[n].company,
+                fold(self.connections[n].company or ""),
+                n,
+            ),
+        )
+        self._rank = {order: _ranks(entries) for order, entries in self._order.items()}
+        self.connection_index = TextIndex(
+            " ".join(filter(None, (c.name, c.company, c.position, c.email)))
+            for c in self.connections
+        )
+        self.by_person = {person_id(c.key): n for n, c in enumerate(self.connections)}
+
+    def search_connections(self, query: str, order: ConnectionOrder, page: int) -> Page:
+        hits = self.connection_index.search(query)
+        if not query.strip():
+            return page_of(self._order[order], page)
+        rank = self._rank[order]
+        return page_of(sorted(hits.entries, key=rank.__getitem__), page)
+
+    def connection(self, pid: str) -> Connection | None:
+        number = self.by_person.get(pid)
+        return None if number is None else self.connections[number]
+
+    # --- conversations ----------------------------------------------------------------------
+
+    def _build_conversations(self, messages: list[Message]) -> None:
+        self.conversations = group_conversations(messages)
+        self.thread_index = TextIndex(
+            " ".join(filter(None, (c.title, *c.participants))) for c in self.conversations
+        )
+        undated = datetime.min.replace(tzinfo=timezone.utc)
+        order = [
+            (message.sent_at or undated, number, position)
+            for number, thread in enumerate(self.conversations)
+            for position, message in enumerate(thread.messages)
+        ]
+        order.sort(key=itemgetter(0), reverse=True)  # newest first, undated last
+        self.message_hits = [MessageHit(number, position) for _, number, position in order]
+        self.message_index = TextIndex(
+            (
+                f"{m.subject} {m.content}" if m.subject else m.content
+                for m in map(self.message, self.message_hits)
+            ),
+            prepare=display_text,
+        )
+        self._threads_of: dict[str, set[int]] = defaultdict(set)
+        for number, thread in enumerate(self.conversations):
+            for name in thread.participants:
+                self._threads_of[name_key(name)].add(number)
+            urls = {u for m in thread.messages for u in (m.sender_url, *m.recipient_urls) if u}
+            for url in urls:
+                self._threads_of[url_key(url) or ""].add(number)
+
+    def message(self, hit: MessageHit) -> Message:
+        return self.conversations[hit.conversation].messages[hit.position]
+
+    def thread_title(self, thread: Conversation) -> str:
+        if thread.title:
+            return thread.title
+        others = [name for name in thread.participants if name != self.owner]
+        return ", ".join(others or list(thread.participants)) or "(no participants)"
+
+    def search_threads(self, query: str, page: int) -> Page:
+        return page_of(self.thread_index.search(query).entries, page)
+
+    def search_messages(self, query: str, page: int) -> Page:
+        limit = max(MESSAGE_HIT_LIMIT, page * PAGE_SIZE)
+        hits: Hits = self.message_index.search(query, limit=limit)
+        return page_of(hits.entries, page, hits.capped)
+
+    def threads_with(self, connection: Connection) -> list[int]:
+        """Threads with this person, most recent first: by profile URL, else by name."""
+        found = self._threads_of.get(url_key(connection.url) or "", set())
+        if not found:
+            found = self._threads_of.get(name_key(connection.name), set())
+        return sorted(found)
+
+    def invitations_with(self, connection: Connection) -> list[Invitation]:
+        url, name = url_key(connection.url), connection.name
+        return [
+            i
+            for i in self.invitations
+            if (url and url in (url_key(i.sender_url), url_key(i.recipient_url)))
+            or (name and name in (i.sender, i.recipient))
+        ]
+
+    def recommendations_with(self, connection: Connection) -> list[Recommendation]:
+        return [
+            r
+            for r in self.export.recommendations
+            if (r.first_name, r.last_name) == (connection.first_name, connection.last_name)
+        ]
+
+    def endorsements_with(self, connection: Connection) -> list[Endorsement]:
+        url = url_key(connection.url)
+        return [
+            e
+            for e in self.export.endorsements
+            if (url and url_key(e.url) == url)
+            or (
+                not url
+                and (e.first_name, e.last_name) == (connection.first_name, connection.last_name)
+            )
+        ]
+
+    def messages_after(self, day: date) -> list[MessageHit]:
+        """Messages sent after ``day`` (newest first)."""
+        found = []
+        for hit in self.message_hits:
+            sent = self.message(hit).sent_at
+            if sent is None or sent.date() <= day:
+                break
+            found.append(hit)
+        return found
+
+
+def _ranks(entries: list[int]) -> list[int]:
+    rank = [0] * len(entries)
+    for position, entry in enumerate(entries):
+        rank[entry] = position
+    return rank

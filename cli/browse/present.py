@@ -1,0 +1,63 @@
+"""How values read on the page: dates, counts, and text snippets with the searched words marked.
+
+Pure. Snippets are lists of (text, is_match) pieces: templates and scripts put each piece in
+the page as text, so nothing from an export is ever parsed as HTML.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+from .textsearch import query_words
+
+Snippet = list[tuple[str, bool]]
+
+
+def when(moment: datetime | None) -> str:
+    """A message time in the viewer's local time zone, to the minute."""
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def day(value: date | datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone().date()
+    return value.isoformat()
+
+
+def count(number: int, noun: str, capped: bool = False) -> str:
+    more = "+" if capped else ""
+    return f"{number:,}{more} {noun}{'' if number == 1 and not capped else 's'}"
+
+
+def snippet(text: str, query: str, width: int = 180) -> Snippet:
+    """Up to ``width`` characters of ``text`` around the first searched word, words marked."""
+    flat = " ".join(text.split())
+    words = query_words(query)
+    if not words:
+        return [(_cut(flat, 0, width), False)]
+    pattern = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
+    first = pattern.search(flat)
+    start = 0 if first is None else max(0, first.start() - width // 3)
+    piece = _cut(flat, start, width)
+    parts: Snippet = []
+    at = 0
+    for match in pattern.finditer(piece):
+        if match.start() > at:
+            parts.append((piece[at : match.start()], False))
+        parts.append((match.group(0), True))
+        at = match.end()
+    if at < len(piece):
+        parts.append((piece[at:], False))
+    return parts
+
+
+def _cut(text: str, start: int, width: int) -> str:
+    piece = text[start : start + width]
+    if start > 0:
+        piece = "…" + piece.lstrip()
+    if start + width < len(text):
+        piece = piece.rstrip() + "…"
+    return piece

@@ -1,0 +1,116 @@
+"""`lkvault browse`: read a snapshot in a local web page (issue 8)."""
+
+from __future__ import annotations
+
+import json as jsonlib
+import secrets
+import sys
+from datetime import date
+from typing import Annotated
+
+import typer
+
+from vault import UsageError
+from vault.export.history import parse_day
+
+from . import render
+from .app import JsonOption, VaultOption, app, open_vault, print_warnings, warn_rollback
+
+
+def _parse_day(text: str) -> date:
+    try:
+        return parse_day(text)
+    except ValueError as exc:
+        raise UsageError(f"--at: {exc}") from None
+
+
+@app.command()
+def browse(
+    snapshot_ref: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="SNAPSHOT",
+            help="Snapshot id, unique id prefix, or 'latest' (the default).",
+            show_default=False,
+        ),
+    ] = None,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at",
+            metavar="DATE",
+            help="Show the newest snapshot dated on or before DATE (YYYY-MM-DD).",
+            show_default=False,
+        ),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            help="Port on 127.0.0.1 to serve on. Default: a free one.", show_default=False
+        ),
+    ] = None,
+    no_open: Annotated[
+        bool, typer.Option("--no-open", help="Do not open a web browser; just print the address.")
+    ] = False,
+    vault: VaultOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Read a snapshot in your web browser: connections, conversations, profile and more.
+
+    Serves a page on 127.0.0.1 only and prints its address, with a one-time token, on the first line of stdout (with --json: a one-line JSON document holding it). Everything is decrypted in memory; nothing is written to disk. Stop it with Ctrl-C.
+    """  # noqa: E501 - typer keeps line breaks, so each paragraph is one line
+    # Imported here: the web stack is only needed by this command.
+    from .browse.guard import Guard
+    from .browse.serve import bind, open_browser, run
+    from .browse.source import SnapshotSource
+    from .browse.webapp import build_app
+
+    if snapshot_ref is not None and at is not None:
+        raise UsageError("give either SNAPSHOT or --at DATE, not both")
+    day = _parse_day(at) if at is not None else None
+    sock = bind(port)
+    try:
+        opened = open_vault(vault)
+        found = opened.snapshots()
+        print_warnings(opened)
+        warn_rollback(opened, found)
+        chosen = (
+            opened.find_at(day, found)
+            if day is not None
+            else opened.find(snapshot_ref or "latest", found)
+        )
+        source = SnapshotSource(opened, found)
+        if sys.stderr.isatty():
+            render.stderr.print(
+                f"Reading snapshot {chosen.short_id} ({chosen.source})…", markup=False
+            )
+        shown = source.catalog(chosen)
+        source.start_history(chosen, shown.export)
+        bound_port = sock.getsockname()[1]
+        token = secrets.token_urlsafe(32)
+        guarded = Guard(
+            build_app(source, chosen),
+            port=bound_port,
+            token=token,
+            session=secrets.token_urlsafe(32),
+        )
+        url = f"http://127.0.0.1:{bound_port}/?token={token}"
+        if json:
+            print(jsonlib.dumps({"url": url, "snapshot": render.snapshot_json(chosen)}), flush=True)
+        else:
+            print(url, flush=True)
+            if sys.stderr.isatty():
+                render.stderr.print(
+                    f"Showing snapshot {chosen.short_id} of {chosen.source} "
+                    f"({render.plural(len(shown.connections), 'connection')}, "
+                    f"{render.plural(len(shown.message_hits), 'message')}). "
+                    "Press Ctrl-C to stop.",
+                    markup=False,
+                )
+        if not no_open:
+            open_browser(url)
+        run(guarded, sock)
+    except KeyboardInterrupt:
+        render.stderr.print("Stopped; nothing was written to disk.", markup=False)
+    finally:
+        sock.close()

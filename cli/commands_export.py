@@ -1,0 +1,626 @@
+"""Commands that read what is inside the stored exports: diff, timeline, contacts, status, watch.
+
+Also ``snapshot_at``, the ``--at DATE`` choice that ``list`` and ``restore`` share.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from vault import BadInput, Snapshot, SnapshotNotFound, UsageError, Vault, VaultError, VaultLocked
+from vault.export import Export, summary_from_document
+from vault.export.contacts import contacts_csv, exportable, vcards
+from vault.export.diff import ExportDiff, diff_document, diff_exports
+from vault.export.downloads import DownloadWatcher, Seen
+from vault.export.history import missing_months, parse_day, snapshot_day
+from vault.progress import NoProgress
+from vault.restorer import write_then_rename
+
+from . import render
+from .app import EXIT_FAILED, JsonOption, VaultOption, app, open_vault, print_warnings
+
+SnapshotArgument = Annotated[
+    str | None,
+    typer.Argument(
+        metavar="[SNAPSHOT]",
+        help="Snapshot id, unique id prefix, or 'latest' (the default).",
+        show_default=False,
+    ),
+]
+AtOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="DATE",
+        help="Instead of SNAPSHOT: the newest export dated on or before DATE (YYYY-MM-DD).",
+    ),
+]
+BAR_WIDTH = 32
+BAR_EIGHTHS = " ▏▎▍▌▋▊▉█"
+
+
+def day_of(text: str) -> date:
+    try:
+        return parse_day(text)
+    except ValueError as exc:
+        raise UsageError(f"--at {exc}") from None
+
+
+def snapshot_at(opened: Vault, text: str, found: list[Snapshot] | None = None) -> Snapshot:
+    """The snapshot ``--at DATE`` means: the newest export dated on or before DATE (a file
+    that is not an export counts by the day it was stored)."""
+    return opened.find_at(day_of(text), found)
+
+
+def _choose(opened: Vault, ref: str | None, at: str | None, found: list[Snapshot]) -> Snapshot:
+    if ref is not None and at is not None:
+        raise UsageError("give either SNAPSHOT or --at DATE, not both")
+    if at is not None:
+        return snapshot_at(opened, at, found)
+    return opened.find(ref or "latest", found)
+
+
+def _export_of(opened: Vault, snap: Snapshot) -> Export:
+    export = opened.export(snap)
+    if not export.recognised:
+        raise UsageError(
+            f"snapshot {snap.short_id} ({snap.source}) is not a LinkedIn export; see 'lkvault list'"
+        )
+    for warning in export.warnings:
+        render.warning_line(f"snapshot {snap.short_id}: {warning}")
+    return export
+
+
+def _describe(snap: Snapshot) -> str:
+    brief = render.export_brief(snap)
+    return f"{snap.short_id} ({snap.source}{', ' + brief if brief else ''})"
+
+
+# --- diff ------------------------------------------------------------------------------------
+
+
+@app.command()
+def diff(
+    old: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[A]", help="Older snapshot (id, prefix or 'latest').", show_default=False
+        ),
+    ] = None,
+    new: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[B]", help="Newer snapshot (default: the newest).", show_default=False
+        ),
+    ] = None,
+    at: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="DATE",
+            help="Pick a snapshot by date instead of by id (the newest export dated on or "
+            "before DATE); give it once (compared with the newest) or twice.",
+        ),
+    ] = None,
+    limit: Annotated[
+        int, typer.Option(help="Names listed per section in text output (0: all).", min=0)
+    ] = 20,
+    vault: VaultOption = None,
+    json: JsonOption = False,
+) -> None:
+    """What changed between two exports (connections, messages, profile, recommendations).
+
+    Connections added, removed and with a changed company or position, new messages and
+    conversations, profile changes, new recommendations and invitations. Without arguments
+    it compares the two newest exports.
+    """
+    opened = open_vault(vault)
+    found = opened.snapshots()
+    print_warnings(opened)
+    picks = [opened.find(ref, found) for ref in (old, new) if ref is not None]
+    picks += [snapshot_at(opened, text, found) for text in at or []]
+    if len(picks) > 2:
+        raise UsageError("compare two snapshots: give at most two of A, B and --at DATE")
+    if not picks:
+        exports = [s for s in found if s.export is not None]
+        if len(exports) < 2:
+            raise SnapshotNotFound(
+                "the vault holds fewer than two LinkedIn exports; nothing to compare"
+            )
+        picks = exports[-2:]
+    elif len(picks) == 1:
+        picks.append(opened.find("latest", found))
+    before, after = picks
+    result = diff_exports(_export_of(opened, before), _export_of(opened, after))
+    if json:
+        render.emit_json(
+            {
+                "from": render.snapshot_json(before),
+                "to": render.snapshot_json(after),
+                **diff_document(result),
+            }
+        )
+        return
+    _diff_text(before, after, result, limit)
+
+
+def _more(shown: int, total: int) -> None:
+    if total > shown:
+        render.stdout.print(
+            f"    … and {total - shown} more (--limit 0 lists all, --json gives everything)"
+        )
+
+
+def _listed(items: list[Any], limit: int) -> list[Any]:
+    return items if limit == 0 else items[:limit]
+
+
+def _who(name: str, company: str | None, position: str | None) -> str:
+    role = " at ".join(part for part in (position, company) if part)
+    return f"{name} — {role}" if role else name
+
+
+def _role(company: str | None, position: str | None) -> str:
+    return " at ".join(part for part in (position, company) if part) or "(none)"
+
+
+def _diff_text(before: Snapshot, after: Snapshot, result: ExportDiff, limit: int) -> None:
+    out = render.stdout
+    out.print(f"From {_describe(before)}", markup=False)
+    out.print(f"  to {_describe(after)}", markup=False)
+    if result.empty:
+        out.print("\nNo changes.")
+        return
+    connections = result.added or result.removed or result.changed
+    if connections:
+        out.print(
+            f"\nConnections: {len(result.added)} added, {len(result.removed)} removed, "
+            f"{len(result.changed)} changed company or position",
+            markup=False,
+        )
+        for c in _listed(result.added, limit):
+            out.print(f"  + {_who(c.name, c.company, c.position)}", markup=False)
+        _more(len(_listed(result.added, limit)), len(result.added))
+        for c in _listed(result.removed, limit):
+            out.print(f"  - {_who(c.name, c.company, c.position)}", markup=False)
+        _more(len(_listed(result.removed, limit)), len(result.removed))
+        for change in _listed(result.changed, limit):
+            old, new = change.old, change.new
+            out.print(
+                f"  ~ {new.name}: {_role(old.company, old.position)} → "
+                f"{_role(new.company, new.position)}",
+                markup=False,
+            )
+        _more(len(_listed(result.changed, limit)), len(result.changed))
+    if result.hidden[0] != result.hidden[1]:
+        out.print(
+            f"  Hidden members (rows without a name): {result.hidden[0]} → {result.hidden[1]}"
+        )
+    if result.new_messages or result.removed_messages:
+        out.print(
+            f"\nMessages: {render.plural(result.new_messages, 'new message')} in "
+            f"{render.plural(len(result.conversations), 'conversation')} "
+            f"({result.new_conversations} new)",
+            markup=False,
+        )
+        for conversation in _listed(result.conversations, limit):
+            label = conversation.title or ", ".join(conversation.participants[:4])
+            flag = " (new)" if conversation.is_new else ""
+            out.print(f"  {conversation.new_messages:>4}  {label}{flag}", markup=False)
+        _more(len(_listed(result.conversations, limit)), len(result.conversations))
+        if result.removed_messages:
+            out.print(
+                f"  {render.plural(result.removed_messages, 'message')} of the older export "
+                "are no longer in the newer one",
+                markup=False,
+            )
+    if result.profile or result.positions_added or result.positions_removed:
+        out.print("\nProfile:")
+        for name, (old_value, new_value) in result.profile.items():
+            out.print(f"  {name}: {_quoted(old_value)} → {_quoted(new_value)}", markup=False)
+        for p in result.positions_added:
+            out.print(f"  + position: {_who(p.title or '', p.company, None)}", markup=False)
+        for p in result.positions_removed:
+            out.print(f"  - position: {_who(p.title or '', p.company, None)}", markup=False)
+    if result.recommendations:
+        out.print(f"\nRecommendations: {len(result.recommendations)} new")
+        for r in result.recommendations:
+            name = " ".join(part for part in (r.first_name, r.last_name) if part)
+            way = "from" if r.direction == "received" else "for"
+            out.print(f"  + {way} {_who(name, r.company, r.job_title)}", markup=False)
+    if result.invitations:
+        out.print(f"\nInvitations: {len(result.invitations)} new")
+        for i in _listed(result.invitations, limit):
+            arrow = "←" if (i.direction or "").upper() == "INCOMING" else "→"
+            other = i.sender if arrow == "←" else i.recipient
+            out.print(f"  {arrow} {other}", markup=False)
+        _more(len(_listed(result.invitations, limit)), len(result.invitations))
+    if result.endorsements_received:
+        out.print(f"\nEndorsements received: {result.endorsements_received} new")
+
+
+def _quoted(value: str | None) -> str:
+    if value is None:
+        return "(none)"
+    flat = " ".join(value.split())
+    return repr(flat if len(flat) <= 80 else flat[:77] + "...")
+
+
+# --- timeline --------------------------------------------------------------------------------
+
+
+def _bar(value: int, largest: int) -> str:
+    if largest <= 0:
+        return ""
+    eighths = round(value / largest * BAR_WIDTH * 8)
+    full, part = divmod(eighths, 8)
+    return ("█" * full + (BAR_EIGHTHS[part] if part else "")) or ("▏" if value else "")
+
+
+@app.command()
+def timeline(vault: VaultOption = None, json: JsonOption = False) -> None:
+    """Connections and messages of each export over time, with missing months flagged.
+
+    Drawn in the terminal; every month between the first and the last snapshot that has no
+    snapshot is shown as a gap.
+    """
+    opened = open_vault(vault)
+    found = opened.snapshots()
+    print_warnings(opened)
+    rows = []
+    for snap in found:
+        summary = summary_from_document(snap.export)
+        counts = summary.counts if summary else {}
+        rows.append(
+            {
+                "id": snap.id.hex(),
+                "short_id": snap.short_id,
+                "date": snapshot_day(snap).isoformat(),
+                "source": snap.source,
+                "kind": summary.kind if summary else None,
+                "export": summary is not None,
+                "connections": counts.get("connections"),
+                "conversations": counts.get("conversations"),
+                "messages": counts.get("messages"),
+            }
+        )
+    days = [snapshot_day(s) for s in found]
+    gaps = [f"{year:04d}-{month:02d}" for year, month in missing_months(days)]
+    if json:
+        render.emit_json({"snapshots": rows, "missing_months": gaps})
+        return
+    if not rows:
+        render.stdout.print("No snapshots yet. Store one with: lkvault snapshot EXPORT.zip")
+        return
+    _timeline_text(rows, gaps)
+
+
+def _timeline_text(rows: list[dict[str, Any]], gaps: list[str]) -> None:
+    out = render.stdout
+    largest = max((r["connections"] or 0 for r in rows), default=0)
+    out.print(f"{'Date':<10}  {'Snapshot':<8}  {'Connections':<{BAR_WIDTH + 8}}  Messages")
+    pending = sorted(gaps)
+    ordered = sorted(rows, key=lambda r: (r["date"], r["short_id"]))
+    for row in ordered:
+        while pending and pending[0] < row["date"][:7]:
+            out.print(f"[bold yellow]{pending.pop(0):<10}  {'':<8}  ── no snapshot ──[/]")
+        if not row["export"]:
+            out.print(
+                f"{row['date']:<10}  {row['short_id']:<8}  (not a LinkedIn export: "
+                f"{row['source']})",
+                markup=False,
+            )
+            continue
+        connections = row["connections"] or 0
+        bar = _bar(connections, largest)
+        out.print(
+            f"{row['date']:<10}  {row['short_id']:<8}  [cyan]{bar:<{BAR_WIDTH}}[/]"
+            f" {connections:>6,}  {row['messages'] or 0:>8,}"
+        )
+    if gaps:
+        out.print(
+            f"[bold yellow]Missing: {render.plural(len(gaps), 'month')} without a snapshot "
+            f"({', '.join(gaps)}).[/] Download an export from LinkedIn regularly."
+        )
+    else:
+        first, last = ordered[0]["date"][:7], ordered[-1]["date"][:7]
+        span = f"from {first} to {last}" if first != last else f"in {first}"
+        out.print(f"No month missing {span}.")
+
+
+# --- contacts --------------------------------------------------------------------------------
+
+
+@app.command()
+def contacts(
+    snapshot_ref: SnapshotArgument = None,
+    format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="vcf|csv",
+            help="vcf: vCard 3.0 (Google Contacts, Apple Contacts, Outlook); csv: a CSV "
+            "with Google Contacts' column names.",
+        ),
+    ] = "vcf",
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="Write to this file (default: stdout)."),
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Replace the output file if it exists.")] = False,
+    at: AtOption = None,
+    vault: VaultOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Your connections as contacts, in a vCard or CSV file.
+
+    Name, company, title, email where present, profile URL and the day you connected (as a
+    note), for Google Contacts, Apple Contacts or Outlook.
+    """
+    kind = format.lower()
+    if kind not in ("vcf", "csv"):
+        raise UsageError(f"--format must be vcf or csv, not {format!r}")
+    if output is not None and (output.exists() or output.is_symlink()) and not force:
+        raise UsageError(f"{output} already exists; nothing was written (use --force)")
+    opened = open_vault(vault)
+    found = opened.snapshots()
+    print_warnings(opened)
+    chosen = _choose(opened, snapshot_ref, at, found)
+    export = _export_of(opened, chosen)
+    people = exportable(export.connections)
+    text = vcards(people) if kind == "vcf" else contacts_csv(people)
+    skipped = len(export.connections) - len(people)
+    if output is not None:
+        write_then_rename(output, [text.encode("utf-8")], NoProgress())
+    document = {
+        "snapshot": render.snapshot_json(chosen),
+        "format": kind,
+        "contacts": len(people),
+        "skipped_without_name": skipped,
+        "output": str(output) if output is not None else None,
+    }
+    if json:
+        if output is None:
+            document["content"] = text
+        render.emit_json(document)
+        return
+    if output is None:
+        sys.stdout.write(text)
+        return
+    note = f" ({skipped} hidden members without a name left out)" if skipped else ""
+    render.stdout.print(
+        f"Wrote {render.plural(len(people), 'contact')} of snapshot {chosen.short_id} "
+        f"to {output}{note}",
+        markup=False,
+    )
+
+
+# --- status ----------------------------------------------------------------------------------
+
+
+@app.command()
+def status(
+    max_age: Annotated[
+        int,
+        typer.Option(
+            envvar="LKVAULT_MAX_AGE",
+            min=1,
+            metavar="DAYS",
+            help="Warn (and exit 1) when the newest export is older than this many days.",
+        ),
+    ] = 30,
+    vault: VaultOption = None,
+    json: JsonOption = False,
+) -> None:
+    """When the newest export was made and what it holds; exit 1 when it is too old.
+
+    Warns and exits 1 when the newest export is older than --max-age days (default 30) or
+    the vault holds none, so cron or a systemd timer can remind you.
+    """
+    opened = open_vault(vault)
+    found = opened.snapshots()
+    print_warnings(opened)
+    today = opened.env.clock().astimezone().date()
+    exports = [s for s in found if s.export is not None]
+    newest = exports[-1] if exports else (found[-1] if found else None)
+    if newest is None:
+        message = "the vault holds no snapshot yet: store an export with 'lkvault snapshot'"
+        _status_out(json, False, None, None, max_age, found, message)
+        raise typer.Exit(EXIT_FAILED)
+    newest = max(exports or found, key=lambda s: (snapshot_day(s), s.seq))
+    age = (today - snapshot_day(newest)).days
+    ok = age <= max_age and bool(exports)
+    if not exports:
+        message = "no snapshot in the vault is a LinkedIn export"
+    elif ok:
+        message = f"the newest export is {render.plural(age, 'day')} old (limit: {max_age})"
+    else:
+        message = (
+            f"the newest export is {render.plural(age, 'day')} old, older than {max_age}: "
+            "download a new one (LinkedIn: Settings, Data privacy, Get a copy of your data)"
+        )
+    _status_out(json, ok, newest, age, max_age, found, message)
+    if not ok:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _status_out(
+    json_mode: bool,
+    ok: bool,
+    newest: Snapshot | None,
+    age: int | None,
+    max_age: int,
+    found: list[Snapshot],
+    message: str,
+) -> None:
+    if json_mode:
+        render.emit_json(
+            {
+                "ok": ok,
+                "message": message,
+                "newest": render.snapshot_json(newest) if newest else None,
+                "export_date": snapshot_day(newest).isoformat() if newest else None,
+                "age_days": age,
+                "max_age_days": max_age,
+                "snapshots": len(found),
+            }
+        )
+        return
+    if newest is not None:
+        out = render.stdout
+        summary = summary_from_document(newest.export)
+        out.print(
+            f"Newest export: {newest.source} (snapshot {newest.short_id}, "
+            f"stored {render.local_time(newest.time)})",
+            markup=False,
+        )
+        if summary is not None:
+            c = summary.counts
+            kind = f"{summary.kind} export" if summary.kind else "export"
+            dated = f" of {summary.date.isoformat()}" if summary.date else ""
+            out.print(f"  {kind}{dated}", markup=False)
+            if summary.headline:
+                out.print(f"  Headline: {summary.headline}", markup=False)
+            out.print(
+                f"  {c.get('connections', 0):,} connections, {c.get('messages', 0):,} messages "
+                f"in {c.get('conversations', 0):,} conversations, "
+                f"{c.get('invitations', 0):,} invitations",
+                markup=False,
+            )
+            out.print(
+                f"  {c.get('recommendations_received', 0)} recommendations received, "
+                f"{c.get('recommendations_given', 0)} given, "
+                f"{c.get('endorsements_received', 0)} endorsements, "
+                f"{c.get('positions', 0)} positions",
+                markup=False,
+            )
+        oldest = min(snapshot_day(s) for s in found)
+        out.print(
+            f"Vault: {render.plural(len(found), 'snapshot')} since {oldest.isoformat()}",
+            markup=False,
+        )
+    if ok:
+        render.stdout.print(f"OK: {message}", markup=False)
+    else:
+        render.warning_line(message)
+
+
+# --- watch -----------------------------------------------------------------------------------
+
+
+@app.command()
+def watch(
+    folder: Annotated[
+        Path, typer.Argument(help="The folder downloads arrive in, e.g. ~/Downloads.")
+    ],
+    interval: Annotated[
+        float, typer.Option(help="Seconds between two looks at the folder.", min=0.1)
+    ] = 10.0,
+    settle: Annotated[
+        float,
+        typer.Option(help="Seconds a file must stay unchanged before it is stored.", min=0),
+    ] = 5.0,
+    once: Annotated[
+        bool, typer.Option("--once", help="Look once, store what is ready, and exit.")
+    ] = False,
+    vault: VaultOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Store each new LinkedIn export that appears in FOLDER (e.g. ~/Downloads).
+
+    Waits until a download has finished, and never stores the same archive twice (checked by
+    SHA-256 against the vault). Ctrl-C stops; --once looks once and exits.
+    """
+    if not folder.is_dir():
+        raise UsageError(f"{folder} is not a folder")
+    opened = open_vault(vault)
+    watcher = DownloadWatcher(folder, opened.env.clock, settle)
+    done: dict[Path, Seen] = {}  # stored, already in the vault, or failed: until it changes
+    if not once and not json:
+        render.stderr.print(
+            f"Watching {folder} for LinkedIn exports (every {interval:g} s; Ctrl-C stops)",
+            markup=False,
+        )
+    try:
+        while True:
+            events = _watch_once(opened, watcher, done, json)
+            if json and (once or events):
+                render.emit_json({"folder": str(folder), "events": events})
+            if once:
+                return
+            opened.env.sleep(interval)
+    except KeyboardInterrupt:
+        if not json:
+            render.stderr.print(f"Stopped watching {folder}.", markup=False)
+
+
+def _watch_once(
+    opened: Vault, watcher: DownloadWatcher, done: dict[Path, Seen], json_mode: bool
+) -> list[dict[str, Any]]:
+    scan = watcher.scan()
+    events: list[dict[str, Any]] = []
+
+    def report(path: Path, event: str, message: str, snap: Snapshot | None = None) -> None:
+        events.append(
+            {
+                "file": str(path),
+                "event": event,
+                "message": message,
+                "snapshot": render.snapshot_json(snap) if snap else None,
+            }
+        )
+        if json_mode:
+            return
+        if event in ("stored", "already_stored"):
+            stamp = time.strftime("%H:%M:%S")
+            render.stdout.print(f"{stamp} {message}", markup=False)
+        else:
+            render.warning_line(message)
+
+    for path, problem in scan.problems:
+        if done.get(path) != watcher.last.get(path):
+            done[path] = watcher.last[path]
+            report(path, "skipped", f"{path.name}: {problem}; skipped until it changes")
+    for path in scan.ready:
+        seen = watcher.last[path]
+        if done.get(path) == seen:
+            continue
+        try:
+            snap, new = opened.snapshot_once(path)
+        except VaultLocked as exc:
+            report(path, "retry", f"{path.name}: {exc}; trying again at the next look")
+            continue
+        except (VaultError, OSError) as exc:
+            done[path] = seen
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            kind = "bad input" if isinstance(exc, BadInput) else "failed"
+            report(path, "failed", f"{path.name}: {kind}: {reason}; skipped until it changes")
+            continue
+        done[path] = seen
+        print_warnings(opened)
+        opened.warnings.clear()
+        brief = render.export_brief(snap)
+        if new:
+            for warning in snap.warnings:
+                render.warning_line(f"{path.name}: {warning}")
+            report(
+                path,
+                "stored",
+                f"Stored {path.name} as snapshot {snap.short_id}"
+                + (f" ({brief})" if brief else ""),
+                snap,
+            )
+        else:
+            report(
+                path,
+                "already_stored",
+                f"{path.name} is already in the vault as snapshot {snap.short_id} "
+                f"(stored {render.local_time(snap.time)})",
+                snap,
+            )
+    return events

@@ -1,0 +1,415 @@
+"""Commands for living with a vault over years: forget, prune, stats, repair."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from vault import UsageError, Vault
+from vault.forgetting import ForgetPlan
+from vault.pruner import PruneResult
+from vault.repairer import RepairReport
+from vault.retention import Policy, parse_duration
+from vault.stats import VaultStats
+
+from . import render
+from .app import EXIT_FAILED, JsonOption, VaultOption, app, open_vault, print_warnings
+
+DryRunOption = Annotated[
+    bool, typer.Option("--dry-run", help="Only show what would be done; change nothing.")
+]
+
+
+def _count(name: str, what: str) -> Any:
+    return typer.Option(f"--keep-{name}", min=0, metavar="N", help=what)
+
+
+@app.command()
+def forget(
+    snapshots: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[SNAPSHOT]...",
+            help="Snapshot ids (or unique prefixes) to forget, instead of a policy.",
+            show_default=False,
+        ),
+    ] = None,
+    keep_last: Annotated[int, _count("last", "Keep the newest N snapshots.")] = 0,
+    keep_daily: Annotated[int, _count("daily", "Keep the newest snapshot of each of N days.")] = 0,
+    keep_weekly: Annotated[
+        int, _count("weekly", "Keep the newest snapshot of each of N weeks.")
+    ] = 0,
+    keep_monthly: Annotated[
+        int, _count("monthly", "Keep the newest snapshot of each of N months.")
+    ] = 0,
+    keep_yearly: Annotated[
+        int, _count("yearly", "Keep the newest snapshot of each of N years.")
+    ] = 0,
+    keep_within: Annotated[
+        str | None,
+        typer.Option(
+            metavar="DURATION",
+            help="Keep every snapshot taken within DURATION before the newest one "
+            "(e.g. 30d, 2w, 6m, 1y6m).",
+        ),
+    ] = None,
+    dry_run: DryRunOption = False,
+    prune: Annotated[
+        bool, typer.Option("--prune", help="Then remove the data nothing needs any more.")
+    ] = False,
+    vault: VaultOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Remove snapshots by a retention policy (--keep-...) or by id; their data stays until
+    prune. Snapshots dated in the future or out of sequence count for no rule and are kept."""
+    policy = Policy(
+        last=keep_last,
+        daily=keep_daily,
+        weekly=keep_weekly,
+        monthly=keep_monthly,
+        yearly=keep_yearly,
+        within=parse_duration(keep_within) if keep_within is not None else None,
+    )
+    opened = open_vault(vault)
+    zone = datetime.now().astimezone().tzinfo
+    assert zone is not None
+    plan = opened.forget(policy, list(snapshots or []), zone=zone, dry_run=dry_run)
+    print_warnings(opened)
+    for verdict in plan.flagged:
+        render.warning_line(
+            f"snapshot #{verdict.candidate.seq} ({verdict.candidate.id.hex()[:8]}) is "
+            f"{'; '.join(verdict.flags)}: it counts for no rule and is kept; if it is not "
+            "yours, forget it by id"
+        )
+    pruned = None if dry_run or not prune else opened.prune(progress=render.BarProgress(not json))
+    if json:
+        document = _forget_json(plan, dry_run)
+        document["prune"] = _prune_json(pruned) if pruned is not None else None
+        render.emit_json(document)
+        return
+    _forget_text(plan, dry_run)
+    if pruned is not None:
+        _prune_text(pruned)
+
+
+def _forget_json(plan: ForgetPlan, dry_run: bool) -> dict[str, Any]:
+    verdicts = {v.candidate.id: v for v in plan.verdicts}
+    going = {s.id for s in plan.remove}
+    rows = []
+    for snap in plan.history:
+        verdict = verdicts.get(snap.id)
+        rows.append(
+            {
+                **render.snapshot_json(snap),
+                "keep": snap.id not in going,
+                "reasons": verdict.reasons if verdict else [],
+                "flags": verdict.flags if verdict else [],
+            }
+        )
+    return {
+        "dry_run": dry_run,
+        "reason": plan.reason,
+        "snapshots": rows,
+        "forgotten": [s.id.hex() for s in plan.remove],
+    }
+
+
+def _forget_text(plan: ForgetPlan, dry_run: bool) -> None:
+    verdicts = {v.candidate.id: v for v in plan.verdicts}
+    going = {s.id for s in plan.remove}
+    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    for column in ("ID", "Time", "Source", "", "Why"):
+        table.add_column(column, overflow="fold")
+    for snap in plan.history:
+        verdict = verdicts.get(snap.id)
+        if snap.id in going:
+            action, why = "forget", "named" if verdict is None else "no rule keeps it"
+        elif verdict is None:
+            continue  # forgetting by id: only the named snapshots are of interest
+        else:
+            action, why = "keep", ", ".join(verdict.reasons)
+        table.add_row(snap.short_id, render.local_time(snap.time), snap.source, action, why)
+    if plan.history:
+        render.stdout.print(table)
+    kept = len(plan.history) - len(plan.remove)
+    if dry_run:
+        render.stdout.print(
+            f"Would forget {render.plural(len(plan.remove), 'snapshot')} and keep {kept} "
+            "(dry run: nothing was changed)."
+        )
+    else:
+        render.stdout.print(
+            f"Forgot {render.plural(len(plan.remove), 'snapshot')}; {kept} kept. "
+            + ("Run 'lkvault prune' to free their data." if plan.remove else "")
+        )
+
+
+@app.command()
+def prune(
+    dry_run: DryRunOption = False,
+    vault: VaultOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Remove the data no snapshot needs, repacking packs that are partly needed. Safe to
+    interrupt at any moment: the next run finishes the job."""
+    opened = open_vault(vault)
+    result = opened.prune(dry_run=dry_run, progress=render.BarProgress(not json))
+    print_warnings(opened)
+    if json:
+        render.emit_json({"dry_run": dry_run, **_prune_json(result)})
+    else:
+        _prune_text(result, dry_run)
+
+
+def _prune_json(result: PruneResult) -> dict[str, Any]:
+    plan = result.plan
+    return {
+        "snapshots": plan.snapshots,
+        "blobs_used": plan.blobs_used,
+        "blobs_unused": plan.blobs_unused,
+        "bytes_unused": plan.bytes_unused,
+        "bytes_repacked": plan.bytes_repack,
+        "packs_kept": len(plan.keep),
+        "packs_repacked": len(plan.repack),
+        "packs_deleted": len(plan.delete),
+        "packs_unreferenced": len(plan.unreferenced),
+        "index_rewritten": plan.rewrite_index,
+        "packs_written": result.packs_written,
+        "bytes_freed": result.bytes_freed,
+        "bytes_written": result.bytes_written,
+    }
+
+
+def _prune_text(result: PruneResult, dry_run: bool = False) -> None:
+    plan = result.plan
+    if plan.nothing_to_do:
+        render.stdout.print(
+            f"Nothing to prune: every stored blob is needed by the "
+            f"{render.plural(plan.snapshots, 'snapshot')}."
+        )
+        return
+    goes = len(plan.delete) + len(plan.unreferenced)
+    lines = [
+        f"{render.plural(plan.blobs_unused, 'unneeded blob')} "
+        f"({render.human_size(plan.bytes_unused)} of content)",
+        f"{render.plural(goes, 'pack')} to delete, {len(plan.repack)} to repack "
+        f"({render.human_size(plan.bytes_repack)} still needed), {len(plan.keep)} kept",
+    ]
+    if dry_run:
+        render.stdout.print("Prune would remove " + "; ".join(lines) + " (dry run).")
+        return
+    render.stdout.print(
+        "Pruned: " + "; ".join(lines) + f". Freed {render.human_size(result.bytes_freed)}, "
+        f"wrote {render.human_size(result.bytes_written)}."
+    )
+
+
+@app.command()
+def stats(vault: VaultOption = None, json: JsonOption = False) -> None:
+    """Sizes and ratios of the vault, and what each snapshot added."""
+    opened = open_vault(vault)
+    result = opened.stats()
+    print_warnings(opened)
+    if json:
+        render.emit_json(_stats_json(result))
+    else:
+        _stats_text(result)
+
+
+def _stats_json(result: VaultStats) -> dict[str, Any]:
+    return {
+        "snapshots": len(result.snapshots),
+        "logical_size": result.logical,
+        "content_size": result.content,
+        "unique_content_size": result.unique_content,
+        "stored_size": result.stored,
+        "unused_content_size": result.unused_content,
+        "unused_stored_size": result.unused_stored,
+        "dedup_ratio": round(result.dedup_ratio, 3),
+        "compression_ratio": round(result.compression_ratio, 3),
+        "stored_share_of_logical": round(result.space_ratio, 4),
+        "files": {k: {"count": c, "size": s} for k, (c, s) in result.files.items()},
+        "per_snapshot": [
+            {
+                "id": u.snapshot.id.hex(),
+                "short_id": u.snapshot.short_id,
+                "seq": u.snapshot.seq,
+                "time": u.snapshot.time.isoformat(),
+                "source": u.snapshot.source,
+                "size": u.snapshot.size,
+                "readable": u.readable,
+                "content_size": u.content,
+                "added_content": u.added,
+                "added_stored": u.added_stored,
+                "unique_content": u.unique,
+                "unique_stored": u.unique_stored,
+            }
+            for u in result.snapshots
+        ],
+    }
+
+
+def _stats_text(result: VaultStats) -> None:
+    size = render.human_size
+    out = render.stdout
+    out.print(
+        f"{render.plural(len(result.snapshots), 'snapshot')} of {size(result.logical)} in all; "
+        f"the vault stores them in {size(result.stored)}"
+        + (f" ({result.space_ratio:.1%} of their size)." if result.logical else ".")
+    )
+    out.print(
+        f"Content: {size(result.content)} referenced, {size(result.unique_content)} unique "
+        f"(deduplication {result.dedup_ratio:.1f}x), stored in about "
+        f"{size(result.unique_stored)} (compression {result.compression_ratio:.1f}x)."
+    )
+    if result.unused_content:
+        out.print(
+            f"Not needed by any snapshot: {size(result.unused_content)} of content (about "
+            f"{size(result.unused_stored)} stored); 'lkvault prune' removes it."
+        )
+    if not result.snapshots:
+        return
+    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    for column in ("ID", "Time", "Source", "Size", "Added", "Added stored", "Only here"):
+        table.add_column(column, justify="left" if column in ("ID", "Time", "Source") else "right")
+    for u in result.snapshots:
+        if not u.readable:
+            table.add_row(u.snapshot.short_id, "", u.snapshot.source, "", "unreadable", "", "")
+            continue
+        table.add_row(
+            u.snapshot.short_id,
+            render.local_time(u.snapshot.time),
+            u.snapshot.source,
+            size(u.snapshot.size),
+            size(u.added),
+            size(u.added_stored),
+            size(u.unique),
+        )
+    out.print(table)
+
+
+@app.command()
+def repair(
+    dry_run: DryRunOption = False,
+    vault: VaultOption = None,
+    json: JsonOption = False,
+) -> None:
+    """After damage: keep every snapshot that is still whole, remove only what is broken, and
+    say which snapshots were lost and why. Reads all data."""
+    opened = open_vault(vault)
+    report = opened.repair(dry_run=dry_run, progress=render.BarProgress(not json))
+    print_warnings(opened)
+    if json:
+        render.emit_json(_repair_json(report))
+    else:
+        _repair_text(report)
+
+
+def _repair_json(report: RepairReport) -> dict[str, Any]:
+    return {
+        "dry_run": report.dry_run,
+        "changed": report.changes and not report.dry_run,
+        "snapshots_kept": report.kept,
+        "snapshots_lost": [
+            {"short_id": s.short_id, "source": s.source, "reason": s.reason} for s in report.lost
+        ],
+        "damaged_index_files": [{"name": n, "problem": p} for n, p in report.damaged_index],
+        "broken_packs": [{"name": n, "problem": p} for n, p in report.broken_packs],
+        "recovered_packs": report.recovered_packs,
+        "blobs_salvaged": report.blobs_salvaged,
+        "blobs_lost": report.blobs_lost,
+        "notes": report.notes,
+    }
+
+
+def _repair_text(report: RepairReport) -> None:
+    out = render.stdout
+    for note in report.notes:
+        render.stderr.print(f"note: {note}", markup=False)
+    if not report.changes:
+        out.print(
+            f"Nothing to repair: {render.plural(report.kept, 'snapshot')} whole "
+            "(all data was read)."
+        )
+        return
+    verb = "Would" if report.dry_run else "Did"
+    for name, problem in report.damaged_index:
+        out.print(f"  index file {name}: {problem} -> rebuilt from the pack headers", markup=False)
+    for name, problem in report.broken_packs:
+        action = (
+            "dropped from the index"
+            if problem == "pack is missing"
+            else ("whole blobs copied, pack removed")
+        )
+        out.print(f"  {name}: {problem} -> {action}", markup=False)
+    for name in report.recovered_packs:
+        out.print(f"  {name}: listed by no index -> indexed again from its header", markup=False)
+    for lost in report.lost:
+        source = f" ({lost.source})" if lost.source else ""
+        out.print(f"  snapshot {lost.short_id}{source} is lost: {lost.reason}", markup=False)
+    out.print(
+        f"{verb} repair: {render.plural(report.kept, 'snapshot')} kept whole, "
+        f"{render.plural(len(report.lost), 'snapshot')} lost, "
+        f"{render.plural(report.blobs_salvaged, 'blob')} salvaged"
+        + (" (dry run: nothing was changed)." if report.dry_run else ".")
+    )
+
+
+_PART = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
+_PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
+
+
+def parse_data_subset(text: str) -> tuple[int | None, int]:
+    """``n/t`` -> (n, t); ``P%`` -> (None, t) with t parts of at least P% each (the part is
+    chosen at run time, rotating)."""
+    part = _PART.match(text)
+    if part:
+        n, t = int(part.group(1)), int(part.group(2))
+        if not 1 <= n <= t:
+            raise UsageError(f"--read-data-subset {text}: n/t needs 1 <= n <= t")
+        return n, t
+    percent = _PERCENT.match(text)
+    if percent:
+        share = float(percent.group(1))
+        if not 0 < share <= 100:
+            raise UsageError(
+                f"--read-data-subset {text}: the percentage must be above 0, at most 100"
+            )
+        return None, max(1, int(100 // share))
+    raise UsageError(
+        f"--read-data-subset {text!r}: give a percentage (10%) or a part (n/t, e.g. 2/5)"
+    )
+
+
+def verify_subset(opened: Vault, spec: str, json: bool) -> None:
+    """verify --read-data-subset: part n of t, or the next part of P% parts; exit 1 if the
+    vault is damaged."""
+    part, parts = parse_data_subset(spec)
+    report = opened.verify_part(part, parts, progress=render.BarProgress(not json))
+    assert report.subset is not None
+    chosen, parts = report.subset
+    if json:
+        document = render.verify_json(report)
+        document["subset"] = {"part": chosen, "parts": parts}
+        render.emit_json(document)
+    else:
+        for note in report.notes:
+            render.stderr.print(f"note: {note}", markup=False)
+        scope = f"structure and part {chosen} of {parts} of the data"
+        if report.ok:
+            render.stdout.print(
+                f"Vault is intact: {render.plural(report.snapshots, 'snapshot')}, "
+                f"{render.plural(report.packs, 'pack')} checked ({scope}), "
+                f"{report.blobs_checked} chunks ({render.human_size(report.bytes_checked)}) "
+                "re-hashed."
+            )
+        else:
+            render.stdout.print(f"[bold red]{len(report.problems)} problem(s) found[/] ({scope}):")
+            for problem in report.problems:
+                render.stdout.print(f"  - {problem.describe()}", markup=False)
+    if not report.ok:
+        raise typer.Exit(EXIT_FAILED)

@@ -1,0 +1,114 @@
+"""Hostile input: the zip reader fuzzed end to end, and the classic hostile zips.
+
+Every input goes through the real library path of ``lkvault snapshot`` into a real vault (see
+hostile_zips.py for the seeds, the mutations and the property: a one-line BadInput that leaves
+the vault's snapshots unchanged, or a snapshot that restores byte for byte and extracts only
+inside its folder). The hand-made hostile zips also go through the command line, which must
+answer exit 0 or a one-line error with exit 2, never an internal error. Inputs that once
+failed are kept in tests/reliability/corpus/zip/ and replayed here.
+
+Budget: a bounded number of hypothesis examples in CI; many more in the long run (and atheris,
+coverage-guided, for a bounded time: tests/reliability/fuzz.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from .budget import LONG, pick, record
+from .hostile_zips import (
+    Mutation,
+    ZipHarness,
+    corpus_inputs,
+    hostile_cases,
+    mutate,
+    seed_zips,
+)
+
+HOSTILE = hostile_cases()
+
+
+@pytest.fixture(scope="module")
+def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ZipHarness]:
+    made = ZipHarness(tmp_path_factory.mktemp("zip-fuzz"))
+    yield made
+    record("fuzz-zip", inputs=made.inputs, stored=made.stored, refused=made.refused)
+    # Whatever was stored or refused, the vault itself is intact.
+    report = made.vault.verify(read_data=True)
+    assert report.ok, [p.describe() for p in report.problems]
+
+
+def test_the_seeds_are_real_zips_of_several_producers() -> None:
+    producers = [name for name, _ in seed_zips()]
+    assert {"python", "python-zip64", "exportgen", "crafted-zip64"} <= set(producers), producers
+    for name, data in seed_zips():
+        assert data[:4] == b"PK\x03\x04" or name == "python-sfx", name
+
+
+def test_every_seed_is_stored_and_restored_exactly(harness: ZipHarness) -> None:
+    for name, data in seed_zips():
+        assert harness.check(data, f"seed {name}") == "stored", name
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_hostile_zip(harness: ZipHarness, case: str) -> None:
+    outcome = harness.check(HOSTILE[case](), case)
+    if case.startswith("bomb:") and "inside" not in case:
+        assert outcome == "refused", f"{case}: the bomb was stored"
+
+
+def test_hostile_zips_through_the_command_line(cli: Callable, tmp_path: Path) -> None:
+    assert cli("init").code == 0
+    for case, build in sorted(HOSTILE.items()):
+        path = tmp_path / "Basic_LinkedInDataExport_01-15-2026.zip"
+        data = build()
+        path.write_bytes(data)
+        result = cli("snapshot", "--json", str(path))
+        assert "Traceback" not in result.err and "internal error" not in result.err, case
+        if result.code == 0:
+            restored = tmp_path / "restored.zip"
+            done = cli("restore", result.json()["id"], "-o", str(restored), "--force")
+            assert done.code == 0 and restored.read_bytes() == data, case
+        else:
+            lines = [line for line in result.err.splitlines() if line.strip()]
+            assert result.code == 2, f"{case}: exit {result.code}: {result.err}"
+            assert len(lines) == 1 and lines[0].startswith("lkvault: error: "), (case, lines)
+
+
+MUTATION = st.builds(
+    Mutation,
+    kind=st.sampled_from(["flip", "field", "field", "truncate", "insert", "duplicate", "rename"]),
+    where=st.integers(0, 1 << 24),
+    value=st.integers(0, 1 << 16),
+    width=st.sampled_from([1, 2, 4, 8]),
+    blob=st.binary(max_size=64),
+)
+
+
+@settings(
+    max_examples=pick(200, 5000),
+    deadline=None,
+    derandomize=not LONG,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    seed=st.integers(0, len(seed_zips()) - 1),
+    mutations=st.lists(MUTATION, min_size=1, max_size=4),
+)
+def test_mutated_real_zips(harness: ZipHarness, seed: int, mutations: list[Mutation]) -> None:
+    seeds = seed_zips()
+    name, original = seeds[seed]
+    data = mutate(original, mutations)
+    outcome = harness.check(data, f"seed {name} mutated by {mutations}")
+    event(f"{name}: {outcome}")
+
+
+@pytest.mark.parametrize("path", corpus_inputs(), ids=lambda p: p.name)
+def test_corpus_of_past_failures(harness: ZipHarness, path: Path) -> None:
+    harness.check(path.read_bytes(), f"corpus {path.name}")

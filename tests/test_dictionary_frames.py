@@ -1,0 +1,213 @@
+"""Dictionary frames: an edited row costs bytes, not a chunk; restores stay exact; a damaged or
+hostile dictionary is refused and blamed on every snapshot that needs it."""
+
+from __future__ import annotations
+
+import random
+import zipfile
+from pathlib import Path
+
+import pytest
+import zstandard
+from conftest import PASSPHRASE
+
+from vault import IntegrityError, Vault
+from vault.crypto import BlobType
+from vault.repository import repo as repo_module
+from vault.repository.index import Index, pack_name
+from vault.repository.pack import (
+    MAX_DICT_DEPTH,
+    BlobEntry,
+    BlobRef,
+    FrameEntry,
+    open_pack_header,
+)
+from vault.vault import Environment
+
+
+def connections_csv(rows: list[str]) -> bytes:
+    header = "First Name,Last Name,URL,Email Address,Company,Position,Connected On\n"
+    return (header + "".join(rows)).encode()
+
+
+def make_rows(count: int, seed: int = 7) -> list[str]:
+    r = random.Random(seed)
+    words = ["Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark", "Wayne", "Wonka"]
+    rows = []
+    for i in range(count):
+        first = "".join(r.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(7)).title()
+        last = "".join(r.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(9)).title()
+        url = f"https://www.linkedin.com/in/{first.lower()}-{last.lower()}-{r.getrandbits(40):x}"
+        rows.append(
+            f"{first},{last},{url},,{r.choice(words)} {r.getrandbits(24):x},"
+            f"Engineer {i},{r.randint(1, 28):02d} Jan {r.randint(2005, 2025)}\n"
+        )
+    return rows
+
+
+def export_zip(path: Path, rows: list[str]) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("Connections.csv", connections_csv(rows))
+        z.writestr("Profile.csv", "First Name,Last Name,Headline\nAda,Lovelace,Analyst\n")
+    return path
+
+
+def edited(rows: list[str], every: int, month: int) -> list[str]:
+    """Rows with one in ``every`` changed in place (a new position), as a month goes by."""
+    out = list(rows)
+    for i in range(month * 13 % every, len(out), every):
+        first, last, url, email, company, _, connected = out[i].rstrip("\n").split(",")
+        out[i] = f"{first},{last},{url},{email},{company},Director {month},{connected}\n"
+    return out
+
+
+def restored_bytes(vault: Vault, ref: str, tmp_path: Path) -> bytes:
+    out = tmp_path / f"restored-{ref}.zip"
+    vault.restore(ref, out, force=True)
+    return out.read_bytes()
+
+
+def dictionary_frames(vault: Vault) -> list[FrameEntry]:
+    return vault.repo.reload_index().dictionary_frames()
+
+
+def test_scattered_edits_cost_a_fraction_of_their_chunks(vault: Vault, tmp_path: Path) -> None:
+    rows = make_rows(12000)
+    first = vault.snapshot(export_zip(tmp_path / "a.zip", rows))
+    second_path = export_zip(tmp_path / "b.zip", edited(rows, 400, 1))
+    second = vault.snapshot(second_path)
+    # 30 edits, each in a different ~16 KiB chunk: ~480 KiB of new chunks, nearly all of it
+    # already in the vault in the chunks they replace.
+    assert second.stats["new_bytes"] > 300_000
+    assert second.stats["stored_bytes"] < 30_000
+    frames = dictionary_frames(vault)
+    assert frames and all(f.depth == 1 for f in frames)
+    assert restored_bytes(vault, first.short_id, tmp_path) == (tmp_path / "a.zip").read_bytes()
+    assert restored_bytes(vault, second.short_id, tmp_path) == second_path.read_bytes()
+    assert vault.verify(read_data=True).ok
+
+
+def test_chains_grow_one_level_a_month_and_stop_at_the_limit(
+    vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(repo_module, "MAX_DICT_DEPTH", 2)
+    rows = make_rows(6000)
+    paths = []
+    for month in range(5):
+        rows = edited(rows, 300, month) if month else rows
+        paths.append(export_zip(tmp_path / f"m{month}.zip", rows))
+        vault.snapshot(paths[-1])
+    depths = [f.depth for f in dictionary_frames(vault)]
+    assert max(depths) == 2 and 1 in depths
+    vault.repo.reload_index()
+    for snap, path in zip(vault.snapshots(), paths, strict=True):
+        assert restored_bytes(vault, snap.short_id, tmp_path) == path.read_bytes()
+    assert vault.verify(read_data=True).ok
+
+
+def test_losing_a_dictionary_is_blamed_on_every_snapshot_that_needs_it(
+    vault: Vault, tmp_path: Path, env: Environment
+) -> None:
+    rows = make_rows(8000)
+    first = vault.snapshot(export_zip(tmp_path / "a.zip", rows))
+    first_packs = set(vault.repo.reload_index().packs)
+    second = vault.snapshot(export_zip(tmp_path / "b.zip", edited(rows, 300, 1)))
+    index = vault.repo.reload_index()
+    frame = dictionary_frames(vault)[0]
+    base_pack = index.get(frame.dictionary[0].id).frame.pack_id
+    assert base_pack in first_packs
+    (Path(vault.location) / pack_name(base_pack)).unlink()
+
+    report = vault.verify(read_data=True)
+    assert not report.ok
+    blamed = {s for p in report.problems for s in p.snapshots}
+    assert {first.short_id, second.short_id} <= blamed
+    reopened = Vault.open(vault.location, PASSPHRASE, env)  # a new process: nothing cached
+    with pytest.raises(IntegrityError):
+        reopened.restore(second.short_id, tmp_path / "never.zip")
+    assert not (tmp_path / "never.zip").exists()
+
+
+def test_a_dictionary_chain_that_loops_is_refused(vault: Vault, tmp_path: Path) -> None:
+    rows = make_rows(8000)
+    vault.snapshot(export_zip(tmp_path / "a.zip", rows))
+    vault.snapshot(export_zip(tmp_path / "b.zip", edited(rows, 300, 1)))
+    index = vault.repo.reload_index()
+    frame = dictionary_frames(vault)[0]
+    base = index.get(frame.dictionary[0].id).frame.entry
+    # A hostile index claims the base frame is as deep as the frame that needs it.
+    hostile = Index()
+    for pack_id, frames in index.packs.items():
+        hostile.add_pack(pack_id, [_with_depth(f, frame.depth) if f is base else f for f in frames])
+    vault.repo._index = hostile
+    vault.repo._frames.clear()
+    with pytest.raises(IntegrityError, match="not shallower"):
+        vault.repo.dictionary_of(frame)
+
+
+def _with_depth(entry: FrameEntry, depth: int) -> FrameEntry:
+    return FrameEntry(
+        entry.id,
+        entry.offset,
+        entry.length,
+        entry.raw_size,
+        entry.blobs,
+        [BlobRef(BlobType.DATA, bytes(32))],
+        depth,
+    )
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"depth": MAX_DICT_DEPTH + 1},
+        {"depth": 0},
+        {"dict": []},
+        {"dict": [[2, bytes(32)]]},
+        {"dict": [[0, bytes(31)]]},
+    ],
+)
+def test_malformed_dictionary_entries_are_refused(change: dict) -> None:
+    document = FrameEntry(bytes(32), 0, 100, 10, [BlobEntry(BlobType.DATA, bytes(32), 0, 10)])
+    good = {**document.to_document(), "dict": [[0, bytes(32)]], "depth": 1}
+    assert FrameEntry.from_document(good, "test").depth == 1
+    with pytest.raises(IntegrityError):
+        FrameEntry.from_document({**good, **change}, "test")
+    without_dict = {k: v for k, v in good.items() if k != "dict"}
+    with pytest.raises(IntegrityError):
+        FrameEntry.from_document(without_dict, "test")
+
+
+def test_a_version_1_pack_header_cannot_hide_a_dictionary_frame(
+    vault: Vault, tmp_path: Path
+) -> None:
+    rows = make_rows(8000)
+    vault.snapshot(export_zip(tmp_path / "a.zip", rows))
+    vault.snapshot(export_zip(tmp_path / "b.zip", edited(rows, 300, 1)))
+    from vault import codec
+    from vault.crypto import ObjectType, seal
+    from vault.repository.pack import documents_version
+
+    index = vault.repo.reload_index()
+    pack_id, frames = next((p, f) for p, f in index.packs.items() if documents_version(f) == 2)
+    keys = vault.repo.keys
+    plaintext = codec.encode_document({"v": 1, "frames": [f.to_document() for f in frames]})
+    sealed = seal(keys, ObjectType.PACK_HEADER, pack_id, plaintext, vault.repo.rng)
+    end = sum(f.length for f in frames)
+    with pytest.raises(IntegrityError):
+        open_pack_header(keys, pack_id, sealed, end)
+
+
+def test_dictionary_vector_decodes_with_plain_zstd() -> None:
+    import json
+
+    vector = json.loads((Path(__file__).parent / "vectors" / "format.json").read_text())[
+        "dictionary_frame"
+    ]
+    plaintext = bytes.fromhex(vector["plaintext"])
+    assert plaintext[0] == 2
+    length = int.from_bytes(plaintext[1:5], "little")
+    dictionary = b"".join(bytes.fromhex(b) for b in vector["dictionary_blobs"])
+    raw = zstandard.ZstdCompressionDict(dictionary, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
+    content = zstandard.ZstdDecompressor(dict_data=raw).decompress(plaintext[5 : 5 + length])
+    assert content == bytes.fromhex(vector["content"])

@@ -1,0 +1,126 @@
+"""Connections as an address book: vCard 3.0 or a CSV with Google Contacts' column names.
+
+Pure: records in, text out. Every named connection becomes one contact with its name,
+company, title, email (when the person allows it), LinkedIn profile URL and the day you
+connected (as a note). Connections without a name (LinkedIn's rows for hidden members) are
+left out. The vCard writer is lkvault's own: vobject (checked, 0.9.9) does not fold a line
+of fewer than 75 characters that is longer than 75 octets (e.g. CJK names).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import Iterable
+
+from .model import Connection
+
+# Google Contacts' own CSV export header (the subset lkvault fills); Outlook and Apple
+# Contacts map these names too.
+CSV_HEADER = (
+    "First Name",
+    "Last Name",
+    "Organization Name",
+    "Organization Title",
+    "E-mail 1 - Label",
+    "E-mail 1 - Value",
+    "Website 1 - Label",
+    "Website 1 - Value",
+    "Notes",
+    "Labels",
+)
+LABEL = "LinkedIn"
+
+
+def exportable(connections: Iterable[Connection]) -> list[Connection]:
+    """The connections that can become contacts: those with a name."""
+    return [c for c in connections if c.first_name or c.last_name]
+
+
+def note(connection: Connection) -> str:
+    if connection.connected_on is None:
+        return "LinkedIn connection"
+    return f"Connected on LinkedIn on {connection.connected_on.isoformat()}"
+
+
+def contact_uid(connection: Connection) -> str:
+    """Stable across exports, so importing a newer file can update rather than duplicate."""
+    return "lkvault-" + hashlib.sha256(connection.key.encode()).hexdigest()[:32]
+
+
+def escape_text(value: str) -> str:
+    """A TEXT value per RFC 2426 section 4: backslash, comma, semicolon and newlines escaped."""
+    value = value.replace("\\", "\\\\").replace(",", "\\,").replace(";", "\\;")
+    return value.replace("\r\n", "\\n").replace("\r", "\\n").replace("\n", "\\n")
+
+
+def fold(line: str) -> str:
+    """A content line folded so no physical line exceeds 75 octets (RFC 2425 section 5.8.1),
+    never inside a UTF-8 character; continuation lines start with one space."""
+    pieces: list[str] = []
+    current: list[str] = []
+    size, limit = 0, 75
+    for char in line:
+        width = len(char.encode())
+        if size + width > limit:
+            pieces.append("".join(current))
+            current, size, limit = [], 0, 74  # the leading space takes one octet
+        current.append(char)
+        size += width
+    pieces.append("".join(current))
+    return "\r\n ".join(pieces) + "\r\n"
+
+
+def vcard(connection: Connection) -> str:
+    """One vCard 3.0 (RFC 2426), UTF-8 text with CRLF line ends."""
+    lines = [
+        "BEGIN:VCARD",
+        "VERSION:3.0",
+        f"N:{escape_text(connection.last_name)};{escape_text(connection.first_name)};;;",
+        f"FN:{escape_text(connection.name)}",
+    ]
+    if connection.company:
+        lines.append(f"ORG:{escape_text(connection.company)}")
+    if connection.position:
+        lines.append(f"TITLE:{escape_text(connection.position)}")
+    if connection.email:
+        lines.append(f"EMAIL;TYPE=INTERNET:{escape_text(connection.email)}")
+    if connection.url:
+        # URI values are not TEXT: they are written as they are (a URL has no CR or LF).
+        url = "".join(connection.url.split())
+        lines.append(f"URL:{url}")
+        lines.append(f"X-SOCIALPROFILE;TYPE=linkedin:{url}")
+    lines.append(f"NOTE:{escape_text(note(connection))}")
+    lines.append(f"CATEGORIES:{LABEL}")
+    lines.append(f"UID:{contact_uid(connection)}")
+    lines.append("END:VCARD")
+    return "".join(fold(line) for line in lines)
+
+
+def vcards(connections: Iterable[Connection]) -> str:
+    """All named connections as one .vcf file."""
+    return "".join(vcard(c) for c in exportable(connections))
+
+
+def contacts_csv(connections: Iterable[Connection]) -> str:
+    """All named connections as CSV with Google Contacts' column names (RFC 4180, CRLF)."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_HEADER)
+    for c in exportable(connections):
+        writer.writerow(
+            [
+                c.first_name,
+                c.last_name,
+                c.company or "",
+                c.position or "",
+                "Work" if c.email else "",
+                c.email or "",
+                LABEL if c.url else "",
+                c.url or "",
+                note(c),
+                f"{LABEL} ::: * myContacts",
+            ]
+        )
+    return out.getvalue()

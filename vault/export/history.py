@@ -1,0 +1,59 @@
+"""Snapshots over time: the day each one stands for, picking one by date, and missing months.
+
+Pure. A snapshot of a LinkedIn export stands for the day the export was made (from its
+name); any other snapshot for the day it was taken, in the given time zone (local by default).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, tzinfo
+
+from ..repository.snapshots import Snapshot
+from .summary import summary_from_document
+
+
+def snapshot_day(snapshot: Snapshot, zone: tzinfo | None = None) -> date:
+    """The export's date when known, else the day the snapshot was taken."""
+    summary = summary_from_document(snapshot.export)
+    if summary is not None and summary.date is not None:
+        return summary.date
+    return snapshot.time.astimezone(zone).date()
+
+
+def parse_day(text: str) -> date:
+    """A day as a user types it: YYYY-MM-DD. Raises ValueError with a usable message."""
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date: write it as YYYY-MM-DD") from None
+
+
+def pick_at(
+    snapshots: Sequence[Snapshot], day: date, zone: tzinfo | None = None
+) -> Snapshot | None:
+    """The newest snapshot standing for ``day`` or earlier (the latest stored wins a tie)."""
+    candidates = [(snapshot_day(s, zone), s.seq, s) for s in snapshots]
+    eligible = [c for c in candidates if c[0] <= day]
+    if not eligible:
+        return None
+    return max(eligible, key=lambda c: (c[0], c[1]))[2]
+
+
+def month_of(day: date) -> tuple[int, int]:
+    return day.year, day.month
+
+
+def missing_months(days: Iterable[date]) -> list[tuple[int, int]]:
+    """(year, month) of every month between the first and the last day that has none."""
+    present = {month_of(day) for day in days}
+    if not present:
+        return []
+    year, month = min(present)
+    last = max(present)
+    missing = []
+    while (year, month) < last:
+        if (year, month) not in present:
+            missing.append((year, month))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return missing

@@ -1,0 +1,126 @@
+"""Which member of an export holds what, and what an export's file name says about it.
+
+Pure. Members are recognised by base name at any depth, case-insensitively, ignoring spaces
+and underscores (``Recommendations Received.csv`` = ``Recommendations_Received.csv``), with a
+split-file number or a member-id suffix (``Connections_1.csv``, ``Comments_1158443584.csv``)
+put aside so the parts of one table are read in order. See
+docs/linkedin-export-format.md (shared) for the eras this covers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import PurePosixPath
+
+from .model import ExportKind
+
+# Normalised base name (see ``file_key``) -> the table it holds.
+TABLES = {
+    "connections": "connections",
+    "messages": "messages",
+    "invitations": "invitations",
+    "profile": "profile",
+    "positions": "positions",
+    "recommendationsreceived": "recommendations_received",
+    "recommendationsgiven": "recommendations_given",
+    "endorsementreceivedinfo": "endorsements_received",
+    "endorsementsreceivedinfo": "endorsements_received",
+    "endorsementgiveninfo": "endorsements_given",
+    "endorsementsgiveninfo": "endorsements_given",
+    "comments": "comments",
+}
+
+_SUFFIX = re.compile(r"^(.*?)(?:[ _-](\d+))?$")
+_EXPORT_NAME = re.compile(
+    r"(?:(?P<kind>basic|complete)[ _-]*)?linked[ _-]?in[ _-]*data[ _-]*export"
+    r"(?:[ _-]*(?P<m>\d{1,2})-(?P<d>\d{1,2})-(?P<y>\d{4}))?",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class MemberFile:
+    """One member that holds (a part of) a known table."""
+
+    name: str  # as in the archive
+    table: str  # a value of TABLES
+    part: int  # split-file number or member-id suffix; 0 when there is none
+
+
+def file_key(name: str) -> tuple[str, int]:
+    """(normalised base name, numeric suffix) of a member: 'Jobs/Job Applications_2.csv' ->
+    ('jobapplications', 2). The suffix is 0 when there is none."""
+    stem = PurePosixPath(name.replace("\\", "/")).name
+    stem = re.sub(r"\.(csv|tsv|txt)$", "", stem, flags=re.IGNORECASE)
+    match = _SUFFIX.match(stem)
+    assert match is not None  # the pattern matches every string
+    base, number = match.group(1), match.group(2)
+    if not re.sub(r"[^0-9a-z]", "", base.casefold()):  # a name that is only a number
+        base, number = stem, None
+    return re.sub(r"[^0-9a-z]", "", base.casefold()), int(number) if number else 0
+
+
+def is_table_file(name: str) -> bool:
+    lowered = name.lower()
+    base = PurePosixPath(lowered.replace("\\", "/")).name
+    return (
+        lowered.endswith((".csv", ".tsv"))
+        and not base.startswith("._")
+        and "__macosx/" not in lowered
+    )
+
+
+def classify(names: Iterable[str]) -> tuple[dict[str, list[MemberFile]], list[str]]:
+    """Known tables (each with its parts in reading order) and the other member names."""
+    tables: dict[str, list[MemberFile]] = {}
+    others: list[str] = []
+    for name in names:
+        if name.endswith("/"):
+            continue  # a directory entry
+        key, part = file_key(name)
+        table = TABLES.get(key) if is_table_file(name) else None
+        if table is None:
+            others.append(name)
+            continue
+        tables.setdefault(table, []).append(MemberFile(name, table, part))
+    for parts in tables.values():
+        parts.sort(key=lambda member: (member.part, member.name))
+    return tables, others
+
+
+def name_info(name: str | None) -> tuple[bool, ExportKind | None, date | None]:
+    """(looks like an export, kind, export date) from a zip or folder name.
+
+    Accepts LinkedIn's names and what browsers make of them: 'Basic_LinkedInDataExport_
+    01-15-2026.zip', 'Complete_LinkedInDataExport_11-04-2018 (1).zip', '....zip.zip', and the
+    2015 'LinkedInDataExport_07-28-2015'. The date is in US order, MM-DD-YYYY.
+    """
+    if not name:
+        return False, None, None
+    match = _EXPORT_NAME.search(PurePosixPath(name.replace("\\", "/")).name or name)
+    if match is None:
+        return False, None, None
+    kind_text = (match.group("kind") or "").lower()
+    kind: ExportKind | None = "basic" if kind_text == "basic" else None
+    if kind_text == "complete":
+        kind = "complete"
+    when = None
+    if match.group("y"):
+        try:
+            when = date(int(match.group("y")), int(match.group("m")), int(match.group("d")))
+        except ValueError:
+            when = None
+    return True, kind, when
+
+
+def top_folder(names: Iterable[str]) -> str | None:
+    """The one folder every member sits in, if there is one (e.g. 'LinkedInDataExport_...')."""
+    paths = [name.replace("\\", "/") for name in names]
+    folders = {path.split("/", 1)[0] for path in paths if "/" in path}
+    loose = [path for path in paths if "/" not in path]
+    if len(folders) == 1 and not loose:
+        return folders.pop()
+    return None

@@ -1,0 +1,82 @@
+"""Where an export's members are read from: a zip file being stored, or a stored snapshot.
+
+The I/O side of vault.export (the parsers stay pure): it builds the lazy member readers that
+``load_export`` takes. Members larger than ``MAX_TABLE_BYTES`` are not read (parsing them
+would need memory in proportion); they become a warning like any unreadable file.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..extractor import member_content
+from ..repository.repo import Repository
+from ..repository.snapshots import Snapshot
+from ..restorer import load_tree
+from ..tree import MemberEntry, Tree
+from .load import MemberReaders, load_export
+from .model import Export
+from .summary import summarize, summary_document
+
+MAX_TABLE_BYTES = 1024 * 1024 * 1024
+
+
+class TooLarge(ValueError):
+    """A member too large to be parsed in memory."""
+
+
+def _too_large(size: int) -> TooLarge:
+    return TooLarge(f"{size} bytes, more than lkvault parses ({MAX_TABLE_BYTES} bytes)")
+
+
+def zip_file_members(archive: zipfile.ZipFile) -> MemberReaders:
+    """Lazy readers of an open zip file's members (Python's zipfile checks each CRC-32)."""
+
+    def reader(info: zipfile.ZipInfo) -> Callable[[], bytes]:
+        def read() -> bytes:
+            if info.file_size > MAX_TABLE_BYTES:
+                raise _too_large(info.file_size)
+            return archive.read(info)
+
+        return read
+
+    return {info.filename: reader(info) for info in archive.infolist() if not info.is_dir()}
+
+
+def stored_members(repo: Repository, tree: Tree) -> MemberReaders:
+    """Lazy readers of a stored zip snapshot's members (checked against CRC-32 and size)."""
+
+    def reader(member: MemberEntry) -> Callable[[], bytes]:
+        def read() -> bytes:
+            if member.size > MAX_TABLE_BYTES:
+                raise _too_large(member.size)
+            return b"".join(member_content(repo, tree, member))
+
+        return read
+
+    return {m.name: reader(m) for m in tree.members if not m.is_dir}
+
+
+def export_of_file(path: Path, archive_name: str) -> tuple[dict[str, Any] | None, list[str]]:
+    """The summary document of the export in the zip at ``path`` (None when it is not a
+    LinkedIn export) and the warnings met on the way. Never raises for bad input."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            export = load_export(zip_file_members(archive), archive_name)
+    except Exception as exc:  # noqa: BLE001 - a summary must never fail a snapshot
+        return None, [f"the export's contents could not be summarised ({exc})"]
+    if not export.recognised:
+        return None, export.warnings
+    return summary_document(summarize(export)), export.warnings
+
+
+def export_of_snapshot(repo: Repository, snapshot: Snapshot) -> Export:
+    """Everything parsed from a stored snapshot (an empty, unrecognised Export for a snapshot
+    that is not a zip). The caller holds a lock on the vault."""
+    tree = load_tree(repo, snapshot.tree)
+    if tree.kind != "zip":
+        return Export()
+    return load_export(stored_members(repo, tree), snapshot.source)

@@ -1,0 +1,139 @@
+"""Reading one CSV file of an export into rows keyed by its header, whatever its era's dialect.
+
+Pure: bytes in, a ``Table`` out. Handles a UTF-8 BOM, UTF-16 files (2018), Windows-1252 as a
+last resort, tab- or comma-separated values, a ``Notes:`` preamble before the header (the
+header is *found*, by its column names, never by counting lines), blank rows, and the
+backslash-escaped quotes of ``Comments.csv``. Problems raise ``TableError``; the caller turns
+them into a warning.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+HEADER_SEARCH_LINES = 30  # a preamble is a few lines; a header further down is not a header
+MAX_FIELD = 64 * 1024 * 1024  # csv's default field limit (128 KiB) is too small for messages
+
+csv.field_size_limit(MAX_FIELD)
+
+
+class TableError(ValueError):
+    """The file is not a table this reader can make sense of."""
+
+
+@dataclass
+class Table:
+    """Rows of one CSV file as dictionaries from normalised column name to stripped text."""
+
+    columns: list[str]  # normalised names, in file order
+    headers: list[str] = field(default_factory=list)  # the same names as written
+    rows: list[dict[str, str]] = field(default_factory=list)
+    encoding: str = "utf-8"
+    delimiter: str = ","
+
+    def has(self, *names: str) -> bool:
+        return all(name in self.columns for name in names)
+
+
+def column_key(name: str) -> str:
+    """A column name reduced to lower-case letters and digits: 'Connected On' -> 'connectedon'."""
+    return re.sub(r"[^0-9a-z]", "", name.casefold())
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """Text and encoding name: UTF-16 by its BOM, else UTF-8 (BOM stripped), else cp1252."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as exc:
+            raise TableError(f"damaged UTF-16 text ({exc.reason})") from None
+    if len(data) >= 4 and data[1] == 0 and data[3] == 0 and data[0] != 0:
+        try:  # UTF-16LE without a BOM
+            return data.decode("utf-16-le"), "utf-16-le"
+        except UnicodeDecodeError:
+            pass
+    try:
+        return data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace"), "cp1252"
+
+
+def _split_line(line: str, delimiter: str) -> list[str]:
+    try:
+        return next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error:
+        return []
+
+
+def _find_header(
+    lines: list[str], wanted: set[str], minimum: int
+) -> tuple[int, str, list[str]] | None:
+    """(line number, delimiter, cells) of the first line naming enough ``wanted`` columns."""
+    for number, line in enumerate(lines[:HEADER_SEARCH_LINES]):
+        if not line.strip():
+            continue
+        for delimiter in ("\t", ",") if "\t" in line else (",",):
+            cells = _split_line(line, delimiter)
+            keys = {column_key(cell) for cell in cells}
+            if len(keys & wanted) >= minimum:
+                return number, delimiter, cells
+    return None
+
+
+def read_table(
+    data: bytes,
+    wanted: Iterable[str],
+    *,
+    minimum: int = 2,
+    backslash_escapes: bool = False,
+) -> Table:
+    """Parse ``data`` as a table whose header names at least ``minimum`` of ``wanted`` columns.
+
+    ``wanted`` are normalised column names (see ``column_key``). An empty file is an empty
+    table. Rows whose every cell is empty are dropped; short rows are padded, and cells beyond
+    the header are ignored.
+    """
+    wanted_keys = set(wanted)
+    text, encoding = decode(data)
+    if not text.strip():
+        return Table(columns=[], encoding=encoding)
+    lines = text.splitlines(keepends=True)
+    found = _find_header(lines, wanted_keys, min(minimum, len(wanted_keys)))
+    if found is None:
+        first = next((line.strip() for line in lines if line.strip()), "")
+        raise TableError(f"no header row found (first line: {first[:60]!r})")
+    number, delimiter, cells = found
+    columns = [column_key(cell) for cell in cells]
+    body = "".join(lines[number + 1 :])
+    if backslash_escapes and '\\"' not in body:
+        backslash_escapes = False  # only where the file really uses them: keep other backslashes
+    reader = csv.reader(
+        io.StringIO(body, newline=""),
+        delimiter=delimiter,
+        escapechar="\\" if backslash_escapes else None,
+        doublequote=True,
+        strict=False,
+    )
+    table = Table(
+        columns=columns,
+        headers=[cell.strip() for cell in cells],
+        encoding=encoding,
+        delimiter=delimiter,
+    )
+    try:
+        for record in reader:
+            if not any(cell.strip() for cell in record):
+                continue
+            padded = record + [""] * (len(columns) - len(record))
+            row: dict[str, str] = {}
+            for name, cell in zip(columns, padded, strict=False):  # extra cells are ignored
+                if name and name not in row:  # a repeated column keeps its first value
+                    row[name] = cell.strip()
+            table.rows.append(row)
+    except csv.Error as exc:
+        raise TableError(f"malformed CSV near data row {len(table.rows) + 1} ({exc})") from None
+    return table

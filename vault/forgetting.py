@@ -1,0 +1,78 @@
+"""Forgetting snapshots: choosing them (by id or by a retention policy), then removing them
+with a forget record first and their files after (docs/FORMAT.md, "Forget records").
+
+Once the record is written the snapshots are gone for every reader, so a forget killed before
+it deleted every file is complete anyway; the files left are deleted by the next forget or
+prune. Their data stays until 'lkvault prune'.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+
+from .errors import UsageError
+from .repository.repo import Repository
+from .repository.snapshots import (
+    Forgotten,
+    Snapshot,
+    delete_forgotten_files,
+    load_forgotten,
+    write_forget_record,
+)
+from .retention import Candidate, Policy, Verdict, apply_policy
+
+
+@dataclass
+class ForgetPlan:
+    """Which snapshots go and which stay, and why."""
+
+    history: list[Snapshot] = field(default_factory=list)  # every snapshot before
+    verdicts: list[Verdict] = field(default_factory=list)  # one per snapshot, with a policy
+    remove: list[Snapshot] = field(default_factory=list)
+    reason: str = ""
+
+    @property
+    def flagged(self) -> list[Verdict]:
+        return [v for v in self.verdicts if v.flagged]
+
+
+def plan_forget(
+    history: list[Snapshot],
+    policy: Policy | None,
+    chosen: list[Snapshot],
+    now: datetime,
+    zone: tzinfo,
+) -> ForgetPlan:
+    """Snapshots named by the user (``chosen``), or those ``policy`` does not keep.
+
+    The newest snapshot is never removed: it is the end of the chain that every computer
+    checks for rollbacks (store a newer one first).
+    """
+    if chosen and policy is not None and not policy.empty:
+        raise UsageError("name snapshots to forget, or give a policy (--keep-...), not both")
+    newest = history[-1] if history else None
+    if chosen:
+        if newest is not None and any(s.id == newest.id for s in chosen):
+            raise UsageError(
+                f"snapshot {newest.short_id} is the newest; it anchors the snapshot chain that "
+                "rollback detection checks, so it can only be forgotten once a newer one exists"
+            )
+        unique = {s.id: s for s in chosen}
+        return ForgetPlan(history, remove=list(unique.values()), reason="named by the user")
+    verdicts = apply_policy(
+        [Candidate(s.id, s.seq, s.time) for s in history], policy or Policy(), now, zone
+    )
+    by_id = {s.id: s for s in history}
+    remove = [by_id[v.candidate.id] for v in verdicts if not v.keep]
+    reason = f"retention policy: keep {(policy or Policy()).describe()}"
+    return ForgetPlan(history, verdicts, remove, reason)
+
+
+def forget_snapshots(repo: Repository, plan: ForgetPlan) -> int:
+    """Remove the plan's snapshots: one forget record, then their files. The caller holds
+    the exclusive lock. Returns how many snapshot files were deleted (including files an
+    earlier, interrupted forget left)."""
+    if plan.remove:
+        write_forget_record(repo, [Forgotten.of(s, plan.reason) for s in plan.remove])
+    return delete_forgotten_files(repo, load_forgotten(repo))

@@ -1,0 +1,222 @@
+"""Retention policies: which snapshots a policy keeps and why (pure logic; the clock is an input).
+
+Rules, as in restic and borg: keep the newest N snapshots (``last``); the newest snapshot of
+each of the newest N days, ISO weeks, months and years that have one (``daily`` ...
+``yearly``); every snapshot taken within a duration before the newest one (``within``). A
+snapshot is kept when any rule keeps it, and each rule says why ("monthly 3": the newest
+snapshot of the third newest month with one).
+
+Snapshot times come from the clocks of the computers that took them, so they can lie. A
+snapshot dated in the future, or dated before a snapshot that precedes it in the chain (its
+sequence number is higher), is **flagged**: it counts for no rule, so snapshots stuffed into
+the vault with made-up dates cannot push real ones out of their slots, and no policy removes
+it either (``lkvault forget ID`` does, once a person has looked at it). The snapshot with the
+highest sequence number is always kept: it anchors the chain that rollback detection checks.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
+
+from .errors import UsageError
+
+# Two computers' clocks may disagree by this much before a date counts as impossible.
+CLOCK_SKEW_TOLERANCE = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """What retention knows of a snapshot: its id, place in the chain and time."""
+
+    id: bytes
+    seq: int
+    time: datetime
+
+
+@dataclass(frozen=True)
+class Duration:
+    """A calendar duration such as 1y6m (years and months count on the calendar)."""
+
+    years: int = 0
+    months: int = 0
+    days: int = 0
+    hours: int = 0
+
+    def before(self, moment: datetime) -> datetime:
+        """``moment`` minus this duration (31 March minus 1m is 28 or 29 February)."""
+        month_index = moment.year * 12 + (moment.month - 1) - self.years * 12 - self.months
+        year, month = divmod(month_index, 12)
+        if year < 1:
+            return datetime.min.replace(tzinfo=moment.tzinfo)
+        day = min(moment.day, calendar.monthrange(year, month + 1)[1])
+        shifted = moment.replace(year=year, month=month + 1, day=day)
+        return shifted - timedelta(days=self.days, hours=self.hours)
+
+    def __str__(self) -> str:
+        text = "".join(
+            f"{value}{unit}"
+            for value, unit in (
+                (self.years, "y"),
+                (self.months, "m"),
+                (self.days, "d"),
+                (self.hours, "h"),
+            )
+            if value
+        )
+        return text or "0d"
+
+
+_DURATION_PART = re.compile(r"(\d+)([ymwdh])")
+
+
+def parse_duration(text: str) -> Duration:
+    """Parse durations like ``30d``, ``2w``, ``1y6m``, ``12h`` (y, m months, w, d, h)."""
+    compact = text.strip().lower().replace(" ", "")
+    if not compact or _DURATION_PART.sub("", compact):
+        raise UsageError(
+            f"{text!r} is not a duration; write it like 30d, 2w, 6m, 1y6m or 12h "
+            "(y years, m months, w weeks, d days, h hours)"
+        )
+    amounts = {"y": 0, "m": 0, "w": 0, "d": 0, "h": 0}
+    for number, unit in _DURATION_PART.findall(compact):
+        amounts[unit] += int(number)
+    duration = Duration(amounts["y"], amounts["m"], amounts["w"] * 7 + amounts["d"], amounts["h"])
+    if str(duration) == "0d":
+        raise UsageError(f"duration {text!r} is zero; it would keep nothing")
+    return duration
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How many of each kind of snapshot to keep; 0 (or None) leaves a rule out."""
+
+    last: int = 0
+    daily: int = 0
+    weekly: int = 0
+    monthly: int = 0
+    yearly: int = 0
+    within: Duration | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("last", "daily", "weekly", "monthly", "yearly"):
+            if getattr(self, name) < 0:
+                raise UsageError(f"--keep-{name} must be 0 or more")
+
+    @property
+    def empty(self) -> bool:
+        return not (
+            self.last or self.daily or self.weekly or self.monthly or self.yearly or self.within
+        )
+
+    def describe(self) -> str:
+        rules = [
+            f"{name} {getattr(self, name)}"
+            for name in ("last", "daily", "weekly", "monthly", "yearly")
+            if getattr(self, name)
+        ]
+        if self.within is not None:
+            rules.append(f"within {self.within}")
+        return ", ".join(rules) if rules else "nothing"
+
+
+@dataclass
+class Verdict:
+    """What a policy does with one snapshot, and why."""
+
+    candidate: Candidate
+    keep: bool
+    reasons: list[str] = field(default_factory=list)  # e.g. ["last 1", "monthly 3"]
+    flags: list[str] = field(default_factory=list)  # why its date cannot be trusted
+
+    @property
+    def flagged(self) -> bool:
+        return bool(self.flags)
+
+
+def flag_dates(candidates: list[Candidate], now: datetime) -> dict[bytes, list[str]]:
+    """Snapshots whose dates cannot be true: in the future, or before an earlier snapshot.
+
+    Walking the chain in sequence order, a snapshot dated (more than the clock-skew tolerance)
+    before the latest trustworthy date seen so far is out of sequence; future dates never
+    become the date the others are measured against.
+    """
+    flags: dict[bytes, list[str]] = {}
+    latest: Candidate | None = None
+    for cand in sorted(candidates, key=lambda c: c.seq):
+        if cand.time > now + CLOCK_SKEW_TOLERANCE:
+            flags.setdefault(cand.id, []).append(
+                f"dated in the future ({cand.time.isoformat(timespec='minutes')})"
+            )
+            continue
+        if latest is not None and cand.time < latest.time - CLOCK_SKEW_TOLERANCE:
+            flags.setdefault(cand.id, []).append(
+                f"out of sequence: #{cand.seq} is dated before #{latest.seq}, which precedes it"
+            )
+            continue
+        if latest is None or cand.time > latest.time:
+            latest = cand
+    return flags
+
+
+def _bucket_rules(policy: Policy, zone: tzinfo) -> list[tuple[str, int, Callable]]:
+    def local(c: Candidate) -> datetime:
+        return c.time.astimezone(zone)
+
+    return [
+        ("last", policy.last, lambda c: c.seq),
+        ("daily", policy.daily, lambda c: local(c).date()),
+        ("weekly", policy.weekly, lambda c: local(c).isocalendar()[:2]),
+        ("monthly", policy.monthly, lambda c: (local(c).year, local(c).month)),
+        ("yearly", policy.yearly, lambda c: local(c).year),
+    ]
+
+
+def apply_policy(
+    candidates: list[Candidate], policy: Policy, now: datetime, zone: tzinfo
+) -> list[Verdict]:
+    """A verdict for every snapshot, in sequence order. ``zone`` is where days, weeks,
+    months and years begin (the user's local time)."""
+    if policy.empty:
+        raise UsageError(
+            "no retention rule given: use --keep-last, --keep-daily, --keep-weekly, "
+            "--keep-monthly, --keep-yearly or --keep-within (or name snapshots to forget)"
+        )
+    flags = flag_dates(candidates, now)
+    verdicts = {c.id: Verdict(c, keep=False, flags=flags.get(c.id, [])) for c in candidates}
+    counted = sorted(
+        (c for c in candidates if c.id not in flags),
+        key=lambda c: (c.time, c.seq),
+        reverse=True,
+    )
+    for name, count, bucket_of in _bucket_rules(policy, zone):
+        kept = 0
+        last_bucket: Hashable = None
+        for cand in counted:
+            if kept >= count:
+                break
+            bucket = bucket_of(cand)
+            if bucket != last_bucket:
+                kept += 1
+                last_bucket = bucket
+                verdicts[cand.id].keep = True
+                verdicts[cand.id].reasons.append(f"{name} {kept}")
+    if policy.within is not None and counted:
+        since = policy.within.before(counted[0].time)
+        for cand in counted:
+            if cand.time >= since:
+                verdicts[cand.id].keep = True
+                verdicts[cand.id].reasons.append(f"within {policy.within}")
+    for verdict in verdicts.values():
+        if verdict.flagged:
+            verdict.keep = True
+            verdict.reasons.append("flagged: kept until removed by id")
+    if candidates:
+        newest = verdicts[max(candidates, key=lambda c: c.seq).id]
+        if not newest.keep:
+            newest.keep = True
+            newest.reasons.append("newest in the chain")
+    return sorted(verdicts.values(), key=lambda v: v.candidate.seq)

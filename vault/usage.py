@@ -1,0 +1,37 @@
+"""Which blobs snapshots need: the one place that decides what is in use (prune, repair, stats)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from .repository.index import Index
+from .repository.repo import Repository
+from .repository.snapshots import Snapshot
+from .restorer import iter_chunk_refs, load_tree
+from .tree import Deflated, Stream
+
+
+def snapshot_blobs(repo: Repository, snapshot: Snapshot) -> Iterator[tuple[bytes, int]]:
+    """Every blob one snapshot's tree names, as (blob id, length in bytes; 0 when the tree
+    does not say): the tree blob, list blobs, then data chunks. Raises IntegrityError when
+    a tree or list blob cannot be read."""
+    yield snapshot.tree, 0
+    tree = load_tree(repo, snapshot.tree)
+    for part in tree.parts:
+        stream = part.content if isinstance(part, Deflated) else part
+        if not isinstance(stream, Stream):
+            continue
+        for list_ref in stream.lists:
+            yield list_ref.id, 0
+        for ref in iter_chunk_refs(repo, stream):
+            yield ref.id, ref.length
+
+
+def used_blobs(repo: Repository, snapshots: list[Snapshot], index: Index) -> set[bytes]:
+    """Every blob that reading ``snapshots`` needs: what their trees name, and what the
+    frames holding those blobs need in turn (the dictionaries some frames are compressed
+    against). Anything else in the vault can go."""
+    used: set[bytes] = set()
+    for snapshot in snapshots:
+        used.update(blob_id for blob_id, _ in snapshot_blobs(repo, snapshot))
+    return index.with_dictionaries(used)

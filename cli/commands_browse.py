@@ -80,12 +80,8 @@ def browse(
             else opened.find(snapshot_ref or "latest", found)
         )
         source = SnapshotSource(opened, found)
-        if sys.stderr.isatty():
-            render.stderr.print(
-                f"Reading snapshot {chosen.short_id} ({chosen.source})…", markup=False
-            )
-        shown = source.catalog(chosen)
-        source.start_history(chosen, shown.export)
+        # Read in the background: the page answers at once ("reading…") and fills in when done.
+        source.load_in_background(chosen, then_history=True)
         bound_port = sock.getsockname()[1]
         token = secrets.token_urlsafe(32)
         guarded = Guard(
@@ -101,10 +97,7 @@ def browse(
             print(url, flush=True)
             if sys.stderr.isatty():
                 render.stderr.print(
-                    f"Showing snapshot {chosen.short_id} of {chosen.source} "
-                    f"({render.plural(len(shown.connections), 'connection')}, "
-                    f"{render.plural(len(shown.message_hits), 'message')}). "
-                    "Press Ctrl-C to stop.",
+                    f"Showing snapshot {chosen.short_id} of {chosen.source}. Press Ctrl-C to stop.",
                     markup=False,
                 )
         if not no_open:

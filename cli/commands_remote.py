@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from vault import Snapshot, UsageError, Vault
+from vault import Snapshot, UsageError, Vault, VaultNotFound
 from vault.backend.location import parse_location
 from vault.copier import CopyOutcome
 
@@ -85,8 +85,11 @@ def copy(
     if parse_location(to) == parse_location(source_location):
         raise UsageError("--to names this same vault; give the location of another vault")
     source = open_vault(vault)
+    target_backend = config.backend_for(to)
+    if not target_backend.exists("config"):  # say so before asking for its passphrase
+        raise VaultNotFound(f"no vault at {to} (create one with 'lkvault init --vault {to}')")
     target = Vault.open(
-        config.backend_for(to), config.target_passphrase(to_password_file, to), config.environment()
+        target_backend, config.target_passphrase(to_password_file, to), config.environment()
     )
     outcomes: list[CopyOutcome] = []
     try:

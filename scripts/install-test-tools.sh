@@ -9,6 +9,8 @@ command -v javac >/dev/null 2>&1 || need="$need default-jdk-headless"
 # lkvault browse's end-to-end tests drive a real headless Chromium through its driver.
 [ -x /usr/bin/chromium ] || need="$need chromium"
 [ -x /usr/bin/chromedriver ] || need="$need chromium-driver"
+# The remote-vault tests run OpenSSH's sshd on 127.0.0.1 (tests/servers.py starts and stops it).
+[ -x /usr/sbin/sshd ] || need="$need openssh-server"
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing:$need" >&2

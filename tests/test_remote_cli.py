@@ -123,8 +123,10 @@ def test_a_server_stopped_mid_upload_leaves_a_consistent_vault_and_the_snapshot_
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Small packs, so that one small export is many uploads and the failure lands among them.
-    monkeypatch.setattr("vault.repository.repo.PACK_TARGET", 64 * 1024)
+    # Small frames and packs, so that one small export is many uploads and the failure lands
+    # among them.
+    monkeypatch.setattr("vault.repository.repo.FRAME_TARGET", 32 * 1024)
+    monkeypatch.setattr("vault.repository.repo.PACK_TARGET", 32 * 1024)
     server = s3_server if kind == "s3" else ssh_server
     where = new_location(kind, tmp_path, ssh_server, "fault")
     options = RemoteOptions(
@@ -134,7 +136,9 @@ def test_a_server_stopped_mid_upload_leaves_a_consistent_vault_and_the_snapshot_
         cache_root=tmp_path / "cache",
     )
     env = Environment(state_dir=tmp_path / "state", lock_wait=5.0)
-    first, second = exports(tmp_path, 2)
+    first = exports(tmp_path, 1)[0]
+    # Another member's export: all of it is new content, to be uploaded.
+    second = generate_export(tmp_path / "other.zip", date=date(2026, 2, 15), seed=2)
     vault = Vault.init(open_backend(where, options), PASSPHRASE, env)
     kept = vault.snapshot(first)
 

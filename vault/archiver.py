@@ -178,7 +178,9 @@ def snapshot(
             raise IntegrityError("internal error: the stored parts do not rebuild the input")
         earlier_tree = EarlierSnapshot(repo, history, ingest.tree.kind).tree_id
         tree_id = writer.add(
-            BlobType.TREE, codec.pack_document(encode_tree(ingest.tree)), earlier_tree
+            BlobType.TREE,
+            codec.pack_document(encode_tree(ingest.tree)),
+            [earlier_tree] if earlier_tree else [],
         )
         writer.finish()
     except BaseException:

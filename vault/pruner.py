@@ -173,9 +173,10 @@ def run_prune(
         index_files += writer.index_written
         result.packs_written = len(writer.packs_written)
         result.bytes_written += writer.stored_bytes
-    if plan.rewrite_index:
-        replace_index(repo, {**plan.keep, **new_packs}, index_files)
     gone = [p for p in [*plan.repack, *plan.delete] if p not in new_packs]
+    if plan.rewrite_index:
+        going = {p: repo.index.packs[p] for p in gone}
+        replace_index(repo, {**plan.keep, **new_packs}, index_files, going)
     result.bytes_freed += delete_packs(repo, gone)
     result.packs_deleted = len(gone) + len(plan.unreferenced)
     repo.reload_index()

@@ -276,10 +276,15 @@ class Repairer:
             index_names = index_names + writer.index_written
         if lost:
             write_forget_record(self.repo, list(lost.values()))
+        going = {
+            c.pack_id: c.frames
+            for c in broken
+            if c.pack_id not in new_packs and c.problem != "pack is missing"
+        }
         if broken or self.report.damaged_index or self.report.recovered_packs:
-            replace_index(self.repo, {**kept_whole, **new_packs}, index_names)
+            replace_index(self.repo, {**kept_whole, **new_packs}, index_names, going)
         delete_forgotten_files(self.repo, load_forgotten(self.repo, lambda name, exc: None))
-        delete_packs(self.repo, [c.pack_id for c in broken if c.pack_id not in new_packs])
+        delete_packs(self.repo, list(going))
         self.repo.reload_index()
 
 

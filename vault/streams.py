@@ -24,12 +24,15 @@ class PreviousVersion:
 
 
 class ReplacementGuess:
-    """Guesses which earlier chunk each new chunk replaces, from its position.
+    """Guesses which earlier chunks each new chunk replaces, from its position.
 
-    Chunks both versions share are anchors; the n-th chunk after an anchor that the earlier
-    version does not have probably replaces the n-th chunk after that anchor there (the
-    stretch around a row edited in place, or the rows above newly inserted ones).
+    Chunks both versions share are anchors; the n-th new chunk after an anchor most likely
+    replaces the n-th chunk after that anchor in the earlier version (a row edited in place,
+    the rows above newly inserted ones), or one near it, as exports also reorder rows a
+    little. Guesses come nearest first; the writer drops those the new version still uses.
     """
+
+    SPREAD = 8  # earlier chunks considered on each side of the likeliest one
 
     def __init__(self, previous: PreviousVersion) -> None:
         self.chunks = previous.chunks
@@ -37,10 +40,15 @@ class ReplacementGuess:
         self.anchor = -1
         self.run = 0
 
-    def next_guess(self) -> bytes | None:
-        """The earlier chunk the next chunk probably replaces."""
+    def next_guesses(self) -> list[bytes]:
+        """Earlier chunks the next chunk may replace, likeliest first."""
         at = self.anchor + 1 + self.run
-        return self.chunks[at] if at < len(self.chunks) else None
+        found = []
+        for distance in range(self.SPREAD + 1):
+            for candidate in {at - distance, at + distance}:
+                if 0 <= candidate < len(self.chunks):
+                    found.append(self.chunks[candidate])
+        return found
 
     def saw(self, blob_id: bytes) -> None:
         at = self.position.get(blob_id)
@@ -90,7 +98,7 @@ class StreamStore:
         size = 0
 
         def add(chunk: bytes) -> None:
-            replaces = guess.next_guess() if guess is not None else None
+            replaces = guess.next_guesses() if guess is not None else ()
             blob_id = self.writer.add(BlobType.DATA, chunk, replaces)
             if guess is not None:
                 guess.saw(blob_id)
@@ -121,7 +129,7 @@ class StreamStore:
         for number, start in enumerate(range(0, len(chunks), INLINE_CHUNKS)):
             run = chunks[start : start + INLINE_CHUNKS]
             document = [[c.id, c.length] for c in run]
-            replaces = previous_lists[number] if number < len(previous_lists) else None
+            replaces = previous_lists[number : number + 1]
             list_id = self.writer.add(BlobType.TREE, codec.pack_document(document), replaces)
             lists.append(ListRef(list_id, len(run), sum(c.length for c in run)))
         return Stream(size, lists=tuple(lists))

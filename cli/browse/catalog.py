@@ -175,7 +175,7 @@ class Catalog:
             for position, message in enumerate(thread.messages)
         ]
         order.sort(key=itemgetter(0), reverse=True)  # newest first, undated last
-        self.message_hits = [MessageHit(number, position) for _, number, position in order]
+        self.message_hits = list(map(MessageHit._make, (entry[1:] for entry in order)))
         self.message_index = TextIndex(
             (
                 f"{m.subject} {m.content}" if m.subject else m.content

@@ -43,6 +43,9 @@ class SnapshotSource:
         self._catalog_locks = {s.id: threading.Lock() for s in snapshots}
         self._people: People | None = None
         self._people_ready = threading.Event()
+        self._started: set[bytes] = set()
+        self._failures: dict[bytes, str] = {}
+        self._start_lock = threading.Lock()
         self.history_warnings: list[str] = []
 
     # --- finding ----------------------------------------------------------------------------
@@ -71,8 +74,38 @@ class SnapshotSource:
             built = Catalog(export)
             self._catalogs[snapshot.id] = built
             while len(self._catalogs) > KEEP_CATALOGS:
-                self._catalogs.popitem(last=False)
+                evicted, _ = self._catalogs.popitem(last=False)
+                self._started.discard(evicted)
             return built
+
+    def ready(self, snapshot: Snapshot) -> bool:
+        return snapshot.id in self._catalogs
+
+    def failure(self, snapshot: Snapshot) -> str | None:
+        """Why a snapshot could not be read in the background, if it could not."""
+        return self._failures.get(snapshot.id)
+
+    def load_in_background(self, snapshot: Snapshot, then_history: bool = False) -> None:
+        """Start reading a snapshot (once), so pages can say "reading…" meanwhile; the first
+        snapshot shown then reads the small tables of all others for history."""
+        with self._start_lock:
+            if snapshot.id in self._started and snapshot.id not in self._failures:
+                return
+            self._started.add(snapshot.id)
+            self._failures.pop(snapshot.id, None)
+
+        def load() -> None:
+            try:
+                built = self.catalog(snapshot)
+            except Exception as exc:  # noqa: BLE001 - shown on the page, one line
+                self._failures[snapshot.id] = " ".join(str(exc).split()) or type(exc).__name__
+                if then_history:
+                    self._people_ready.set()
+                return
+            if then_history:
+                self._load_history(snapshot, built.export)
+
+        threading.Thread(target=load, name="lkvault-read", daemon=True).start()
 
     def archive(self, snapshot: Snapshot) -> bytes:
         """The stored archive, whole, checked against its SHA-256."""
@@ -80,15 +113,6 @@ class SnapshotSource:
             return b"".join(self.vault.archive(snapshot))
 
     # --- history across snapshots -----------------------------------------------------------
-
-    def start_history(self, shown: Snapshot, shown_export: Export) -> None:
-        """Read every other snapshot's small tables on a background thread."""
-        threading.Thread(
-            target=self._load_history,
-            args=(shown, shown_export),
-            name="lkvault-history",
-            daemon=True,
-        ).start()
 
     def _load_history(self, shown: Snapshot, shown_export: Export) -> None:
         versions = []

@@ -323,26 +323,47 @@ class Browse:
             status_code=status,
         )
 
+    def _loading(self, request: Request, snapshot: Snapshot) -> Response:
+        """A page that reloads itself until the snapshot has been read (or says why not)."""
+        self.source.load_in_background(snapshot)
+        failure = self.source.failure(snapshot)
+        if failure is not None:
+            return self._failed(request, failure)
+        if "/api/" in request.url.path:
+            return JSONResponse({"loading": True}, status_code=503, headers={"retry-after": "1"})
+        return self.templates.TemplateResponse(
+            request,
+            "loading.html",
+            {
+                "snapshot": snapshot,
+                "day": snapshot_day(snapshot),
+                "counts": _counts(snapshot),
+                "root": f"/s/{snapshot.short_id}",
+            },
+        )
+
+    def _failed(self, request: Request, message: str) -> Response:
+        return self.templates.TemplateResponse(
+            request,
+            "error.html",
+            {"message": f"This could not be shown: {message}", "root": f"/s/{self.shown.short_id}"},
+            status_code=500,
+        )
+
     def guarded(self, endpoint: Callable[[Request], Response]) -> Callable[[Request], Response]:
         """The endpoint, with a failure (a damaged snapshot, say) shown as a one-line page."""
 
         @functools.wraps(endpoint)
         def run(request: Request) -> Response:
             try:
+                snapshot = self._snapshot(request)
+                if not self.source.ready(snapshot):
+                    return self._loading(request, snapshot)
                 return endpoint(request)
             except HTTPException:
                 raise
             except Exception as exc:  # noqa: BLE001 - a page, never a traceback
-                message = " ".join(str(exc).split()) or exc.__class__.__name__
-                return self.templates.TemplateResponse(
-                    request,
-                    "error.html",
-                    {
-                        "message": f"This could not be shown: {message}",
-                        "root": f"/s/{self.shown.short_id}",
-                    },
-                    status_code=500,
-                )
+                return self._failed(request, " ".join(str(exc).split()) or type(exc).__name__)
 
         return run
 

@@ -66,13 +66,26 @@ def write_index_files(repo: Repository, packs: dict[bytes, list[FrameEntry]]) ->
 
 
 def replace_index(
-    repo: Repository, packs: dict[bytes, list[FrameEntry]], old_names: Iterable[str]
+    repo: Repository,
+    packs: dict[bytes, list[FrameEntry]],
+    old_names: Iterable[str],
+    going: dict[bytes, list[FrameEntry]] | None = None,
 ) -> list[str]:
-    """Make ``packs`` the whole index: write new index files, then delete the old ones."""
+    """Make ``packs`` the whole index: write new index files, then delete the old ones.
+
+    The packs ``going`` (to be deleted next) are first listed together in index files of
+    their own, deleted last: old index files go one by one, and a frame compressed against
+    blobs of another pack that goes must not be left listed without them in between.
+    """
     new_names = write_index_files(repo, packs)
-    for name in sorted(set(old_names) - set(new_names)):
+    farewell = write_index_files(repo, going) if going else []
+    for name in sorted(set(old_names) - set(new_names) - set(farewell)):
         with contextlib.suppress(FileNotFoundError):
             repo.backend.delete(name)
+    for name in farewell:
+        if name not in new_names:
+            with contextlib.suppress(FileNotFoundError):
+                repo.backend.delete(name)
     return new_names
 
 

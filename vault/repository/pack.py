@@ -122,7 +122,8 @@ class FrameBuilder:
         self.pieces: list[bytes | memoryview] = []
         self.blobs: list[BlobEntry] = []
         self.raw_size = 0
-        self.replaced: list[bytes] = []  # ids of stored blobs the new ones probably replace
+        # (rank, id) of stored blobs the new ones may replace; rank 0 is the likeliest
+        self.replaced: list[tuple[int, bytes]] = []
 
     def add(self, blob_type: BlobType, blob_id: bytes, data: bytes | memoryview) -> None:
         self.blobs.append(BlobEntry(blob_type, blob_id, self.raw_size, len(data)))

@@ -11,7 +11,7 @@ import dataclasses
 import hmac
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
@@ -404,13 +404,13 @@ class BlobWriter:
         self.lock = threading.Lock()
 
     def add(
-        self, blob_type: BlobType, data: bytes | memoryview, replaces: bytes | None = None
+        self, blob_type: BlobType, data: bytes | memoryview, replaces: Sequence[bytes] = ()
     ) -> bytes:
         """Store a blob unless the vault already has it; returns its id. Thread-safe.
 
-        ``replaces`` names a stored blob this one probably is a new version of (the same
-        stretch of the same file in an earlier snapshot); the frame may be compressed
-        against it.
+        ``replaces`` names stored blobs this one may be a new version of, likeliest first
+        (the same stretch of the same file in an earlier snapshot); the frame may be
+        compressed against them.
         """
         blob_id = self.keys.blob_id(blob_type, data)
         with self.lock:
@@ -419,8 +419,7 @@ class BlobWriter:
                 return blob_id
             self.pending.add(blob_id)
             self.frame.add(blob_type, blob_id, data)
-            if replaces is not None:
-                self.frame.replaced.append(replaces)
+            self.frame.replaced.extend(enumerate(replaces))
             self.new_bytes += len(data)
             self.new_blobs += 1
             if self.frame.raw_size >= FRAME_TARGET:
@@ -440,7 +439,7 @@ class BlobWriter:
         while len(self.sealing) > self.workers:
             self._collect(self.sealing.pop(0).result())
 
-    def _dictionary_plan(self, replaced: list[bytes]) -> tuple[list[BlobRef], int]:
+    def _dictionary_plan(self, replaced: list[tuple[int, bytes]]) -> tuple[list[BlobRef], int]:
         """Which stored blobs a frame is compressed against, and the depth that gives it.
 
         Blobs this snapshot also uses are left out (they were not replaced, and the frame's
@@ -452,7 +451,7 @@ class BlobWriter:
         total = 0
         deepest = 0
         index = self.repo.index
-        for blob_id in replaced:
+        for _, blob_id in sorted(replaced, key=lambda guess: guess[0]):
             if blob_id in seen or blob_id in self.referenced:
                 continue
             seen.add(blob_id)

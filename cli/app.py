@@ -30,7 +30,10 @@ VaultOption = Annotated[
     str | None,
     typer.Option(
         "--vault",
-        help="Vault location (a folder). Default: $LKVAULT_VAULT, else your data folder.",
+        help=(
+            "Vault location: a folder, s3://bucket/prefix or sftp://user@host[:port]/path. "
+            "Default: $LKVAULT_VAULT, else your data folder."
+        ),
         show_default=False,
     ),
 ]

@@ -100,6 +100,8 @@ class S3Server:
             name: free_port()
             for name in ("s3", "master", "volume", "filer", "admin", "debug", "webdav")
         }
+        for name in ("s3", "master", "volume", "filer", "admin"):
+            self.ports[f"{name}.grpc"] = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -116,6 +118,8 @@ class S3Server:
         }
 
     def start(self) -> None:
+        if self.process is not None:
+            return  # already running
         p, w = self.ports, self.workdir
         # Every port is given: the defaults (8333, 9333, ...) may be taken on a shared machine.
         # grpc ports are http port + 10000 unless given; give the ones weed mini takes.
@@ -133,17 +137,17 @@ class S3Server:
             f"-s3.localSocket={w / 's3.sock'}",
             f"-filer.localSocket={w / 'filer.sock'}",
             f"-s3.port={p['s3']}",
-            f"-s3.port.grpc={free_port()}",
+            f"-s3.port.grpc={p['s3.grpc']}",
             "-s3.port.iceberg=0",
             "-s3.port.lance=0",
             f"-master.port={p['master']}",
-            f"-master.port.grpc={free_port()}",
+            f"-master.port.grpc={p['master.grpc']}",
             f"-volume.port={p['volume']}",
-            f"-volume.port.grpc={free_port()}",
+            f"-volume.port.grpc={p['volume.grpc']}",
             f"-filer.port={p['filer']}",
-            f"-filer.port.grpc={free_port()}",
+            f"-filer.port.grpc={p['filer.grpc']}",
             f"-admin.port={p['admin']}",
-            f"-admin.port.grpc={free_port()}",
+            f"-admin.port.grpc={p['admin.grpc']}",
             f"-webdav.port={p['webdav']}",
             f"-debug.port={p['debug']}",
         ]
@@ -189,6 +193,10 @@ class S3Server:
         if self.process is not None:
             _kill_tree(self.process)
             self.process = None
+        # weed puts its gRPC sockets in /tmp whatever TMPDIR says; remove the ones of our ports.
+        for port in self.ports.values():
+            for socket_file in Path("/tmp").glob(f"seaweedfs-*-grpc-{port}.sock"):
+                socket_file.unlink(missing_ok=True)
 
 
 class SshServer:
@@ -245,6 +253,8 @@ class SshServer:
         return f"sftp://{self.user}@127.0.0.1:{self.port}{path}"
 
     def start(self) -> None:
+        if self.process is not None:
+            return  # already running
         command = [self.sshd, "-D", "-e", "-f", str(self.workdir / "sshd_config")]
         if os.geteuid() == 0 and not Path("/run/sshd").is_dir():
             # sshd wants its privilege separation folder /run/sshd; rather than make it on

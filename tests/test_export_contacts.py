@@ -72,3 +72,10 @@ def test_csv_has_google_contacts_columns_and_round_trips() -> None:
     assert rows[0]["Website 1 - Value"] == "https://www.linkedin.com/in/zoe-muller"
     assert rows[0]["Notes"] == "Connected on LinkedIn on 2024-11-14"
     assert rows[1]["E-mail 1 - Value"] == "" and rows[1]["E-mail 1 - Label"] == ""
+
+
+def test_csv_cells_that_look_like_formulas_stay_text() -> None:
+    hostile = Connection('=HYPERLINK("http://x")', "+1", None, None, "@Corp", "-CEO", None)
+    rows = list(csv.DictReader(io.StringIO(contacts_csv([hostile]), newline="")))
+    values = [rows[0][CSV_HEADER[i]] for i in range(4)]
+    assert values == ['\'=HYPERLINK("http://x")', "'+1", "'@Corp", "'-CEO"]

@@ -118,6 +118,13 @@ class Checker:
                 )
             if snap.prev is None and snap.seq != 1:
                 self.problem(f"snapshot {snap.short_id}", "breaks the snapshot chain")
+        for gone in forgotten.values():
+            if gone.prev is not None and gone.prev not in by_id and gone.prev not in forgotten:
+                self.problem(
+                    f"snapshot before {gone.short_id} (forgotten)",
+                    f"snapshot {gone.prev.hex()[:8]} is missing: it was removed behind "
+                    "lkvault's back or its file is unreadable",
+                )
         duplicates = {q for q in seqs if seqs.count(q) > 1}
         for q in sorted(duplicates):
             self.problem(f"snapshot #{q}", "two snapshots claim the same sequence number")

@@ -170,6 +170,18 @@ class Vault:
         opaque: bool = False,
     ) -> Snapshot:
         """Store a file (a zip by its members, unless ``opaque``); returns its snapshot record."""
+        created, _ = self._snapshot(path, source_name, progress, opaque, reuse_identical=False)
+        return created
+
+    def _snapshot(
+        self,
+        path: Path,
+        source_name: str | None,
+        progress: Progress | None,
+        opaque: bool,
+        *,
+        reuse_identical: bool,
+    ) -> tuple[Snapshot, bool]:
         if not path.is_file():
             raise UsageError(f"{path} is not a readable file")
         with lock(self.repo, self.env.holder(), exclusive=True, wait_seconds=self.env.lock_wait):
@@ -182,6 +194,9 @@ class Vault:
                 raise RollbackDetected(
                     f"{warning}; refusing to add a snapshot on top (run 'lkvault verify')"
                 )
+            existing = self.identical(path, history) if reuse_identical else None
+            if existing is not None:
+                return existing, False
             created = archiver.snapshot(
                 self.repo,
                 path,
@@ -192,7 +207,7 @@ class Vault:
                 opaque=opaque,
             )
         self.heads.save(SeenHead(created.seq, created.id))
-        return created
+        return created, True
 
     def restore(
         self, ref: str, target: Path, *, force: bool = False, progress: Progress | None = None
@@ -289,16 +304,11 @@ class Vault:
     ) -> tuple[Snapshot, bool]:
         """Store a file unless an identical one is already in the vault.
 
-        Returns the snapshot holding the file and whether it was created now. (Two processes
-        storing the same file at the same moment may both create one; nothing worse.)
+        Returns the snapshot holding the file and whether it was created now. The check and
+        the snapshot happen under one exclusive lock, so two processes storing the same file
+        at once create one snapshot.
         """
-        if not path.is_file():
-            raise UsageError(f"{path} is not a readable file")
-        existing = self.identical(path)
-        if existing is not None:
-            return existing, False
-        created = self.snapshot(path, source_name=source_name, progress=progress, opaque=opaque)
-        return created, True
+        return self._snapshot(path, source_name, progress, opaque, reuse_identical=True)
 
     def find_at(self, day: date, found: list[Snapshot] | None = None) -> Snapshot:
         """The newest snapshot standing for ``day`` or earlier (see vault.export.history)."""

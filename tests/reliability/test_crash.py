@@ -10,7 +10,7 @@ copy of the same vault and must leave:
 - ``verify --read-data`` passing (exit 0; only notes about unreferenced packs allowed), which
   re-hashes every blob of the snapshots committed before the crash;
 - nothing half-committed visible: exactly the snapshots committed before (those the command
-  removes, e.g. prune's, may be there or gone, never half there);
+  removes, e.g. forget's, may be there or gone, never half there);
 - the same command, run again, succeeding; then every snapshot it leaves restores byte for byte.
 
 The fast run (CI) takes every write of a small snapshot and a spread sample of the others; the
@@ -60,6 +60,7 @@ class Committed:
 
     id: str
     data: bytes
+    seq: int
 
 
 @dataclass
@@ -103,7 +104,7 @@ def base_with(
         path = tmp_path / "inputs" / name
         path.parent.mkdir(exist_ok=True)
         path.write_bytes(data)
-        committed.append(Committed(lk.snapshot(path), data))
+        committed.append(Committed(lk.snapshot(path), data, len(committed) + 1))
     target_path = None
     target_data = b""
     if target is not None:
@@ -158,6 +159,14 @@ def three_snapshots_base(tmp_path: Path) -> Base:
     return base_with(tmp_path, inputs, None)
 
 
+def forgotten_base(tmp_path: Path) -> Base:
+    """Three snapshots, the older two forgotten (their data is left for prune to remove)."""
+    base = three_snapshots_base(tmp_path)
+    base.lk.ok("forget", "--keep-last", "1")
+    base.committed = base.committed[-1:]
+    return base
+
+
 def command_missing(name: str) -> str | None:
     import cli.main  # noqa: F401 - registers every command on the app
     from cli.app import app
@@ -175,19 +184,24 @@ CRASH_OPERATIONS = [
         snapshot_argv,
         fast_sample=0,  # long run only
     ),
-    # >>> PRUNE HOOK: prune joins the sweep with this one entry. Set its argv to the real
-    # options (keeping the newest snapshot only) and `removes` to what it deletes; nothing else
-    # needs to change. It is skipped, saying why, until `lkvault prune` exists.
+    # Commands that remove data join the sweep with one entry each (deletes count as writes).
     Operation(
-        "prune",
+        "forget --keep-last 1 --prune",
         three_snapshots_base,
-        lambda base: ["prune", "--keep-last", "1"],
+        lambda base: ["forget", "--keep-last", "1", "--prune"],
         stores_target=False,
         removes=lambda base: {c.id for c in base.committed[:-1]},
         fast_sample=2,
+        available=lambda: command_missing("forget"),
+    ),
+    Operation(
+        "prune after forget",
+        forgotten_base,
+        lambda base: ["prune"],
+        stores_target=False,
+        fast_sample=2,
         available=lambda: command_missing("prune"),
     ),
-    # <<< PRUNE HOOK
 ]
 
 
@@ -208,8 +222,9 @@ def visible_ids(base: Base, root: Path) -> list[str]:
     return [s.id.hex() for s in reopen(base.opened, root).snapshots()]
 
 
-def count_writes(op: Operation, base: Base, work: Path) -> int:
-    """Storage writes of the command run undisturbed on a copy of the base vault."""
+def count_writes(op: Operation, base: Base, work: Path) -> str:
+    """What the command run undisturbed on a copy of the base vault does to storage, one
+    letter per counted operation: ``w`` a write, ``d`` a delete."""
     work.mkdir()
     lk = fresh_copy(base, work)
     done = subprocess.run(
@@ -224,7 +239,7 @@ def count_writes(op: Operation, base: Base, work: Path) -> int:
     assert done.returncode == 0, f"{op.name}: the undisturbed run failed: {done.stderr}"
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith(MARKER), done.stderr
-    return int(last[len(MARKER) :])
+    return last[len(MARKER) :]
 
 
 def check_after_crash(op: Operation, base: Base, lk: Lk, label: str, out_dir: Path) -> None:
@@ -248,13 +263,14 @@ def check_after_crash(op: Operation, base: Base, lk: Lk, label: str, out_dir: Pa
     vault = reopen(base.opened, lk.vault)
     after = [(s.id.hex(), s.seq) for s in vault.snapshots()]
     kept = [c for c in base.committed if c.id not in removable]
-    expected = [(c.id, seq) for seq, c in enumerate(base.committed, 1) if c.id not in removable]
+    expected = [(c.id, c.seq) for c in kept]
     restores = [(c.id, c.data) for c in kept]
     if op.stores_target:
         again = json.loads(out)
-        assert again["seq"] == len(before) + 1, f"{label}: retry got sequence {again['seq']}"
+        next_seq = base.committed[-1].seq + 1 if base.committed else 1
+        assert again["seq"] == next_seq, f"{label}: retry got sequence {again['seq']}"
         assert again["sha256"] == hashlib.sha256(base.target_data).hexdigest(), label
-        expected.append((again["id"], len(before) + 1))
+        expected.append((again["id"], next_seq))
         restores.append((again["id"], base.target_data))
         # The next writer cleared what the crash left half-written (lock files aside: readers
         # may be writing theirs).
@@ -291,9 +307,11 @@ def run_crash_points(
     op: Operation, base: Base, tmp_path: Path, sample: int | None
 ) -> dict[str, int]:
     """Kill at the chosen writes (``sample`` spread over all of them, or every one), before
-    the write and half-way through it; run undisturbed with the kill one write past the last
-    (which proves the count). The checks of each crash run on a pool while the next is made."""
-    writes = count_writes(op, base, tmp_path / "count")
+    the write and (writes, not deletes) half-way through it; run undisturbed with the kill one
+    write past the last (which proves the count). The checks of each crash run on a pool while
+    the next is made."""
+    kinds = count_writes(op, base, tmp_path / "count")
+    writes = len(kinds)
     assert writes >= 1, f"{op.name} made no storage write"
     chosen = spread(list(range(1, writes + 1)), writes if sample is None else sample)
     checks: list[Future[None]] = []
@@ -307,13 +325,20 @@ def run_crash_points(
         undisturbed = lk
         for mode in ("", ":halfway"):
             for nth in chosen:
+                if mode and kinds[nth - 1] == "d":
+                    continue  # a delete has no half-way: a kill there is a kill before it
                 spec = f"{nth}{mode}"
                 lk, code, _out, err = crash_at(op, base, tmp_path, spec)
                 checks.append(after_kill(op, base, lk, spec, code, err, pool))
         for check in checks:
             check.result()
     packs = len(vault_files(undisturbed.vault, "data")) - len(vault_files(base.lk.vault, "data"))
-    return {"writes": writes, "packs": packs, "crash_points": len(checks)}
+    return {
+        "writes": writes,
+        "packs": packs,
+        "crash_points": len(checks),
+        "deletes": kinds.count("d"),
+    }
 
 
 def sweep(op: Operation, tmp_path: Path) -> dict[str, int]:

@@ -103,6 +103,17 @@ def vcards(connections: Iterable[Connection]) -> str:
     return "".join(vcard(c) for c in exportable(connections))
 
 
+def spreadsheet_safe(value: str) -> str:
+    """A cell a spreadsheet will show as text, never run as a formula.
+
+    Names, companies and titles are chosen by other people; one starting with ``=``, ``+``,
+    ``-`` or ``@`` would otherwise be a formula when the file is opened in Excel or Sheets.
+    """
+    if value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def contacts_csv(connections: Iterable[Connection]) -> str:
     """All named connections as CSV with Google Contacts' column names (RFC 4180, CRLF)."""
     out = io.StringIO(newline="")
@@ -111,10 +122,10 @@ def contacts_csv(connections: Iterable[Connection]) -> str:
     for c in exportable(connections):
         writer.writerow(
             [
-                c.first_name,
-                c.last_name,
-                c.company or "",
-                c.position or "",
+                spreadsheet_safe(c.first_name),
+                spreadsheet_safe(c.last_name),
+                spreadsheet_safe(c.company or ""),
+                spreadsheet_safe(c.position or ""),
                 "Work" if c.email else "",
                 c.email or "",
                 LABEL if c.url else "",

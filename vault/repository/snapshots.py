@@ -139,6 +139,7 @@ class Forgotten:
     time: datetime | None
     source: str
     reason: str
+    prev: bytes | None = None  # its predecessor, so the chain can be followed through it
 
     @property
     def short_id(self) -> str:
@@ -147,6 +148,7 @@ class Forgotten:
     def to_document(self) -> dict[str, Any]:
         return {
             "id": self.id,
+            "prev": self.prev,
             "seq": self.seq,
             "time": None if self.time is None else self.time.isoformat(),
             "source": self.source,
@@ -155,12 +157,14 @@ class Forgotten:
 
     @classmethod
     def of(cls, snapshot: Snapshot, reason: str) -> Forgotten:
-        return cls(snapshot.id, snapshot.seq, snapshot.time, snapshot.source, reason)
+        return cls(snapshot.id, snapshot.seq, snapshot.time, snapshot.source, reason, snapshot.prev)
 
     @classmethod
     def from_document(cls, document: Any, what: str) -> Forgotten:
         snapshot_id = codec.field(document, "id", bytes, what)
         codec.require(len(snapshot_id) == ID_SIZE, what)
+        prev = document.get("prev")
+        codec.require(prev is None or (isinstance(prev, bytes) and len(prev) == ID_SIZE), what)
         seq = document.get("seq")
         codec.require(seq is None or (isinstance(seq, int) and not isinstance(seq, bool)), what)
         time_text = document.get("time")
@@ -175,6 +179,7 @@ class Forgotten:
             time,
             codec.field(document, "source", str, what),
             codec.field(document, "reason", str, what),
+            prev,
         )
 
 

@@ -18,7 +18,7 @@ from .errors import IntegrityError, RollbackDetected, SnapshotNotFound, UsageErr
 from .export import history
 from .export import sources as export_sources
 from .export.layout import classify
-from .export.load import load_export
+from .export.load import MemberReaders, load_export
 from .export.model import Export
 from .forgetting import ForgetPlan
 from .progress import Progress
@@ -270,6 +270,19 @@ class Vault:
             wanted = {part.name for table in tables for part in found.get(table, [])}
             chosen = {name: read for name, read in members.items() if name in wanted}
             return load_export(chosen, snapshot.source)
+
+    def export_members(self, snapshot: Snapshot, tables: Collection[str]) -> MemberReaders:
+        """The members holding the named tables of a stored export, read now, as readers for
+        ``load_export``: the caller can parse them without holding the vault. A member that
+        could not be read raises when its reader is called, as ``export_tables`` would."""
+        with lock(self.repo, self.env.holder(), exclusive=False, wait_seconds=self.env.lock_wait):
+            tree = restorer.load_tree(self.repo, snapshot.tree)
+            if tree.kind != "zip":
+                return {}
+            members = export_sources.stored_members(self.repo, tree)
+            found, _others = classify(members)
+            wanted = {part.name for table in tables for part in found.get(table, [])}
+            return {name: _read_now(read) for name, read in members.items() if name in wanted}
 
     def archive(self, snapshot: Snapshot) -> Iterator[bytes]:
         """The snapshot's source file, block by block, checked against its size and SHA-256
@@ -574,3 +587,17 @@ def file_digest(path: Path) -> tuple[int, bytes]:
             digest.update(block)
             size += len(block)
     return size, digest.digest()
+
+
+def _read_now(read: Callable[[], bytes]) -> Callable[[], bytes]:
+    """A reader giving what ``read`` gave (or raised) when this was called."""
+    try:
+        data = read()
+    except Exception as exc:  # noqa: BLE001 - raised again when the data is asked for
+        failure = exc
+
+        def fail() -> bytes:
+            raise failure
+
+        return fail
+    return lambda: data

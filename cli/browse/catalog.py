@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from operator import itemgetter
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, overload
 
 from vault.export import conversations as group_conversations
 from vault.export.model import (
@@ -85,6 +85,27 @@ class MessageHit(NamedTuple):
     position: int  # the message's place in the thread, oldest first
 
 
+class MessageHits(Sequence[MessageHit]):
+    """Every message, newest first, as ``MessageHit``s made when asked for: making 400,000
+    of them up front would cost a second for the few dozen a page shows."""
+
+    def __init__(self, order: list[tuple[datetime, int, int]]) -> None:
+        self._order = order  # (sent, conversation, position)
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    @overload
+    def __getitem__(self, index: int) -> MessageHit: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[MessageHit]: ...
+    def __getitem__(self, index: int | slice) -> MessageHit | list[MessageHit]:
+        if isinstance(index, slice):
+            return [MessageHit(n, p) for _sent, n, p in self._order[index]]
+        _sent, number, position = self._order[index]
+        return MessageHit(number, position)
+
+
 def _newest_first(moment: datetime | None) -> tuple[bool, datetime]:
     """Sort key (with reverse=True): newest first, undated last."""
     return (moment is not None, moment or datetime.min.replace(tzinfo=timezone.utc))
@@ -93,7 +114,9 @@ def _newest_first(moment: datetime | None) -> tuple[bool, datetime]:
 class Catalog:
     """Everything one snapshot's pages show, sorted and indexed."""
 
-    def __init__(self, export: Export) -> None:
+    def __init__(self, export: Export, *, with_messages: bool = True) -> None:
+        """``with_messages=False`` leaves the messages out until ``add_messages``: they are
+        most of a large export, and everything else can be shown while they are read."""
         self.export = export
         self.owner = " ".join(
             part
@@ -101,7 +124,14 @@ class Catalog:
             if part
         )
         self._build_connections(export.connections)
-        self._build_conversations(export.messages)
+        self.messages_ready = False
+        self.conversations: list[Conversation] = []
+        self.message_hits: Sequence[MessageHit] = []
+        self.thread_index = TextIndex([])
+        self.message_index = TextIndex([])
+        self._threads_of: dict[str, set[int]] = {}
+        if with_messages:
+            self.add_messages(export.messages)
         self.invitations = sorted(
             export.invitations, key=lambda i: _newest_first(i.sent_at), reverse=True
         )
@@ -163,33 +193,44 @@ class Catalog:
 
     # --- conversations ----------------------------------------------------------------------
 
-    def _build_conversations(self, messages: list[Message]) -> None:
-        self.conversations = group_conversations(messages)
-        self.thread_index = TextIndex(
-            " ".join(filter(None, (c.title, *c.participants))) for c in self.conversations
+    def add_messages(self, messages: list[Message], warnings: Sequence[str] = ()) -> None:
+        """Group and index the messages (and note ``warnings`` met reading them). Pages may
+        read this catalog meanwhile: everything is built aside and published at the end,
+        ``messages_ready`` last."""
+        conversations = group_conversations(messages)
+        thread_index = TextIndex(
+            " ".join(filter(None, (c.title, *c.participants))) for c in conversations
         )
         undated = datetime.min.replace(tzinfo=timezone.utc)
         order = [
             (message.sent_at or undated, number, position)
-            for number, thread in enumerate(self.conversations)
+            for number, thread in enumerate(conversations)
             for position, message in enumerate(thread.messages)
         ]
         order.sort(key=itemgetter(0), reverse=True)  # newest first, undated last
-        self.message_hits = list(map(MessageHit._make, (entry[1:] for entry in order)))
-        self.message_index = TextIndex(
+        message_hits = MessageHits(order)
+        message_index = TextIndex(
             (
                 f"{m.subject} {m.content}" if m.subject else m.content
-                for m in map(self.message, self.message_hits)
+                for m in (conversations[n].messages[p] for _sent, n, p in order)
             ),
             prepare=display_text,
         )
-        self._threads_of: dict[str, set[int]] = defaultdict(set)
-        for number, thread in enumerate(self.conversations):
+        threads_of: dict[str, set[int]] = defaultdict(set)
+        for number, thread in enumerate(conversations):
             for name in thread.participants:
-                self._threads_of[name_key(name)].add(number)
+                threads_of[name_key(name)].add(number)
             urls = {u for m in thread.messages for u in (m.sender_url, *m.recipient_urls) if u}
             for url in urls:
-                self._threads_of[url_key(url) or ""].add(number)
+                threads_of[url_key(url) or ""].add(number)
+        self.conversations = conversations
+        self.thread_index = thread_index
+        self.message_hits = message_hits
+        self.message_index = message_index
+        self._threads_of = threads_of
+        self.export.messages = messages
+        self.export.warnings.extend(warnings)
+        self.messages_ready = True
 
     def message(self, hit: MessageHit) -> Message:
         return self.conversations[hit.conversation].messages[hit.position]

@@ -1,8 +1,11 @@
 """The snapshots a browse session shows, read from the vault and parsed in memory, on demand.
 
 Nothing decrypted is written anywhere: members are read into memory, parsed, and kept as
-catalogs of the few snapshots last shown. The small tables (connections, invitations, ...)
-of every snapshot are read once on a background thread, for person pages and "what changed".
+catalogs of the few snapshots last shown. A snapshot is read in two steps, so pages can be
+shown early: every table but the messages (a second or so for 30,000 connections), then the
+messages (most of a large export), read from the vault and then parsed without holding it.
+The small tables (connections, invitations, ...) of every snapshot are read once on another
+background thread, for person pages and "what changed".
 """
 
 from __future__ import annotations
@@ -11,8 +14,9 @@ import threading
 from collections import OrderedDict
 
 from vault import Snapshot, SnapshotNotFound, Vault
-from vault.export import Export
+from vault.export import Export, load_export
 from vault.export.history import snapshot_day
+from vault.export.layout import TABLES
 
 from .catalog import Catalog
 from .people import People, Version
@@ -30,6 +34,9 @@ HISTORY_TABLES = frozenset(
         "endorsements_received",
     }
 )
+MESSAGE_TABLES = frozenset({"messages"})
+# Read first: everything a page shows but the messages (comments are not shown).
+FIRST_TABLES = frozenset(TABLES.values()) - MESSAGE_TABLES - {"comments"}
 
 
 class SnapshotSource:
@@ -45,6 +52,7 @@ class SnapshotSource:
         self._people_ready = threading.Event()
         self._started: set[bytes] = set()
         self._failures: dict[bytes, str] = {}
+        self._message_failures: dict[bytes, str] = {}
         self._start_lock = threading.Lock()
         self.history_warnings: list[str] = []
 
@@ -63,31 +71,45 @@ class SnapshotSource:
     # --- reading ----------------------------------------------------------------------------
 
     def catalog(self, snapshot: Snapshot) -> Catalog:
-        """The snapshot parsed and indexed (read from the vault the first time it is asked)."""
+        """The snapshot parsed and indexed, but for its messages (which ``load_in_background``
+        adds later); read from the vault the first time it is asked."""
         with self._catalog_locks[snapshot.id]:
             found = self._catalogs.get(snapshot.id)
             if found is not None:
                 self._catalogs.move_to_end(snapshot.id)
                 return found
             with self._vault_lock:
-                export = self.vault.export(snapshot)
-            built = Catalog(export)
+                export = self.vault.export_tables(snapshot, FIRST_TABLES)
+            built = Catalog(export, with_messages=False)
             self._catalogs[snapshot.id] = built
             while len(self._catalogs) > KEEP_CATALOGS:
                 evicted, _ = self._catalogs.popitem(last=False)
                 self._started.discard(evicted)
             return built
 
+    def loaded(self, snapshot: Snapshot) -> Catalog | None:
+        """The snapshot's catalog if it has been read (its messages maybe not yet), else None."""
+        return self._catalogs.get(snapshot.id)
+
     def ready(self, snapshot: Snapshot) -> bool:
         return snapshot.id in self._catalogs
+
+    def messages_ready(self, snapshot: Snapshot) -> bool:
+        found = self._catalogs.get(snapshot.id)
+        return found is not None and found.messages_ready
 
     def failure(self, snapshot: Snapshot) -> str | None:
         """Why a snapshot could not be read in the background, if it could not."""
         return self._failures.get(snapshot.id)
 
+    def messages_failure(self, snapshot: Snapshot) -> str | None:
+        """Why a snapshot's messages could not be read, if they could not."""
+        return self._message_failures.get(snapshot.id)
+
     def load_in_background(self, snapshot: Snapshot, then_history: bool = False) -> None:
-        """Start reading a snapshot (once), so pages can say "reading…" meanwhile; the first
-        snapshot shown then reads the small tables of all others for history."""
+        """Start reading a snapshot (once), so pages can say "reading…" meanwhile: its tables,
+        then its messages; the first snapshot shown also starts reading the small tables of
+        all others for history, as soon as its own are read."""
         with self._start_lock:
             if snapshot.id in self._started and snapshot.id not in self._failures:
                 return
@@ -98,14 +120,33 @@ class SnapshotSource:
             try:
                 built = self.catalog(snapshot)
             except Exception as exc:  # noqa: BLE001 - shown on the page, one line
-                self._failures[snapshot.id] = " ".join(str(exc).split()) or type(exc).__name__
+                self._failures[snapshot.id] = _one_line(exc)
                 if then_history:
                     self._people_ready.set()
                 return
             if then_history:
-                self._load_history(snapshot, built.export)
+                threading.Thread(
+                    target=self._load_history,
+                    args=(snapshot, built.export),
+                    name="lkvault-history",
+                    daemon=True,
+                ).start()
+            if not built.messages_ready:
+                try:
+                    self._add_messages(snapshot, built)
+                except Exception as exc:  # noqa: BLE001 - shown on the page, one line
+                    self._message_failures[snapshot.id] = _one_line(exc)
 
         threading.Thread(target=load, name="lkvault-read", daemon=True).start()
+
+    def _add_messages(self, snapshot: Snapshot, catalog: Catalog) -> None:
+        # Only reading holds the vault; parsing (seconds for a large export) does not, so
+        # history and downloads are not kept waiting.
+        with self._vault_lock:
+            members = self.vault.export_members(snapshot, MESSAGE_TABLES)
+        export = load_export(members, snapshot.source)
+        del members  # the raw bytes of messages.csv are not needed any more
+        catalog.add_messages(export.messages, export.warnings)
 
     def archive(self, snapshot: Snapshot) -> bytes:
         """The stored archive, whole, checked against its SHA-256."""
@@ -138,3 +179,7 @@ class SnapshotSource:
         """Everyone of every snapshot, or None if still being read after ``wait`` seconds."""
         self._people_ready.wait(wait)
         return self._people
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__

@@ -2,7 +2,9 @@
 
 Every page is a function of one snapshot's catalog (``/s/<short id>/...``); the same search
 functions answer the HTML pages (which work without scripts) and the JSON endpoints that the
-page's script calls while someone types. Templates autoescape everything.
+page's script calls while someone types. Templates autoescape everything. Each page says what
+it needs (``Needs``): the overview shows the snapshot's recorded summary until the export is
+read, and only the pages that show messages wait for them.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from importlib import resources
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote, urlencode
 
 import jinja2
@@ -33,6 +35,9 @@ from .people import person_id
 from .source import SnapshotSource
 
 HISTORY_WAIT = 20.0  # seconds a person or changes page waits for older snapshots to be read
+# What a page needs before it can be shown: the snapshot record only (its summary), the
+# export's tables but its messages, or its messages too.
+Needs = Literal["summary", "tables", "messages"]
 PACKAGE = resources.files(__package__)
 
 
@@ -73,13 +78,17 @@ class Browse:
             raise HTTPException(404, "No such snapshot in this vault.") from None
 
     def _page(self, request: Request, name: str, snapshot: Snapshot, **context: Any) -> Response:
-        catalog = self.source.catalog(snapshot)
+        catalog = self.source.loaded(snapshot)  # None only on pages that need the summary
+        summary = summary_from_document(snapshot.export)
         base = {
             "snapshot": snapshot,
             "snapshot_date": snapshot_day(snapshot),
             "latest": self.source.snapshots[-1],
             "root": f"/s/{snapshot.short_id}",
             "catalog": catalog,
+            "messages_ready": catalog is not None and catalog.messages_ready,
+            "counts": dict(summary.counts) if summary is not None else {},
+            "summary_headline": summary.headline if summary is not None else None,
             "section": name,
         }
         return self.templates.TemplateResponse(request, f"{name}.html", {**base, **context})
@@ -98,6 +107,8 @@ class Browse:
 
     def overview(self, request: Request) -> Response:
         snapshot = self._snapshot(request)
+        if not self.source.ready(snapshot):  # shown from the summary while the export is read
+            return self._page(request, "overview", snapshot, changes=None)
         found = self._changes(snapshot, wait=0.5)
         return self._page(request, "overview", snapshot, changes=found)
 
@@ -325,10 +336,6 @@ class Browse:
 
     def _loading(self, request: Request, snapshot: Snapshot) -> Response:
         """A page that reloads itself until the snapshot has been read (or says why not)."""
-        self.source.load_in_background(snapshot)
-        failure = self.source.failure(snapshot)
-        if failure is not None:
-            return self._failed(request, failure)
         if "/api/" in request.url.path:
             return JSONResponse({"loading": True}, status_code=503, headers={"retry-after": "1"})
         return self.templates.TemplateResponse(
@@ -350,15 +357,34 @@ class Browse:
             status_code=500,
         )
 
-    def guarded(self, endpoint: Callable[[Request], Response]) -> Callable[[Request], Response]:
-        """The endpoint, with a failure (a damaged snapshot, say) shown as a one-line page."""
+    def _reading_messages(self, request: Request, snapshot: Snapshot) -> Response:
+        """A page (in the site's frame, so every other page stays a click away) that reloads
+        itself until the snapshot's messages have been read."""
+        if "/api/" in request.url.path:
+            return JSONResponse({"loading": True}, status_code=503, headers={"retry-after": "1"})
+        return self._page(request, "reading_messages", snapshot)
+
+    def guarded(
+        self, endpoint: Callable[[Request], Response], needs: Needs
+    ) -> Callable[[Request], Response]:
+        """The endpoint once what it ``needs`` has been read (until then a page saying so),
+        with a failure (a damaged snapshot, say) shown as a one-line page."""
 
         @functools.wraps(endpoint)
         def run(request: Request) -> Response:
             try:
                 snapshot = self._snapshot(request)
-                if not self.source.ready(snapshot):
+                self.source.load_in_background(snapshot)  # once; later calls do nothing
+                failure = self.source.failure(snapshot)
+                if failure is not None:
+                    return self._failed(request, failure)
+                if needs != "summary" and not self.source.ready(snapshot):
                     return self._loading(request, snapshot)
+                if needs == "messages" and not self.source.messages_ready(snapshot):
+                    failure = self.source.messages_failure(snapshot)
+                    if failure is not None:
+                        return self._failed(request, failure)
+                    return self._reading_messages(request, snapshot)
                 return endpoint(request)
             except HTTPException:
                 raise
@@ -408,28 +434,28 @@ def build_app(source: SnapshotSource, shown: Snapshot) -> Starlette:
     """The application (to be wrapped by guard.Guard before it is served)."""
     handlers = Browse(source, shown)
 
-    def page(path: str, endpoint: Callable[[Request], Response]) -> Route:
-        return Route("/s/{snap}" + path, handlers.guarded(endpoint), methods=["GET"])
+    def page(path: str, endpoint: Callable[[Request], Response], needs: Needs) -> Route:
+        return Route("/s/{snap}" + path, handlers.guarded(endpoint, needs), methods=["GET"])
 
     routes = [
         Route("/", handlers.home, methods=["GET"]),
-        page("/", handlers.overview),
-        page("/changes", handlers.changes_page),
-        page("/connections", handlers.connections),
-        page("/people/{pid}", handlers.person),
-        page("/conversations", handlers.conversations),
-        page("/conversations/{number}", handlers.thread),
-        page("/messages", handlers.messages),
-        page("/profile", handlers.profile),
-        page("/recommendations", handlers.recommendations),
-        page("/invitations", handlers.invitations),
-        page("/snapshots", handlers.snapshots),
-        page("/download/contacts.vcf", handlers.contacts_vcf),
-        page("/download/contacts.csv", handlers.contacts_csv),
-        page("/download/archive", handlers.archive),
-        page("/api/connections", handlers.api_connections),
-        page("/api/conversations", handlers.api_conversations),
-        page("/api/messages", handlers.api_messages),
+        page("/", handlers.overview, "summary"),
+        page("/changes", handlers.changes_page, "tables"),
+        page("/connections", handlers.connections, "tables"),
+        page("/people/{pid}", handlers.person, "tables"),
+        page("/conversations", handlers.conversations, "messages"),
+        page("/conversations/{number}", handlers.thread, "messages"),
+        page("/messages", handlers.messages, "messages"),
+        page("/profile", handlers.profile, "tables"),
+        page("/recommendations", handlers.recommendations, "tables"),
+        page("/invitations", handlers.invitations, "tables"),
+        page("/snapshots", handlers.snapshots, "summary"),
+        page("/download/contacts.vcf", handlers.contacts_vcf, "tables"),
+        page("/download/contacts.csv", handlers.contacts_csv, "tables"),
+        page("/download/archive", handlers.archive, "summary"),
+        page("/api/connections", handlers.api_connections, "tables"),
+        page("/api/conversations", handlers.api_conversations, "messages"),
+        page("/api/messages", handlers.api_messages, "messages"),
         Mount("/static", StaticFiles(directory=str(PACKAGE / "static")), name="static"),
     ]
     return Starlette(

@@ -316,16 +316,30 @@ def hostile_cases() -> dict[str, Callable[[], bytes]]:
 
 
 class ZipHarness:
-    """A vault to store fuzzed zips in (opened once, with the minimum allowed KDF cost)."""
+    """Vaults to store fuzzed zips in (made with the minimum allowed KDF cost). Each snapshot
+    reads the whole history, so a vault is verified and replaced every VAULT_SNAPSHOTS."""
+
+    VAULT_SNAPSHOTS = 200
 
     def __init__(self, root: Path) -> None:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
-        env = Environment(state_dir=root / "state", lock_wait=5.0, workers=1)
-        self.vault = Vault.init(str(root / "vault"), b"fuzz passphrase", env, kdf=FAST_KDF)
         self.inputs = 0
         self.stored = 0
         self.refused = 0
+        self.vaults = 0
+        self.vault = self._new_vault()
+
+    def _new_vault(self) -> Vault:
+        self.vaults += 1
+        where = self.root / f"vault-{self.vaults}"
+        env = Environment(state_dir=where / "state", lock_wait=5.0, workers=1)
+        return Vault.init(str(where / "vault"), b"fuzz passphrase", env, kdf=FAST_KDF)
+
+    def verify(self) -> None:
+        """Whatever was stored or refused, the vault itself is intact."""
+        report = self.vault.verify(read_data=True)
+        assert report.ok, [p.describe() for p in report.problems]
 
     def check(self, data: bytes, label: str = "") -> str:
         """Store ``data``; returns "stored" or "refused", or fails (saving the input)."""
@@ -343,12 +357,15 @@ class ZipHarness:
         try:
             path = work / "Basic_LinkedInDataExport_01-15-2026.zip"
             path.write_bytes(data)
-            before = [s.id for s in self.vault.snapshots()]
+            if self.stored and self.stored % self.VAULT_SNAPSHOTS == 0:
+                self.verify()
+                self.vault = self._new_vault()
+            before = self._snapshot_files()
             try:
                 created = self.vault.snapshot(path)
             except BadInput as exc:
                 one_line(str(exc))
-                after = [s.id for s in self.vault.snapshots()]
+                after = self._snapshot_files()
                 assert after == before, "a refused input changed the vault's snapshots"
                 self.refused += 1
                 return "refused"
@@ -361,6 +378,9 @@ class ZipHarness:
             return "stored"
         finally:
             shutil.rmtree(work, ignore_errors=True)
+
+    def _snapshot_files(self) -> list[str]:
+        return self.vault.repo.backend.list("snapshots/")
 
     def _extract_stays_inside(self, snap_id: str, work: Path) -> None:
         # Deep enough that the traversal names' '..' steps would still land inside ``work``.

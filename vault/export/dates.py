@@ -71,6 +71,14 @@ def parse_datetime(text: str | None) -> datetime | None:
     """A moment from any of LinkedIn's formats (UTC when no zone is given), else None."""
     if not text:
         return None
+    if len(text) == 23 and text[19:] == " UTC" and text[4:17:3] == "-- ::":
+        # Today's format, "2025-01-14 04:00:11 UTC" (every message row): parsed in C. With
+        # every separator in place fromisoformat takes only digits; anything it refuses (a
+        # bad day, other digits) takes the general path below, which decides.
+        try:
+            return datetime.fromisoformat(text[:19] + "+00:00")
+        except ValueError:
+            pass
     value = " ".join(text.split())
     if match := _ISO.match(value):
         y, mo, d, h, mi, s = match.groups()

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import datetime
+from operator import itemgetter
 from typing import Literal
 
 from .dates import parse_date, parse_datetime
@@ -90,7 +92,10 @@ def optional(row: Row, *names: str) -> str | None:
 
 
 def split_list(value: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in value.split(",") if part.strip())
+    if "," not in value:  # one name or URL, the usual case: no generator per message
+        value = value.strip()
+        return (value,) if value else ()
+    return tuple(filter(None, map(str.strip, value.split(","))))
 
 
 _CREDENTIAL = re.compile(r"^(?:[A-Z][A-Za-z]*[A-Z.][A-Za-z.]*|[A-Z]{2,}|[JS]r\.?)$")
@@ -102,6 +107,8 @@ def split_names(value: str, expected: int = 0) -> tuple[str, ...]:
     ``expected`` (the number of profile URLs beside the names, when known) wins: pieces
     are merged back only until there are that many names.
     """
+    if "," not in value:  # a single name has nothing to merge
+        return split_list(value)
     pieces = list(split_list(value))
     names: list[str] = []
     for number, piece in enumerate(pieces):
@@ -135,32 +142,41 @@ def synthetic_conversation_id(participants: tuple[str, ...]) -> str:
 
 
 def messages(table: Table) -> list[Message]:
+    # Hundreds of thousands of rows: columns are read with dict.get directly (what ``pick``
+    # and ``optional`` do, without two calls per column).
     found = []
+    append = found.append
     for row in table.rows:
-        sender = pick(row, "from")
-        recipient_urls = split_list(pick(row, "recipientprofileurls"))
-        recipients = split_names(pick(row, "to"), len(recipient_urls))
-        conversation = pick(row, "conversationid")
+        get = row.get
+        sender = get("from") or ""
+        recipient_urls = split_list(get("recipientprofileurls") or "")
+        recipients = split_names(get("to") or "", len(recipient_urls))
+        conversation = get("conversationid")
         if not conversation:
             conversation = synthetic_conversation_id((sender, *recipients))
-        attachments = pick(row, "attachments")
-        found.append(
+        attachments = get("attachments")
+        append(
             Message(
                 conversation_id=conversation,
-                conversation_title=optional(row, "conversationtitle"),
+                conversation_title=get("conversationtitle") or None,
                 sender=sender,
-                sender_url=optional(row, "senderprofileurl"),
+                sender_url=get("senderprofileurl") or None,
                 recipients=recipients,
                 recipient_urls=recipient_urls,
-                sent_at=parse_datetime(pick(row, "date")),
-                subject=optional(row, "subject"),
-                content=pick(row, "content"),
-                folder=optional(row, "folder"),
+                sent_at=parse_datetime(get("date")),
+                subject=get("subject") or None,
+                content=get("content") or "",
+                folder=get("folder") or None,
                 attachments=(attachments,) if attachments and attachments != "NaN" else (),
-                is_draft=pick(row, "ismessagedraft").lower() in ("yes", "true"),
+                is_draft=(get("ismessagedraft") or "").lower() in ("yes", "true"),
             )
         )
     return found
+
+
+def _oldest_first(message: Message) -> tuple[bool, datetime | None]:
+    """Sort key: undated messages first, then by time."""
+    return (message.sent_at is not None, message.sent_at)
 
 
 def conversations(found: list[Message]) -> list[Conversation]:
@@ -168,18 +184,24 @@ def conversations(found: list[Message]) -> list[Conversation]:
     grouped: dict[str, list[Message]] = {}
     for message in found:
         grouped.setdefault(message.conversation_id, []).append(message)
-    result = []
+    keyed = []
     for conversation_id, items in grouped.items():
-        items.sort(key=lambda m: (m.sent_at is not None, m.sent_at))
+        items.sort(key=_oldest_first)
         participants: dict[str, None] = {}
         for message in items:
-            for name in (message.sender, *message.recipients):
+            if message.sender:
+                participants.setdefault(message.sender, None)
+            for name in message.recipients:
                 if name:
                     participants.setdefault(name, None)
         title = next((m.conversation_title for m in items if m.conversation_title), None)
-        result.append(Conversation(conversation_id, title, tuple(participants), tuple(items)))
-    result.sort(key=lambda c: (c.last_at is not None, c.last_at), reverse=True)
-    return result
+        # Oldest first, undated first: the last message's time is the newest (Conversation.
+        # last_at), known here without a pass over the messages per comparison.
+        last = items[-1].sent_at
+        conversation = Conversation(conversation_id, title, tuple(participants), tuple(items))
+        keyed.append(((last is not None, last), conversation))
+    keyed.sort(key=itemgetter(0), reverse=True)
+    return [conversation for _key, conversation in keyed]
 
 
 def invitations(table: Table) -> list[Invitation]:

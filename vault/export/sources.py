@@ -17,9 +17,10 @@ from ..repository.repo import Repository
 from ..repository.snapshots import Snapshot
 from ..restorer import load_tree
 from ..tree import MemberEntry, Tree
+from .counting import count_export
 from .load import MemberReaders, load_export
 from .model import Export
-from .summary import summarize, summary_document
+from .summary import summary_document
 
 MAX_TABLE_BYTES = 1024 * 1024 * 1024
 
@@ -62,15 +63,23 @@ def stored_members(repo: Repository, tree: Tree) -> MemberReaders:
 
 def export_of_file(path: Path, archive_name: str) -> tuple[dict[str, Any] | None, list[str]]:
     """The summary document of the export in the zip at ``path`` (None when it is not a
-    LinkedIn export) and the warnings met on the way. Never raises for bad input."""
+    LinkedIn export) and the warnings met on the way. Never raises for bad input.
+
+    Rows are counted as they stream by (``counting``), so memory does not grow with the
+    export: a summary is taken at every snapshot, of exports of any size."""
     try:
         with zipfile.ZipFile(path) as archive:
-            export = load_export(zip_file_members(archive), archive_name)
+            streams = {
+                info.filename: (lambda info=info: archive.open(info))
+                for info in archive.infolist()
+                if not info.is_dir()
+            }
+            summary, warnings = count_export(streams, archive_name)
     except Exception as exc:  # noqa: BLE001 - a summary must never fail a snapshot
         return None, [f"the export's contents could not be summarised ({exc})"]
-    if not export.recognised:
-        return None, export.warnings
-    return summary_document(summarize(export)), export.warnings
+    if summary is None:
+        return None, warnings
+    return summary_document(summary), warnings
 
 
 def export_of_snapshot(repo: Repository, snapshot: Snapshot) -> Export:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 HEADER_SEARCH_LINES = 30  # a preamble is a few lines; a header further down is not a header
@@ -84,6 +84,43 @@ def _find_header(
     return None
 
 
+def _first_lines(text: str) -> list[str]:
+    """The lines the header may be on (with their line ends), without splitting the whole
+    text: a messages.csv of 200 MB would otherwise be split and joined again for nothing."""
+    size = 64 * 1024
+    while True:
+        if size >= len(text):
+            return text.splitlines(keepends=True)[: HEADER_SEARCH_LINES + 1]
+        lines = text[:size].splitlines(keepends=True)
+        if len(lines) > HEADER_SEARCH_LINES + 1:
+            # The last line may be cut (even between "\r" and "\n"); it is never used.
+            return lines[: HEADER_SEARCH_LINES + 1]
+        size *= 4
+
+
+def _row_maker(columns: list[str]) -> Callable[[list[str]], dict[str, str]]:
+    """A function from a row's stripped cells to its dictionary: short rows padded, cells
+    beyond the header ignored, a repeated (or unnamed) column keeping only its first value."""
+    width = len(columns)
+    keep = [n for n, name in enumerate(columns) if name and name not in columns[:n]]
+    if len(keep) == width:  # the usual case: dict(zip()) runs in C, no loop per cell
+
+        def plain(cells: list[str]) -> dict[str, str]:
+            if len(cells) < width:
+                cells += [""] * (width - len(cells))
+            return dict(zip(columns, cells))  # noqa: B905 - extra cells are ignored
+
+        return plain
+    names = [columns[n] for n in keep]
+
+    def chosen(cells: list[str]) -> dict[str, str]:
+        if len(cells) < width:
+            cells += [""] * (width - len(cells))
+        return dict(zip(names, [cells[n] for n in keep], strict=True))
+
+    return chosen
+
+
 def read_table(
     data: bytes,
     wanted: Iterable[str],
@@ -101,14 +138,15 @@ def read_table(
     text, encoding = decode(data)
     if not text.strip():
         return Table(columns=[], encoding=encoding)
-    lines = text.splitlines(keepends=True)
+    lines = _first_lines(text)
     found = _find_header(lines, wanted_keys, min(minimum, len(wanted_keys)))
     if found is None:
-        first = next((line.strip() for line in lines if line.strip()), "")
+        first = next((line.strip() for line in text.splitlines() if line.strip()), "")
         raise TableError(f"no header row found (first line: {first[:60]!r})")
     number, delimiter, cells = found
     columns = [column_key(cell) for cell in cells]
-    body = "".join(lines[number + 1 :])
+    body = text[sum(len(line) for line in lines[: number + 1]) :]
+    del text  # the body is a copy; let a large file's text go
     if backslash_escapes and '\\"' not in body:
         backslash_escapes = False  # only where the file really uses them: keep other backslashes
     reader = csv.reader(
@@ -124,16 +162,14 @@ def read_table(
         encoding=encoding,
         delimiter=delimiter,
     )
+    make_row = _row_maker(columns)
+    rows = table.rows
+    strip = str.strip
     try:
         for record in reader:
-            if not any(cell.strip() for cell in record):
-                continue
-            padded = record + [""] * (len(columns) - len(record))
-            row: dict[str, str] = {}
-            for name, cell in zip(columns, padded, strict=False):  # extra cells are ignored
-                if name and name not in row:  # a repeated column keeps its first value
-                    row[name] = cell.strip()
-            table.rows.append(row)
+            stripped = list(map(strip, record))
+            if any(stripped):  # rows whose every cell is blank are dropped
+                rows.append(make_row(stripped))
     except csv.Error as exc:
-        raise TableError(f"malformed CSV near data row {len(table.rows) + 1} ({exc})") from None
+        raise TableError(f"malformed CSV near data row {len(rows) + 1} ({exc})") from None
     return table

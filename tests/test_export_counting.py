@@ -1,0 +1,82 @@
+"""The summary counted from streams at snapshot time equals the one built from full records."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from bench.exportgen import generate_series
+from vault.export import load_export, summarize
+from vault.export.counting import count_export
+from vault.export.sources import zip_file_members
+
+SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "Basic_LinkedInDataExport_01-15-2026.zip"
+
+
+def both_ways(path: Path, name: str | None = None):  # noqa: ANN201
+    name = name or path.name
+    with zipfile.ZipFile(path) as archive:
+        full = load_export(zip_file_members(archive), name)
+        streams = {i.filename: (lambda i=i: archive.open(i)) for i in archive.infolist()}
+        counted, warnings = count_export(streams, name)
+    return (summarize(full) if full.recognised else None), counted, full.warnings, warnings
+
+
+def write_zip(path: Path, members: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for member, data in members.items():
+            archive.writestr(member, data)
+    return path
+
+
+def test_the_sample_export() -> None:
+    full, counted, _, _ = both_ways(SAMPLE)
+    assert counted == full
+    assert counted is not None and counted.counts["connections"] == 344
+    assert counted.counts["conversations"] == 359 and counted.counts["messages"] == 1503
+
+
+@pytest.mark.parametrize("era", ["2025", "2018"])
+def test_generated_exports_of_both_eras(tmp_path: Path, era: str) -> None:
+    for path in generate_series(tmp_path, months=2, scale=0.3, era=era):
+        full, counted, full_warnings, warnings = both_ways(path)
+        assert counted == full and counted is not None
+        assert warnings == full_warnings
+
+
+def test_quirks_preamble_utf16_split_files_folder_and_damage(tmp_path: Path) -> None:
+    preamble = (
+        'Notes:\n"When exporting your connection data, you may notice that some of the email '
+        'addresses are missing."\n\nFirst Name,Last Name,URL,Email Address,Company,Position,'
+        "Connected On\nAda,Lovelace,https://www.linkedin.com/in/ada,,Engines,Analyst,"
+        "01 Jan 2020\n,,,,,,02 Feb 2021\n"
+    )
+    messages_2018 = "From\tTo\tDate\tSubject\tContent\tDirection\tFolder\r\n" + "".join(
+        f"Ada Lovelace\tCharles Babbage, FRS\t2018-01-0{i} 10:00\t\tHello {i}\tOUTGOING\tINBOX\r\n"
+        for i in range(1, 5)
+    )
+    members = {
+        "Export/Connections.csv": preamble.encode(),
+        "Export/messages_1.csv": messages_2018.encode("utf-16"),
+        "Export/messages_2.csv": (
+            "From\tTo\tDate\tSubject\tContent\tDirection\tFolder\r\n"
+            'Grace Hopper\tAda Lovelace\t2018-02-01 10:00\t\t"multi\nline"\tINCOMING\tINBOX\r\n'
+        ).encode("utf-16"),
+        "Export/Profile.csv": b"First Name,Last Name,Headline\nAda,Lovelace,Analyst, engines\n",
+        "Export/Invitations.csv": b"",
+        "Export/Positions.csv": b"this is not a table at all\n",
+    }
+    path = write_zip(tmp_path / "Basic_LinkedInDataExport_03-01-2018.zip", members)
+    full, counted, full_warnings, warnings = both_ways(path)
+    assert counted == full
+    assert counted is not None and counted.counts["messages"] == 5
+    assert counted.counts["conversations"] == 2 and counted.counts["connections"] == 2
+    assert len(warnings) == len(full_warnings) == 1 and "Positions.csv" in warnings[0]
+
+
+def test_a_zip_that_is_not_an_export(tmp_path: Path) -> None:
+    path = write_zip(tmp_path / "photos.zip", {"a.jpg": b"\xff\xd8\xff", "notes.txt": b"hi"})
+    full, counted, _, _ = both_ways(path)
+    assert full is None and counted is None

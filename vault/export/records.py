@@ -186,7 +186,8 @@ def conversations(found: list[Message]) -> list[Conversation]:
         grouped.setdefault(message.conversation_id, []).append(message)
     keyed = []
     for conversation_id, items in grouped.items():
-        items.sort(key=_oldest_first)
+        if len(items) > 1:
+            items.sort(key=_oldest_first)
         participants: dict[str, None] = {}
         for message in items:
             if message.sender:

@@ -22,8 +22,7 @@ from .layout import classify, name_info, top_folder
 from .load import LABELS
 from .model import ExportSummary
 from .summary import COUNTS
-from .tables import HEADER_SEARCH_LINES, TableError, column_key
-from .tables import _find_header as find_header
+from .tables import HEADER_SEARCH_LINES, TableError, column_key, find_header
 
 MemberStreams = Mapping[str, Callable[[], IO[bytes]]]
 

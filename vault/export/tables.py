@@ -69,7 +69,7 @@ def _split_line(line: str, delimiter: str) -> list[str]:
         return []
 
 
-def _find_header(
+def find_header(
     lines: list[str], wanted: set[str], minimum: int
 ) -> tuple[int, str, list[str]] | None:
     """(line number, delimiter, cells) of the first line naming enough ``wanted`` columns."""
@@ -139,7 +139,7 @@ def read_table(
     if not text.strip():
         return Table(columns=[], encoding=encoding)
     lines = _first_lines(text)
-    found = _find_header(lines, wanted_keys, min(minimum, len(wanted_keys)))
+    found = find_header(lines, wanted_keys, min(minimum, len(wanted_keys)))
     if found is None:
         first = next((line.strip() for line in text.splitlines() if line.strip()), "")
         raise TableError(f"no header row found (first line: {first[:60]!r})")

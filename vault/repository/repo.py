@@ -91,7 +91,7 @@ VAULT_DATA_PREFIXES = (INDEX_PREFIX, "snapshots/", "data/")
 # A new frame is compressed against the stored blobs its new blobs replace (the previous
 # version of the same stretch of the same file), up to this many bytes of them: a row edited
 # in place then costs a few bytes instead of a whole chunk.
-DICTIONARY_TARGET = 8 * 1024 * 1024
+DICTIONARY_TARGET = 4 * 1024 * 1024
 
 
 class Repository:
@@ -271,7 +271,11 @@ class Repository:
             ref.entry.offset,
             ref.entry.length,
         )
-        dictionary = self.dictionary_of(ref.entry) if ref.entry.dictionary else None
+        dictionary = None
+        if ref.entry.dictionary:
+            for earlier in self._uncached_chain(ref.entry):
+                self.read_frame(earlier)
+            dictionary = self.dictionary_of(ref.entry)
         content = open_frame(self.keys, ref.entry, sealed, dictionary)
         with self._frames_lock:
             if key not in self._frames:
@@ -281,6 +285,31 @@ class Repository:
                 _, evicted = self._frames.popitem(last=False)
                 self._frames_bytes -= len(evicted)
         return content
+
+    def _uncached_chain(self, entry: FrameEntry) -> list[FrameRef]:
+        """The frames a dictionary frame's chain needs that are not cached, shallowest first.
+
+        Reading them in this order, each finds its own dictionary's frames in the cache, so
+        a chain of many months is decoded one frame at a time instead of holding every
+        level's dictionary at once in nested calls.
+        """
+        found: dict[tuple[bytes, int], FrameRef] = {}
+        pending = [entry]
+        while pending:
+            current = pending.pop()
+            for ref in current.dictionary:
+                location = self.index.get(ref.id)
+                if location is None or location.frame.entry.depth >= current.depth:
+                    continue  # dictionary_of names the problem when the frame is read
+                key = (location.frame.pack_id, location.frame.entry.offset)
+                if key in found:
+                    continue
+                with self._frames_lock:
+                    cached = key in self._frames
+                if not cached:
+                    found[key] = location.frame
+                    pending.append(location.frame.entry)
+        return sorted(found.values(), key=lambda frame: frame.entry.depth)
 
     def dictionary_of(self, entry: FrameEntry) -> bytes:
         """The dictionary a frame was compressed against: its dictionary blobs, concatenated.

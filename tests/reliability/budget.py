@@ -26,11 +26,12 @@ def pick(fast: T, long: T) -> T:
 
 
 def spread(points: list[T], count: int) -> list[T]:
-    """``count`` items of ``points`` spread evenly over it, first and last included."""
+    """``count`` items of ``points`` spread evenly over it, first and last included (one:
+    the middle one)."""
     if count >= len(points):
         return list(points)
     if count <= 1:
-        return points[:1]
+        return points[len(points) // 2 : len(points) // 2 + 1]
     step = (len(points) - 1) / (count - 1)
     return [points[round(i * step)] for i in range(count)]
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -34,43 +35,54 @@ def main(argv: list[str]) -> int:
     parser.add_argument("target", choices=["zip", "export"])
     parser.add_argument("--seconds", type=int, default=300, help="how long to fuzz")
     parser.add_argument("--status", type=Path, help="file to keep the input count in")
+    parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)  # set for the child
     args = parser.parse_args(argv)
     try:
-        import atheris
+        import atheris  # noqa: F401
     except ImportError:
         print("atheris is not installed: pip install 'lkvault[fuzz]'", file=sys.stderr)
         return 2
-    sys.path.insert(0, str(TESTS))  # helpers_cli and zipmakers, as under pytest
-
+    if args.work is not None:
+        return _fuzz(args.target, args.seconds, args.status, args.work)
+    # libFuzzer ends the process without unwinding Python, so the fuzzing runs in a child and
+    # this process removes its working folder (vaults, corpus) afterwards.
     work = Path(tempfile.mkdtemp(prefix="lkvault-fuzz-", dir=_fast_tmp()))
     try:
-        with atheris.instrument_imports(include=["vault"]):
-            import vault.export  # noqa: F401
-            import vault.ingest.deflate  # noqa: F401
-            import vault.ingest.zipscan  # noqa: F401
-            import vault.zipingest  # noqa: F401
-        one_input, seeds = _target(args.target, work)
-        corpus = work / "corpus"
-        corpus.mkdir()
-        for i, data in enumerate(seeds):
-            (corpus / f"seed-{i}").write_bytes(data)
-        counter = _Counter(args.status, args.target)
-        atheris.Setup(
-            [
-                sys.argv[0],
-                f"-max_total_time={args.seconds}",
-                "-max_len=400000",
-                "-rss_limit_mb=4096",
-                "-timeout=120",
-                f"-artifact_prefix={work}/",
-                "-print_final_stats=1",
-                str(corpus),
-            ],
-            counter.wrap(one_input),
-        )
-        atheris.Fuzz()
+        command = [sys.executable, "-m", "tests.reliability.fuzz", *argv, f"--work={work}"]
+        return subprocess.run(command, cwd=TESTS.parent, check=False).returncode
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _fuzz(target: str, seconds: int, status: Path | None, work: Path) -> int:
+    import atheris
+
+    sys.path.insert(0, str(TESTS))  # helpers_cli and zipmakers, as under pytest
+    with atheris.instrument_imports(include=["vault"]):
+        import vault.export  # noqa: F401
+        import vault.ingest.deflate  # noqa: F401
+        import vault.ingest.zipscan  # noqa: F401
+        import vault.zipingest  # noqa: F401
+    one_input, seeds = _target(target, work)
+    corpus = work / "corpus"
+    corpus.mkdir()
+    for i, data in enumerate(seeds):
+        (corpus / f"seed-{i}").write_bytes(data)
+    counter = _Counter(status, target)
+    atheris.Setup(
+        [
+            sys.argv[0],
+            f"-max_total_time={seconds}",
+            "-max_len=400000",
+            "-rss_limit_mb=4096",
+            "-timeout=120",
+            f"-artifact_prefix={work}/",
+            "-print_final_stats=1",
+            str(corpus),
+        ],
+        counter.wrap(one_input),
+    )
+    atheris.Fuzz()
     return 0
 
 

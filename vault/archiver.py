@@ -142,7 +142,7 @@ def snapshot(
             progress.start("Storing", reader.size)
             ingest = None
             if not opaque:
-                earlier_zip = EarlierSnapshot(repo, history, "zip")
+                earlier = EarlierSnapshot(repo, history, "zip")
                 ingester = ZipIngester(
                     repo,
                     writer,
@@ -150,7 +150,7 @@ def snapshot(
                     workers,
                     known_members(repo, history),
                     limits,
-                    earlier_zip.member,
+                    earlier.member,
                 )
                 try:
                     ingest = ingester.run(reader)
@@ -160,10 +160,8 @@ def snapshot(
                         "snapshot it with --opaque)"
                     ) from None
             if ingest is None:
-                earlier_file = EarlierSnapshot(repo, history, "file")
-                ingest = ingest_opaque(
-                    reader, StreamStore(repo, writer, progress), earlier_file.whole()
-                )
+                earlier = EarlierSnapshot(repo, history, "file")
+                ingest = ingest_opaque(reader, StreamStore(repo, writer, progress), earlier.whole())
             progress.done()
             if not ingest.sha256:  # a zip is read out of order: hash it in one more pass
                 ingest.sha256 = file_sha256(reader)
@@ -176,11 +174,11 @@ def snapshot(
         # every deflate part was checked byte for byte against the original while storing).
         if sum(part_size(p) for p in ingest.tree.parts) != ingest.size:
             raise IntegrityError("internal error: the stored parts do not rebuild the input")
-        earlier_tree = EarlierSnapshot(repo, history, ingest.tree.kind).tree_id
+        # ``earlier`` is of the same kind as this tree (a zip's, or a single file's).
         tree_id = writer.add(
             BlobType.TREE,
             codec.pack_document(encode_tree(ingest.tree)),
-            [earlier_tree] if earlier_tree else [],
+            [earlier.tree_id] if earlier.tree_id else [],
         )
         writer.finish()
     except BaseException:

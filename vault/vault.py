@@ -140,6 +140,17 @@ class Vault:
             )
         return None
 
+    def _refuse_rollback(self, history: list[Snapshot], doing: str) -> None:
+        warning = self.rollback_warning(history)
+        if warning is not None:
+            raise RollbackDetected(f"{warning}; refusing to {doing} (run 'lkvault verify')")
+
+    def _remove_stale_temp_files(self) -> None:
+        """Remove temporary files a crashed writer left; the caller holds the exclusive lock."""
+        cleanup = getattr(self.repo.backend, "remove_stale_temp_files", None)
+        if cleanup is not None:
+            cleanup()
+
     def _remember(self, found: list[Snapshot]) -> None:
         if found and self.rollback_warning(found) is None:
             self.heads.save(SeenHead(found[-1].seq, found[-1].id))
@@ -185,15 +196,9 @@ class Vault:
         if not path.is_file():
             raise UsageError(f"{path} is not a readable file")
         with lock(self.repo, self.env.holder(), exclusive=True, wait_seconds=self.env.lock_wait):
-            cleanup = getattr(self.repo.backend, "remove_stale_temp_files", None)
-            if cleanup is not None:
-                cleanup()  # left by a crashed writer; we hold the exclusive lock
+            self._remove_stale_temp_files()
             history = self._history()
-            warning = self.rollback_warning(history)
-            if warning is not None:
-                raise RollbackDetected(
-                    f"{warning}; refusing to add a snapshot on top (run 'lkvault verify')"
-                )
+            self._refuse_rollback(history, "add a snapshot on top")
             existing = self.identical(path, history) if reuse_identical else None
             if existing is not None:
                 return existing, False
@@ -344,11 +349,6 @@ class Vault:
 
     # --- retention and keys (issue 5) ---
 
-    def _refuse_rollback(self, history: list[Snapshot], doing: str) -> None:
-        warning = self.rollback_warning(history)
-        if warning is not None:
-            raise RollbackDetected(f"{warning}; refusing to {doing} (run 'lkvault verify')")
-
     def forget(
         self,
         policy: Policy | None,
@@ -373,9 +373,8 @@ class Vault:
     ) -> pruner.PruneResult:
         """Remove data no snapshot needs; with ``dry_run`` only plan it."""
         with lock(self.repo, self.env.holder(), exclusive=True, wait_seconds=self.env.lock_wait):
-            cleanup = getattr(self.repo.backend, "remove_stale_temp_files", None)
-            if cleanup is not None and not dry_run:
-                cleanup()  # left by a crashed writer; we hold the exclusive lock
+            if not dry_run:
+                self._remove_stale_temp_files()
             self._refuse_rollback(self._history(), "prune")
             plan = pruner.plan_prune(self.repo)
             if dry_run:
@@ -393,9 +392,8 @@ class Vault:
         """Remove what is broken, keep every snapshot that is still whole; with ``dry_run``
         only report what would be done."""
         with lock(self.repo, self.env.holder(), exclusive=True, wait_seconds=self.env.lock_wait):
-            cleanup = getattr(self.repo.backend, "remove_stale_temp_files", None)
-            if cleanup is not None and not dry_run:
-                cleanup()
+            if not dry_run:
+                self._remove_stale_temp_files()
             return repairer.repair(
                 self.repo, dry_run=dry_run, workers=self.env.workers, progress=progress
             )
@@ -553,9 +551,7 @@ class Vault:
             with lock(
                 target.repo, target.env.holder(), exclusive=True, wait_seconds=target.env.lock_wait
             ):
-                cleanup = getattr(target.repo.backend, "remove_stale_temp_files", None)
-                if cleanup is not None:
-                    cleanup()  # left by a crashed writer; we hold the exclusive lock
+                target._remove_stale_temp_files()
                 target_history = target._history()
                 warning = target.rollback_warning(target_history)
                 if warning is not None:

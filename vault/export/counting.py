@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import IO
 
 from . import records
-from .layout import classify, name_info, top_folder
+from .layout import classify, export_identity
 from .load import LABELS
 from .model import ExportSummary
 from .summary import COUNTS
@@ -138,13 +138,7 @@ def count_export(
     """
     names = list(members)
     tables, _ = classify(names)
-    recognised, kind, when = name_info(archive_name)
-    folder = top_folder(names)
-    if folder is not None:
-        in_folder, folder_kind, folder_date = name_info(folder)
-        recognised = recognised or in_folder
-        kind = kind or folder_kind
-        when = when or folder_date
+    recognised, kind, when = export_identity(archive_name, names)
     counts = dict.fromkeys(COUNTS, 0)
     conversation_ids: set[str] = set()
     headline: str | None = None

@@ -124,3 +124,18 @@ def top_folder(names: Iterable[str]) -> str | None:
     if len(folders) == 1 and not loose:
         return folders.pop()
     return None
+
+
+def export_identity(
+    archive_name: str | None, names: Iterable[str]
+) -> tuple[bool, ExportKind | None, date | None]:
+    """(looks like an export, kind, date) from the archive's name, completed by the name of
+    the one folder its members sit in, if any."""
+    recognised, kind, when = name_info(archive_name)
+    folder = top_folder(names)
+    if folder is not None:
+        in_folder, folder_kind, folder_date = name_info(folder)
+        recognised = recognised or in_folder
+        kind = kind or folder_kind
+        when = when or folder_date
+    return recognised, kind, when

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from . import records
-from .layout import MemberFile, classify, name_info, top_folder
+from .layout import MemberFile, classify, export_identity
 from .model import Export
 from .tables import Table, TableError, read_table
 
@@ -66,13 +66,7 @@ def load_export(members: MemberReaders, archive_name: str | None) -> Export:
     """
     names = list(members)
     tables, others = classify(names)
-    by_name, kind, when = name_info(archive_name)
-    folder = top_folder(names)
-    if folder is not None:
-        in_folder, folder_kind, folder_date = name_info(folder)
-        by_name = by_name or in_folder
-        kind = kind or folder_kind
-        when = when or folder_date
+    by_name, kind, when = export_identity(archive_name, names)
     export = Export(kind=kind, date=when, recognised=by_name, other_files=others)
     for table, parts in tables.items():
         parsed = _read_parts(table, parts, members, export.warnings)

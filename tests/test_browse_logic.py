@@ -3,14 +3,21 @@ and what changed, on Export objects built here (no vault, no server)."""
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import date, datetime, timezone
+from operator import itemgetter
 
-from cli.browse.catalog import PAGE_SIZE, Catalog, display_text
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cli.browse.catalog import PAGE_SIZE, Catalog
 from cli.browse.changes import changes_since
 from cli.browse.people import People, Version, person_id
-from cli.browse.present import snippet
-from cli.browse.textsearch import TextIndex, fold
-from vault.export import Connection, Export, Message
+from cli.browse.present import display_text, snippet
+from cli.browse.textsearch import SEPARATOR, TextIndex, _fold_all, fold
+from vault.export import Connection, Export, Message, conversations
+from vault.export.messagetable import read_messages
 
 ADA_URL = "https://www.linkedin.com/in/ada-lovelace"
 
@@ -78,6 +85,43 @@ def test_search_folds_case_and_accents_and_needs_every_word() -> None:
     assert index.search("nobody").entries == []
     assert index.search("").entries == [0, 1, 2]
     assert fold("Ñandú  Straße") == "nandu strasse"
+
+
+# Characters whose folding differs: accents precomposed or combining (removed), marks that are
+# kept (Japanese of one class; Hebrew of several, which must be reordered as a whole), case
+# outside ASCII, ligatures, wide forms, a character folded into two, emoji, the separator.
+FOLDING = "aeEsSkK iI01 .,<>&;éÉñÑçßẞİıŁł\u0301\u0327がガ\u3099\u05b0\u0591ﬁＡΣσς😀\x00"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=FOLDING, max_size=12), max_size=8))
+def test_the_index_folds_each_text_as_the_whole_text_would_be(texts: list[str]) -> None:
+    index = TextIndex(texts)
+    assert len(index) == len(texts)
+    for number, text in enumerate(texts):
+        folded = _fold_all(text.replace(SEPARATOR, " "))
+        assert index.text(number) == folded
+        words = fold(text).split()
+        if words:  # a text is found by any piece of it, typed any way
+            assert number in index.search(words[0][:3]).entries
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="ab<>&;r/ BRltamp#x3", max_size=30))
+def test_markup_is_read_as_the_regular_expressions_read_it(text: str) -> None:
+    assert display_text(text) == html.unescape(re.sub(r"<br\s*/?>", "\n", text, flags=re.I))
+
+
+def test_typing_narrows_a_search_without_changing_its_answer() -> None:
+    texts = [
+        f"message {n} about {'coffee' if n % 3 else 'tea'} and caf\u00e9 {n % 7}"
+        for n in range(300)
+    ]
+    typed, fresh = TextIndex(texts), TextIndex(texts)
+    for query in ("c", "co", "cof", "coffee", "coffee 4", "coffee 45", "tea", "café 3", "xyz"):
+        assert typed.search(query).entries == fresh.search(query).entries, query
+        assert typed.search(query, limit=20) == TextIndex(texts).search(query, limit=20), query
+    assert typed.search("CAFE about tea").total == 100
 
 
 def test_search_stops_at_its_limit_and_says_so() -> None:
@@ -199,3 +243,49 @@ def test_what_changed_since_the_previous_snapshot() -> None:
     assert len(found.new_messages) == 2
     assert found.new_threads == [(0, 1), (1, 1)]
     assert changes_since(None, Catalog(current)).previous is None
+
+
+def test_threads_from_the_rows_are_the_threads_records_make() -> None:
+    csv_text = (
+        "CONVERSATION ID,CONVERSATION TITLE,FROM,SENDER PROFILE URL,TO,RECIPIENT PROFILE URLS,"
+        "DATE,SUBJECT,CONTENT\n"
+        "t1,,Ada,u/ada,Jamie,u/jamie,2025-03-02 10:00:00 UTC,,Tie with t2\n"
+        "t2,,Bob,u/bob,Jamie,u/jamie,2025-03-02 10:00:00 UTC,,Tie with t1\n"
+        "t1,,Jamie,u/jamie,Ada,u/ada,2025-03-01 09:00:00 UTC,,Older\n"
+        't3,Team,Cy,,"Jamie, Ada",,,,Undated\n'
+        't3,,Jamie,,"Cy, Ada",,2025-02-01 08:00:00 UTC,Re: plans,Dated\n'
+        "t4,,Dee,,Jamie,,,,Never dated\n"
+        ",,LinkedIn,,Jamie,,2025-03-03 07:00:00 UTC,,No thread id &amp; a <br>break\n"
+        "t1,,Ada,u/ada/,Jamie,u/jamie,2025-03-02 10:00:00 UTC,,Same time as the first\n"
+    )
+    table, _ = read_messages({"messages.csv": csv_text.encode})
+    messages = list(table)
+    built = Catalog(Export(), with_messages=False)
+    built.add_messages(table)
+    expected = conversations(messages)
+    assert (
+        list(built.conversations)
+        == expected
+        == list(Catalog(Export(messages=messages)).conversations)
+    )
+    assert [c.id for c in expected][:3] == [messages[6].conversation_id, "t1", "t2"]
+    assert expected[-1].id == "t4" and expected[3].title == "Team"
+    # Newest first; equal times and the undated keep the threads' order.
+    undated = datetime.min.replace(tzinfo=timezone.utc)
+    order = [
+        (m.sent_at or undated, n, p)
+        for n, thread in enumerate(expected)
+        for p, m in enumerate(thread.messages)
+    ]
+    order.sort(key=itemgetter(0), reverse=True)
+    assert [(h.conversation, h.position) for h in built.message_hits] == [
+        (n, p) for _, n, p in order
+    ]
+    assert built.search_messages("no thread id & a", 1).total == 1
+    assert (
+        built.search_messages("break", 1).total == 1 and built.search_messages("<br", 1).total == 0
+    )
+    assert built.search_threads("cy", 1).items == [3]
+    ada = Connection("Ada", "", "u/ada", None, None, None, None)
+    assert built.threads_with(ada) == [1]  # by profile URL, trailing slash or not
+    assert built.threads_with(Connection("Ada", "", None, None, None, None, None)) == [1, 3]

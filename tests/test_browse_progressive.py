@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from cli.browse.source import FIRST_TABLES, MESSAGE_TABLES, SnapshotSource
+from cli.browse.threads import Threads
 from cli.browse.webapp import build_app
 from tests.test_browse_logic import sample_export
 from vault import Snapshot
@@ -173,6 +174,42 @@ def test_connections_answer_before_the_messages_are_read(opened: Any) -> None:
     assert "Reading the messages" not in page
 
 
+def test_conversations_answer_before_the_message_search_is_ready(
+    opened: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    vault, source, app, root = opened
+    indexing = threading.Event()
+    index_text = Threads.text_index
+
+    def gated(threads: Threads) -> Any:
+        assert indexing.wait(WAIT)
+        return index_text(threads)
+
+    monkeypatch.setattr(Threads, "text_index", gated)
+    vault.tables_gate.set()
+    vault.messages_gate.set()
+    wait_until(lambda: source.messages_ready(snapshot(), search=False))
+    try:
+        wait_until(lambda: source.catalog(snapshot()).conversation_search_ready)
+        assert not source.messages_ready(snapshot())
+        status, page = get(app, root + "/conversations")
+        assert status == 200 and "Ada Lovelace" in page and "data-loading" not in page
+        status, found = get(app, root + "/api/conversations?q=ada")
+        assert status == 200 and json.loads(found)["total"] == 1
+        status, page = get(app, root + "/conversations/0")
+        assert status == 200 and "About the engine, and the moth" in page
+        status, page = get(app, root + "/")
+        assert "Indexing the message text" in page and "Reading the messages" not in page
+        status, page = get(app, root + "/messages?q=moth")
+        assert status == 200 and "data-loading" in page
+        assert get(app, root + "/api/messages?q=moth")[0] == 503
+    finally:
+        indexing.set()
+    wait_until(lambda: source.messages_ready(snapshot()))
+    status, hits = get(app, root + "/api/messages?q=moth")
+    assert status == 200 and json.loads(hits)["total"] == 1
+
+
 def test_the_tables_are_read_without_the_messages_and_the_messages_alone(opened: Any) -> None:
     vault, source, _app, _root = opened
     vault.tables_gate.set()
@@ -182,7 +219,7 @@ def test_the_tables_are_read_without_the_messages_and_the_messages_alone(opened:
     assert MESSAGE_TABLES in vault.asked
     catalog = source.catalog(snapshot())
     expected = load_export({"messages.csv": lambda: MESSAGES_CSV}, None).messages
-    assert catalog.export.messages == expected
+    assert list(catalog.messages) == expected
     assert [c.id for c in catalog.conversations] == ["2-ada"]
 
 
@@ -196,7 +233,7 @@ def test_a_catalog_built_in_two_steps_equals_one_built_at_once() -> None:
     assert not stepwise.messages_ready and stepwise.search_messages("engine", 1).total == 0
     stepwise.add_messages(messages)
     assert stepwise.messages_ready
-    assert stepwise.conversations == whole.conversations
+    assert list(stepwise.conversations) == list(whole.conversations)
     assert list(stepwise.message_hits) == list(whole.message_hits)
     assert stepwise.search_messages("engine", 1) == whole.search_messages("engine", 1)
     assert stepwise.threads_with(whole.connections[0]) == whole.threads_with(whole.connections[0])

@@ -1,21 +1,19 @@
 """One snapshot's export, arranged for reading: sorted lists, threads and search indexes.
 
 Built once when a snapshot is opened (no I/O here); every page and search of the browse
-application is then a lookup or a scan of an index in memory.
+application is then a lookup or a scan of an index in memory. The messages come last, in
+steps (see ``add_messages``).
 """
 
 from __future__ import annotations
 
-import html
-import re
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from operator import itemgetter
-from typing import Literal, NamedTuple, overload
+from typing import Literal
 
-from vault.export import conversations as group_conversations
+from vault.export.messagetable import MessageList, MessageTable
 from vault.export.model import (
     Connection,
     Conversation,
@@ -27,31 +25,14 @@ from vault.export.model import (
 )
 
 from .people import person_id
-from .textsearch import Hits, TextIndex, fold
+from .textsearch import Hits, TextIndex, fold, query_words
+from .threads import MessageHit, Threads, name_key, url_key
 
 PAGE_SIZE = 50
 MESSAGE_HIT_LIMIT = 1000  # message search stops counting here ("1000+ messages")
 
 ConnectionOrder = Literal["recent", "oldest", "name", "company"]
 CONNECTION_ORDERS: tuple[ConnectionOrder, ...] = ("recent", "oldest", "name", "company")
-
-_LINE_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
-
-
-def display_text(content: str) -> str:
-    """Message text as a person reads it: LinkedIn's ``<br>`` as line breaks and entities such
-    as ``&amp;`` decoded. Everything else, tags included, stays literal text (it is shown as
-    text, never interpreted as HTML)."""
-    return html.unescape(_LINE_BREAK.sub("\n", content))
-
-
-def url_key(url: str | None) -> str | None:
-    """A profile URL as Connection.key writes it, or None."""
-    return url.rstrip("/").lower() if url else None
-
-
-def name_key(name: str) -> str:
-    return "name:" + name.casefold()
 
 
 @dataclass(frozen=True)
@@ -80,32 +61,6 @@ def page_of(entries: Sequence[int], number: int, capped: bool = False) -> Page:
     return Page(list(entries[start : start + PAGE_SIZE]), len(entries), capped, number, pages)
 
 
-class MessageHit(NamedTuple):
-    conversation: int  # number of the thread in Catalog.conversations
-    position: int  # the message's place in the thread, oldest first
-
-
-class MessageHits(Sequence[MessageHit]):
-    """Every message, newest first, as ``MessageHit``s made when asked for: making 400,000
-    of them up front would cost a second for the few dozen a page shows."""
-
-    def __init__(self, order: list[tuple[datetime, int, int]]) -> None:
-        self._order = order  # (sent, conversation, position)
-
-    def __len__(self) -> int:
-        return len(self._order)
-
-    @overload
-    def __getitem__(self, index: int) -> MessageHit: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[MessageHit]: ...
-    def __getitem__(self, index: int | slice) -> MessageHit | list[MessageHit]:
-        if isinstance(index, slice):
-            return [MessageHit(n, p) for _sent, n, p in self._order[index]]
-        _sent, number, position = self._order[index]
-        return MessageHit(number, position)
-
-
 def _newest_first(moment: datetime | None) -> tuple[bool, datetime]:
     """Sort key (with reverse=True): newest first, undated last."""
     return (moment is not None, moment or datetime.min.replace(tzinfo=timezone.utc))
@@ -124,12 +79,17 @@ class Catalog:
             if part
         )
         self._build_connections(export.connections)
+        # The messages are added in steps (see add_messages): threads and their messages, the
+        # search of threads, the search of message text.
+        self.conversations_ready = False
+        self.conversation_search_ready = False
         self.messages_ready = False
-        self.conversations: list[Conversation] = []
+        self.messages: Sequence[Message] = []  # in file order
+        self.conversations: Sequence[Conversation] = []
         self.message_hits: Sequence[MessageHit] = []
         self.thread_index = TextIndex([])
         self.message_index = TextIndex([])
-        self._threads_of: dict[str, set[int]] = {}
+        self._threads: Threads | None = None
         if with_messages:
             self.add_messages(export.messages)
         self.invitations = sorted(
@@ -193,47 +153,29 @@ class Catalog:
 
     # --- conversations ----------------------------------------------------------------------
 
-    def add_messages(self, messages: list[Message], warnings: Sequence[str] = ()) -> None:
-        """Group and index the messages (and note ``warnings`` met reading them). Pages may
-        read this catalog meanwhile: everything is built aside and published at the end,
-        ``messages_ready`` last."""
-        conversations = group_conversations(messages)
-        thread_index = TextIndex(
-            " ".join(filter(None, (c.title, *c.participants))) for c in conversations
-        )
-        undated = datetime.min.replace(tzinfo=timezone.utc)
-        order = [
-            (message.sent_at or undated, number, position)
-            for number, thread in enumerate(conversations)
-            for position, message in enumerate(thread.messages)
-        ]
-        order.sort(key=itemgetter(0), reverse=True)  # newest first, undated last
-        message_hits = MessageHits(order)
-        message_index = TextIndex(
-            (
-                f"{m.subject} {m.content}" if m.subject else m.content
-                for m in (conversations[n].messages[p] for _sent, n, p in order)
-            ),
-            prepare=display_text,
-        )
-        threads_of: dict[str, set[int]] = defaultdict(set)
-        for number, thread in enumerate(conversations):
-            for name in thread.participants:
-                threads_of[name_key(name)].add(number)
-            urls = {u for m in thread.messages for u in (m.sender_url, *m.recipient_urls) if u}
-            for url in urls:
-                threads_of[url_key(url) or ""].add(number)
-        self.conversations = conversations
-        self.thread_index = thread_index
-        self.message_hits = message_hits
-        self.message_index = message_index
-        self._threads_of = threads_of
-        self.export.messages = messages
+    def add_messages(self, messages: Sequence[Message], warnings: Sequence[str] = ()) -> None:
+        """Group and index the messages (records, or a ``MessageTable`` that makes them when
+        read) and note ``warnings`` met reading them. Pages may read this catalog meanwhile:
+        each step is built aside and published when done: the threads
+        (``conversations_ready``), their search (``conversation_search_ready``), then the
+        message search (``messages_ready``), seconds later for 400,000 messages."""
+        source = messages if isinstance(messages, MessageTable) else MessageList(messages)
+        threads = Threads(source)
+        self._threads = threads
+        self.messages = source
+        self.conversations = threads.conversations
+        self.message_hits = threads.message_hits
         self.export.warnings.extend(warnings)
+        self.conversations_ready = True
+        self.thread_index = threads.thread_index()
+        self.conversation_search_ready = True
+        self.message_index = threads.text_index()
         self.messages_ready = True
 
     def message(self, hit: MessageHit) -> Message:
-        return self.conversations[hit.conversation].messages[hit.position]
+        if self._threads is None:
+            raise LookupError("the messages are not read yet")
+        return self._threads.message(hit)
 
     def thread_title(self, thread: Conversation) -> str:
         if thread.title:
@@ -242,6 +184,8 @@ class Catalog:
         return ", ".join(others or list(thread.participants)) or "(no participants)"
 
     def search_threads(self, query: str, page: int) -> Page:
+        if not query_words(query):  # all of them, before their search is ready too
+            return page_of(range(len(self.conversations)), page)
         return page_of(self.thread_index.search(query).entries, page)
 
     def search_messages(self, query: str, page: int) -> Page:
@@ -251,10 +195,10 @@ class Catalog:
 
     def threads_with(self, connection: Connection) -> list[int]:
         """Threads with this person, most recent first: by profile URL, else by name."""
-        found = self._threads_of.get(url_key(connection.url) or "", set())
-        if not found:
-            found = self._threads_of.get(name_key(connection.name), set())
-        return sorted(found)
+        if self._threads is None:
+            return []
+        found = self._threads.threads_of(url_key(connection.url) or "")
+        return found or self._threads.threads_of(name_key(connection.name))
 
     def invitations_with(self, connection: Connection) -> list[Invitation]:
         url, name = url_key(connection.url), connection.name
@@ -286,13 +230,7 @@ class Catalog:
 
     def messages_after(self, day: date) -> list[MessageHit]:
         """Messages sent after ``day`` (newest first)."""
-        found = []
-        for hit in self.message_hits:
-            sent = self.message(hit).sent_at
-            if sent is None or sent.date() <= day:
-                break
-            found.append(hit)
-        return found
+        return [] if self._threads is None else self._threads.messages_after(day)
 
 
 def _ranks(entries: list[int]) -> list[int]:

@@ -16,8 +16,9 @@ from datetime import date
 from vault.export import Export
 from vault.export.diff import ExportDiff, diff_exports
 
-from .catalog import Catalog, MessageHit
+from .catalog import Catalog
 from .people import Version
+from .threads import MessageHit
 
 
 @dataclass

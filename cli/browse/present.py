@@ -6,12 +6,23 @@ the page as text, so nothing from an export is ever parsed as HTML.
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import date, datetime
 
 from .textsearch import query_words
 
 Snippet = list[tuple[str, bool]]
+_LINE_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
+
+
+def display_text(content: str) -> str:
+    """Message text as a person reads it: LinkedIn's ``<br>`` as line breaks and entities such
+    as ``&amp;`` decoded. Everything else, tags included, stays literal text (it is shown as
+    text, never interpreted as HTML)."""
+    if "&" not in content and content.count("<") == content.count("<br>"):
+        return content.replace("<br>", "\n")  # the usual case, without a regular expression
+    return html.unescape(_LINE_BREAK.sub("\n", content))
 
 
 def when(moment: datetime | None) -> str:

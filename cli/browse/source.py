@@ -3,9 +3,10 @@
 Nothing decrypted is written anywhere: members are read into memory, parsed, and kept as
 catalogs of the few snapshots last shown. A snapshot is read in two steps, so pages can be
 shown early: every table but the messages (a second or so for 30,000 connections), then the
-messages (most of a large export), read from the vault and then parsed without holding it.
-The small tables (connections, invitations, ...) of every snapshot are read once on another
-background thread, for person pages and "what changed".
+messages (most of a large export), read from the vault and then parsed without holding it,
+and added to the catalog in steps of their own (threads, then their search, then the search
+of their text). The small tables (connections, invitations, ...) of every snapshot are read
+once on another background thread, for person pages and "what changed".
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ import threading
 from collections import OrderedDict
 
 from vault import Snapshot, SnapshotNotFound, Vault
-from vault.export import Export, load_export
+from vault.export import Export
 from vault.export.history import snapshot_day
 from vault.export.layout import TABLES
+from vault.export.messagetable import read_messages
+from vault.export.tables import collector_paused
 
 from .catalog import Catalog
 from .people import People, Version
@@ -94,9 +97,13 @@ class SnapshotSource:
     def ready(self, snapshot: Snapshot) -> bool:
         return snapshot.id in self._catalogs
 
-    def messages_ready(self, snapshot: Snapshot) -> bool:
+    def messages_ready(self, snapshot: Snapshot, search: bool = True) -> bool:
+        """Whether the snapshot's messages are read and in their threads, and (``search``)
+        their text indexed too, which takes longer."""
         found = self._catalogs.get(snapshot.id)
-        return found is not None and found.messages_ready
+        if found is None:
+            return False
+        return found.messages_ready if search else found.conversations_ready
 
     def failure(self, snapshot: Snapshot) -> str | None:
         """Why a snapshot could not be read in the background, if it could not."""
@@ -144,9 +151,12 @@ class SnapshotSource:
         # history and downloads are not kept waiting.
         with self._vault_lock:
             members = self.vault.export_members(snapshot, MESSAGE_TABLES)
-        export = load_export(members, snapshot.source)
-        del members  # the raw bytes of messages.csv are not needed any more
-        catalog.add_messages(export.messages, export.warnings)
+        # The rows are kept as read; a Message is made only for what a page shows. Nearly
+        # every object made meanwhile is kept: the collector would only walk them again.
+        with collector_paused():
+            table, warnings = read_messages(members)
+            del members  # the raw bytes of messages.csv are not needed any more
+            catalog.add_messages(table, warnings)
 
     def archive(self, snapshot: Snapshot) -> bytes:
         """The stored archive, whole, checked against its SHA-256."""

@@ -29,15 +29,17 @@ from vault.export import contacts, summary_from_document
 from vault.export.history import snapshot_day
 
 from . import present
-from .catalog import CONNECTION_ORDERS, Catalog, ConnectionOrder, MessageHit, Page, display_text
+from .catalog import CONNECTION_ORDERS, Catalog, ConnectionOrder, Page
 from .changes import Changes, changes_since
 from .people import person_id
 from .source import SnapshotSource
+from .textsearch import query_words
+from .threads import MessageHit
 
 HISTORY_WAIT = 20.0  # seconds a person or changes page waits for older snapshots to be read
 # What a page needs before it can be shown: the snapshot record only (its summary), the
-# export's tables but its messages, or its messages too.
-Needs = Literal["summary", "tables", "messages"]
+# export's tables but its messages, the messages in their threads, or the message search too.
+Needs = Literal["summary", "tables", "conversations", "messages"]
 PACKAGE = resources.files(__package__)
 
 
@@ -49,7 +51,7 @@ def _templates() -> Jinja2Templates:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    environment.filters.update(when=present.when, day=present.day, text=display_text)
+    environment.filters.update(when=present.when, day=present.day, text=present.display_text)
     environment.globals.update(count=present.count, snippet=present.snippet, person_id=person_id)
     return Jinja2Templates(env=environment)
 
@@ -86,6 +88,7 @@ class Browse:
             "latest": self.source.snapshots[-1],
             "root": f"/s/{snapshot.short_id}",
             "catalog": catalog,
+            "conversations_ready": catalog is not None and catalog.conversations_ready,
             "messages_ready": catalog is not None and catalog.messages_ready,
             "counts": dict(summary.counts) if summary is not None else {},
             "summary_headline": summary.headline if summary is not None else None,
@@ -178,7 +181,10 @@ class Browse:
         snapshot = self._snapshot(request)
         query = request.query_params.get("q", "")
         number = _int(request.query_params.get("page"))
-        page = self.source.catalog(snapshot).search_threads(query, number)
+        catalog = self.source.catalog(snapshot)
+        if query_words(query) and not catalog.conversation_search_ready:
+            return self._reading_messages(request, snapshot)
+        page = catalog.search_threads(query, number)
         return self._page(
             request,
             "conversations",
@@ -281,19 +287,22 @@ class Browse:
         snapshot = self._snapshot(request)
         catalog = self.source.catalog(snapshot)
         query = request.query_params.get("q", "")
+        if query_words(query) and not catalog.conversation_search_ready:
+            return self._reading_messages(request, snapshot)
         page = catalog.search_threads(query, _int(request.query_params.get("page")))
         root = f"/s/{snapshot.short_id}"
         items = []
         for n in page.items:
             thread = catalog.conversations[n]
             last = thread.messages[-1] if thread.messages else None
+            text = present.display_text(last.content) if last else ""
             items.append(
                 {
                     "title": catalog.thread_title(thread),
                     "href": f"{root}/conversations/{n}",
                     "when": present.when(thread.last_at),
                     "count": present.count(len(thread.messages), "message"),
-                    "snippet": present.snippet(display_text(last.content), "") if last else [],
+                    "snippet": present.snippet(text, "") if last else [],
                     "sender": last.sender if last else "",
                 }
             )
@@ -319,7 +328,7 @@ class Browse:
             "href": f"{root}/conversations/{hit.conversation}#m{hit.position}",
             "when": present.when(message.sent_at),
             "sender": message.sender,
-            "snippet": present.snippet(display_text(message.content), query),
+            "snippet": present.snippet(present.display_text(message.content), query),
         }
 
     # --- errors -----------------------------------------------------------------------------
@@ -380,7 +389,9 @@ class Browse:
                     return self._failed(request, failure)
                 if needs != "summary" and not self.source.ready(snapshot):
                     return self._loading(request, snapshot)
-                if needs == "messages" and not self.source.messages_ready(snapshot):
+                if needs in ("conversations", "messages") and not self.source.messages_ready(
+                    snapshot, search=needs == "messages"
+                ):
                     failure = self.source.messages_failure(snapshot)
                     if failure is not None:
                         return self._failed(request, failure)
@@ -443,8 +454,8 @@ def build_app(source: SnapshotSource, shown: Snapshot) -> Starlette:
         page("/changes", handlers.changes_page, "tables"),
         page("/connections", handlers.connections, "tables"),
         page("/people/{pid}", handlers.person, "tables"),
-        page("/conversations", handlers.conversations, "messages"),
-        page("/conversations/{number}", handlers.thread, "messages"),
+        page("/conversations", handlers.conversations, "conversations"),
+        page("/conversations/{number}", handlers.thread, "conversations"),
         page("/messages", handlers.messages, "messages"),
         page("/profile", handlers.profile, "tables"),
         page("/recommendations", handlers.recommendations, "tables"),
@@ -454,7 +465,7 @@ def build_app(source: SnapshotSource, shown: Snapshot) -> Starlette:
         page("/download/contacts.csv", handlers.contacts_csv, "tables"),
         page("/download/archive", handlers.archive, "summary"),
         page("/api/connections", handlers.api_connections, "tables"),
-        page("/api/conversations", handlers.api_conversations, "messages"),
+        page("/api/conversations", handlers.api_conversations, "conversations"),
         page("/api/messages", handlers.api_messages, "messages"),
         Mount("/static", StaticFiles(directory=str(PACKAGE / "static")), name="static"),
     ]

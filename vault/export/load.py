@@ -8,6 +8,7 @@ table are read. A member that cannot be read or parsed becomes a line in
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 from . import records
 from .layout import MemberFile, classify, export_identity
@@ -15,6 +16,7 @@ from .model import Export
 from .tables import Table, TableError, read_table
 
 MemberReaders = Mapping[str, Callable[[], bytes]]
+_Parsed = TypeVar("_Parsed")
 
 LABELS = {
     "connections": "connections",
@@ -30,25 +32,40 @@ LABELS = {
 }
 
 
+def read_member(
+    table: str,
+    name: str,
+    members: MemberReaders,
+    warnings: list[str],
+    parse: Callable[[bytes], _Parsed],
+) -> _Parsed | None:
+    """``parse`` of a member holding (part of) ``table``; None, and a warning, when it could
+    not be read or parsed."""
+    try:
+        return parse(members[name]())
+    except TableError as exc:
+        warnings.append(f"{name}: {exc}; {LABELS[table]} not read from it")
+    except Exception as exc:  # noqa: BLE001 - a reader may fail in any way; never fatal
+        reason = str(exc) or exc.__class__.__name__
+        warnings.append(f"{name} could not be read ({reason}); {LABELS[table]} not read")
+    return None
+
+
 def _read_parts(
     table: str, parts: list[MemberFile], members: MemberReaders, warnings: list[str]
 ) -> Table | None:
     """The rows of every part of one table, in order; None when no part could be read."""
     combined: Table | None = None
+    wanted, escapes = records.WANTED[table], table == "comments"
     for part in parts:
-        try:
-            data = members[part.name]()
-            parsed = read_table(
-                data, records.WANTED[table], backslash_escapes=(table == "comments")
-            )
-        except TableError as exc:
-            warnings.append(f"{part.name}: {exc}; {LABELS[table]} not read from it")
-            continue
-        except Exception as exc:  # noqa: BLE001 - a reader may fail in any way; never fatal
-            reason = str(exc) or exc.__class__.__name__
-            warnings.append(f"{part.name} could not be read ({reason}); {LABELS[table]} not read")
-            continue
-        if not parsed.columns:
+        parsed = read_member(
+            table,
+            part.name,
+            members,
+            warnings,
+            lambda data: read_table(data, wanted, backslash_escapes=escapes),
+        )
+        if parsed is None or not parsed.columns:
             continue  # an empty file: LinkedIn writes those for categories with no data
         if combined is None:
             combined = parsed

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from datetime import datetime
 from operator import itemgetter
 from typing import Literal
@@ -141,42 +142,53 @@ def synthetic_conversation_id(participants: tuple[str, ...]) -> str:
     return "lkvault-" + hashlib.sha256("\x1f".join(names).encode()).hexdigest()[:24]
 
 
-def messages(table: Table) -> list[Message]:
+def message(row: Row) -> Message:
+    """One row of messages.csv (stripped cells by column name) as a Message."""
     # Hundreds of thousands of rows: columns are read with dict.get directly (what ``pick``
     # and ``optional`` do, without two calls per column).
-    found = []
-    append = found.append
-    for row in table.rows:
-        get = row.get
-        sender = get("from") or ""
-        recipient_urls = split_list(get("recipientprofileurls") or "")
-        recipients = split_names(get("to") or "", len(recipient_urls))
-        conversation = get("conversationid")
-        if not conversation:
-            conversation = synthetic_conversation_id((sender, *recipients))
-        attachments = get("attachments")
-        append(
-            Message(
-                conversation_id=conversation,
-                conversation_title=get("conversationtitle") or None,
-                sender=sender,
-                sender_url=get("senderprofileurl") or None,
-                recipients=recipients,
-                recipient_urls=recipient_urls,
-                sent_at=parse_datetime(get("date")),
-                subject=get("subject") or None,
-                content=get("content") or "",
-                folder=get("folder") or None,
-                attachments=(attachments,) if attachments and attachments != "NaN" else (),
-                is_draft=(get("ismessagedraft") or "").lower() in ("yes", "true"),
-            )
-        )
-    return found
+    get = row.get
+    sender = get("from") or ""
+    recipient_urls = split_list(get("recipientprofileurls") or "")
+    recipients = split_names(get("to") or "", len(recipient_urls))
+    conversation = get("conversationid")
+    if not conversation:
+        conversation = synthetic_conversation_id((sender, *recipients))
+    attachments = get("attachments")
+    return Message(
+        conversation_id=conversation,
+        conversation_title=get("conversationtitle") or None,
+        sender=sender,
+        sender_url=get("senderprofileurl") or None,
+        recipients=recipients,
+        recipient_urls=recipient_urls,
+        sent_at=parse_datetime(get("date")),
+        subject=get("subject") or None,
+        content=get("content") or "",
+        folder=get("folder") or None,
+        attachments=(attachments,) if attachments and attachments != "NaN" else (),
+        is_draft=(get("ismessagedraft") or "").lower() in ("yes", "true"),
+    )
+
+
+def messages(table: Table) -> list[Message]:
+    return list(map(message, table.rows))
 
 
 def _oldest_first(message: Message) -> tuple[bool, datetime | None]:
     """Sort key: undated messages first, then by time."""
     return (message.sent_at is not None, message.sent_at)
+
+
+def participants(found: Iterable[Message]) -> tuple[str, ...]:
+    """The senders and recipients of these messages, each once, in order of appearance."""
+    named: dict[str, None] = {}
+    for message in found:
+        if message.sender:
+            named.setdefault(message.sender, None)
+        for name in message.recipients:
+            if name:
+                named.setdefault(name, None)
+    return tuple(named)
 
 
 def conversations(found: list[Message]) -> list[Conversation]:
@@ -188,18 +200,11 @@ def conversations(found: list[Message]) -> list[Conversation]:
     for conversation_id, items in grouped.items():
         if len(items) > 1:
             items.sort(key=_oldest_first)
-        participants: dict[str, None] = {}
-        for message in items:
-            if message.sender:
-                participants.setdefault(message.sender, None)
-            for name in message.recipients:
-                if name:
-                    participants.setdefault(name, None)
         title = next((m.conversation_title for m in items if m.conversation_title), None)
         # Oldest first, undated first: the last message's time is the newest (Conversation.
         # last_at), known here without a pass over the messages per comparison.
         last = items[-1].sent_at
-        conversation = Conversation(conversation_id, title, tuple(participants), tuple(items))
+        conversation = Conversation(conversation_id, title, participants(items), tuple(items))
         keyed.append(((last is not None, last), conversation))
     keyed.sort(key=itemgetter(0), reverse=True)
     return [conversation for _key, conversation in keyed]

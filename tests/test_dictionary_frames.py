@@ -105,6 +105,39 @@ def test_chains_grow_one_level_a_month_and_stop_at_the_limit(
     assert vault.verify(read_data=True).ok
 
 
+def test_a_deep_chain_is_decoded_once_per_frame_however_small_the_cache(
+    vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A year of monthly edits makes chains 11 frames deep. Reading the newest frames with a
+    # cache of one frame (a writer's cache is a few) must decode each frame of a chain once:
+    # decoding blob by blob through the cache took minutes once chains outgrew it.
+    rows = make_rows(6000)
+    paths = []
+    for month in range(12):
+        rows = edited(rows, 300, month) if month else rows
+        paths.append(export_zip(tmp_path / f"m{month}.zip", rows))
+        vault.snapshot(paths[-1])
+    repo = vault.repo
+    deepest = max(dictionary_frames(vault), key=lambda f: f.depth)
+    assert deepest.depth >= 8
+    decoded: list[bytes] = []
+    real_open = repo_module.open_frame
+
+    def counting_open(keys, entry, sealed, dictionary=None):  # type: ignore[no-untyped-def]
+        decoded.append(entry.id)
+        return real_open(keys, entry, sealed, dictionary)
+
+    monkeypatch.setattr(repo_module, "open_frame", counting_open)
+    repo.use_index(repo.index)  # an empty cache
+    repo.limit_frame_cache(1)
+    pack_id = next(p for p, frames in repo.index.packs.items() if deepest in frames)
+    content = repo.read_frame(repo_module.FrameRef(pack_id, deepest))
+    assert len(content) == deepest.raw_size
+    assert len(decoded) == len(set(decoded)) >= deepest.depth + 1
+    # and the newest export restores exactly with that cache
+    assert restored_bytes(vault, "latest", tmp_path) == paths[-1].read_bytes()
+
+
 def test_losing_a_dictionary_is_blamed_on_every_snapshot_that_needs_it(
     vault: Vault, tmp_path: Path, env: Environment
 ) -> None:

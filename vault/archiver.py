@@ -27,7 +27,7 @@ from .streams import READ_BLOCK, Ingest, PreviousVersion, StreamStore
 from .tree import Deflated, Part, Stream, Tree, encode_tree, part_size
 from .zipingest import FileReader, KnownMember, ZipIngester
 
-TOOL = "lkvault 0.2.0"
+TOOL = "lkvault 0.2.1"
 KNOWN_FROM_SNAPSHOTS = 6
 
 

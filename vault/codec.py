@@ -13,6 +13,7 @@ from typing import Any
 import msgpack
 import zstandard
 
+from . import zstdframe
 from .errors import IntegrityError, UnsupportedFormat
 
 CODEC_RAW = 0
@@ -63,14 +64,7 @@ def compress_pieces(
     With ``dictionary``, the frame may refer back into those bytes (a raw-content dictionary),
     and only a decompressor given the same bytes can read it.
     """
-    options: dict[str, Any] = {"level": level, "write_content_size": True}
-    if dictionary:
-        options["dict_data"] = _raw_dictionary(dictionary)
-        options["write_dict_id"] = False
-    compressor = zstandard.ZstdCompressor(**options).compressobj(size=total)
-    out = [compressor.compress(piece) for piece in pieces]
-    out.append(compressor.flush())
-    return b"".join(out)
+    return zstdframe.compress(pieces, level, total, dictionary or None)
 
 
 def decompress(

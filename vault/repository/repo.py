@@ -16,8 +16,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
-from .. import codec
+from .. import codec, zstdframe
 from ..backend import Backend
+from ..budget import Budget
 from ..crypto import (
     MASTER_SECRET_SIZE,
     SEAL_OVERHEAD,
@@ -76,6 +77,11 @@ PACK_TARGET = 16 * 1024 * 1024
 # month it shares data with); a cache of a few frames thrashed: 173 frame loads instead of 15
 # for a year of 10 MB exports.
 FRAME_CACHE_BYTES = 64 * 1024 * 1024
+# While a writer runs, its frames in flight and compression contexts need the memory; the
+# frames it reads are its dictionaries' (a month's new frames read the previous month's in
+# order), for which a few frames are enough (measured on a 300 MB export: 16 MiB instead of
+# 64 brings the peak down by ~45 MB and re-reads nothing).
+WRITER_FRAME_CACHE_BYTES = 16 * 1024 * 1024
 # The first SQUEEZE_BUDGET bytes of new content of each snapshot, and every small frame, are
 # compressed at SQUEEZE_LEVEL: a monthly export adds a few MiB, and squeezing those hard costs
 # a few seconds once and is where most of a long series' stored bytes go (measured on a year
@@ -84,6 +90,11 @@ FRAME_CACHE_BYTES = 64 * 1024 * 1024
 SMALL_FRAME = 1024 * 1024
 SQUEEZE_LEVEL = 19
 SQUEEZE_BUDGET = 32 * 1024 * 1024
+# Compressing frames is the biggest use of memory in a snapshot: two frames at the config's
+# level compress side by side (~20 MiB of context each), a frame squeezed against a 4 MiB
+# dictionary (~34 MiB of context and 4 MiB of dictionary) alone. This kept the peak of a
+# 300 MB export's monthly snapshot at ~150 MB instead of 370.
+COMPRESSION_MEMORY = 50 * 1024 * 1024
 # Only a vault whose creation completed holds files here (an interrupted init leaves at most a
 # key slot): such a folder without its config lost the config, and must never be initialised
 # again, which would delete the only key slots able to decrypt its snapshots.
@@ -92,6 +103,11 @@ VAULT_DATA_PREFIXES = (INDEX_PREFIX, "snapshots/", "data/")
 # version of the same stretch of the same file), up to this many bytes of them: a row edited
 # in place then costs a few bytes instead of a whole chunk.
 DICTIONARY_TARGET = 4 * 1024 * 1024
+
+
+def frame_key(ref: FrameRef) -> tuple[bytes, int]:
+    """What tells frames apart in caches: their pack and place in it."""
+    return ref.pack_id, ref.entry.offset
 
 
 class Repository:
@@ -119,6 +135,7 @@ class Repository:
         self._frames: OrderedDict[tuple[bytes, int], bytes] = OrderedDict()
         self._frames_lock = threading.Lock()
         self._frames_bytes = 0
+        self._frames_limit = FRAME_CACHE_BYTES
         self.index_problems: list[tuple[str, str]] = []  # (index file, what is wrong)
 
     # --- opening -----------------------------------------------------------------------------
@@ -259,65 +276,134 @@ class Repository:
 
     def read_frame(self, ref: FrameRef) -> bytes:
         """A frame's authenticated content, from a small cache shared by threads."""
-        key = (ref.pack_id, ref.entry.offset)
+        content = self._cached_frame(ref)
+        if content is not None:
+            return content
+        if ref.entry.dictionary:
+            content = self._decode_chain(ref)
+        else:
+            content = open_frame(self.keys, ref.entry, self._sealed_frame(ref))
+        self._cache_frame(ref, content)
+        return content
+
+    def _cached_frame(self, ref: FrameRef) -> bytes | None:
+        key = frame_key(ref)
         with self._frames_lock:
             content = self._frames.get(key)
             if content is not None:
                 self._frames.move_to_end(key)
-                return content
-        sealed = self.read_stored(
+            return content
+
+    def _cache_frame(self, ref: FrameRef, content: bytes) -> None:
+        key = frame_key(ref)
+        with self._frames_lock:
+            if key not in self._frames:
+                self._frames[key] = content
+                self._frames_bytes += len(content)
+            self._trim_frames()
+
+    def _sealed_frame(self, ref: FrameRef) -> bytes:
+        return self.read_stored(
             pack_name(ref.pack_id),
             f"pack {ref.pack_id.hex()[:16]}",
             ref.entry.offset,
             ref.entry.length,
         )
-        dictionary = None
-        if ref.entry.dictionary:
-            for earlier in self._uncached_chain(ref.entry):
-                self.read_frame(earlier)
-            dictionary = self.dictionary_of(ref.entry)
-        content = open_frame(self.keys, ref.entry, sealed, dictionary)
+
+    def _trim_frames(self) -> None:
+        """Evict the least recently used frames over the limit; the caller holds the lock."""
+        while self._frames_bytes > self._frames_limit and len(self._frames) > 1:
+            _, evicted = self._frames.popitem(last=False)
+            self._frames_bytes -= len(evicted)
+
+    def limit_frame_cache(self, limit: int | None) -> None:
+        """Cache at most ``limit`` bytes of frames from now on (None: the default)."""
         with self._frames_lock:
-            if key not in self._frames:
-                self._frames[key] = content
-                self._frames_bytes += len(content)
-            while self._frames_bytes > FRAME_CACHE_BYTES and len(self._frames) > 1:
-                _, evicted = self._frames.popitem(last=False)
-                self._frames_bytes -= len(evicted)
-        return content
+            self._frames_limit = FRAME_CACHE_BYTES if limit is None else limit
+            self._trim_frames()
 
-    def _uncached_chain(self, entry: FrameEntry) -> list[FrameRef]:
-        """The frames a dictionary frame's chain needs that are not cached, shallowest first.
+    def _decode_chain(self, target: FrameRef) -> bytes:
+        """Decode a dictionary frame and, first, every uncached frame its dictionary needs,
+        transitively, shallowest first.
 
-        Reading them in this order, each finds its own dictionary's frames in the cache, so
-        a chain of many months is decoded one frame at a time instead of holding every
-        level's dictionary at once in nested calls.
+        Only the blobs that dictionaries still to be built need are kept, each until its
+        last use, so the work and the memory do not depend on the cache: a chain of three
+        years of monthly frames is decoded once, one frame at a time, even by a writer whose
+        cache holds four frames. (Reading the blobs one by one through the cache decoded the
+        same frames over and over once the chain outgrew it.)
         """
-        found: dict[tuple[bytes, int], FrameRef] = {}
-        pending = [entry]
+        plan, expanded, wanted, uses = self._chain_plan(target)
+        kept: dict[bytes, bytes] = {}
+
+        def keep_blobs(ref: FrameRef, content: bytes) -> None:
+            for location, blob_type, blob_id in wanted.pop(frame_key(ref), []):
+                if blob_id not in kept:
+                    kept[blob_id] = self._verified_blob(content, location, blob_type, blob_id)
+
+        def dictionary(entry: FrameEntry) -> bytes:
+            content = b"".join(kept[ref.id] for ref in entry.dictionary)
+            for ref in entry.dictionary:
+                uses[ref.id] -= 1
+                if not uses[ref.id]:
+                    del kept[ref.id]
+            return content
+
+        for ref in plan:
+            content = self._cached_frame(ref)
+            if content is None and ref.entry.dictionary and frame_key(ref) not in expanded:
+                content = self.read_frame(ref)  # cached when planned, evicted since: rare
+            elif content is None:
+                sealed = self._sealed_frame(ref)
+                used = dictionary(ref.entry) if ref.entry.dictionary else None
+                content = open_frame(self.keys, ref.entry, sealed, used)
+                self._cache_frame(ref, content)
+            keep_blobs(ref, content)
+            del content
+        return open_frame(
+            self.keys, target.entry, self._sealed_frame(target), dictionary(target.entry)
+        )
+
+    def _chain_plan(
+        self, target: FrameRef
+    ) -> tuple[
+        list[FrameRef],
+        set[tuple[bytes, int]],
+        dict[tuple[bytes, int], list[tuple[BlobLocation, BlobType, bytes]]],
+        dict[bytes, int],
+    ]:
+        """What decoding ``target`` takes: the frames donating dictionary blobs, shallowest
+        first, those whose own dictionaries are in the plan (not the cached ones), the blobs
+        wanted from each, and how many dictionaries use each blob."""
+        donors: dict[tuple[bytes, int], FrameRef] = {}
+        expanded: set[tuple[bytes, int]] = set()
+        wanted: dict[tuple[bytes, int], list[tuple[BlobLocation, BlobType, bytes]]] = {}
+        uses: dict[bytes, int] = {}
+        pending = [target.entry]
         while pending:
-            current = pending.pop()
-            for ref in current.dictionary:
-                location = self.index.get(ref.id)
-                if location is None or location.frame.entry.depth >= current.depth:
-                    continue  # dictionary_of names the problem when the frame is read
-                key = (location.frame.pack_id, location.frame.entry.offset)
-                if key in found:
+            entry = pending.pop()
+            for ref, location in zip(
+                entry.dictionary, self._dictionary_locations(entry), strict=True
+            ):
+                key = frame_key(location.frame)
+                if ref.id not in uses:
+                    wanted.setdefault(key, []).append((location, ref.type, ref.id))
+                uses[ref.id] = uses.get(ref.id, 0) + 1
+                if key in donors:
                     continue
+                donors[key] = location.frame
                 with self._frames_lock:
                     cached = key in self._frames
-                if not cached:
-                    found[key] = location.frame
+                if not cached and location.frame.entry.dictionary:
+                    expanded.add(key)
                     pending.append(location.frame.entry)
-        return sorted(found.values(), key=lambda frame: frame.entry.depth)
+        plan = sorted(donors.values(), key=lambda frame: frame.entry.depth)
+        return plan, expanded, wanted, uses
 
-    def dictionary_of(self, entry: FrameEntry) -> bytes:
-        """The dictionary a frame was compressed against: its dictionary blobs, concatenated.
-
-        Each of them must sit in a shallower frame, so chains end and cannot loop.
-        """
+    def _dictionary_locations(self, entry: FrameEntry) -> list[BlobLocation]:
+        """Where a frame's dictionary blobs are; each must sit in a shallower frame (so chains
+        end and cannot loop), and all of them within the size limit."""
         what = f"frame {entry.id.hex()[:16]}"
-        pieces = []
+        locations = []
         total = 0
         for ref in entry.dictionary:
             location = self.index.get(ref.id)
@@ -330,8 +416,17 @@ class Repository:
             total += location.length
             if total > MAX_DICT_BYTES:
                 raise IntegrityError(f"{what} names a dictionary over the size limit")
-            pieces.append(self.blob_at(location, ref.type, ref.id))
-        return b"".join(pieces)
+            locations.append(location)
+        return locations
+
+    def dictionary_of(self, entry: FrameEntry) -> bytes:
+        """The dictionary a frame was compressed against: its dictionary blobs, concatenated."""
+        refs = entry.dictionary
+        locations = self._dictionary_locations(entry)
+        return b"".join(
+            self.blob_at(location, ref.type, ref.id)
+            for ref, location in zip(refs, locations, strict=True)
+        )
 
     def read_blob(self, blob_type: BlobType, blob_id: bytes) -> bytes:
         """A blob's plaintext, verified against its keyed id."""
@@ -349,7 +444,11 @@ class Repository:
                 f"blob {blob_id.hex()[:16]} is a {location.type.name.lower()} blob, "
                 f"expected {blob_type.name.lower()}"
             )
-        content = self.read_frame(location.frame)
+        return self._verified_blob(self.read_frame(location.frame), location, blob_type, blob_id)
+
+    def _verified_blob(
+        self, content: bytes, location: BlobLocation, blob_type: BlobType, blob_id: bytes
+    ) -> bytes:
         data = content[location.offset : location.offset + location.length]
         if not hmac.compare_digest(self.keys.blob_id(blob_type, data), blob_id):
             raise IntegrityError(f"blob {blob_id.hex()[:16]} does not match its id")
@@ -431,6 +530,8 @@ class BlobWriter:
         self.stored_bytes = 0
         self.squeezed = 0  # new content compressed at SQUEEZE_LEVEL so far
         self.lock = threading.Lock()
+        self.compression_memory = Budget(COMPRESSION_MEMORY)
+        repo.limit_frame_cache(WRITER_FRAME_CACHE_BYTES)
 
     def add(
         self, blob_type: BlobType, data: bytes | memoryview, replaces: Sequence[bytes] = ()
@@ -468,8 +569,9 @@ class BlobWriter:
         while len(self.sealing) > self.workers:
             self._collect(self.sealing.pop(0).result())
 
-    def _dictionary_plan(self, replaced: list[tuple[int, bytes]]) -> tuple[list[BlobRef], int]:
-        """Which stored blobs a frame is compressed against, and the depth that gives it.
+    def _dictionary_plan(self, replaced: list[tuple[int, bytes]]) -> tuple[list[BlobRef], int, int]:
+        """Which stored blobs a frame is compressed against, the depth that gives it, and
+        their size.
 
         Blobs this snapshot also uses are left out (they were not replaced, and the frame's
         own content already covers what they share), and so are blobs in frames as deep as
@@ -492,21 +594,29 @@ class BlobWriter:
             chosen.append(BlobRef(location.type, blob_id))
             total += location.length
             deepest = max(deepest, location.frame.entry.depth)
-        return chosen, deepest + 1
+        return chosen, deepest + 1, total
 
     def _seal(
-        self, frame: FrameBuilder, level: int, plan: tuple[list[BlobRef], int]
+        self, frame: FrameBuilder, level: int, plan: tuple[list[BlobRef], int, int]
     ) -> tuple[bytes, FrameEntry]:
-        """Runs on a worker thread: read the dictionary, then compress and seal the frame."""
-        refs, depth = plan
-        dictionary = None
-        if refs:
-            try:
-                content = b"".join(self.repo.read_blob(ref.type, ref.id) for ref in refs)
-                dictionary = Dictionary(refs, content, depth)
-            except IntegrityError:
-                dictionary = None  # a damaged old blob only costs the saving; verify reports it
-        return seal_frame(self.keys, frame.pieces, frame.blobs, level, self.repo.rng, dictionary)
+        """Runs on a worker thread: read the dictionary, then compress and seal the frame.
+
+        The dictionary is read only once the compression's memory is granted, so a frame
+        waiting for its turn holds no dictionary either.
+        """
+        refs, depth, size = plan
+        need = zstdframe.context_size(level, frame.raw_size, size) + size
+        with self.compression_memory.reserve(need):
+            dictionary = None
+            if refs:
+                try:
+                    content = b"".join(self.repo.read_blob(ref.type, ref.id) for ref in refs)
+                    dictionary = Dictionary(refs, content, depth)
+                except IntegrityError:
+                    dictionary = None  # a damaged old blob only costs the saving; verify says
+            return seal_frame(
+                self.keys, frame.pieces, frame.blobs, level, self.repo.rng, dictionary
+            )
 
     def _collect(self, sealed: tuple[bytes, FrameEntry]) -> None:
         self.sealed.append(sealed)
@@ -518,11 +628,11 @@ class BlobWriter:
         if not self.sealed:
             return
         pack_id, blob, entries = build_pack(self.keys, self.sealed, self.repo.rng)
+        self.sealed, self.sealed_size = [], 0  # the pack holds their bytes now
         self.repo.backend.write(pack_name(pack_id), blob)
         self.stored_bytes += len(blob)
         self.written[pack_id] = entries
         self.packs_written.append(pack_id)
-        self.sealed, self.sealed_size = [], 0
 
     def finish(self) -> None:
         """Make every added blob durable and indexed."""
@@ -544,9 +654,11 @@ class BlobWriter:
             self.pending.clear()
         finally:
             self.executor.shutdown(wait=True)
+            self.repo.limit_frame_cache(None)
 
     def abort(self) -> None:
         """Stop without indexing; packs already written stay unreferenced (prune removes them)."""
         for future in self.sealing:
             future.cancel()
         self.executor.shutdown(wait=True)
+        self.repo.limit_frame_cache(None)

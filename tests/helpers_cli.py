@@ -77,6 +77,11 @@ class Lk:
         )
         return done.returncode, done.stdout, done.stderr
 
+    def run_killed_at(self, spec: str, *args: str) -> tuple[int, str, str]:
+        """``lkvault ARGS`` killing itself with SIGKILL at its storage write ``spec``: "N"
+        (before the N-th write or delete) or "N:halfway" (leaving a half-written temp file)."""
+        return self.run(*args, extra={"LKVAULT_DEBUG_KILL_AT_WRITE": spec})
+
     def start(self, *args: str, extra: Mapping[str, str] | None = None) -> subprocess.Popen[str]:
         """Start ``lkvault ARGS`` without waiting (for concurrency tests)."""
         return subprocess.Popen(
@@ -160,6 +165,14 @@ def assert_restore_refused(lk: Lk, snap_id: str, out_dir: Path) -> str:
 def copy_vault(source: Path, target: Path) -> Path:
     shutil.copytree(source, target)
     return target
+
+
+def copy_lk(source: Lk, work: Path) -> Lk:
+    """The CLI on a copy of ``source``'s vault and state folders, in work/vault and
+    work/state: a private vault to crash or damage, as the same computer sees it."""
+    shutil.copytree(source.vault, work / "vault")
+    shutil.copytree(source.state_dir, work / "state")
+    return Lk(work / "vault", work / "state", source.password, dict(source.extra_env))
 
 
 def vault_files(vault: Path, prefix: str = "") -> set[str]:

@@ -80,3 +80,22 @@ def test_a_zip_that_is_not_an_export(tmp_path: Path) -> None:
     path = write_zip(tmp_path / "photos.zip", {"a.jpg": b"\xff\xd8\xff", "notes.txt": b"hi"})
     full, counted, _, _ = both_ways(path)
     assert full is None and counted is None
+
+
+def test_windows_1252_and_damaged_utf16_members_count_as_they_parse(tmp_path: Path) -> None:
+    header = "CONVERSATION ID,FROM,TO,DATE,CONTENT\n"
+    rows = "".join(f"c{n % 7},Ann,Bo,2025-01-02 03:04:05 UTC,row {n}\n" for n in range(3000))
+    members = {
+        # Not UTF-8 only far in: the whole member is read again as Windows-1252.
+        "messages.csv": (header + rows).encode() + b"c\xe9,Ren\xe9,Bo,,caf\xe9\n",
+        "Profile.csv": "First Name,Last Name,Headline\nRené,Müller,Ingénieur\n".encode("cp1252"),
+        # A UTF-16 file cut in the middle of a character: a warning, and no rows counted.
+        "Connections.csv": "First Name,Last Name\nAda,Lovelace\n".encode("utf-16")[:-1],
+    }
+    path = write_zip(tmp_path / "Basic_LinkedInDataExport_03-01-2026.zip", members)
+    full, counted, full_warnings, warnings = both_ways(path)
+    assert counted == full and counted is not None
+    assert counted.headline == "Ingénieur"
+    assert (counted.counts["messages"], counted.counts["conversations"]) == (3001, 8)
+    assert counted.counts["connections"] == 0
+    assert warnings == full_warnings and len(warnings) == 1 and "Connections.csv" in warnings[0]

@@ -15,7 +15,6 @@ prune finishes the job (after it, a dry run finds nothing left to do).
 
 from __future__ import annotations
 
-import shutil
 import zipfile
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from helpers_cli import (
     Lk,
     assert_clean_stderr,
     assert_library_restores,
+    copy_lk,
     export_zip,
     open_vault,
     random_bytes,
@@ -69,18 +69,13 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Base:
             path.write_bytes(content)
         ids.append(lk.snapshot(path))
         data.append(content)
-    forgotten = Lk(root / "forgotten-vault", root / "forgotten-state")
-    shutil.copytree(lk.vault, forgotten.vault)
-    shutil.copytree(lk.state_dir, forgotten.state_dir)
+    forgotten = copy_lk(lk, root / "forgotten")
     forgotten.ok("forget", ids[0], ids[2])
     return Base(lk, ids, data, open_vault(lk), forgotten)
 
 
 def copy_of(base: Base, work: Path, forgotten: bool) -> Lk:
-    source = base.forgotten if forgotten else base.lk
-    shutil.copytree(source.vault, work / "vault")
-    shutil.copytree(source.state_dir, work / "state")
-    return Lk(work / "vault", work / "state")
+    return copy_lk(base.forgotten if forgotten else base.lk, work)
 
 
 def check_consistent(base: Base, lk: Lk, label: str, expect_ids: list[list[str]]) -> None:
@@ -119,7 +114,7 @@ def sweep(base: Base, tmp_path: Path, args: list[str], forgotten: bool, check: A
             work = tmp_path / f"plain-{nth}"
             work.mkdir()
             lk = copy_of(base, work, forgotten)
-            code, _out, err = lk.run(*args, extra={"LKVAULT_DEBUG_KILL_AT_WRITE": str(nth)})
+            code, _out, err = lk.run_killed_at(str(nth), *args)
             if code == 0:
                 changes = nth - 1
                 checks.append(pool.submit(check, base, lk, "undisturbed"))
@@ -131,7 +126,7 @@ def sweep(base: Base, tmp_path: Path, args: list[str], forgotten: bool, check: A
             work = tmp_path / f"halfway-{nth}"
             work.mkdir()
             lk = copy_of(base, work, forgotten)
-            code, _out, err = lk.run(*args, extra={"LKVAULT_DEBUG_KILL_AT_WRITE": f"{nth}:halfway"})
+            code, _out, err = lk.run_killed_at(f"{nth}:halfway", *args)
             assert code == SIGKILLED, f"kill half-way at {nth}: exit {code}: {err}"
             checks.append(pool.submit(check, base, lk, f"killed half-way at change {nth}"))
         for future in checks:

@@ -103,6 +103,18 @@ class Browse:
         params = {k: v for k, v in params.items() if v not in ("", "1") or k != "page"}
         return request.url.path + ("?" + urlencode(params) if params else "")
 
+    @staticmethod
+    def _search_params(request: Request) -> tuple[str, int]:
+        """The words searched for (``q``) and the page of results asked for (``page``)."""
+        return request.query_params.get("q", ""), _int(request.query_params.get("page"))
+
+    def _results(
+        self, request: Request, name: str, snapshot: Snapshot, query: str, page: Page, **more: Any
+    ) -> Response:
+        """A page of search results, linking to the other pages of the same search."""
+        link = functools.partial(self._query_link, request)
+        return self._page(request, name, snapshot, query=query, page=page, link=link, **more)
+
     # --- pages ------------------------------------------------------------------------------
 
     async def home(self, request: Request) -> Response:
@@ -134,24 +146,17 @@ class Browse:
         snapshot = self._snapshot(request)
         query, order, number = self._connection_params(request)
         page = self.source.catalog(snapshot).search_connections(query, order, number)
-        return self._page(
-            request,
-            "connections",
-            snapshot,
-            query=query,
-            order=order,
-            orders=CONNECTION_ORDERS,
-            page=page,
-            link=lambda **kw: self._query_link(request, **kw),
+        return self._results(
+            request, "connections", snapshot, query, page, order=order, orders=CONNECTION_ORDERS
         )
 
     @staticmethod
     def _connection_params(request: Request) -> tuple[str, ConnectionOrder, int]:
-        query = request.query_params.get("q", "")
+        query, number = Browse._search_params(request)
         order = request.query_params.get("sort", "recent")
         if order not in CONNECTION_ORDERS:
             order = "recent"
-        return query, order, _int(request.query_params.get("page"))  # type: ignore[return-value]
+        return query, order, number  # type: ignore[return-value]
 
     def person(self, request: Request) -> Response:
         snapshot = self._snapshot(request)
@@ -179,34 +184,18 @@ class Browse:
 
     def conversations(self, request: Request) -> Response:
         snapshot = self._snapshot(request)
-        query = request.query_params.get("q", "")
-        number = _int(request.query_params.get("page"))
+        query, number = self._search_params(request)
         catalog = self.source.catalog(snapshot)
         if query_words(query) and not catalog.conversation_search_ready:
             return self._reading_messages(request, snapshot)
         page = catalog.search_threads(query, number)
-        return self._page(
-            request,
-            "conversations",
-            snapshot,
-            query=query,
-            page=page,
-            link=lambda **kw: self._query_link(request, **kw),
-        )
+        return self._results(request, "conversations", snapshot, query, page)
 
     def messages(self, request: Request) -> Response:
         snapshot = self._snapshot(request)
-        query = request.query_params.get("q", "")
-        number = _int(request.query_params.get("page"))
+        query, number = self._search_params(request)
         page = self.source.catalog(snapshot).search_messages(query, number)
-        return self._page(
-            request,
-            "messages",
-            snapshot,
-            query=query,
-            page=page,
-            link=lambda **kw: self._query_link(request, **kw),
-        )
+        return self._results(request, "messages", snapshot, query, page)
 
     def thread(self, request: Request) -> Response:
         snapshot = self._snapshot(request)
@@ -286,10 +275,10 @@ class Browse:
     def api_conversations(self, request: Request) -> Response:
         snapshot = self._snapshot(request)
         catalog = self.source.catalog(snapshot)
-        query = request.query_params.get("q", "")
+        query, number = self._search_params(request)
         if query_words(query) and not catalog.conversation_search_ready:
             return self._reading_messages(request, snapshot)
-        page = catalog.search_threads(query, _int(request.query_params.get("page")))
+        page = catalog.search_threads(query, number)
         root = f"/s/{snapshot.short_id}"
         items = []
         for n in page.items:
@@ -311,8 +300,8 @@ class Browse:
     def api_messages(self, request: Request) -> Response:
         snapshot = self._snapshot(request)
         catalog = self.source.catalog(snapshot)
-        query = request.query_params.get("q", "")
-        page = catalog.search_messages(query, _int(request.query_params.get("page")))
+        query, number = self._search_params(request)
+        page = catalog.search_messages(query, number)
         root = f"/s/{snapshot.short_id}"
         items = [
             self._message_json(catalog, catalog.message_hits[n], root, query) for n in page.items

@@ -7,6 +7,7 @@ or refuses cleanly, leaving no file behind; a refused operation writes nothing t
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -40,6 +41,14 @@ def library_restore(
     return True
 
 
+def json_equal(a: bytes, b: bytes) -> bool:
+    """Both are JSON documents, and the same one (a change of white space only)."""
+    try:
+        return json.loads(a) == json.loads(b)
+    except ValueError:
+        return False
+
+
 def vault_contents(root: Path) -> dict[str, str]:
     """Every file of a vault folder (lock files aside) and the SHA-256 of its content: two
     equal results mean nothing was written, renamed or deleted in between."""
@@ -62,9 +71,7 @@ def leave_stale_lock(lk: Lk, source: Path) -> Path:
     """The lock file a writer leaves when it is killed while holding it: ``lkvault snapshot``
     killed at its first writes, one more each time, until a lock is left behind."""
     for nth in range(1, 8):
-        code, _out, err = lk.run(
-            "snapshot", str(source), extra={"LKVAULT_DEBUG_KILL_AT_WRITE": str(nth)}
-        )
+        code, _out, err = lk.run_killed_at(str(nth), "snapshot", str(source))
         assert code == SIGKILLED, f"the snapshot was not killed at write {nth}: {err}"
         locks = sorted((lk.vault / "locks").glob("[0-9a-f]*"))
         if locks:

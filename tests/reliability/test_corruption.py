@@ -33,7 +33,7 @@ from helpers_cli import (
     PASSWORD,
     Lk,
     assert_one_line_error,
-    csv_text,
+    copy_lk,
     open_vault,
     random_bytes,
     reopen,
@@ -42,11 +42,10 @@ from helpers_cli import (
 
 from vault import Environment, Vault
 
+from .abc_vault import LABELS, store_abc
 from .budget import pick, record, spread
-from .checks import leave_stale_lock, library_restore, vault_contents
-from .test_tamper import export_zip_with, json_equal
+from .checks import json_equal, leave_stale_lock, library_restore, vault_contents
 
-LABELS = ("A", "B", "C")
 KINDS = ("config", "keys", "data", "index", "snapshots", "locks")
 DAMAGES = ("flip", "truncate", "delete", "swap")
 
@@ -67,27 +66,21 @@ class Template:
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
     base = tmp_path_factory.mktemp("corruption-template")
-    lk = Lk(base / "vault", base / "state")
-    lk.init()
-    paths = {"A": base / "a.bin", "B": base / "export-jan.zip", "C": base / "export-feb.zip"}
-    paths["A"].write_bytes(random_bytes(200_000, seed=90))
-    connections = csv_text(300_000, seed=91)
-    export_zip_with(paths["B"], connections, csv_text(80_000, seed=92))
-    export_zip_with(paths["C"], connections, csv_text(90_000, seed=93))
-    ids: dict[str, str] = {}
-    made_by: dict[str, str] = {}
-    for label in LABELS:
-        before = vault_files(lk.vault)
-        ids[label] = lk.snapshot(paths[label])
-        for name in vault_files(lk.vault) - before:
-            made_by[name] = label
+    stored = store_abc(
+        base,
+        random_size=200_000,
+        connections_size=300_000,
+        messages_sizes=(80_000, 90_000),
+        seed=90,
+    )
+    lk = stored.lk
+    made_by = {name: label for label in LABELS for name in stored.added[label]}
     # A writer killed while holding its lock leaves the lock behind.
     interrupted = base / "interrupted.bin"
     interrupted.write_bytes(random_bytes(100_000, seed=95))
     leave_stale_lock(lk, interrupted)
     assert len(vault_files(lk.vault, "locks")) == 1, "the killed writer left no lock"
-    data = {label: path.read_bytes() for label, path in paths.items()}
-    template = Template(lk, ids, data, made_by, open_vault(lk))
+    template = Template(lk, stored.ids, stored.data, made_by, open_vault(lk))
     for kind in KINDS:
         assert template.files(kind), f"the template vault has no {kind} file"
     return template
@@ -246,8 +239,7 @@ def test_every_damage_of_every_stored_file_is_found(
             how = f"{how} with {partner}" if partner else how
             for folder in (root, state, tmp_path / "out"):
                 shutil.rmtree(folder, ignore_errors=True)
-            shutil.copytree(t.lk.vault, root)
-            shutil.copytree(t.lk.state_dir, state)
+            copy_lk(t.lk, tmp_path)
             if partner and not (root / partner).exists():
                 # A second lock to swap with: the same killed writer's lock, under another name.
                 shutil.copy(root / name, root / partner)

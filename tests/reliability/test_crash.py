@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -40,6 +39,7 @@ from helpers_cli import (
     Lk,
     assert_clean_stderr,
     assert_library_restores,
+    copy_lk,
     export_zip,
     open_vault,
     random_bytes,
@@ -208,12 +208,6 @@ CRASH_OPERATIONS = [
 # --- one crash point ----------------------------------------------------------------------------
 
 
-def fresh_copy(base: Base, work: Path) -> Lk:
-    shutil.copytree(base.lk.vault, work / "vault")
-    shutil.copytree(base.lk.state_dir, work / "state")
-    return Lk(work / "vault", work / "state")
-
-
 def temp_files(vault: Path) -> list[Path]:
     return [p for p in vault.rglob(f"{TEMP_PREFIX}*") if p.is_file()]
 
@@ -226,7 +220,7 @@ def count_writes(op: Operation, base: Base, work: Path) -> str:
     """What the command run undisturbed on a copy of the base vault does to storage, one
     letter per counted operation: ``w`` a write, ``d`` a delete."""
     work.mkdir()
-    lk = fresh_copy(base, work)
+    lk = copy_lk(base.lk, work)
     done = subprocess.run(
         [sys.executable, "-m", "tests.reliability.count_writes", *op.argv(base)],
         cwd=REPO_ROOT,
@@ -285,8 +279,8 @@ def crash_at(op: Operation, base: Base, tmp_path: Path, spec: str) -> tuple[Lk, 
     """Run the command on a fresh copy of the base vault, killed as ``spec`` says."""
     work = tmp_path / f"kill-{spec.replace(':', '-')}"
     work.mkdir()
-    lk = fresh_copy(base, work)
-    code, out, err = lk.run(*op.argv(base), extra={"LKVAULT_DEBUG_KILL_AT_WRITE": spec})
+    lk = copy_lk(base.lk, work)
+    code, out, err = lk.run_killed_at(spec, *op.argv(base))
     return lk, code, out, err
 
 

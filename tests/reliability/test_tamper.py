@@ -46,10 +46,8 @@ from vault.crypto import ObjectType, seal, unseal
 from vault.repository.index import pack_id_of_name
 from vault.repository.pack import TRAILER_SIZE
 
-from .checks import library_restore
-
-LABELS = ("A", "B", "C")
-
+from .abc_vault import LABELS, export_zip_with, store_abc
+from .checks import json_equal, library_restore
 
 # --- the template vault -----------------------------------------------------------------------
 
@@ -77,16 +75,6 @@ class Template:
         return self.ids[label][:8]
 
 
-def export_zip_with(path: Path, connections: bytes, messages: bytes) -> bytes:
-    import zipfile
-
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("Connections.csv", connections)
-        archive.writestr("messages.csv", messages)
-        archive.writestr("Profile.csv", b"First Name,Last Name\nAda,Lovelace\n")
-    return path.read_bytes()
-
-
 def pack_layout(vault: Vault, name: str) -> Layout:
     pack_id = pack_id_of_name(name)
     assert pack_id is not None
@@ -98,30 +86,25 @@ def pack_layout(vault: Vault, name: str) -> Layout:
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
-    base = tmp_path_factory.mktemp("tamper-template")
-    lk = Lk(base / "vault", base / "state")
-    lk.init()
-    paths = {"A": base / "a.bin", "B": base / "export-jan.zip", "C": base / "export-feb.zip"}
-    paths["A"].write_bytes(random_bytes(9_000_000, seed=70))
-    connections = csv_text(2_000_000, seed=71)
-    export_zip_with(paths["B"], connections, csv_text(600_000, seed=72))
-    export_zip_with(paths["C"], connections, csv_text(700_000, seed=73))
-    data = {label: path.read_bytes() for label, path in paths.items()}
-    ids, packs, indexes = {}, {}, {}
-    for label in LABELS:
-        packs_before = vault_files(lk.vault, "data")
-        index_before = vault_files(lk.vault, "index")
-        ids[label] = lk.snapshot(paths[label])
-        (new_pack,) = vault_files(lk.vault, "data") - packs_before
-        (new_index,) = vault_files(lk.vault, "index") - index_before
-        packs[label], indexes[label] = new_pack, new_index
+    stored = store_abc(
+        tmp_path_factory.mktemp("tamper-template"),
+        random_size=9_000_000,
+        connections_size=2_000_000,
+        messages_sizes=(600_000, 700_000),
+        seed=70,
+    )
+    lk, ids = stored.lk, stored.ids
+    packs, indexes = {}, {}
+    for label in LABELS:  # each snapshot wrote one pack and one index file
+        (packs[label],) = [n for n in stored.added[label] if n.startswith("data/")]
+        (indexes[label],) = [n for n in stored.added[label] if n.startswith("index/")]
     listed = {s["id"]: s for s in lk.list_json()}
     # C stored less than its content: it shares the unchanged member's chunks with B.
     assert listed[ids["C"]]["stats"]["new_bytes"] < listed[ids["B"]]["stats"]["new_bytes"]
     vault = open_vault(lk)
     layout = {packs[label]: pack_layout(vault, packs[label]) for label in LABELS}
     assert len(layout[packs["A"]].frames) >= 2, "A should span two frames"
-    return Template(lk, ids, data, packs, indexes, layout, vault)
+    return Template(lk, ids, stored.data, packs, indexes, layout, vault)
 
 
 @dataclass
@@ -511,13 +494,6 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> Small:
     data = {"a": a.read_bytes(), "b": b.read_bytes()}
     vault = open_vault(lk)
     return Small(lk.vault, vault, ids, data, sorted(vault_files(lk.vault)))
-
-
-def json_equal(a: bytes, b: bytes) -> bool:
-    try:
-        return json.loads(a) == json.loads(b)
-    except ValueError:
-        return False
 
 
 @settings(

@@ -1,6 +1,7 @@
 """Reading one CSV file of an export into rows keyed by its header, whatever its era's dialect.
 
-Pure: bytes in, a ``Table`` out. Handles a UTF-8 BOM, UTF-16 files (2018), Windows-1252 as a
+Pure: bytes in, a ``Table`` out; ``stream_table`` holds the same rules for a binary stream
+read row by row (``counting``). Handles a UTF-8 BOM, UTF-16 files (2018), Windows-1252 as a
 last resort, tab- or comma-separated values, a ``Notes:`` preamble before the header (the
 header is *found*, by its column names, never by counting lines), blank rows, and the
 backslash-escaped quotes of ``Comments.csv``. Problems raise ``TableError``; the caller turns
@@ -17,14 +18,16 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import compress, repeat
-from typing import TypeVar
+from itertools import chain, compress, repeat
+from typing import IO, TextIO, TypeVar
 
 HEADER_SEARCH_LINES = 30  # a preamble is a few lines; a header further down is not a header
 MAX_FIELD = 64 * 1024 * 1024  # csv's default field limit (128 KiB) is too small for messages
+DRAIN_CHARS = 1024 * 1024  # text decoded at a time where it is only checked, not kept
 
 csv.field_size_limit(MAX_FIELD)
 _T = TypeVar("_T")
+Opener = Callable[[], IO[bytes]]
 
 
 class TableError(ValueError):
@@ -50,24 +53,6 @@ def column_key(name: str) -> str:
     return re.sub(r"[^0-9a-z]", "", name.casefold())
 
 
-def decode(data: bytes) -> tuple[str, str]:
-    """Text and encoding name: UTF-16 by its BOM, else UTF-8 (BOM stripped), else cp1252."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16"), "utf-16"
-        except UnicodeDecodeError as exc:
-            raise TableError(f"damaged UTF-16 text ({exc.reason})") from None
-    if len(data) >= 4 and data[1] == 0 and data[3] == 0 and data[0] != 0:
-        try:  # UTF-16LE without a BOM
-            return data.decode("utf-16-le"), "utf-16-le"
-        except UnicodeDecodeError:
-            pass
-    try:
-        return data.decode("utf-8-sig"), "utf-8"
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace"), "cp1252"
-
-
 def _split_line(line: str, delimiter: str) -> list[str]:
     try:
         return next(csv.reader([line], delimiter=delimiter), [])
@@ -75,33 +60,44 @@ def _split_line(line: str, delimiter: str) -> list[str]:
         return []
 
 
-def find_header(
-    lines: list[str], wanted: set[str], minimum: int
-) -> tuple[int, str, list[str]] | None:
-    """(line number, delimiter, cells) of the first line naming enough ``wanted`` columns."""
-    for number, line in enumerate(lines[:HEADER_SEARCH_LINES]):
-        if not line.strip():
-            continue
-        for delimiter in ("\t", ",") if "\t" in line else (",",):
-            cells = _split_line(line, delimiter)
-            keys = {column_key(cell) for cell in cells}
-            if len(keys & wanted) >= minimum:
-                return number, delimiter, cells
+def _header_cells(line: str, wanted: set[str], minimum: int) -> tuple[str, list[str]] | None:
+    """The delimiter and cells of ``line`` when it names at least ``minimum`` wanted columns."""
+    if not line.strip():
+        return None
+    for delimiter in ("\t", ",") if "\t" in line else (",",):
+        cells = _split_line(line, delimiter)
+        if len({column_key(cell) for cell in cells} & wanted) >= minimum:
+            return delimiter, cells
     return None
 
 
-def _first_lines(text: str) -> list[str]:
-    """The lines the header may be on (with their line ends), without splitting the whole
-    text: a messages.csv of 200 MB would otherwise be split and joined again for nothing."""
-    size = 64 * 1024
-    while True:
-        if size >= len(text):
-            return text.splitlines(keepends=True)[: HEADER_SEARCH_LINES + 1]
-        lines = text[:size].splitlines(keepends=True)
-        if len(lines) > HEADER_SEARCH_LINES + 1:
-            # The last line may be cut (even between "\r" and "\n"); it is never used.
-            return lines[: HEADER_SEARCH_LINES + 1]
-        size *= 4
+def _find_header(
+    text: TextIO, wanted: set[str], minimum: int
+) -> tuple[str, list[str], Iterator[str]] | None:
+    """The delimiter and cells of the first of the first ``HEADER_SEARCH_LINES`` lines (as
+    ``str.splitlines`` cuts them) that names enough ``wanted`` columns, and the lines after
+    it; None when the text is blank. With no header, ``TableError`` is raised only once the
+    text has decoded to its end: a byte far in that the encoding cannot have means the file
+    is read again in another, in which the header may be found."""
+    searched = 0
+    first = ""
+    for line in text:
+        pieces = line.splitlines(keepends=True)
+        for at, piece in enumerate(pieces):
+            if searched < HEADER_SEARCH_LINES:
+                searched += 1
+                found = _header_cells(piece, wanted, minimum)
+                if found is not None:
+                    rest = "".join(pieces[at + 1 :])
+                    return (*found, chain((rest,), text) if rest else text)
+            first = first or piece.strip()
+        if first and searched >= HEADER_SEARCH_LINES:
+            break
+    while text.read(DRAIN_CHARS):
+        pass
+    if not first:
+        return None
+    raise TableError(f"no header row found (first line: {first[:60]!r})")
 
 
 def _row_maker(columns: list[str]) -> Callable[[list[str]], dict[str, str]]:
@@ -142,84 +138,30 @@ def collector_paused() -> Iterator[None]:
 
 
 @dataclass
-class _Source:
-    """Where a table's rows start: its header, and a reader over the records after it."""
+class TableRows:
+    """A table's header, and a reader of the CSV records after it (cells as written)."""
 
-    columns: list[str]
-    headers: list[str]
+    columns: list[str]  # normalised names, in file order; none when the file is blank
+    headers: list[str]  # the same names as written
     encoding: str
     delimiter: str
     records: Iterator[list[str]]
 
 
-def _utf8_source(
-    data: bytes, wanted: set[str], minimum: int, backslash_escapes: bool
-) -> _Source | None:
-    """The rows of a UTF-8 file, decoded as they are read: the whole text of a large file is
-    never held (with one emoji in it, 200 MB of UTF-8 are 800 MB of text). None when the
-    file's start is not plain UTF-8 with a header, which ``_text_source`` then handles."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or (
-        len(data) >= 4 and data[1] == 0 and data[3] == 0 and data[0] != 0
-    ):
-        return None  # UTF-16
-    bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    size = 64 * 1024
-    while True:
-        try:
-            text = decoder.decode(data[bom : bom + size], final=bom + size >= len(data))
-        except UnicodeDecodeError:
-            return None
-        decoder.reset()
-        if bom + size >= len(data):
-            lines = text.splitlines(keepends=True)[: HEADER_SEARCH_LINES + 1]
-            break
-        lines = text.splitlines(keepends=True)
-        if len(lines) > HEADER_SEARCH_LINES + 1:
-            lines = lines[: HEADER_SEARCH_LINES + 1]  # the last line may be cut; never used
-            break
-        size *= 4
-    found = find_header(lines, wanted, min(minimum, len(wanted)))
-    if found is None:
-        return None
-    number, delimiter, cells = found
-    start = bom + len("".join(lines[: number + 1]).encode())
-    if backslash_escapes and data.find(b'\\"', start) == -1:
-        backslash_escapes = False  # only where the file really uses them
-    raw = io.BytesIO(data)  # shares the bytes, no copy
-    raw.seek(start)
-    text_stream = io.TextIOWrapper(raw, encoding="utf-8", newline="")
-    return _Source(
-        [column_key(cell) for cell in cells],
-        [cell.strip() for cell in cells],
-        "utf-8",
-        delimiter,
-        _reader(text_stream, delimiter, backslash_escapes),
-    )
+def _encodings(head: bytes) -> list[str]:
+    """The codecs to try, in order, from a file's first bytes: UTF-16 by its BOM (and only
+    that), UTF-16LE without one by its zero bytes, UTF-8 (BOM skipped), cp1252."""
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return ["utf-16"]
+    if len(head) >= 4 and head[1] == 0 and head[3] == 0 and head[0] != 0:
+        return ["utf-16-le", "utf-8", "cp1252"]
+    # Not "utf-8-sig" without a whole BOM: its stream decoder lets a file cut inside one pass.
+    return ["utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8", "cp1252"]
 
 
-def _text_source(data: bytes, wanted: set[str], minimum: int, backslash_escapes: bool) -> _Source:
-    """The rows of any file ``decode`` reads, from its whole text (no columns when blank)."""
-    text, encoding = decode(data)
-    if not text.strip():
-        return _Source([], [], encoding, ",", iter(()))
-    lines = _first_lines(text)
-    found = find_header(lines, wanted, min(minimum, len(wanted)))
-    if found is None:
-        first = next((line.strip() for line in text.splitlines() if line.strip()), "")
-        raise TableError(f"no header row found (first line: {first[:60]!r})")
-    number, delimiter, cells = found
-    body = text[sum(len(line) for line in lines[: number + 1]) :]
-    del text  # the body is a copy; let a large file's text go
-    if backslash_escapes and '\\"' not in body:
-        backslash_escapes = False  # only where the file really uses them: keep other backslashes
-    return _Source(
-        [column_key(cell) for cell in cells],
-        [cell.strip() for cell in cells],
-        encoding,
-        delimiter,
-        _reader(io.StringIO(body, newline=""), delimiter, backslash_escapes),
-    )
+def _text(open_raw: Opener, codec: str) -> io.TextIOWrapper:
+    errors = "replace" if codec == "cp1252" else "strict"  # the last resort never fails
+    return io.TextIOWrapper(open_raw(), encoding=codec, errors=errors, newline="")
 
 
 def _reader(lines: Iterable[str], delimiter: str, backslash_escapes: bool) -> Iterator[list[str]]:
@@ -232,24 +174,86 @@ def _reader(lines: Iterable[str], delimiter: str, backslash_escapes: bool) -> It
     )
 
 
-def _read(
-    data: bytes,
-    wanted: Iterable[str],
+def _uses_escapes(open_raw: Opener, codec: str, wanted: set[str], minimum: int) -> bool:
+    """Whether a backslash-escaped quote stands after the header: only a file that really
+    uses them is read with them, so that its other backslashes are kept."""
+    with _text(open_raw, codec) as text:
+        found = _find_header(text, wanted, minimum)
+        return found is not None and any('\\"' in line for line in found[2])
+
+
+def _attempt(
+    open_raw: Opener,
+    codec: str,
+    wanted: set[str],
     minimum: int,
     backslash_escapes: bool,
-    collect: Callable[[_Source], _T],
-) -> tuple[_Source, _T]:
-    """The file's header and what ``collect`` makes of its records: streamed from UTF-8 when
-    it is (a byte that is not UTF-8, even far in, starts again from the whole text)."""
+    collect: Callable[[TableRows], _T],
+) -> tuple[TableRows, _T]:
+    encoding = "utf-8" if codec == "utf-8-sig" else codec
+    escapes = backslash_escapes and _uses_escapes(open_raw, codec, wanted, minimum)
+    with _text(open_raw, codec) as text:
+        found = _find_header(text, wanted, minimum)
+        if found is None:
+            source = TableRows([], [], encoding, ",", iter(()))
+        else:
+            delimiter, cells, body = found
+            source = TableRows(
+                [column_key(cell) for cell in cells],
+                [cell.strip() for cell in cells],
+                encoding,
+                delimiter,
+                _reader(body, delimiter, escapes),
+            )
+        return source, collect(source)
+
+
+def stream_table(
+    open_raw: Opener,
+    wanted: Iterable[str],
+    collect: Callable[[TableRows], _T],
+    *,
+    minimum: int = 2,
+    backslash_escapes: bool = False,
+) -> tuple[TableRows, _T]:
+    """The header of the table ``open_raw`` opens, and what ``collect`` makes of its records,
+    decoded as they are read: no more than a row of the file is held at a time.
+
+    The header is the first line naming at least ``minimum`` of ``wanted`` (normalised column
+    names, see ``column_key``); a blank file has no columns and no records. ``collect`` must
+    read the records before it returns (the file is closed then). It may be called again: a
+    byte that the encoding tried cannot have, however far in, starts the file over in the
+    next (see ``_encodings``), so it must keep nothing of an earlier call. Problems raise
+    ``TableError``; ``filled_rows`` reads the records by ``read_table``'s rules.
+    """
     wanted_keys = set(wanted)
-    source = _utf8_source(data, wanted_keys, minimum, backslash_escapes)
-    if source is not None:
+    minimum = min(minimum, len(wanted_keys))
+    with open_raw() as raw:
+        *tries, last = _encodings(raw.read(4))
+    for codec in tries:
         try:
-            return source, collect(source)
+            return _attempt(open_raw, codec, wanted_keys, minimum, backslash_escapes, collect)
         except UnicodeDecodeError:
-            pass
-    source = _text_source(data, wanted_keys, minimum, backslash_escapes)
-    return source, collect(source)
+            continue
+    try:
+        return _attempt(open_raw, last, wanted_keys, minimum, backslash_escapes, collect)
+    except UnicodeDecodeError as exc:  # cp1252 decodes anything: this is UTF-16 with a BOM
+        raise TableError(f"damaged UTF-16 text ({exc.reason})") from None
+
+
+def filled_rows(records: Iterable[list[str]]) -> Iterator[list[str]]:
+    """The records with their cells stripped, those whose every cell is blank left out; a
+    malformed record raises ``TableError`` naming the data row it is near."""
+    done = 0
+    strip = str.strip
+    try:
+        for record in records:
+            stripped = list(map(strip, record))
+            if any(stripped):
+                done += 1
+                yield stripped
+    except csv.Error as exc:
+        raise TableError(f"malformed CSV near data row {done + 1} ({exc})") from None
 
 
 def read_table(
@@ -266,21 +270,17 @@ def read_table(
     the header are ignored.
     """
 
-    def collect(source: _Source) -> list[dict[str, str]]:
-        make_row = _row_maker(source.columns)
-        rows: list[dict[str, str]] = []
-        strip = str.strip
+    def collect(source: TableRows) -> list[dict[str, str]]:
         with collector_paused():
-            try:
-                for record in source.records:
-                    stripped = list(map(strip, record))
-                    if any(stripped):  # rows whose every cell is blank are dropped
-                        rows.append(make_row(stripped))
-            except csv.Error as exc:
-                raise TableError(f"malformed CSV near data row {len(rows) + 1} ({exc})") from None
-        return rows
+            return list(map(_row_maker(source.columns), filled_rows(source.records)))
 
-    source, rows = _read(data, wanted, minimum, backslash_escapes, collect)
+    source, rows = stream_table(
+        lambda: io.BytesIO(data),  # shares the bytes, no copy
+        wanted,
+        collect,
+        minimum=minimum,
+        backslash_escapes=backslash_escapes,
+    )
     return Table(source.columns, source.headers, rows, source.encoding, source.delimiter)
 
 
@@ -299,7 +299,7 @@ def read_rows(data: bytes, wanted: Iterable[str], *, minimum: int = 2) -> RawTab
     dropped blank rows, with short rows padded, and no work per cell (a cell is stripped when
     it is read)."""
 
-    def collect(source: _Source) -> list[tuple[str, ...]]:
+    def collect(source: TableRows) -> list[tuple[str, ...]]:
         # Tuples, not csv's lists: the collector stops following a tuple of strings once it
         # has seen it, but would walk every list again at each full collection.
         rows: list[tuple[str, ...]] = []
@@ -319,5 +319,5 @@ def read_rows(data: bytes, wanted: Iterable[str], *, minimum: int = 2) -> RawTab
                 rows = [row + ("",) * (width - len(row)) for row in rows]
         return rows
 
-    source, rows = _read(data, wanted, minimum, False, collect)
+    source, rows = stream_table(lambda: io.BytesIO(data), wanted, collect, minimum=minimum)
     return RawTable(source.columns, rows, source.encoding)

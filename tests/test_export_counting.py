@@ -99,3 +99,27 @@ def test_windows_1252_and_damaged_utf16_members_count_as_they_parse(tmp_path: Pa
     assert (counted.counts["messages"], counted.counts["conversations"]) == (3001, 8)
     assert counted.counts["connections"] == 0
     assert warnings == full_warnings and len(warnings) == 1 and "Connections.csv" in warnings[0]
+
+
+def test_an_absurd_number_of_conversations_is_counted_up_to_a_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Exact distinct counting holds every id; a huge export of one-message conversations
+    # must not make a snapshot take gigabytes, so past the limit the summary says so.
+    from vault.export import counting
+
+    monkeypatch.setattr(counting, "MAX_COUNTED_CONVERSATIONS", 50)
+    header = "CONVERSATION ID,CONVERSATION TITLE,FROM,SENDER PROFILE URL,TO,DATE,SUBJECT,CONTENT\n"
+    rows = "".join(
+        f"2-{i:08d},,Ada,https://www.linkedin.com/in/ada,Bo,2025-03-01 09:00:00 UTC,,hi {i}\n"
+        for i in range(120)
+    )
+    path = write_zip(
+        tmp_path / "Basic_LinkedInDataExport_03-15-2025.zip",
+        {"messages.csv": (header + rows).encode()},
+    )
+    _, summary, _, warnings = both_ways(path)
+    assert summary is not None
+    assert summary.counts["messages"] == 120
+    assert summary.counts["conversations"] == 50
+    assert any("more than 50 conversations" in w for w in warnings)

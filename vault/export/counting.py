@@ -44,6 +44,12 @@ def _cell(columns: list[str], *names: str) -> Callable[[list[str]], str]:
     return lambda cells: ""
 
 
+# Counting distinct conversations exactly takes memory for each (~60 bytes a hash): past this
+# many, a summary says "at least" rather than let a hostile or absurd export (a 1.5 GB
+# messages.csv of one-message conversations held 7.5 million) take gigabytes.
+MAX_COUNTED_CONVERSATIONS = 500_000
+
+
 def _conversations(source: TableRows) -> tuple[int, set[int]]:
     """The number of messages and the hashes of their conversation ids (as
     ``records.messages`` gives them): only their number is wanted, and 400,000 id strings
@@ -60,7 +66,8 @@ def _conversations(source: TableRows) -> tuple[int, set[int]]:
         if not found:
             names = records.split_names(recipients(cells), len(records.split_list(urls(cells))))
             found = records.synthetic_conversation_id((sender(cells), *names))
-        ids.add(hash(found))
+        if len(ids) < MAX_COUNTED_CONVERSATIONS:
+            ids.add(hash(found))
     return count, ids
 
 
@@ -132,6 +139,11 @@ def count_export(
             # categories with no data.
             recognised = recognised or bool(source.columns)
     counts["conversations"] = len(conversation_ids)
+    if len(conversation_ids) >= MAX_COUNTED_CONVERSATIONS:
+        warnings.append(
+            f"more than {MAX_COUNTED_CONVERSATIONS:,} conversations: the summary counts "
+            f"{len(conversation_ids):,} of them (the messages are all stored)"
+        )
     if not recognised:
         return None, warnings
     return ExportSummary(kind, when, headline, counts), warnings

@@ -201,23 +201,26 @@ def documents_version(frames: list[FrameEntry]) -> int:
 
 
 def build_pack(
-    keys: Keys, frames: list[tuple[bytes, FrameEntry]], rng: Rng
-) -> tuple[bytes, bytes, list[FrameEntry]]:
-    """Lay out frames and a padded, sealed header; returns (pack id, file bytes, entries)."""
-    entries = []
+    keys: Keys, body: bytearray, entries: list[FrameEntry], rng: Rng
+) -> tuple[bytes, bytearray, list[FrameEntry]]:
+    """Finish a pack whose ``body`` holds the sealed frames of ``entries`` back to back: set
+    their offsets and append the padded, sealed header and the trailer, in place (a pack is
+    16 MiB, and each copy of it was that much more peak memory). Returns (pack id, file
+    bytes, entries)."""
     offset = 0
-    for sealed, entry in frames:
+    for entry in entries:
         entry.offset = offset
-        offset += len(sealed)
-        entries.append(entry)
+        offset += entry.length
+    if offset != len(body):
+        raise ValueError("a pack's frames do not fill its body")
     document = {"v": documents_version(entries), "frames": [e.to_document() for e in entries]}
     unpadded = offset + len(codec.encode_document(document)) + SEAL_OVERHEAD + TRAILER_SIZE
     plaintext = codec.encode_document(document, padding=padme(unpadded) - unpadded)
     pack_id = keys.object_id_of(ObjectType.PACK_HEADER, plaintext)
     sealed_header = seal(keys, ObjectType.PACK_HEADER, pack_id, plaintext, rng)
-    trailer = struct.pack("<I", len(sealed_header))
-    # One join: a pack is 16 MiB, and each extra copy of it was that much more peak memory.
-    return pack_id, b"".join([*(s for s, _ in frames), sealed_header, trailer]), entries
+    body += sealed_header
+    body += struct.pack("<I", len(sealed_header))
+    return pack_id, body, entries
 
 
 def parse_trailer(tail: bytes, pack_size: int, what: str) -> int:

@@ -520,8 +520,9 @@ class BlobWriter:
         self.referenced: set[bytes] = set()  # every blob added, new or already stored
         self.frame = FrameBuilder()
         self.sealing: list[Future[tuple[bytes, FrameEntry]]] = []
-        self.sealed: list[tuple[bytes, FrameEntry]] = []
-        self.sealed_size = 0
+        # Sealed frames are appended to the next pack's bytes as they come, and dropped.
+        self.pack_body = bytearray()
+        self.pack_entries: list[FrameEntry] = []
         self.written: dict[bytes, list[FrameEntry]] = {}
         self.executor = ThreadPoolExecutor(max_workers=max(1, workers))
         self.workers = max(1, workers)
@@ -619,16 +620,19 @@ class BlobWriter:
             )
 
     def _collect(self, sealed: tuple[bytes, FrameEntry]) -> None:
-        self.sealed.append(sealed)
-        self.sealed_size += len(sealed[0])
-        if self.sealed_size >= PACK_TARGET:
+        frame, entry = sealed
+        self.pack_body += frame
+        self.pack_entries.append(entry)
+        if len(self.pack_body) >= PACK_TARGET:
             self._write_pack()
 
     def _write_pack(self) -> None:
-        if not self.sealed:
+        if not self.pack_entries:
             return
-        pack_id, blob, entries = build_pack(self.keys, self.sealed, self.repo.rng)
-        self.sealed, self.sealed_size = [], 0  # the pack holds their bytes now
+        pack_id, blob, entries = build_pack(
+            self.keys, self.pack_body, self.pack_entries, self.repo.rng
+        )
+        self.pack_body, self.pack_entries = bytearray(), []
         self.repo.backend.write(pack_name(pack_id), blob)
         self.stored_bytes += len(blob)
         self.written[pack_id] = entries

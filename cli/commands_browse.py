@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json as jsonlib
 import secrets
+import signal
 import sys
 from datetime import date
 from typing import Annotated
@@ -102,6 +103,9 @@ def browse(
                 )
         if not no_open:
             open_browser(url)
+        # Ctrl-C must stop it even when started with SIGINT ignored (as a shell does for a
+        # command started in the background): uvicorn hands the signal back to this handler.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         run(guarded, sock)
     except KeyboardInterrupt:
         render.stderr.print("Stopped; nothing was written to disk.", markup=False)

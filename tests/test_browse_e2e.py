@@ -499,9 +499,13 @@ def browser() -> Iterator[Any]:
 
 
 def wait_for(driver: Any, condition: Any, timeout: float = 15) -> Any:
+    """``condition`` once it holds; the page re-renders results as the messages load, so an
+    element found a moment ago may be replaced (stale) while the condition is checked."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, timeout).until(condition)
+    ignored = (StaleElementReferenceException,)
+    return WebDriverWait(driver, timeout, ignored_exceptions=ignored).until(condition)
 
 
 def shoot(driver: Any, name: str) -> None:

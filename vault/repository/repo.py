@@ -77,11 +77,9 @@ PACK_TARGET = 16 * 1024 * 1024
 # month it shares data with); a cache of a few frames thrashed: 173 frame loads instead of 15
 # for a year of 10 MB exports.
 FRAME_CACHE_BYTES = 64 * 1024 * 1024
-# While a writer runs, its frames in flight and compression contexts need the memory; the
-# frames it reads are its dictionaries' (a month's new frames read the previous month's in
-# order), for which a few frames are enough (measured on a 300 MB export: 16 MiB instead of
-# 64 brings the peak down by ~45 MB and re-reads nothing).
-WRITER_FRAME_CACHE_BYTES = 16 * 1024 * 1024
+# Writers keep the whole cache: reading a dictionary decodes every frame its blobs depend on,
+# and with 16 MiB the seventh monthly snapshot of a 300 MB export took 271 s instead of 97 s
+# (252 MB peak instead of 297: see docs/benchmarks.md, "dictionary chains").
 # The first SQUEEZE_BUDGET bytes of new content of each snapshot, and every small frame, are
 # compressed at SQUEEZE_LEVEL: a monthly export adds a few MiB, and squeezing those hard costs
 # a few seconds once and is where most of a long series' stored bytes go (measured on a year
@@ -532,7 +530,6 @@ class BlobWriter:
         self.squeezed = 0  # new content compressed at SQUEEZE_LEVEL so far
         self.lock = threading.Lock()
         self.compression_memory = Budget(COMPRESSION_MEMORY)
-        repo.limit_frame_cache(WRITER_FRAME_CACHE_BYTES)
 
     def add(
         self, blob_type: BlobType, data: bytes | memoryview, replaces: Sequence[bytes] = ()
@@ -658,11 +655,9 @@ class BlobWriter:
             self.pending.clear()
         finally:
             self.executor.shutdown(wait=True)
-            self.repo.limit_frame_cache(None)
 
     def abort(self) -> None:
         """Stop without indexing; packs already written stay unreferenced (prune removes them)."""
         for future in self.sealing:
             future.cancel()
         self.executor.shutdown(wait=True)
-        self.repo.limit_frame_cache(None)

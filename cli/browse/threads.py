@@ -20,6 +20,7 @@ from operator import is_, is_not
 from typing import NamedTuple, overload
 
 from vault.export import records
+from vault.export.lazy import LazySequence
 from vault.export.messagetable import MessageColumns
 from vault.export.model import Conversation, Message
 
@@ -50,8 +51,10 @@ def _dated_first(moments: list[datetime | None], newest: bool) -> list[int]:
     return dated + undated if newest else undated + dated
 
 
-class Conversations(Sequence[Conversation]):
+class Conversations(LazySequence[Conversation]):
     """The threads, most recent first, each made (with its messages) when asked for."""
+
+    what = "conversation"
 
     def __init__(self, threads: Threads) -> None:
         self._threads = threads
@@ -59,17 +62,7 @@ class Conversations(Sequence[Conversation]):
     def __len__(self) -> int:
         return len(self._threads.ids)
 
-    @overload
-    def __getitem__(self, index: int) -> Conversation: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[Conversation]: ...
-    def __getitem__(self, index: int | slice) -> Conversation | list[Conversation]:
-        if isinstance(index, slice):
-            return [self[n] for n in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError("conversation number out of range")
+    def item(self, index: int) -> Conversation:
         threads = self._threads
         messages = tuple(map(threads.source.message, threads.rows_of(index)))
         known = threads.known_participants

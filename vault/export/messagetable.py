@@ -14,11 +14,12 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from itertools import chain, compress, repeat
 from operator import add, itemgetter
-from typing import Any, Protocol, overload
+from typing import Any, Protocol
 
 from . import records
 from .dates import parse_datetime
 from .layout import classify
+from .lazy import LazySequence
 from .load import MemberReaders, read_member
 from .model import Message
 from .tables import RawTable, read_rows
@@ -97,9 +98,11 @@ class MessageList(list[Message]):
         return [f"{m.subject} {m.content}" if m.subject else m.content for m in self]
 
 
-class MessageTable(Sequence[Message]):
+class MessageTable(LazySequence[Message]):
     """``MessageColumns`` over the rows of messages.csv (and its parts, in order), each made
     into a Message (exactly as ``records.messages`` would) when it is read."""
+
+    what = "message"
 
     def __init__(self, parts: Sequence[RawTable]) -> None:
         layouts = {tuple(part.columns) for part in parts}
@@ -123,18 +126,8 @@ class MessageTable(Sequence[Message]):
     def __len__(self) -> int:
         return len(self._rows)
 
-    @overload
-    def __getitem__(self, index: int) -> Message: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[Message]: ...
-    def __getitem__(self, index: int | slice) -> Message | Sequence[Message]:
-        if isinstance(index, slice):
-            return [self.message(n) for n in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError("message number out of range")
-        return self.message(index)
+    def item(self, number: int) -> Message:
+        return self.message(number)
 
     def message(self, number: int) -> Message:
         row = self._rows[number]

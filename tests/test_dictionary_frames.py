@@ -61,6 +61,17 @@ def edited(rows: list[str], every: int, month: int) -> list[str]:
     return out
 
 
+def store_monthly_edits(vault: Vault, tmp_path: Path, months: int) -> list[Path]:
+    """Snapshot ``months`` exports, each with one row in 300 edited since the month before."""
+    rows = make_rows(6000)
+    paths = []
+    for month in range(months):
+        rows = edited(rows, 300, month) if month else rows
+        paths.append(export_zip(tmp_path / f"m{month}.zip", rows))
+        vault.snapshot(paths[-1])
+    return paths
+
+
 def restored_bytes(vault: Vault, ref: str, tmp_path: Path) -> bytes:
     out = tmp_path / f"restored-{ref}.zip"
     vault.restore(ref, out, force=True)
@@ -91,12 +102,7 @@ def test_chains_grow_one_level_a_month_and_stop_at_the_limit(
     vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(repo_module, "MAX_DICT_DEPTH", 2)
-    rows = make_rows(6000)
-    paths = []
-    for month in range(5):
-        rows = edited(rows, 300, month) if month else rows
-        paths.append(export_zip(tmp_path / f"m{month}.zip", rows))
-        vault.snapshot(paths[-1])
+    paths = store_monthly_edits(vault, tmp_path, months=5)
     depths = [f.depth for f in dictionary_frames(vault)]
     assert max(depths) == 2 and 1 in depths
     vault.repo.reload_index()
@@ -109,14 +115,9 @@ def test_a_deep_chain_is_decoded_once_per_frame_however_small_the_cache(
     vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A year of monthly edits makes chains 11 frames deep. Reading the newest frames with a
-    # cache of one frame (a writer's cache is a few) must decode each frame of a chain once:
-    # decoding blob by blob through the cache took minutes once chains outgrew it.
-    rows = make_rows(6000)
-    paths = []
-    for month in range(12):
-        rows = edited(rows, 300, month) if month else rows
-        paths.append(export_zip(tmp_path / f"m{month}.zip", rows))
-        vault.snapshot(paths[-1])
+    # cache of one frame must decode each frame of a chain once: decoding blob by blob
+    # through the cache took minutes once chains outgrew it.
+    paths = store_monthly_edits(vault, tmp_path, months=12)
     repo = vault.repo
     deepest = max(dictionary_frames(vault), key=lambda f: f.depth)
     assert deepest.depth >= 8
@@ -129,7 +130,7 @@ def test_a_deep_chain_is_decoded_once_per_frame_however_small_the_cache(
 
     monkeypatch.setattr(repo_module, "open_frame", counting_open)
     repo.use_index(repo.index)  # an empty cache
-    repo.limit_frame_cache(1)
+    monkeypatch.setattr(repo_module, "FRAME_CACHE_BYTES", 1)  # then one frame at a time
     pack_id = next(p for p, frames in repo.index.packs.items() if deepest in frames)
     content = repo.read_frame(repo_module.FrameRef(pack_id, deepest))
     assert len(content) == deepest.raw_size

@@ -13,7 +13,6 @@ from typing import Any
 import msgpack
 import zstandard
 
-from . import zstdframe
 from .errors import IntegrityError, UnsupportedFormat
 
 CODEC_RAW = 0
@@ -54,17 +53,6 @@ def compress(data: bytes | memoryview, level: int) -> bytes:
 
 def _raw_dictionary(dictionary: bytes) -> zstandard.ZstdCompressionDict:
     return zstandard.ZstdCompressionDict(dictionary, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
-
-
-def compress_pieces(
-    pieces: list[bytes | memoryview], level: int, total: int, dictionary: bytes | None = None
-) -> bytes:
-    """One zstd frame of the concatenation of ``pieces``, without joining them first.
-
-    With ``dictionary``, the frame may refer back into those bytes (a raw-content dictionary),
-    and only a decompressor given the same bytes can read it.
-    """
-    return zstdframe.compress(pieces, level, total, dictionary or None)
 
 
 def decompress(

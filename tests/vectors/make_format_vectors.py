@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from vault import codec
+from vault import codec, zstdframe
 from vault.crypto import (
     BlobType,
     KdfParams,
@@ -33,7 +33,7 @@ def main() -> None:
     _, wrapped = wrap_secret(kek, MASTER, VAULT_ID, slot_id, params, lambda n: NONCE)
     dictionary_blobs = [b"First Name,Last Name,Company\nAda,Lovelace,Analytical Engines\n"]
     frame_content = b"First Name,Last Name,Company\nAda,Lovelace,Difference Engines\n"
-    frame_body = codec.compress_pieces([frame_content], 19, len(frame_content), dictionary_blobs[0])
+    frame_body = zstdframe.compress([frame_content], 19, len(frame_content), dictionary_blobs[0])
     vectors = {
         "master": MASTER.hex(),
         "vault_id": VAULT_ID.hex(),

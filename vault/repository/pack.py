@@ -11,7 +11,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import codec
+from .. import codec, zstdframe
 from ..crypto import ID_SIZE, SEAL_OVERHEAD, BlobType, Keys, ObjectType, Rng, padme, seal, unseal
 from ..errors import IntegrityError
 
@@ -152,11 +152,11 @@ def seal_frame(
     raw_size = sum(len(p) for p in pieces)
     entry = FrameEntry(b"", 0, 0, raw_size, list(blobs))
     if dictionary is not None and dictionary.blobs:
-        compressed = codec.compress_pieces(pieces, level, raw_size, dictionary.content)
+        compressed = zstdframe.compress(pieces, level, raw_size, dictionary.content)
         codec_id = codec.CODEC_ZSTD_DICT
         entry.dictionary, entry.depth = list(dictionary.blobs), dictionary.depth
     else:
-        compressed = codec.compress_pieces(pieces, level, raw_size)
+        compressed = zstdframe.compress(pieces, level, raw_size)
         codec_id = codec.CODEC_ZSTD
     if len(compressed) < raw_size:
         plaintext = codec.contain(compressed, codec_id)

@@ -76,10 +76,10 @@ PACK_TARGET = 16 * 1024 * 1024
 # Restoring a deduplicated snapshot reads old and new frames in turns (one run of frames per
 # month it shares data with); a cache of a few frames thrashed: 173 frame loads instead of 15
 # for a year of 10 MB exports.
+# Writers use it too: reading a dictionary decodes every frame its blobs depend on, and with
+# 16 MiB the seventh monthly snapshot of a 300 MB export took 271 s instead of 97 s (252 MB
+# peak instead of 297; docs/benchmarks.md, "Large exports at commit 1320ebd").
 FRAME_CACHE_BYTES = 64 * 1024 * 1024
-# Writers keep the whole cache: reading a dictionary decodes every frame its blobs depend on,
-# and with 16 MiB the seventh monthly snapshot of a 300 MB export took 271 s instead of 97 s
-# (252 MB peak instead of 297: see docs/benchmarks.md, "dictionary chains").
 # The first SQUEEZE_BUDGET bytes of new content of each snapshot, and every small frame, are
 # compressed at SQUEEZE_LEVEL: a monthly export adds a few MiB, and squeezing those hard costs
 # a few seconds once and is where most of a long series' stored bytes go (measured on a year
@@ -133,7 +133,6 @@ class Repository:
         self._frames: OrderedDict[tuple[bytes, int], bytes] = OrderedDict()
         self._frames_lock = threading.Lock()
         self._frames_bytes = 0
-        self._frames_limit = FRAME_CACHE_BYTES
         self.index_problems: list[tuple[str, str]] = []  # (index file, what is wrong)
 
     # --- opening -----------------------------------------------------------------------------
@@ -310,25 +309,18 @@ class Repository:
 
     def _trim_frames(self) -> None:
         """Evict the least recently used frames over the limit; the caller holds the lock."""
-        while self._frames_bytes > self._frames_limit and len(self._frames) > 1:
+        while self._frames_bytes > FRAME_CACHE_BYTES and len(self._frames) > 1:
             _, evicted = self._frames.popitem(last=False)
             self._frames_bytes -= len(evicted)
-
-    def limit_frame_cache(self, limit: int | None) -> None:
-        """Cache at most ``limit`` bytes of frames from now on (None: the default)."""
-        with self._frames_lock:
-            self._frames_limit = FRAME_CACHE_BYTES if limit is None else limit
-            self._trim_frames()
 
     def _decode_chain(self, target: FrameRef) -> bytes:
         """Decode a dictionary frame and, first, every uncached frame its dictionary needs,
         transitively, shallowest first.
 
         Only the blobs that dictionaries still to be built need are kept, each until its
-        last use, so the work and the memory do not depend on the cache: a chain of three
-        years of monthly frames is decoded once, one frame at a time, even by a writer whose
-        cache holds four frames. (Reading the blobs one by one through the cache decoded the
-        same frames over and over once the chain outgrew it.)
+        last use, so each frame of the chain is decoded once however small the cache.
+        (Reading the blobs one by one through the cache decoded the same frames over and
+        over once a chain outgrew it.)
         """
         plan, expanded, wanted, uses = self._chain_plan(target)
         kept: dict[bytes, bytes] = {}

@@ -100,7 +100,7 @@ VAULT_DATA_PREFIXES = (INDEX_PREFIX, "snapshots/", "data/")
 # A new frame is compressed against the stored blobs its new blobs replace (the previous
 # version of the same stretch of the same file), up to this many bytes of them: a row edited
 # in place then costs a few bytes instead of a whole chunk.
-DICTIONARY_TARGET = 4 * 1024 * 1024
+DICTIONARY_TARGET = 8 * 1024 * 1024
 
 
 def frame_key(ref: FrameRef) -> tuple[bytes, int]:

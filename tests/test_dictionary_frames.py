@@ -139,6 +139,41 @@ def test_a_deep_chain_is_decoded_once_per_frame_however_small_the_cache(
     assert restored_bytes(vault, "latest", tmp_path) == paths[-1].read_bytes()
 
 
+def frames_decoded_to_read(vault: Vault) -> list[int]:
+    """For each frame, how many frames reading it decodes: itself and, transitively, every
+    frame holding a blob of its dictionary."""
+    index = vault.repo.index
+    memo: dict[bytes, set[bytes]] = {}
+
+    def needed(entry: FrameEntry) -> set[bytes]:
+        if entry.id not in memo:
+            found = {entry.id}
+            for ref in entry.dictionary:
+                location = index.get(ref.id)
+                assert location is not None
+                found |= needed(location.frame.entry)
+            memo[entry.id] = found
+        return memo[entry.id]
+
+    return [len(needed(f)) for frames in index.packs.values() for f in frames]
+
+
+def test_reading_a_frame_decodes_a_bounded_number_of_frames(
+    tmp_path: Path, env: Environment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unbounded = Vault.init(str(tmp_path / "unbounded"), PASSPHRASE, env)
+    store_monthly_edits(unbounded, tmp_path, months=6)
+    assert max(frames_decoded_to_read(unbounded)) > 3
+
+    monkeypatch.setattr(repo_module, "MAX_DECODE_FRAMES", 3)
+    vault = Vault.init(str(tmp_path / "bounded"), PASSPHRASE, env)
+    paths = store_monthly_edits(vault, tmp_path, months=6)
+    assert max(frames_decoded_to_read(vault)) == 3
+    vault.repo.reload_index()
+    for snap, path in zip(vault.snapshots(), paths, strict=True):
+        assert restored_bytes(vault, snap.short_id, tmp_path) == path.read_bytes()
+
+
 def test_losing_a_dictionary_is_blamed_on_every_snapshot_that_needs_it(
     vault: Vault, tmp_path: Path, env: Environment
 ) -> None:

@@ -20,12 +20,10 @@ from .errors import BadInput, IntegrityError
 from .export.sources import export_of_file
 from .ingest.zipscan import ZipLimits
 from .progress import NoProgress, Progress
-from .repository.featurestate import FeatureState
 from .repository.repo import Repository
 from .repository.snapshots import Snapshot, load_snapshots, write_snapshot
 from .restorer import iter_chunk_refs, load_tree
-from .similarity import FeatureTable
-from .streams import READ_BLOCK, Ingest, PreviousVersion, StreamStore, stream_key
+from .streams import READ_BLOCK, Ingest, PreviousVersion, StreamStore
 from .tree import Deflated, Part, Stream, Tree, encode_tree, part_size
 from .zipingest import FileReader, KnownMember, ZipIngester
 
@@ -47,18 +45,11 @@ class EarlierSnapshot:
 
     A member of a new export is most like the member of the same name in the previous one
     (LinkedIn's exports keep their file names); failing that, the one with the same file name
-    in another folder. ``tables`` are line features this computer saved, by stream key.
+    in another folder.
     """
 
-    def __init__(
-        self,
-        repo: Repository,
-        history: list[Snapshot],
-        kind: str,
-        tables: dict[bytes, bytes] | None = None,
-    ) -> None:
+    def __init__(self, repo: Repository, history: list[Snapshot], kind: str) -> None:
         self.repo = repo
-        self.tables = tables or {}
         self.tree_id: bytes | None = None
         self.tree: Tree | None = None
         for snap in reversed(history):
@@ -97,15 +88,7 @@ class EarlierSnapshot:
             chunks = tuple(ref.id for ref in iter_chunk_refs(self.repo, stream))
         except IntegrityError:
             return None
-        encoded = self.tables.get(stream_key(stream))
-        table = FeatureTable.decode(encoded, len(chunks)) if encoded is not None else None
-        return PreviousVersion(chunks, tuple(ref.id for ref in stream.lists), table)
-
-
-def tree_streams(tree: Tree) -> list[Stream]:
-    """The chunked streams of a tree's parts (a Deflated part's content is one)."""
-    streams = [part.content if isinstance(part, Deflated) else part for part in tree.parts]
-    return [stream for stream in streams if isinstance(stream, Stream)]
+        return PreviousVersion(chunks, tuple(ref.id for ref in stream.lists))
 
 
 def known_members(repo: Repository, history: list[Snapshot]) -> dict[bytes, KnownMember]:
@@ -142,21 +125,16 @@ def snapshot(
     limits: ZipLimits | None = None,
     history: list[Snapshot] | None = None,
     time: datetime | None = None,
-    features: FeatureState | None = None,
 ) -> Snapshot:
     """Store the file at ``path`` and record a snapshot of it; returns the new snapshot.
 
     ``time`` is the snapshot's time (default: now); 'lkvault copy' keeps the original one.
-    ``features`` keeps the line features of the newest snapshot's streams on this computer,
-    so that the next snapshot finds where moved rows came from.
 
     The caller holds the vault's exclusive lock.
     """
     progress = progress or NoProgress()
     history = load_snapshots(repo) if history is None else history
     writer = repo.writer(workers)
-    saved = features.load() if features is not None else {}
-    tables: dict[bytes, bytes] = {}
     try:
         with open(path, "rb") as source:
             before = os.fstat(source.fileno())
@@ -164,7 +142,7 @@ def snapshot(
             progress.start("Storing", reader.size)
             ingest = None
             if not opaque:
-                earlier = EarlierSnapshot(repo, history, "zip", saved)
+                earlier = EarlierSnapshot(repo, history, "zip")
                 ingester = ZipIngester(
                     repo,
                     writer,
@@ -173,7 +151,6 @@ def snapshot(
                     known_members(repo, history),
                     limits,
                     earlier.member,
-                    tables,
                 )
                 try:
                     ingest = ingester.run(reader)
@@ -183,9 +160,8 @@ def snapshot(
                         "snapshot it with --opaque)"
                     ) from None
             if ingest is None:
-                earlier = EarlierSnapshot(repo, history, "file", saved)
-                store = StreamStore(repo, writer, progress, tables)
-                ingest = ingest_opaque(reader, store, earlier.whole())
+                earlier = EarlierSnapshot(repo, history, "file")
+                ingest = ingest_opaque(reader, StreamStore(repo, writer, progress), earlier.whole())
             progress.done()
             if not ingest.sha256:  # a zip is read out of order: hash it in one more pass
                 ingest.sha256 = file_sha256(reader)
@@ -234,10 +210,4 @@ def snapshot(
         export=export,
         zlib=zlib.ZLIB_RUNTIME_VERSION if ingest.tree.kind == "zip" else "",
     )
-    created = write_snapshot(repo, record)
-    if features is not None:
-        # Members reused from earlier snapshots keep the features saved for them.
-        known = saved | tables
-        keys = {stream_key(stream) for stream in tree_streams(ingest.tree)}
-        features.save({key: known[key] for key in keys if key in known})
-    return created
+    return write_snapshot(repo, record)

@@ -175,7 +175,6 @@ class Keys:
     chunker: bytes
     member: bytes
     config: bytes
-    similarity: bytes  # keys the line features this computer saves (never stored in the vault)
 
     @classmethod
     def derive(cls, master: bytes, vault_id: bytes) -> Keys:
@@ -199,7 +198,6 @@ class Keys:
             chunker=sub("chunker", 16),
             member=sub("member"),
             config=sub("config"),
-            similarity=sub("similarity"),
         )
 
     def blob_id(self, blob_type: BlobType, data: bytes | memoryview) -> bytes:

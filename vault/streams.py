@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from . import codec
@@ -11,7 +10,6 @@ from .chunker import Chunker, ChunkerParams
 from .crypto import BlobType
 from .progress import Progress
 from .repository.repo import BlobWriter, Repository
-from .similarity import FeatureCollector, FeatureTable, line_features
 from .tree import INLINE_CHUNKS, ChunkRef, ListRef, Stream, Tree
 
 READ_BLOCK = 1024 * 1024
@@ -23,49 +21,34 @@ class PreviousVersion:
 
     chunks: tuple[bytes, ...]
     lists: tuple[bytes, ...] = ()
-    # Its chunks' line features, if this computer saved them when it stored that version.
-    table: FeatureTable | None = None
-
-
-def stream_key(stream: Stream) -> bytes:
-    """Names a stored stream by its chunk or list ids, to find its saved line features."""
-    ids = b"".join(ref.id for ref in (stream.lists or stream.chunks))
-    return hashlib.blake2b(ids + stream.size.to_bytes(8, "little"), digest_size=16).digest()
 
 
 class ReplacementGuess:
-    """Guesses which earlier chunks each new chunk replaces, from its lines and its position.
+    """Guesses which earlier chunks each new chunk replaces, from its position.
 
-    With the earlier version's line features, the chunks that held the same rows come first,
-    wherever they were (LinkedIn moves a conversation with a new message to the top).
-    Then position: chunks both versions share are anchors; the n-th new chunk after an
-    anchor most likely replaces the n-th chunk after that anchor in the earlier version (a
-    row edited in place, the rows above newly inserted ones), or one near it, as exports also
-    reorder rows a little. Guesses come likeliest first; the writer drops those the new
-    version still uses.
+    Chunks both versions share are anchors; the n-th new chunk after an anchor most likely
+    replaces the n-th chunk after that anchor in the earlier version (a row edited in place,
+    the rows above newly inserted ones), or one near it, as exports also reorder rows a
+    little. Guesses come nearest first; the writer drops those the new version still uses.
     """
 
     SPREAD = 8  # earlier chunks considered on each side of the likeliest one
 
     def __init__(self, previous: PreviousVersion) -> None:
         self.chunks = previous.chunks
-        self.table = previous.table
         self.position = {blob_id: i for i, blob_id in reversed(list(enumerate(self.chunks)))}
         self.anchor = -1
         self.run = 0
 
-    def next_guesses(self, features: Iterable[int] = ()) -> list[bytes]:
-        """Earlier chunks the next chunk (with these line features) may replace, likeliest
-        first."""
-        found = []
-        if self.table is not None:
-            found = [self.chunks[index] for index in self.table.candidates(features)]
+    def next_guesses(self) -> list[bytes]:
+        """Earlier chunks the next chunk may replace, likeliest first."""
         at = self.anchor + 1 + self.run
+        found = []
         for distance in range(self.SPREAD + 1):
             for candidate in {at - distance, at + distance}:
                 if 0 <= candidate < len(self.chunks):
                     found.append(self.chunks[candidate])
-        return list(dict.fromkeys(found))
+        return found
 
     def saw(self, blob_id: bytes) -> None:
         at = self.position.get(blob_id)
@@ -88,19 +71,10 @@ class Ingest:
 class StreamStore:
     """Stores byte streams as content-defined chunks through one BlobWriter."""
 
-    def __init__(
-        self,
-        repo: Repository,
-        writer: BlobWriter,
-        progress: Progress,
-        tables: dict[bytes, bytes] | None = None,
-    ) -> None:
-        """``tables``, if given, receives each stored stream's line features by stream_key."""
+    def __init__(self, repo: Repository, writer: BlobWriter, progress: Progress) -> None:
         config = repo.config
         self.writer = writer
         self.progress = progress
-        self.tables = tables
-        self.feature_key = repo.keys.similarity
         self.chunker = Chunker(
             repo.keys.chunker,
             ChunkerParams(config.chunker_min, config.chunker_avg, config.chunker_max),
@@ -121,15 +95,10 @@ class StreamStore:
         """
         chunks: list[ChunkRef] = []
         guess = ReplacementGuess(previous) if previous is not None else None
-        collector = FeatureCollector() if self.tables is not None else None
-        with_features = collector is not None or (guess is not None and guess.table is not None)
         size = 0
 
         def add(chunk: bytes) -> None:
-            features = line_features(self.feature_key, chunk) if with_features else set()
-            if collector is not None:
-                collector.add(features)
-            replaces = guess.next_guesses(features) if guess is not None else ()
+            replaces = guess.next_guesses() if guess is not None else ()
             blob_id = self.writer.add(BlobType.DATA, chunk, replaces)
             if guess is not None:
                 guess.saw(blob_id)
@@ -148,10 +117,7 @@ class StreamStore:
                 self.progress.advance(len(block))
         for chunk in self.chunker.finish():
             add(chunk)
-        stream = self.stream_of(chunks, size, previous.lists if previous is not None else ())
-        if collector is not None and self.tables is not None:
-            self.tables[stream_key(stream)] = collector.encode()
-        return stream
+        return self.stream_of(chunks, size, previous.lists if previous is not None else ())
 
     def stream_of(
         self, chunks: list[ChunkRef], size: int, previous_lists: tuple[bytes, ...] = ()

@@ -22,7 +22,6 @@ from .export.load import MemberReaders, load_export
 from .export.model import Export
 from .forgetting import ForgetPlan
 from .progress import Progress
-from .repository.featurestate import FeatureState
 from .repository.headstate import HeadState, PartState, SeenHead
 from .repository.keyslots import (
     KEYS_PREFIX,
@@ -211,7 +210,6 @@ class Vault:
                 progress=progress,
                 workers=self.env.workers,
                 opaque=opaque,
-                features=FeatureState(self.env.state_dir, self.repo.keys.vault_id),
             )
         self.heads.save(SeenHead(created.seq, created.id))
         return created, True

@@ -122,7 +122,6 @@ class ZipIngester:
         known: dict[bytes, KnownMember],
         limits: ZipLimits | None = None,
         previous: Callable[[str], PreviousVersion | None] | None = None,
-        tables: dict[bytes, bytes] | None = None,
     ) -> None:
         self.repo = repo
         self.writer = writer
@@ -131,7 +130,6 @@ class ZipIngester:
         self.known = known
         self.limits = limits or ZipLimits()
         self.previous = previous or (lambda name: None)
-        self.tables = tables  # receives the line features of every stream stored
 
     def run(self, reader: FileReader) -> Ingest | None:
         layout = scan_zip(reader.read_at, reader.size, self.limits)
@@ -181,7 +179,7 @@ class ZipIngester:
         self.progress.advance(region.length)
         if region.length <= LITERAL_LIMIT:
             return Literal(reader.read_at(region.offset, region.length))
-        store = StreamStore(self.repo, self.writer, self.progress, self.tables)
+        store = StreamStore(self.repo, self.writer, self.progress)
         return store.store(reader.sequential(region.offset, region.length), advance=False)
 
     def _member(self, reader: FileReader, member: Member) -> tuple[Part, bool, bytes]:
@@ -194,7 +192,7 @@ class ZipIngester:
         return part, compressed, cmac
 
     def _store_member(self, reader: FileReader, member: Member) -> tuple[Part, bool]:
-        store = StreamStore(self.repo, self.writer, self.progress, self.tables)
+        store = StreamStore(self.repo, self.writer, self.progress)
         previous = self.previous(member.name)
         raw = self._counted(reader.sequential(member.data_offset, member.compressed_size))
         if member.encrypted or member.method not in (METHOD_STORED, METHOD_DEFLATED):

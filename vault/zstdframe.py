@@ -34,7 +34,6 @@ except ImportError:  # pragma: no cover - depends on how zstandard was installed
 # 2^22 hash entries. For a 4 MiB frame against a 4 MiB prefix these smaller ones compress
 # within 0.8 % of that and bring the context from 87 MB to 41 MB (a month of a 300 MB export:
 # 7.87 instead of 7.81 MB for 87 MiB of new content).
-MAX_PREFIX_WINDOW_LOG = 25
 BIG_LEVEL = 16
 BIG_LEVEL_CHAIN_LOG = 23
 BIG_LEVEL_HASH_LOG = 18
@@ -58,11 +57,6 @@ def _parameters(level: int, total: int, prefix_size: int) -> zstandard.ZstdCompr
     )
     fields = ("window_log", "chain_log", "hash_log", "search_log", "min_match", "target_length")
     chosen: dict[str, Any] = {name: getattr(params, name) for name in fields}
-    if prefix_size:
-        # The window must reach from the frame's last byte back to the prefix's first, or
-        # the dictionary is only of use to the frame's first bytes.
-        reach = (total + prefix_size - 1).bit_length()
-        chosen["window_log"] = max(chosen["window_log"], min(reach, MAX_PREFIX_WINDOW_LOG))
     if level >= BIG_LEVEL:
         chosen["chain_log"] = min(chosen["chain_log"], BIG_LEVEL_CHAIN_LOG)
         chosen["hash_log"] = min(chosen["hash_log"], BIG_LEVEL_HASH_LOG)
@@ -118,11 +112,9 @@ def _compress_lowlevel(
         (_lib.ZSTD_c_contentSizeFlag, 1),
         (_lib.ZSTD_c_dictIDFlag, 0),
     ]
-    params = _parameters(level, total, len(prefix or b""))
-    if prefix:
-        settings.append((_lib.ZSTD_c_windowLog, params.window_log))
     if level >= BIG_LEVEL:
         # The capped tables; zstd lowers them further for small inputs.
+        params = _parameters(level, total, len(prefix or b""))
         settings.append((_lib.ZSTD_c_chainLog, params.chain_log))
         settings.append((_lib.ZSTD_c_hashLog, params.hash_log))
     for parameter, value in settings:

@@ -101,6 +101,11 @@ VAULT_DATA_PREFIXES = (INDEX_PREFIX, "snapshots/", "data/")
 # version of the same stretch of the same file), up to this many bytes of them: a row edited
 # in place then costs a few bytes instead of a whole chunk.
 DICTIONARY_TARGET = 8 * 1024 * 1024
+# Reading a blob decodes its frame and, first, every frame its dictionary draws on, and
+# theirs in turn. Writers keep that set to this many frames for every frame they write, so
+# a read costs at most this many frame decodes however long the chains grow (moved rows
+# would otherwise draw each dictionary from all over the previous month's frames).
+MAX_DECODE_FRAMES = 96
 
 
 def frame_key(ref: FrameRef) -> tuple[bytes, int]:
@@ -133,6 +138,7 @@ class Repository:
         self._frames: OrderedDict[tuple[bytes, int], bytes] = OrderedDict()
         self._frames_lock = threading.Lock()
         self._frames_bytes = 0
+        self._decode_sets: dict[tuple[bytes, int], frozenset[tuple[bytes, int]] | None] = {}
         self.index_problems: list[tuple[str, str]] = []  # (index file, what is wrong)
 
     # --- opening -----------------------------------------------------------------------------
@@ -239,11 +245,13 @@ class Repository:
         self._index = index
         self._frames.clear()
         self._frames_bytes = 0
+        self._decode_sets.clear()
 
     def reload_index(self) -> Index:
         """Forget the index read so far and read every index file again."""
         self._index = None
         self.index_problems = []
+        self._decode_sets.clear()
         return self.index
 
     def index_names(self) -> list[str]:
@@ -388,6 +396,30 @@ class Repository:
                     pending.append(location.frame.entry)
         plan = sorted(donors.values(), key=lambda frame: frame.entry.depth)
         return plan, expanded, wanted, uses
+
+    def decode_set(self, ref: FrameRef) -> frozenset[tuple[bytes, int]] | None:
+        """The frames reading ``ref`` decodes (by frame_key: itself, and transitively those
+        its dictionary draws on); None if more than MAX_DECODE_FRAMES or unreadable."""
+        key = frame_key(ref)
+        if key in self._decode_sets:
+            return self._decode_sets[key]
+        frames: set[tuple[bytes, int]] | None = {key}
+        try:
+            locations = self._dictionary_locations(ref.entry) if ref.entry.dictionary else []
+        except IntegrityError:
+            locations, frames = [], None
+        for location in locations:
+            below = self.decode_set(location.frame)
+            if below is None or frames is None:
+                frames = None
+                break
+            frames |= below
+            if len(frames) > MAX_DECODE_FRAMES:
+                frames = None
+                break
+        found = frozenset(frames) if frames is not None else None
+        self._decode_sets[key] = found
+        return found
 
     def _dictionary_locations(self, entry: FrameEntry) -> list[BlobLocation]:
         """Where a frame's dictionary blobs are; each must sit in a shallower frame (so chains
@@ -565,10 +597,12 @@ class BlobWriter:
 
         Blobs this snapshot also uses are left out (they were not replaced, and the frame's
         own content already covers what they share), and so are blobs in frames as deep as
-        a chain may go.
+        a chain may go, and those that would make reading the frame decode more than
+        MAX_DECODE_FRAMES frames.
         """
         chosen: list[BlobRef] = []
         seen: set[bytes] = set()
+        decoded: set[tuple[bytes, int]] = set()
         total = 0
         deepest = 0
         index = self.repo.index
@@ -581,6 +615,13 @@ class BlobWriter:
                 continue
             if total + location.length > DICTIONARY_TARGET or len(chosen) >= MAX_DICT_BLOBS:
                 break
+            frames = self.repo.decode_set(location.frame)
+            if frames is None:
+                continue
+            if not frames <= decoded:
+                if len(decoded | frames) >= MAX_DECODE_FRAMES:  # the new frame is one more
+                    continue
+                decoded |= frames
             chosen.append(BlobRef(location.type, blob_id))
             total += location.length
             deepest = max(deepest, location.frame.entry.depth)

@@ -100,7 +100,7 @@ VAULT_DATA_PREFIXES = (INDEX_PREFIX, "snapshots/", "data/")
 # A new frame is compressed against the stored blobs its new blobs replace (the previous
 # version of the same stretch of the same file), up to this many bytes of them: a row edited
 # in place then costs a few bytes instead of a whole chunk.
-DICTIONARY_TARGET = 8 * 1024 * 1024
+DICTIONARY_TARGET = 4 * 1024 * 1024
 # Reading a blob decodes its frame and, first, every frame its dictionary draws on, and
 # theirs in turn. Writers keep that set to this many frames for every frame they write, so
 # a read costs at most this many frame decodes however long the chains grow (moved rows
@@ -346,7 +346,16 @@ class Repository:
                     del kept[ref.id]
             return content
 
+        # Take what is needed from the frames cached now, before decoding the others can
+        # evict them (re-reading an evicted dictionary frame would decode its chain again).
         for ref in plan:
+            if frame_key(ref) not in expanded:
+                content = self._cached_frame(ref)
+                if content is not None:
+                    keep_blobs(ref, content)
+        for ref in plan:
+            if frame_key(ref) not in wanted:
+                continue
             content = self._cached_frame(ref)
             if content is None and ref.entry.dictionary and frame_key(ref) not in expanded:
                 content = self.read_frame(ref)  # cached when planned, evicted since: rare

@@ -158,7 +158,8 @@ def machine_info() -> dict[str, Any]:
     except Exception:  # noqa: BLE001 - informational only
         pass
     accel = subprocess.run(
-        [str(_venv_python()), "-c", "import vault._cdc"], capture_output=True
+        # -I: the installed package, not a source tree's vault/ in the current folder
+        [str(_venv_python()), "-I", "-c", "import vault._cdc"], capture_output=True
     ).returncode == 0
     stamp = VENV / ".lkvault-commit"
     commit = stamp.read_text().strip() if stamp.exists() else _tree_version()

@@ -29,14 +29,23 @@ def _panel(ax: Any, run: Mapping[str, Any], *, log: bool) -> None:
         style = STYLE.get(name, {})
         ax.plot(x[: len(stored)], stored, label=tool["label"], markersize=3, **style)
     floor = run["floor"]["floor_bytes"] / 1e6
-    ax.axhline(floor, color="black", linewidth=1.2,
-               label="floor: zstd -19 of the newest export")
+    ax.axhline(floor, color="black", linewidth=1.2, label="floor: zstd -19 of the newest export")
     sf = run.get("series_floor")
     if sf:
-        ax.axhline(sf["floor_bytes"] / 1e6, color="purple", linewidth=1, linestyle="--",
-                   label="series floor: zstd -19 --long=27 of all months")
-    ax.axhline(1.3 * floor, color="black", linewidth=0.8, linestyle=":",
-               label="lkvault target: 1.3 × floor")
+        ax.axhline(
+            sf["floor_bytes"] / 1e6,
+            color="purple",
+            linewidth=1,
+            linestyle="--",
+            label="series floor: zstd -19 --long=27 of all months",
+        )
+    ax.axhline(
+        1.3 * floor,
+        color="black",
+        linewidth=0.8,
+        linestyle=":",
+        label="lkvault target: 1.3 × floor",
+    )
     inputs = []
     total = 0
     for f in run["files"]:
@@ -47,13 +56,17 @@ def _panel(ax: Any, run: Mapping[str, Any], *, log: bool) -> None:
         ax.set_yscale("log")
         fmt = FuncFormatter(lambda v, _pos: f"{v:g}")
         ax.yaxis.set_major_formatter(fmt)
-        ax.yaxis.set_minor_formatter(FuncFormatter(
-            lambda v, _pos: f"{v:g}" if f"{v:g}"[0] in "25" else ""))
+        ax.yaxis.set_minor_formatter(
+            FuncFormatter(lambda v, _pos: f"{v:g}" if f"{v:g}"[0] in "25" else "")
+        )
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("month (snapshots so far)")
     ax.set_ylabel("stored bytes (MB)")
-    ax.set_title(f"{run['scale']} exports (newest {run['files'][-1]['bytes'] / 1e6:.1f} MB "
-                 f"zip), {months} months; floor {floor:.2f} MB", fontsize=10)
+    ax.set_title(
+        f"{run['scale']} exports (newest {run['files'][-1]['bytes'] / 1e6:.1f} MB "
+        f"zip), {months} months; floor {floor:.2f} MB",
+        fontsize=10,
+    )
     ax.grid(True, which="both", alpha=0.3)
 
 
@@ -71,10 +84,14 @@ def series_chart(runs: Sequence[Mapping[str, Any]], out: Path, *, log: bool = Tr
     for ax in list(axes.flat)[:n]:
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             legend.setdefault(label, handle)
-    fig.legend(list(legend.values()), list(legend), loc="lower center", ncol=4, fontsize=8,
-               frameon=False)
-    fig.suptitle("Stored bytes after each monthly snapshot (log scale)" if log else
-                 "Stored bytes after each monthly snapshot")
+    fig.legend(
+        list(legend.values()), list(legend), loc="lower center", ncol=4, fontsize=8, frameon=False
+    )
+    fig.suptitle(
+        "Stored bytes after each monthly snapshot (log scale)"
+        if log
+        else "Stored bytes after each monthly snapshot"
+    )
     fig.tight_layout(rect=(0, 0.07 if rows > 1 else 0.12, 1, 0.97))
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)

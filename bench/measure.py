@@ -95,8 +95,12 @@ def run_measured(
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         start = time.perf_counter()
         proc = subprocess.Popen(
-            [*launcher, *args], env=dict(env) if env is not None else None, cwd=cwd,
-            stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+            [*launcher, *args],
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
         )
         returncode = proc.wait()
         wall = time.perf_counter() - start
@@ -189,8 +193,12 @@ class Floor:
     seconds: float
 
 
-def information_floor(zip_path: str | os.PathLike[str], *, level: int = FLOOR_LEVEL,
-                      cache: str | os.PathLike[str] | None = None) -> Floor:
+def information_floor(
+    zip_path: str | os.PathLike[str],
+    *,
+    level: int = FLOOR_LEVEL,
+    cache: str | os.PathLike[str] | None = None,
+) -> Floor:
     """The information floor of an export: every member unpacked, in central-directory order,
     concatenated into one zstd stream at ``level`` (single-threaded, the library's default
     parameters for that level). Cached by the zip's SHA-256 in the JSON file ``cache``."""
@@ -240,9 +248,13 @@ def median(values: Iterable[float]) -> float:
     return statistics.median(vals) if vals else float("nan")
 
 
-def series_floor(zip_paths: Sequence[str | os.PathLike[str]], *, level: int = FLOOR_LEVEL,
-                 window_log: int = 27, cache: str | os.PathLike[str] | None = None
-                 ) -> dict[str, object]:
+def series_floor(
+    zip_paths: Sequence[str | os.PathLike[str]],
+    *,
+    level: int = FLOOR_LEVEL,
+    window_log: int = 27,
+    cache: str | os.PathLike[str] | None = None,
+) -> dict[str, object]:
     """zstd -``level`` --long=``window_log`` of every export's members, all months in one
     stream: about what the whole series holds once repeats across months are removed (a
     perfect archive-aware deduplicating tool could not store much less)."""
@@ -255,7 +267,8 @@ def series_floor(zip_paths: Sequence[str | os.PathLike[str]], *, level: int = FL
         return cached[key]
     start = time.perf_counter()
     params = zstandard.ZstdCompressionParameters.from_level(
-        level, enable_ldm=True, window_log=window_log)
+        level, enable_ldm=True, window_log=window_log
+    )
     sink = _Counter()
     raw = 0
     cctx = zstandard.ZstdCompressor(compression_params=params)
@@ -270,8 +283,12 @@ def series_floor(zip_paths: Sequence[str | os.PathLike[str]], *, level: int = FL
                             raw += len(block)
                             writer.write(block)
     result: dict[str, object] = {
-        "exports": len(digests), "raw_bytes": raw, "floor_bytes": sink.n, "level": level,
-        "window_log": window_log, "seconds": time.perf_counter() - start,
+        "exports": len(digests),
+        "raw_bytes": raw,
+        "floor_bytes": sink.n,
+        "level": level,
+        "window_log": window_log,
+        "seconds": time.perf_counter() - start,
     }
     if cache is not None:
         if os.path.exists(cache):

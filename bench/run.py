@@ -60,10 +60,14 @@ def _stamp() -> str:
 
 
 def _tree_version() -> str:
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                            capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "vault", "cli"],
-                           capture_output=True, text=True).stdout.strip()
+    commit = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "-C", str(ROOT), "status", "--porcelain", "vault", "cli"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     return commit + (" with uncommitted changes in vault/ or cli/" if dirty else "")
 
 
@@ -78,8 +82,11 @@ def bootstrap(argv: Sequence[str]) -> None:
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
     pip = [str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
     if not stamp_file.exists() or stamp_file.read_text() != _stamp():
-        print("installing bench requirements and the project's dependencies", file=sys.stderr,
-              flush=True)
+        print(
+            "installing bench requirements and the project's dependencies",
+            file=sys.stderr,
+            flush=True,
+        )
         subprocess.run([*pip, "-r", str(REQUIREMENTS), str(ROOT)], check=True)
         stamp_file.write_text(_stamp())
     # The tree as it is now (not editable: a run measures one fixed version), unless asked to
@@ -87,10 +94,14 @@ def bootstrap(argv: Sequence[str]) -> None:
     if not {"--keep-install", "--render-only"} & set(argv):
         print("installing lkvault from the working tree", file=sys.stderr, flush=True)
         subprocess.run([*pip, "--no-deps", "--force-reinstall", str(ROOT)], check=True)
-        (VENV / ".lkvault-commit").write_text(_tree_version() + ", installed "
-                                              + datetime.now().strftime("%Y-%m-%d %H:%M"))
-    env = {**os.environ, "LKVAULT_BENCH_IN_VENV": "1",
-           "LKVAULT_BENCH_COMMAND": " ".join(["python3", "bench/run.py", *argv])}
+        (VENV / ".lkvault-commit").write_text(
+            _tree_version() + ", installed " + datetime.now().strftime("%Y-%m-%d %H:%M")
+        )
+    env = {
+        **os.environ,
+        "LKVAULT_BENCH_IN_VENV": "1",
+        "LKVAULT_BENCH_COMMAND": " ".join(["python3", "bench/run.py", *argv]),
+    }
     os.execve(str(py), [str(py), str(Path(__file__).resolve()), *argv], env)
 
 
@@ -157,10 +168,14 @@ def machine_info() -> dict[str, Any]:
         versions["cryptography"] = md.version("cryptography")
     except Exception:  # noqa: BLE001 - informational only
         pass
-    accel = subprocess.run(
-        # -I: the installed package, not a source tree's vault/ in the current folder
-        [str(_venv_python()), "-I", "-c", "import vault._cdc"], capture_output=True
-    ).returncode == 0
+    accel = (
+        subprocess.run(
+            # -I: the installed package, not a source tree's vault/ in the current folder
+            [str(_venv_python()), "-I", "-c", "import vault._cdc"],
+            capture_output=True,
+        ).returncode
+        == 0
+    )
     stamp = VENV / ".lkvault-commit"
     commit = stamp.read_text().strip() if stamp.exists() else _tree_version()
     return {
@@ -203,10 +218,11 @@ def series(scale: str, months: int, producer: str = "python") -> list[Path]:
         path = folder / export_name(d)
         if not path.exists():
             t = time.perf_counter()
-            generate_export(path, date=d, scale=scale, seed=SEED, producer=producer,
-                            month_index=k)
-            log(f"  generated {path.name} ({scale}, {producer}): {mb(path.stat().st_size)} "
-                f"in {time.perf_counter() - t:.0f} s")
+            generate_export(path, date=d, scale=scale, seed=SEED, producer=producer, month_index=k)
+            log(
+                f"  generated {path.name} ({scale}, {producer}): {mb(path.stat().st_size)} "
+                f"in {time.perf_counter() - t:.0f} s"
+            )
         paths.append(path)
     return paths
 
@@ -243,11 +259,19 @@ def run_tool(tool: Any, files: list[Path], *, profile_dir: Path | None) -> dict[
             b = tool.backup(path, f"m{i + 1:02d}")
             backups.append(b)
             stored = tree_bytes(tool.repo)
-            result["months"].append({"file": path.name, "backup": _m(b.measurement),
-                                     "snapshot": b.snapshot, "stored_bytes": stored})
-            log(f"    {tool.label:<18} {i + 1:>2}/{len(files)} {path.name}: "
+            result["months"].append(
+                {
+                    "file": path.name,
+                    "backup": _m(b.measurement),
+                    "snapshot": b.snapshot,
+                    "stored_bytes": stored,
+                }
+            )
+            log(
+                f"    {tool.label:<18} {i + 1:>2}/{len(files)} {path.name}: "
                 f"{b.measurement.wall_s:6.2f} s, {b.measurement.rss_mb:5.0f} MB RSS, "
-                f"stored {mb(stored)}")
+                f"stored {mb(stored)}"
+            )
         result["repo_files"] = tree_files(tool.repo)
         result["final_stored"] = result["months"][-1]["stored_bytes"]
         result["client_bytes"] = tree_bytes(tool.client)
@@ -258,8 +282,10 @@ def run_tool(tool: Any, files: list[Path], *, profile_dir: Path | None) -> dict[
             rec["identical"] = same_bytes(out, files[idx])
             result[which] = rec
             shutil.rmtree(target, ignore_errors=True)
-            log(f"    {tool.label:<18} {which}: {m.wall_s:.2f} s, {m.rss_mb:.0f} MB RSS, "
-                f"identical={rec['identical']}")
+            log(
+                f"    {tool.label:<18} {which}: {m.wall_s:.2f} s, {m.rss_mb:.0f} MB RSS, "
+                f"identical={rec['identical']}"
+            )
         m = tool.verify()
         result["verify"] = _m(m)
         log(f"    {tool.label:<18} verify: {m.wall_s:.2f} s, {m.rss_mb:.0f} MB RSS")
@@ -271,17 +297,21 @@ def run_tool(tool: Any, files: list[Path], *, profile_dir: Path | None) -> dict[
     return result
 
 
-def profile_lkvault(command: list[str], vault_copy: Path, newest: Path, out: Path,
-                    env: dict[str, str]) -> dict[str, Any]:
+def profile_lkvault(
+    command: list[str], vault_copy: Path, newest: Path, out: Path, env: dict[str, str]
+) -> dict[str, Any]:
     """Sample one lkvault snapshot (of the newest export into the vault as it was before it)
     and one restore of it with py-spy (all threads; native time is charged to the Python line
     that called into C), falling back to cProfile (main thread only)."""
     from bench.measure import run_measured
 
-    env = {**env, "LKVAULT_VAULT": str(vault_copy / "repo"),
-           "LKVAULT_STATE_DIR": str(vault_copy / "client" / "state"),
-           "HOME": str(vault_copy / "client" / "home"),
-           "TMPDIR": str(vault_copy / "client" / "tmp")}
+    env = {
+        **env,
+        "LKVAULT_VAULT": str(vault_copy / "repo"),
+        "LKVAULT_STATE_DIR": str(vault_copy / "client" / "state"),
+        "HOME": str(vault_copy / "client" / "home"),
+        "TMPDIR": str(vault_copy / "client" / "tmp"),
+    }
     out.mkdir(parents=True, exist_ok=True)
     pyspy = VENV / "bin" / "py-spy"
     profiles: dict[str, Any] = {}
@@ -292,19 +322,40 @@ def profile_lkvault(command: list[str], vault_copy: Path, newest: Path, out: Pat
     }
     for name, args in jobs.items():
         raw = out / f"{name}.pyspy.txt"
-        argv = [str(pyspy), "record", "--format", "raw", "--rate", "200", "--nonblocking",
-                "-o", str(raw), "--", *command, *args]
+        argv = [
+            str(pyspy),
+            "record",
+            "--format",
+            "raw",
+            "--rate",
+            "200",
+            "--nonblocking",
+            "-o",
+            str(raw),
+            "--",
+            *command,
+            *args,
+        ]
         m = run_measured(argv, env=env, check=False)
         if m.ok and raw.exists():
-            profiles[name] = {"tool": "py-spy", "wall_s": m.wall_s,
-                              **summarize_pyspy(raw.read_text())}
+            profiles[name] = {
+                "tool": "py-spy",
+                "wall_s": m.wall_s,
+                **summarize_pyspy(raw.read_text()),
+            }
         else:
             prof = out / f"{name}.cprofile"
             script = VENV / "bin" / "lkvault"
-            m = run_measured([str(_venv_python()), "-m", "cProfile", "-o", str(prof),
-                              str(script), *args], env=env, check=False)
-            profiles[name] = {"tool": "cProfile (main thread only)", "wall_s": m.wall_s,
-                              **summarize_cprofile(prof)}
+            m = run_measured(
+                [str(_venv_python()), "-m", "cProfile", "-o", str(prof), str(script), *args],
+                env=env,
+                check=False,
+            )
+            profiles[name] = {
+                "tool": "cProfile (main thread only)",
+                "wall_s": m.wall_s,
+                **summarize_cprofile(prof),
+            }
         log(f"    profiled lkvault {name}: {profiles[name]['wall_s']:.1f} s")
     restored.unlink(missing_ok=True)
     return profiles
@@ -355,16 +406,18 @@ def summarize_pyspy(raw: str, top: int = 14) -> dict[str, Any]:
         stack, _, count = line.rpartition(" ")
         if count.isdigit() and "<frozen importlib._bootstrap>" in stack:
             imports += int(count)
-    ours = [(k, v) for k, v in incl.most_common() if re.search(r"\((vault|cli)/", k)
-            and not k.startswith(("<module>", "main (cli/main.py)"))]
+    ours = [
+        (k, v)
+        for k, v in incl.most_common()
+        if re.search(r"\((vault|cli)/", k) and not k.startswith(("<module>", "main (cli/main.py)"))
+    ]
     inclusive = [["(importing modules at start-up)", imports]] + ours
     inclusive.sort(key=lambda kv: -int(kv[1]))  # type: ignore[call-overload]
     return {
         "samples": total,
         "self_by_function": share(self_fn),
         "self_by_line": share(self_line),
-        "inclusive": [[k, round(int(v) / total, 4)] for k, v in inclusive[:top]] if total
-        else [],
+        "inclusive": [[k, round(int(v) / total, 4)] for k, v in inclusive[:top]] if total else [],
     }
 
 
@@ -390,19 +443,31 @@ def summarize_cprofile(path: Path, top: int = 14) -> dict[str, Any]:
     }
 
 
-def run_one(kind: str, scale: str, months: int, producer: str, tools: list[str],
-            *, profile: bool, command: list[str],
-            checkpoint: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+def run_one(
+    kind: str,
+    scale: str,
+    months: int,
+    producer: str,
+    tools: list[str],
+    *,
+    profile: bool,
+    command: list[str],
+    checkpoint: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
     from bench.measure import information_floor
     from bench.tools import make_tool
 
     files = series(scale, months, producer)
-    log(f"{kind} {scale} × {months} months ({producer}): {len(files)} files, "
-        f"{mb(sum(p.stat().st_size for p in files))}")
+    log(
+        f"{kind} {scale} × {months} months ({producer}): {len(files)} files, "
+        f"{mb(sum(p.stat().st_size for p in files))}"
+    )
     t = time.perf_counter()
     floor = information_floor(files[-1], cache=OUT / "floors.json")
-    log(f"  floor of {files[-1].name}: {mb(floor.raw_bytes)} raw -> {mb(floor.floor_bytes)} "
-        f"(zstd -{floor.level}, {time.perf_counter() - t:.0f} s)")
+    log(
+        f"  floor of {files[-1].name}: {mb(floor.raw_bytes)} raw -> {mb(floor.floor_bytes)} "
+        f"(zstd -{floor.level}, {time.perf_counter() - t:.0f} s)"
+    )
     record: dict[str, Any] = {
         "kind": kind,
         "scale": scale,
@@ -421,8 +486,9 @@ def run_one(kind: str, scale: str, months: int, producer: str, tools: list[str],
         tool = make_tool(name, work, command)
         record["tools"][name] = run_tool(tool, files, profile_dir=profile_dir)
         if name == "lkvault" and profile_dir is not None and profile_dir.exists():
-            record["profile"] = profile_lkvault(command, profile_dir, files[-1],
-                                                OUT / "profiles" / work.name, tool.env())
+            record["profile"] = profile_lkvault(
+                command, profile_dir, files[-1], OUT / "profiles" / work.name, tool.env()
+            )
             shutil.rmtree(profile_dir, ignore_errors=True)
         if checkpoint is not None:
             checkpoint(record)
@@ -447,64 +513,87 @@ def targets(run: dict[str, Any]) -> list[list[str]]:
         return [["lkvault ran", "failed" if lk else "not run", "", "MISS"]]
     floor = run["floor"]["floor_bytes"]
     r = lk["final_stored"] / floor
-    rows.append([
-        "stored ≤ 1.3 × floor",
-        f"{mb(lk['final_stored'])} = {r:.2f} × floor ({mb(floor)})",
-        f"≤ {mb(1.3 * floor)}",
-        ("PASS" if r <= 1.3 else "MISS") + f" ({(r / 1.3 - 1) * 100:+.0f} %)",
-    ])
+    rows.append(
+        [
+            "stored ≤ 1.3 × floor",
+            f"{mb(lk['final_stored'])} = {r:.2f} × floor ({mb(floor)})",
+            f"≤ {mb(1.3 * floor)}",
+            ("PASS" if r <= 1.3 else "MISS") + f" ({(r / 1.3 - 1) * 100:+.0f} %)",
+        ]
+    )
     sf = run.get("series_floor")
     if sf:
-        rows.append([
-            "(info) stored vs the series floor",
-            f"{lk['final_stored'] / sf['floor_bytes']:.2f} × series floor "
-            f"({mb(sf['floor_bytes'])} = {sf['floor_bytes'] / floor:.2f} × floor)",
-            "", "info"])
+        rows.append(
+            [
+                "(info) stored vs the series floor",
+                f"{lk['final_stored'] / sf['floor_bytes']:.2f} × series floor "
+                f"({mb(sf['floor_bytes'])} = {sf['floor_bytes'] / floor:.2f} × floor)",
+                "",
+                "info",
+            ]
+        )
     borg = tools.get("borg")
     if borg and "error" not in borg:
         pairs = list(zip(_walls(lk), _walls(borg), strict=False))
         slower = [i + 1 for i, (a, b) in enumerate(pairs) if a > b]
         worst = max(a / b for a, b in pairs)
         med = _median([a / b for a, b in pairs]) or 0.0
-        cpu = _median([
-            (a["backup"]["user_s"] + a["backup"]["sys_s"])
-            / max(1e-3, b["backup"]["user_s"] + b["backup"]["sys_s"])
-            for a, b in zip(lk["months"], borg["months"], strict=False)
-        ]) or 0.0
-        rows.append([
-            "each snapshot ≤ borg's time",
-            f"{len(pairs) - len(slower)}/{len(pairs)} months; lkvault/borg median "
-            f"{med:.2f}×, worst {worst:.2f}× (CPU time: median {cpu:.2f}×)",
-            "≤ 1.00× every month",
-            ("PASS" if not slower else "MISS") + f" (worst {(worst - 1) * 100:+.0f} %)",
-        ])
+        cpu = (
+            _median(
+                [
+                    (a["backup"]["user_s"] + a["backup"]["sys_s"])
+                    / max(1e-3, b["backup"]["user_s"] + b["backup"]["sys_s"])
+                    for a, b in zip(lk["months"], borg["months"], strict=False)
+                ]
+            )
+            or 0.0
+        )
+        rows.append(
+            [
+                "each snapshot ≤ borg's time",
+                f"{len(pairs) - len(slower)}/{len(pairs)} months; lkvault/borg median "
+                f"{med:.2f}×, worst {worst:.2f}× (CPU time: median {cpu:.2f}×)",
+                "≤ 1.00× every month",
+                ("PASS" if not slower else "MISS") + f" (worst {(worst - 1) * 100:+.0f} %)",
+            ]
+        )
     restic = tools.get("restic")
     if restic and "error" not in restic:
         for which in ("restore_newest", "restore_oldest"):
             a, b = lk[which]["wall_s"], restic[which]["wall_s"]
             ca = lk[which]["user_s"] + lk[which]["sys_s"]
             cb = restic[which]["user_s"] + restic[which]["sys_s"]
-            rows.append([
-                f"{which.replace('_', ' ')} ≤ restic's time",
-                f"{secs(a)} vs {secs(b)} ({a / b:.2f}×; CPU {secs(ca)} vs {secs(cb)})",
-                "≤ 1.00×",
-                ("PASS" if a <= b else "MISS") + f" ({(a / b - 1) * 100:+.0f} %)",
-            ])
+            rows.append(
+                [
+                    f"{which.replace('_', ' ')} ≤ restic's time",
+                    f"{secs(a)} vs {secs(b)} ({a / b:.2f}×; CPU {secs(ca)} vs {secs(cb)})",
+                    "≤ 1.00×",
+                    ("PASS" if a <= b else "MISS") + f" ({(a / b - 1) * 100:+.0f} %)",
+                ]
+            )
     peak = max(
         [m["backup"]["max_rss_kib"] for m in lk["months"]]
         + [lk[k]["max_rss_kib"] for k in ("restore_newest", "restore_oldest", "verify")]
     )
     peak_mb = peak * 1024 / 1e6
     if run["scale"] == "large":
-        rows.append([
-            "peak RSS < 150 MB (300 MB exports)",
-            f"{peak_mb:.0f} MB",
-            "< 150 MB",
-            ("PASS" if peak_mb < 150 else "MISS") + f" ({(peak_mb / 150 - 1) * 100:+.0f} %)",
-        ])
+        rows.append(
+            [
+                "peak RSS < 150 MB (300 MB exports)",
+                f"{peak_mb:.0f} MB",
+                "< 150 MB",
+                ("PASS" if peak_mb < 150 else "MISS") + f" ({(peak_mb / 150 - 1) * 100:+.0f} %)",
+            ]
+        )
     else:
-        rows.append(["peak RSS (target applies to large only)", f"{peak_mb:.0f} MB",
-                     "(< 150 MB at large)", "info"])
+        rows.append(
+            [
+                "peak RSS (target applies to large only)",
+                f"{peak_mb:.0f} MB",
+                "(< 150 MB at large)",
+                "info",
+            ]
+        )
     return rows
 
 
@@ -518,25 +607,35 @@ def _tool_rows_stored(run: dict[str, Any]) -> list[list[str]]:
     rows = []
     sf = run.get("series_floor")
     if sf:
-        rows.append([
-            "*series floor* <br><sub>zstd -19 --long=27 of every month's members in one "
-            "stream</sub>", "", "", mb(sf["floor_bytes"]), ratio(sf["floor_bytes"] / floor),
-            ratio(lk / sf["floor_bytes"]) if lk else "—", ""])
+        rows.append(
+            [
+                "*series floor* <br><sub>zstd -19 --long=27 of every month's members in one "
+                "stream</sub>",
+                "",
+                "",
+                mb(sf["floor_bytes"]),
+                ratio(sf["floor_bytes"] / floor),
+                ratio(lk / sf["floor_bytes"]) if lk else "—",
+                "",
+            ]
+        )
     for name, t in tools.items():
         if "error" in t:
             rows.append([t["label"], "failed", "", "", "", "", ""])
             continue
         stored = [m["stored_bytes"] for m in t["months"]]
         added = [b - a for a, b in zip(stored, stored[1:], strict=False)]
-        rows.append([
-            t["label"] + ("" if name == "lkvault" else f" <br><sub>{t['flags']}</sub>"),
-            mb(stored[0]),
-            mb(_median(added)) if added else "—",
-            mb(t["final_stored"]),
-            ratio(t["final_stored"] / floor),
-            "1.00×" if name == "lkvault" else (ratio(lk / t["final_stored"]) if lk else "—"),
-            str(t["repo_files"]),
-        ])
+        rows.append(
+            [
+                t["label"] + ("" if name == "lkvault" else f" <br><sub>{t['flags']}</sub>"),
+                mb(stored[0]),
+                mb(_median(added)) if added else "—",
+                mb(t["final_stored"]),
+                ratio(t["final_stored"] / floor),
+                "1.00×" if name == "lkvault" else (ratio(lk / t["final_stored"]) if lk else "—"),
+                str(t["repo_files"]),
+            ]
+        )
     return rows
 
 
@@ -548,15 +647,17 @@ def _time_rows(run: dict[str, Any]) -> list[list[str]]:
             continue
         first = t["months"][0]["backup"]
         rest = [m["backup"] for m in t["months"][1:]] or [first]
-        rows.append([
-            t["label"],
-            f"{secs(first['wall_s'])} / {rss(first['max_rss_kib'])}",
-            secs(_median([m["wall_s"] for m in rest])),
-            secs(max(m["wall_s"] for m in rest)),
-            secs(_median([m["user_s"] + m["sys_s"] for m in rest])),
-            rss(int(_median([m["max_rss_kib"] for m in rest]) or 0)),
-            rss(max(m["max_rss_kib"] for m in rest)),
-        ])
+        rows.append(
+            [
+                t["label"],
+                f"{secs(first['wall_s'])} / {rss(first['max_rss_kib'])}",
+                secs(_median([m["wall_s"] for m in rest])),
+                secs(max(m["wall_s"] for m in rest)),
+                secs(_median([m["user_s"] + m["sys_s"] for m in rest])),
+                rss(int(_median([m["max_rss_kib"] for m in rest]) or 0)),
+                rss(max(m["max_rss_kib"] for m in rest)),
+            ]
+        )
     return rows
 
 
@@ -585,18 +686,21 @@ def _producer_rows(runs: list[dict[str, Any]]) -> list[list[str]]:
                 continue
             first = t["months"][0]
             second = t["months"][1] if len(t["months"]) > 1 else None
-            rows.append([
-                run["producer"] if name == next(iter(run["tools"])) else "",
-                t["label"],
-                mb(run["files"][0]["bytes"]) if name == next(iter(run["tools"])) else "",
-                f"{secs(first['backup']['wall_s'])} / {rss(first['backup']['max_rss_kib'])}",
-                f"{mb(first['stored_bytes'])} "
-                f"({first['stored_bytes'] / run['files'][0]['bytes']:.2f}× zip)",
-                mb(second["stored_bytes"] - first["stored_bytes"]) if second else "—",
-                f"{secs(t['restore_oldest']['wall_s'])} / {rss(t['restore_oldest']['max_rss_kib'])}"
-                + ("" if t["restore_oldest"].get("identical", True) else " **(differs!)**"),
-                f"{secs(t['verify']['wall_s'])} / {rss(t['verify']['max_rss_kib'])}",
-            ])
+            rows.append(
+                [
+                    run["producer"] if name == next(iter(run["tools"])) else "",
+                    t["label"],
+                    mb(run["files"][0]["bytes"]) if name == next(iter(run["tools"])) else "",
+                    f"{secs(first['backup']['wall_s'])} / {rss(first['backup']['max_rss_kib'])}",
+                    f"{mb(first['stored_bytes'])} "
+                    f"({first['stored_bytes'] / run['files'][0]['bytes']:.2f}× zip)",
+                    mb(second["stored_bytes"] - first["stored_bytes"]) if second else "—",
+                    f"{secs(t['restore_oldest']['wall_s'])} / "
+                    f"{rss(t['restore_oldest']['max_rss_kib'])}"
+                    + ("" if t["restore_oldest"].get("identical", True) else " **(differs!)**"),
+                    f"{secs(t['verify']['wall_s'])} / {rss(t['verify']['max_rss_kib'])}",
+                ]
+            )
     return rows
 
 
@@ -604,12 +708,16 @@ def _profile_md(run: dict[str, Any]) -> str:
     prof = run.get("profile")
     if not prof:
         return ""
-    out = [f"**Profile of lkvault, {run['scale']} × {run['months']} months** "
-           "(newest export snapshotted into the vault as it was before it, then restored; "
-           "shares of sampled non-idle time over all threads):\n"]
+    out = [
+        f"**Profile of lkvault, {run['scale']} × {run['months']} months** "
+        "(newest export snapshotted into the vault as it was before it, then restored; "
+        "shares of sampled non-idle time over all threads):\n"
+    ]
     for name, p in prof.items():
-        out.append(f"*{name}* ({p['tool']}, {secs(p['wall_s'])} under the profiler, "
-                   f"{p['samples']} samples)\n")
+        out.append(
+            f"*{name}* ({p['tool']}, {secs(p['wall_s'])} under the profiler, "
+            f"{p['samples']} samples)\n"
+        )
         incl = p.get("inclusive", [])[:10]
         selfs = p.get("self_by_line", [])[:10] or p.get("self_by_function", [])[:10]
         n = max(len(incl), len(selfs))
@@ -617,17 +725,20 @@ def _profile_md(run: dict[str, Any]) -> str:
         for i in range(n):
             a = incl[i] if i < len(incl) else ["", None]
             b = selfs[i] if i < len(selfs) else ["", None]
-            rows.append([
-                f"`{a[0]}`" if a[0] else "", f"{a[1] * 100:.0f} %" if a[1] is not None else "",
-                f"`{b[0]}`" if b[0] else "", f"{b[1] * 100:.0f} %" if b[1] is not None else "",
-            ])
+            rows.append(
+                [
+                    f"`{a[0]}`" if a[0] else "",
+                    f"{a[1] * 100:.0f} %" if a[1] is not None else "",
+                    f"`{b[0]}`" if b[0] else "",
+                    f"{b[1] * 100:.0f} %" if b[1] is not None else "",
+                ]
+            )
         out.append(table(["inclusive", "share", "self (line)", "share"], rows) + "\n")
     return "\n".join(out)
 
 
 def _series_key(run: dict[str, Any]) -> tuple[int, int]:
-    return (SCALE_ORDER.index(run["scale"]) if run["scale"] in SCALE_ORDER else 9,
-            run["months"])
+    return (SCALE_ORDER.index(run["scale"]) if run["scale"] in SCALE_ORDER else 9, run["months"])
 
 
 def render(results: dict[str, Any], doc: Path, charts_dir: Path) -> str:
@@ -644,8 +755,10 @@ def render(results: dict[str, Any], doc: Path, charts_dir: Path) -> str:
         for run in series_runs:
             single_chart(run, charts_dir / f"{doc.stem}-stored-{run['scale']}-{run['months']}.png")
     commands = sorted({r.get("command", "") for r in runs.values()})
-    load = _median([m["load"] for r in runs.values() for t in r["tools"].values()
-                    for m in _all_m(t)]) or 0.0
+    load = (
+        _median([m["load"] for r in runs.values() for t in r["tools"].values() for m in _all_m(t)])
+        or 0.0
+    )
     dates = sorted(r.get("started", "") for r in runs.values())
     parts = [
         "# Benchmarks: lkvault against restic and borg",
@@ -664,7 +777,8 @@ def render(results: dict[str, Any], doc: Path, charts_dir: Path) -> str:
         f"exports made with Python's zipfile, {v.get('zip', 'Info-ZIP')} and "
         f"{v.get('7z', '7-Zip')}.",
         f"- Date: {dates[0][:10] if dates else '?'}"
-        + (f" to {dates[-1][:10]}" if dates and dates[-1][:10] != dates[0][:10] else "") + ".",
+        + (f" to {dates[-1][:10]}" if dates and dates[-1][:10] != dates[0][:10] else "")
+        + ".",
         "- Command(s): " + ", ".join(f"`{c}`" for c in commands) + " (`python3 bench/run.py` "
         "alone does all of it in one go).",
         "- Input: `bench/exportgen.py` series (seed 1, first export 2025-01-15, one a month), "
@@ -696,8 +810,12 @@ def render(results: dict[str, Any], doc: Path, charts_dir: Path) -> str:
         "",
     ]
     for run in series_runs:
-        parts += [f"**{run['scale']} × {run['months']} months**", "",
-                  table(["target", "measured", "limit", "verdict"], targets(run)), ""]
+        parts += [
+            f"**{run['scale']} × {run['months']} months**",
+            "",
+            table(["target", "measured", "limit", "verdict"], targets(run)),
+            "",
+        ]
     parts += ["## Series", ""]
     for run in series_runs:
         zip_total = sum(f["bytes"] for f in run["files"])
@@ -712,27 +830,44 @@ def render(results: dict[str, Any], doc: Path, charts_dir: Path) -> str:
             "",
             "Stored bytes:",
             "",
-            table(["tool", "after month 1", "added per month (median)", "final",
-                   "final / floor", "lkvault / tool", "files in repo"], _tool_rows_stored(run)),
+            table(
+                [
+                    "tool",
+                    "after month 1",
+                    "added per month (median)",
+                    "final",
+                    "final / floor",
+                    "lkvault / tool",
+                    "files in repo",
+                ],
+                _tool_rows_stored(run),
+            ),
             "",
             "Snapshot (backup) of each export, wall time / peak RSS; months 2 and later "
             "separately from the first:",
             "",
-            table(["tool", "month 1", "median", "max", "CPU (median)", "RSS (median)",
-                   "RSS (max)"], _time_rows(run)),
+            table(
+                ["tool", "month 1", "median", "max", "CPU (median)", "RSS (median)", "RSS (max)"],
+                _time_rows(run),
+            ),
             "",
             "Restore of the newest and the oldest snapshot, and a full read-back check, "
             "wall time / peak RSS:",
             "",
-            table(["tool", "restore newest", "restore oldest", "verify / check all data"],
-                  _restore_rows(run)),
+            table(
+                ["tool", "restore newest", "restore oldest", "verify / check all data"],
+                _restore_rows(run),
+            ),
             "",
         ]
         lk = run["tools"].get("lkvault", {})
         if "open" in lk:
-            parts += [f"Fixed cost of every lkvault command (`lkvault list` on this vault: "
-                      f"start-up, imports and Argon2id): {secs(lk['open']['wall_s'])}, "
-                      f"{rss(lk['open']['max_rss_kib'])} RSS.", ""]
+            parts += [
+                f"Fixed cost of every lkvault command (`lkvault list` on this vault: "
+                f"start-up, imports and Argon2id): {secs(lk['open']['wall_s'])}, "
+                f"{rss(lk['open']['max_rss_kib'])} RSS.",
+                "",
+            ]
         parts += [_profile_md(run), ""]
     if producer_runs:
         parts += [
@@ -746,20 +881,35 @@ def render(results: dict[str, Any], doc: Path, charts_dir: Path) -> str:
         ]
         for scale in SCALE_ORDER:
             pr = [r for r in producer_runs if r["scale"] == scale]
-            pr.sort(key=lambda r: PRODUCERS.index(r["producer"]) if r["producer"] in PRODUCERS
-                    else 9)
+            pr.sort(
+                key=lambda r: PRODUCERS.index(r["producer"]) if r["producer"] in PRODUCERS else 9
+            )
             if not pr:
                 continue
-            parts += [f"### {scale}", "",
-                      table(["producer", "tool", "zip", "snapshot (1st)", "stored after 1st",
-                             "added by 2nd", "restore", "verify"], _producer_rows(pr)), ""]
+            parts += [
+                f"### {scale}",
+                "",
+                table(
+                    [
+                        "producer",
+                        "tool",
+                        "zip",
+                        "snapshot (1st)",
+                        "stored after 1st",
+                        "added by 2nd",
+                        "restore",
+                        "verify",
+                    ],
+                    _producer_rows(pr),
+                ),
+                "",
+            ]
     analysis = ""
     if doc.exists():
         old = doc.read_text()
         if ANALYSIS_START in old and ANALYSIS_END in old:
             analysis = old.split(ANALYSIS_START, 1)[1].split(ANALYSIS_END, 1)[0].strip("\n")
-    parts += ["## Analysis", "", ANALYSIS_START, analysis or "(not written yet)", ANALYSIS_END,
-              ""]
+    parts += ["## Analysis", "", ANALYSIS_START, analysis or "(not written yet)", ANALYSIS_END, ""]
     text = "\n".join(parts)
     doc.write_text(text)
     return text
@@ -778,24 +928,47 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     from bench.tools import TOOL_NAMES
 
     ap = argparse.ArgumentParser(prog="python3 bench/run.py", description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true",
-                    help="small and medium only, a few months each, results under bench/out/quick")
-    ap.add_argument("--scales", help="comma-separated: small,medium,large (default: all; "
-                    "--quick: small,medium)")
-    ap.add_argument("--months", help="comma-separated series lengths for every chosen scale "
-                    "(default: small 12,36; medium 12; large 12)")
-    ap.add_argument("--tools", default=",".join(TOOL_NAMES),
-                    help=f"comma-separated subset of {','.join(TOOL_NAMES)}")
-    ap.add_argument("--producer-scales", default=None,
-                    help="scales for the one-export producer comparison (default: small,medium; "
-                    "'none' to skip)")
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="small and medium only, a few months each, results under bench/out/quick",
+    )
+    ap.add_argument(
+        "--scales", help="comma-separated: small,medium,large (default: all; --quick: small,medium)"
+    )
+    ap.add_argument(
+        "--months",
+        help="comma-separated series lengths for every chosen scale "
+        "(default: small 12,36; medium 12; large 12)",
+    )
+    ap.add_argument(
+        "--tools",
+        default=",".join(TOOL_NAMES),
+        help=f"comma-separated subset of {','.join(TOOL_NAMES)}",
+    )
+    ap.add_argument(
+        "--producer-scales",
+        default=None,
+        help="scales for the one-export producer comparison (default: small,medium; "
+        "'none' to skip)",
+    )
     ap.add_argument("--no-profile", action="store_true", help="do not profile lkvault")
-    ap.add_argument("--keep-install", action="store_true",
-                    help="use the lkvault already installed in bench/out/venv (no reinstall)")
-    ap.add_argument("--render-only", action="store_true",
-                    help="only regenerate the page and charts from the JSON results")
-    ap.add_argument("--out", type=Path, help="results page (default docs/benchmarks.md, "
-                    "with --quick bench/out/quick/benchmarks.md); the JSON and PNGs go beside it")
+    ap.add_argument(
+        "--keep-install",
+        action="store_true",
+        help="use the lkvault already installed in bench/out/venv (no reinstall)",
+    )
+    ap.add_argument(
+        "--render-only",
+        action="store_true",
+        help="only regenerate the page and charts from the JSON results",
+    )
+    ap.add_argument(
+        "--out",
+        type=Path,
+        help="results page (default docs/benchmarks.md, "
+        "with --quick bench/out/quick/benchmarks.md); the JSON and PNGs go beside it",
+    )
     return ap.parse_args(argv)
 
 
@@ -815,15 +988,19 @@ def add_series_floors(results: dict[str, Any]) -> bool:
         if "generator" in run:
             folder = folder.with_name(f"{folder.name}-{run['generator']}")
         paths = [folder / f["name"] for f in run["files"]]
-        if not all(p.exists() and p.stat().st_size == f["bytes"]
-                   for p, f in zip(paths, run["files"], strict=True)):
+        if not all(
+            p.exists() and p.stat().st_size == f["bytes"]
+            for p, f in zip(paths, run["files"], strict=True)
+        ):
             continue
         if run["floor"]["raw_bytes"] * len(paths) > SERIES_FLOOR_MAX_RAW:
             continue
         t = time.perf_counter()
         run["series_floor"] = series_floor(paths, cache=OUT / "floors.json")
-        log(f"series floor of {run['scale']} × {run['months']}: "
-            f"{mb(run['series_floor']['floor_bytes'])} ({time.perf_counter() - t:.0f} s)")
+        log(
+            f"series floor of {run['scale']} × {run['months']}: "
+            f"{mb(run['series_floor']['floor_bytes'])} ({time.perf_counter() - t:.0f} s)"
+        )
         changed = True
     return changed
 
@@ -850,8 +1027,13 @@ def main(argv: Sequence[str]) -> int:
     if installed:
         log(f"installed {', '.join(installed)}")
     results["machine"] = machine_info()
-    scales = (args.scales.split(",") if args.scales else
-              ["small", "medium"] if args.quick else list(SCALE_ORDER))
+    scales = (
+        args.scales.split(",")
+        if args.scales
+        else ["small", "medium"]
+        if args.quick
+        else list(SCALE_ORDER)
+    )
     scales = sorted(scales, key=lambda s: SCALE_ORDER.index(s) if s in SCALE_ORDER else 9)
     tools = [t for t in args.tools.split(",") if t]
     pscales = (args.producer_scales or ("small" if args.quick else "small,medium")).split(",")
@@ -860,8 +1042,10 @@ def main(argv: Sequence[str]) -> int:
 
     def save(key: str, record: dict[str, Any]) -> None:
         if json_path.exists():  # another run may have saved meanwhile
-            results["runs"] = {**json.loads(json_path.read_text()).get("runs", {}),
-                               **results["runs"]}
+            results["runs"] = {
+                **json.loads(json_path.read_text()).get("runs", {}),
+                **results["runs"],
+            }
         earlier = results["runs"].get(key)
         if earlier and earlier.get("files") == record["files"]:
             # same inputs: keep the tools this invocation did not run (e.g. --tools borg-zstd10)
@@ -880,21 +1064,38 @@ def main(argv: Sequence[str]) -> int:
         render(results, doc, doc.parent)
 
     for scale in scales:
-        months_list = ([int(m) for m in args.months.split(",")] if args.months else
-                       (QUICK_MONTHS if args.quick else DEFAULT_MONTHS).get(scale, [12]))
+        months_list = (
+            [int(m) for m in args.months.split(",")]
+            if args.months
+            else (QUICK_MONTHS if args.quick else DEFAULT_MONTHS).get(scale, [12])
+        )
         for i, months in enumerate(months_list):
             key = f"series/{scale}/{months}"
-            record = run_one("series", scale, months, "python", tools,
-                             profile=not args.no_profile and i == 0, command=command,
-                             checkpoint=lambda rec, key=key: save(key, dict(rec)))
+            record = run_one(
+                "series",
+                scale,
+                months,
+                "python",
+                tools,
+                profile=not args.no_profile and i == 0,
+                command=command,
+                checkpoint=lambda rec, key=key: save(key, dict(rec)),
+            )
             add_series_floors({"runs": {key: record}})
             save(key, record)
         if scale in pscales:
             for producer in PRODUCERS:
                 key = f"producer/{scale}/{producer}"
-                record = run_one("producer", scale, 2, producer, tools, profile=False,
-                                 command=command,
-                                 checkpoint=lambda rec, key=key: save(key, dict(rec)))
+                record = run_one(
+                    "producer",
+                    scale,
+                    2,
+                    producer,
+                    tools,
+                    profile=False,
+                    command=command,
+                    checkpoint=lambda rec, key=key: save(key, dict(rec)),
+                )
                 save(key, record)
     print(render(results, doc, doc.parent))
     log(f"wrote {doc} and {json_path}")

@@ -20,8 +20,13 @@ from pathlib import Path
 from .measure import Measurement, run_measured
 
 PASSWORD = "bench only, not a secret"
-APT_PACKAGES = {"restic": "restic", "borg": "borgbackup", "zip": "zip", "7z": "p7zip-full",
-                "/usr/bin/time": "time"}
+APT_PACKAGES = {
+    "restic": "restic",
+    "borg": "borgbackup",
+    "zip": "zip",
+    "7z": "p7zip-full",
+    "/usr/bin/time": "time",
+}
 
 
 def ensure_system_tools(needed: Sequence[str] = tuple(APT_PACKAGES)) -> list[str]:
@@ -68,7 +73,8 @@ def system_tool_versions() -> dict[str, str]:
     return {
         "restic": _first_line(["restic", "version"]).split(" compiled")[0],
         "borg": _first_line(["borg", "--version"]),
-        "zip": _matching_line(["zip", "-v"], "This is Zip").replace("This is ", "Info-ZIP ")
+        "zip": _matching_line(["zip", "-v"], "This is Zip")
+        .replace("This is ", "Info-ZIP ")
         .split(" (")[0],
         "7z": _matching_line(["7z"], "7-Zip").split(" :")[0],
     }
@@ -93,8 +99,11 @@ class Tool:
         self.client = work / "client"
 
     def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("RESTIC_", "BORG_",
-                                                                       "LKVAULT_"))}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("RESTIC_", "BORG_", "LKVAULT_"))
+        }
         env["HOME"] = str(self.client / "home")
         env["TMPDIR"] = str(self.client / "tmp")
         return env
@@ -105,8 +114,13 @@ class Tool:
         (self.client / "home").mkdir(parents=True)
         (self.client / "tmp").mkdir(parents=True)
 
-    def run(self, argv: Sequence[str | os.PathLike[str]], *, cwd: Path | None = None,
-            stdout_file: Path | None = None) -> Measurement:
+    def run(
+        self,
+        argv: Sequence[str | os.PathLike[str]],
+        *,
+        cwd: Path | None = None,
+        stdout_file: Path | None = None,
+    ) -> Measurement:
         return run_measured(argv, env=self.env(), cwd=cwd, stdout_file=stdout_file)
 
     def init(self) -> Measurement:
@@ -162,8 +176,9 @@ class Lkvault(Tool):
     def restore(self, backup: Backup, source: Path, target: Path) -> tuple[Measurement, Path]:
         target.mkdir(parents=True, exist_ok=True)
         out = target / source.name
-        m = self.run([*self.command, "restore", backup.snapshot, "-o", str(out), "--force",
-                      "--json"])
+        m = self.run(
+            [*self.command, "restore", backup.snapshot, "-o", str(out), "--force", "--json"]
+        )
         return m, out
 
     def verify(self) -> Measurement:
@@ -182,8 +197,9 @@ class Restic(Tool):
         self.compression = compression
         self.label = "restic" if compression == "auto" else f"restic ({compression})"
         self.name = "restic" if compression == "auto" else f"restic-{compression}"
-        self.flags = f"--compression {compression}" + (" (the default)" if compression ==
-                                                        "auto" else "")
+        self.flags = f"--compression {compression}" + (
+            " (the default)" if compression == "auto" else ""
+        )
 
     def env(self) -> dict[str, str]:
         env = super().env()
@@ -197,10 +213,24 @@ class Restic(Tool):
         return self.run(["restic", "init", "--repository-version", "2"])
 
     def backup(self, path: Path, label: str) -> Backup:
-        m = self.run(["restic", "backup", "--json", "--host", "bench", "--tag", label,
-                      "--compression", self.compression, path.name], cwd=path.parent)
+        m = self.run(
+            [
+                "restic",
+                "backup",
+                "--json",
+                "--host",
+                "bench",
+                "--tag",
+                label,
+                "--compression",
+                self.compression,
+                path.name,
+            ],
+            cwd=path.parent,
+        )
         summary = next(
-            json.loads(line) for line in reversed(m.stdout.splitlines())
+            json.loads(line)
+            for line in reversed(m.stdout.splitlines())
             if line.startswith("{") and '"summary"' in line
         )
         m.extra["stats"] = {k: summary.get(k) for k in ("data_added", "total_bytes_processed")}

@@ -145,6 +145,17 @@ def _median(values: Sequence[float]) -> float | None:
 # --------------------------------------------------------------------------- machine
 
 
+def installed_version() -> str:
+    """The lkvault commit installed in the bench venv (as measured), or the tree's."""
+    stamp = VENV / ".lkvault-commit"
+    return stamp.read_text().strip() if stamp.exists() else _tree_version()
+
+
+def measured_version(run: dict[str, Any]) -> str:
+    """Which lkvault a run's lkvault figures come from (runs before this was recorded: unknown)."""
+    return run["tools"].get("lkvault", {}).get("version", "an earlier, unrecorded commit")
+
+
 def machine_info() -> dict[str, Any]:
     from bench.tools import system_tool_versions
 
@@ -176,8 +187,7 @@ def machine_info() -> dict[str, Any]:
         ).returncode
         == 0
     )
-    stamp = VENV / ".lkvault-commit"
-    commit = stamp.read_text().strip() if stamp.exists() else _tree_version()
+    commit = installed_version()
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
@@ -485,6 +495,8 @@ def run_one(
     for name in tools:
         tool = make_tool(name, work, command)
         record["tools"][name] = run_tool(tool, files, profile_dir=profile_dir)
+        if name == "lkvault":
+            record["tools"][name]["version"] = installed_version()
         if name == "lkvault" and profile_dir is not None and profile_dir.exists():
             record["profile"] = profile_lkvault(
                 command, profile_dir, files[-1], OUT / "profiles" / work.name, tool.env()
@@ -771,9 +783,11 @@ def render(results: dict[str, Any], doc: Path, charts_dir: Path) -> str:
         f"- Machine: {mach.get('cpu', '?')}, {mach.get('cores', '?')} cores, "
         f"{mach.get('ram_bytes', 0) / 2**30:.0f} GiB RAM, {mach.get('os', '?')}, "
         f"Python {mach.get('python', '?')}.",
-        f"- Tools: lkvault {v.get('lkvault', '?')} (commit {mach.get('commit', '?')}, "
-        f"AES-NI chunker accelerator {'built' if mach.get('chunker_accelerator') else 'missing'}"
-        f"), {v.get('restic', '?')}, {v.get('borg', '?')}; zstandard {v.get('zstandard', '?')}; "
+        f"- Tools: lkvault {v.get('lkvault', '?')} in the newest run (commit "
+        f"{mach.get('commit', '?')}, AES-NI chunker accelerator "
+        f"{'built' if mach.get('chunker_accelerator') else 'missing'}; each table names the "
+        f"lkvault it measured), {v.get('restic', '?')}, {v.get('borg', '?')}; "
+        f"zstandard {v.get('zstandard', '?')}; "
         f"exports made with Python's zipfile, {v.get('zip', 'Info-ZIP')} and "
         f"{v.get('7z', '7-Zip')}.",
         f"- Date: {dates[0][:10] if dates else '?'}"
@@ -811,7 +825,7 @@ def render(results: dict[str, Any], doc: Path, charts_dir: Path) -> str:
     ]
     for run in series_runs:
         parts += [
-            f"**{run['scale']} × {run['months']} months**",
+            f"**{run['scale']} × {run['months']} months** (lkvault {measured_version(run)})",
             "",
             table(["target", "measured", "limit", "verdict"], targets(run)),
             "",
@@ -826,7 +840,8 @@ def render(results: dict[str, Any], doc: Path, charts_dir: Path) -> str:
             f"{len(run['files'])} exports, {mb(run['files'][0]['bytes'])} to "
             f"{mb(run['files'][-1]['bytes'])} each, {mb(zip_total)} in all. Newest export: "
             f"{fl['members']} members, {mb(fl['raw_bytes'])} unpacked, floor "
-            f"**{mb(fl['floor_bytes'])}**. Started {run['started']}.",
+            f"**{mb(fl['floor_bytes'])}**. Started {run['started']}; lkvault "
+            f"{measured_version(run)}.",
             "",
             "Stored bytes:",
             "",
@@ -886,8 +901,11 @@ def render(results: dict[str, Any], doc: Path, charts_dir: Path) -> str:
             )
             if not pr:
                 continue
+            versions = ", ".join(sorted({measured_version(r) for r in pr}))
             parts += [
                 f"### {scale}",
+                "",
+                f"lkvault {versions}.",
                 "",
                 table(
                     [

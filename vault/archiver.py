@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import zlib
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -24,10 +25,10 @@ from .repository.repo import Repository
 from .repository.snapshots import Snapshot, load_snapshots, write_snapshot
 from .restorer import iter_chunk_refs, load_tree
 from .streams import READ_BLOCK, Ingest, PreviousVersion, StreamStore
-from .tree import Deflated, Part, Stream, Tree, encode_tree, part_size
+from .tree import Part, Tree, content_streams, encode_tree, part_size
 from .zipingest import FileReader, KnownMember, ZipIngester
 
-TOOL = "lkvault 0.2.2"
+TOOL = "lkvault 0.3.0"
 KNOWN_FROM_SNAPSHOTS = 6
 
 
@@ -81,14 +82,22 @@ class EarlierSnapshot:
         return self._version(self.tree.parts[0])
 
     def _version(self, part: Part) -> PreviousVersion | None:
-        stream = part.content if isinstance(part, Deflated) else part
-        if not isinstance(stream, Stream):
+        streams = content_streams(part)
+        if not streams:
             return None
         try:
-            chunks = tuple(ref.id for ref in iter_chunk_refs(self.repo, stream))
+            versions = [
+                PreviousVersion(
+                    tuple(ref.id for ref in iter_chunk_refs(self.repo, stream)),
+                    tuple(ref.id for ref in stream.lists),
+                )
+                for stream in streams
+            ]
         except IntegrityError:
             return None
-        return PreviousVersion(chunks, tuple(ref.id for ref in stream.lists))
+        if len(versions) == 2:  # rows in canonical order, and their order
+            return replace(versions[0], order=versions[1])
+        return versions[0]
 
 
 def known_members(repo: Repository, history: list[Snapshot]) -> dict[bytes, KnownMember]:

@@ -19,7 +19,7 @@ from .repository.pack import FrameEntry, open_frame
 from .repository.repo import Repository
 from .repository.snapshots import FORGET_PREFIX, Snapshot, load_forgotten, load_snapshots
 from .restorer import iter_chunk_refs, load_tree
-from .tree import Deflated, Stream, Tree
+from .tree import Stream, Tree, content_streams
 
 
 @dataclass
@@ -249,10 +249,7 @@ class Checker:
 
 def _streams(tree: Tree) -> Iterator[Stream]:
     for part in tree.parts:
-        if isinstance(part, Stream):
-            yield part
-        elif isinstance(part, Deflated):
-            yield part.content
+        yield from content_streams(part)
 
 
 def in_part(frame: FrameEntry, subset: tuple[int, int] | None) -> bool:

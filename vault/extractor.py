@@ -19,7 +19,7 @@ from .ingest.zipscan import _unsafe_path as unsafe_path
 from .progress import NoProgress, Progress
 from .repository.repo import Repository
 from .repository.snapshots import Snapshot
-from .restorer import iter_stream, load_tree, write_then_rename
+from .restorer import iter_content, iter_stream, load_tree, write_then_rename
 from .tree import Deflated, MemberEntry, Stream, Tree
 
 NAME_MAX = 255  # bytes in one file or folder name, on every common filesystem
@@ -48,7 +48,7 @@ def member_content(repo: Repository, tree: Tree, member: MemberEntry) -> Iterato
     if member.encrypted:
         raise UsageError(f"member {quote_name(member.name)} is encrypted; lkvault cannot unpack it")
     if isinstance(part, Deflated):
-        blocks = iter_stream(repo, part.content)
+        blocks = iter_content(repo, part.content)
     elif isinstance(part, Stream) and not member.compressed:
         blocks = iter_stream(repo, part)
     elif isinstance(part, Stream) and member.method == METHOD_DEFLATED:

@@ -20,15 +20,19 @@ from . import codec
 from .crypto import BlobType
 from .errors import IntegrityError, UsageError
 from .ingest.deflate import DeflateParams, Recompressor
+from .ingest.rows import ENTRY, MAX_ENTRIES, RowPlan
 from .progress import NoProgress, Progress
 from .repository.repo import Repository
 from .repository.snapshots import Snapshot
+from .spill import Spill
 from .tree import (
     ChunkRef,
+    Content,
     Deflated,
     Literal,
     MemberEntry,
     Part,
+    Reordered,
     Stream,
     Tree,
     decode_chunk_list,
@@ -74,6 +78,24 @@ def iter_stream(repo: Repository, stream: Stream) -> Iterator[bytes]:
         raise IntegrityError(f"a stream holds {total} bytes, not the {stream.size} recorded")
 
 
+def iter_content(repo: Repository, content: Content) -> Iterator[bytes]:
+    """A member's content; rows stored in canonical order are put back in their own order."""
+    if isinstance(content, Stream):
+        yield from iter_stream(repo, content)
+        return
+    plan = reorder_plan(repo, content)
+    with Spill() as spill:
+        for block in iter_stream(repo, content.content):
+            spill.write(block)
+        yield from spill.ranges(plan.restore_ranges())
+
+
+def reorder_plan(repo: Repository, content: Reordered) -> RowPlan:
+    if content.order.size > MAX_ENTRIES * ENTRY.size:
+        raise IntegrityError("a row order is larger than any lkvault writes")
+    return RowPlan.from_order(b"".join(iter_stream(repo, content.order)), content.size)
+
+
 def iter_deflated(
     repo: Repository, part: Deflated, member: MemberEntry | None = None
 ) -> Iterator[bytes]:
@@ -92,7 +114,7 @@ def iter_deflated(
             )
         )
     produced = 0
-    for block in itertools.chain(iter_stream(repo, part.content), [None]):
+    for block in itertools.chain(iter_content(repo, part.content), [None]):
         out = compressor.finish() if block is None else compressor.feed(block)
         produced += len(out)
         if mac is not None:

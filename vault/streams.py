@@ -21,6 +21,7 @@ class PreviousVersion:
 
     chunks: tuple[bytes, ...]
     lists: tuple[bytes, ...] = ()
+    order: PreviousVersion | None = None  # the row order's stream, when rows were reordered
 
 
 class ReplacementGuess:

@@ -3,8 +3,10 @@
 Concatenating the rendering of every part gives back the source byte for byte:
 - ``Literal``: bytes kept inline (zip headers, central directory, ...);
 - ``Stream``: bytes stored as content-defined chunks;
-- ``Deflated``: bytes re-created by compressing a stream of content with zlib parameters
-  that were proven, at snapshot time, to reproduce the original compressed bytes.
+- ``Deflated``: bytes re-created by compressing content with zlib parameters that were
+  proven, at snapshot time, to reproduce the original compressed bytes. The content is a
+  stream, or ``Reordered``: a CSV's rows stored in a stable order plus the order they came in
+  (vault.ingest.rows).
 A zip tree also lists its members, pointing at the part that holds each one's content.
 See docs/FORMAT.md, "Trees".
 """
@@ -44,6 +46,21 @@ class Stream:
 
 
 @dataclass(frozen=True)
+class Reordered:
+    """Content stored in canonical row order; ``order`` holds the groups' original order."""
+
+    content: Stream
+    order: Stream
+
+    @property
+    def size(self) -> int:
+        return self.content.size
+
+
+Content = Stream | Reordered
+
+
+@dataclass(frozen=True)
 class Literal:
     data: bytes
 
@@ -52,7 +69,7 @@ class Literal:
 class Deflated:
     """Raw deflate data recreated from its content: zlib(level, mem_level, strategy, wbits)."""
 
-    content: Stream
+    content: Content
     level: int
     mem_level: int
     strategy: int
@@ -103,6 +120,17 @@ def member_mac_header(
     return f"{method}:{crc32}:{size}:{compressed_size}:{flags}".encode()
 
 
+def content_streams(part: Part) -> tuple[Stream, ...]:
+    """The streams of stored blobs a part is rendered from."""
+    if isinstance(part, Literal):
+        return ()
+    if isinstance(part, Stream):
+        return (part,)
+    if isinstance(part.content, Reordered):
+        return (part.content.content, part.content.order)
+    return (part.content,)
+
+
 def part_size(part: Part) -> int:
     """How many bytes of the source a part renders to."""
     if isinstance(part, Literal):
@@ -129,17 +157,30 @@ def _part_doc(part: Part) -> dict[str, Any]:
         return {"t": "lit", "data": part.data}
     if isinstance(part, Stream):
         return _stream_doc(part)
+    content = part.content
     return {
         "t": "deflate",
-        "content": _stream_doc(part.content),
+        "content": _stream_doc(content)
+        if isinstance(content, Stream)
+        else {
+            "t": "rows",
+            "size": content.size,
+            "content": _stream_doc(content.content),
+            "order": _stream_doc(content.order),
+        },
         "params": [part.level, part.mem_level, part.strategy, part.wbits],
         "csize": part.compressed_size,
     }
 
 
+def _reorders(tree: Tree) -> bool:
+    return any(isinstance(p, Deflated) and isinstance(p.content, Reordered) for p in tree.parts)
+
+
 def encode_tree(tree: Tree) -> dict[str, Any]:
+    """The tree document: version 2 when a member's rows are reordered, else version 1."""
     return {
-        "v": 1,
+        "v": 2 if _reorders(tree) else 1,
         "kind": tree.kind,
         "parts": [_part_doc(p) for p in tree.parts],
         "members": [
@@ -195,7 +236,7 @@ def _decode_part(doc: Any, what: str) -> Part:
         codec.require(0 <= level <= 9 and 1 <= mem_level <= 9 and 0 <= strategy <= 4, what)
         codec.require(-15 <= wbits <= -9, what)
         return Deflated(
-            _decode_stream(doc.get("content"), what),
+            _decode_content(doc.get("content"), what),
             level,
             mem_level,
             strategy,
@@ -205,8 +246,16 @@ def _decode_part(doc: Any, what: str) -> Part:
     raise UnsupportedFormat(f"{what}: unknown part type {kind!r}")
 
 
+def _decode_content(doc: Any, what: str) -> Content:
+    if not (isinstance(doc, dict) and doc.get("t") == "rows"):
+        return _decode_stream(doc, what)
+    content = _decode_stream(doc.get("content"), what)
+    codec.require(_int(doc.get("size"), what) == content.size, what)
+    return Reordered(content, _decode_stream(doc.get("order"), what))
+
+
 def decode_tree(doc: Any, what: str) -> Tree:
-    codec.check_version(doc, what)
+    version = codec.check_version(doc, what, (1, 2))
     kind = codec.field(doc, "kind", str, what)
     codec.require(kind in ("file", "zip"), what)
     parts = [_decode_part(p, what) for p in codec.field(doc, "parts", list, what)]
@@ -229,4 +278,6 @@ def decode_tree(doc: Any, what: str) -> Tree:
                 _int(flags, what),
             )
         )
-    return Tree(kind, parts, members)
+    tree = Tree(kind, parts, members)
+    codec.require(version == 2 or not _reorders(tree), what)
+    return tree

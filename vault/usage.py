@@ -8,7 +8,7 @@ from .repository.index import Index
 from .repository.repo import Repository
 from .repository.snapshots import Snapshot
 from .restorer import iter_chunk_refs, load_tree
-from .tree import Deflated, Stream
+from .tree import content_streams
 
 
 def snapshot_blobs(repo: Repository, snapshot: Snapshot) -> Iterator[tuple[bytes, int]]:
@@ -18,13 +18,11 @@ def snapshot_blobs(repo: Repository, snapshot: Snapshot) -> Iterator[tuple[bytes
     yield snapshot.tree, 0
     tree = load_tree(repo, snapshot.tree)
     for part in tree.parts:
-        stream = part.content if isinstance(part, Deflated) else part
-        if not isinstance(stream, Stream):
-            continue
-        for list_ref in stream.lists:
-            yield list_ref.id, 0
-        for ref in iter_chunk_refs(repo, stream):
-            yield ref.id, ref.length
+        for stream in content_streams(part):
+            for list_ref in stream.lists:
+                yield list_ref.id, 0
+            for ref in iter_chunk_refs(repo, stream):
+                yield ref.id, ref.length
 
 
 def used_blobs(repo: Repository, snapshots: list[Snapshot], index: Index) -> set[bytes]:

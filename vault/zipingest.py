@@ -11,12 +11,13 @@ hash) reuse that snapshot's parts without being inflated again. Members run on w
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from .crypto import Keys
 from .ingest.deflate import PROBE_HEAD, MemberReader, probe
+from .ingest.rows import RecordScanner, RowPlan, encode_order, worth_reordering
 from .ingest.zipscan import (
     METHOD_DEFLATED,
     METHOD_STORED,
@@ -30,10 +31,23 @@ from .ingest.zipscan import (
 from .progress import Progress
 from .repository.index import Index
 from .repository.repo import BlobWriter, Repository
+from .spill import Spill
 from .streams import Ingest, PreviousVersion, StreamStore
-from .tree import Deflated, Literal, MemberEntry, Part, Stream, Tree, member_mac_header
+from .tree import (
+    Content,
+    Deflated,
+    Literal,
+    MemberEntry,
+    Part,
+    Reordered,
+    Stream,
+    Tree,
+    content_streams,
+    member_mac_header,
+)
 
 LITERAL_LIMIT = 1024 * 1024
+REORDER_MIN_SIZE = 256 * 1024
 KEPT_WARNING_BYTES = 64 * 1024
 IO_BLOCK = 1024 * 1024
 
@@ -104,10 +118,23 @@ def stream_blob_ids(stream: Stream) -> list[bytes]:
 
 def part_available(part: Part, index: Index) -> bool:
     """True when every blob a reused part names is still in the vault."""
-    if isinstance(part, Literal):
-        return True
-    stream = part if isinstance(part, Stream) else part.content
-    return all(blob_id in index for blob_id in stream_blob_ids(stream))
+    return all(
+        blob_id in index for stream in content_streams(part) for blob_id in stream_blob_ids(stream)
+    )
+
+
+def reorderable(member: Member) -> bool:
+    """Members whose rows may be stored in canonical order: CSVs big enough to gain from it."""
+    return member.name.lower().endswith(".csv") and member.uncompressed_size >= REORDER_MIN_SIZE
+
+
+def _reader(blocks: Iterator[bytes]) -> Callable[[int], bytes]:
+    """A read(n) function over ``blocks``; it may return more than n bytes."""
+
+    def read(n: int) -> bytes:
+        return next(blocks, b"")
+
+    return read
 
 
 class ZipIngester:
@@ -209,13 +236,16 @@ class ZipIngester:
             while content.read():
                 pass
             return store.store(kept, advance=False, previous=previous), True
-        stream = store.store(content.read, advance=False, previous=previous)
+        if reorderable(member):
+            stored = self._store_rows(store, content, previous)
+        else:
+            stored = store.store(content.read, advance=False, previous=previous)
         params = content.result()
         if params is None:
             return store.store(kept, advance=False, previous=previous), True
         return (
             Deflated(
-                stream,
+                stored,
                 params.level,
                 params.mem_level,
                 params.strategy,
@@ -224,6 +254,34 @@ class ZipIngester:
             ),
             False,
         )
+
+    def _store_rows(
+        self, store: StreamStore, content: MemberReader, previous: PreviousVersion | None
+    ) -> Content:
+        """A CSV's content in canonical row order (vault.ingest.rows), when that can pay."""
+        scanner = RecordScanner()
+        with Spill() as spill:
+            while block := content.read():
+                spill.write(block)
+                scanner.feed(block)
+            tags, lengths = scanner.finish()
+            if not worth_reordering(tags, lengths, scanner.records):
+                return store.store(
+                    _reader(spill.ranges([(0, spill.size)])), advance=False, previous=previous
+                )
+            order = encode_order(tags, lengths)
+            # The ranges come from the plan a reader will compute from ``order``, so what is
+            # stored is exactly what a restore puts back in order.
+            plan = RowPlan.from_order(order, spill.size)
+            rows = store.store(
+                _reader(spill.ranges(plan.store_ranges())), advance=False, previous=previous
+            )
+        order_stream = store.store(
+            _reader(iter([order])),
+            advance=False,
+            previous=previous.order if previous is not None else None,
+        )
+        return Reordered(rows, order_stream)
 
     def _counted(self, read: Callable[[int], bytes]) -> Callable[[int], bytes]:
         """``read``, reporting progress as the member's compressed bytes are consumed."""

@@ -17,6 +17,7 @@ from vault.crypto import (
     seal,
     wrap_secret,
 )
+from vault.ingest.rows import RecordScanner, RowPlan, encode_order
 
 MASTER = bytes(range(32))
 VAULT_ID = bytes.fromhex("00112233445566778899aabbccddeeff")
@@ -34,6 +35,18 @@ def main() -> None:
     dictionary_blobs = [b"First Name,Last Name,Company\nAda,Lovelace,Analytical Engines\n"]
     frame_content = b"First Name,Last Name,Company\nAda,Lovelace,Difference Engines\n"
     frame_body = zstdframe.compress([frame_content], 19, len(frame_content), dictionary_blobs[0])
+    original = (
+        b"CONVERSATION ID,FROM,DATE,CONTENT\n"
+        b"2-b,Grace,2026-02-01 09:00:00 UTC,Tomorrow?\n"
+        b'2-b,Ada,2025-11-30 17:45:10 UTC,"Hello, Grace"\n'
+        b'2-a,Ada,2026-01-20 08:30:00 UTC,"Two\nlines"\n'
+        b"2-a,Alan,2025-06-19 12:00:00 UTC,Hi\n"
+    )
+    scanner = RecordScanner()
+    scanner.feed(original)
+    order = encode_order(*scanner.finish())
+    plan = RowPlan.from_order(order, len(original))
+    canonical = b"".join(original[o : o + n] for o, n in plan.store_ranges())
     vectors = {
         "master": MASTER.hex(),
         "vault_id": VAULT_ID.hex(),
@@ -50,6 +63,11 @@ def main() -> None:
             "dictionary_blobs": [b.hex() for b in dictionary_blobs],
             "content": frame_content.hex(),
             "plaintext": codec.contain(frame_body, codec.CODEC_ZSTD_DICT).hex(),
+        },
+        "row_order": {
+            "original": original.hex(),
+            "order": order.hex(),
+            "canonical": canonical.hex(),
         },
         "blob_ids": {
             "data:hello": keys.blob_id(BlobType.DATA, b"hello").hex(),

@@ -1,0 +1,122 @@
+"""Row order: a CSV stored with its groups in a stable order comes back exactly, in its own order,
+and a conversation that moves to the top of messages.csv stays where it was in what is stored."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vault.errors import IntegrityError
+from vault.ingest.rows import ENTRY, RecordScanner, RowPlan, encode_order, worth_reordering
+
+HEADER = b"CONVERSATION ID,FROM,DATE,CONTENT\n"
+
+
+def message(conversation: str, day: int, text: str) -> bytes:
+    quoted = '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\n') else text
+    date = f"2025-{1 + day // 28:02d}-{1 + day % 28:02d} 09:00:00 UTC"
+    return f"{conversation},Ada,{date},{quoted}\n".encode()
+
+
+def messages_csv(conversations: list[tuple[str, list[tuple[int, str]]]]) -> bytes:
+    """messages.csv as LinkedIn writes it: grouped by conversation, as listed, newest first."""
+    rows = [HEADER]
+    for conversation, texts in conversations:
+        rows += [message(conversation, day, text) for day, text in sorted(texts, reverse=True)]
+    return b"".join(rows)
+
+
+def scan(content: bytes, pieces: list[int] | None = None) -> tuple[bytes, RecordScanner]:
+    scanner = RecordScanner()
+    cuts = sorted({0, len(content), *(p % (len(content) + 1) for p in pieces or [])})
+    for start, end in zip(cuts, cuts[1:], strict=False):
+        scanner.feed(content[start:end])
+    return encode_order(*scanner.finish()), scanner
+
+
+def stored_and_restored(content: bytes, order: bytes) -> tuple[bytes, bytes]:
+    """The content in canonical order, as a snapshot stores it, and as a restore rebuilds it."""
+    plan = RowPlan.from_order(order, len(content))
+    canonical = b"".join(content[o : o + n] for o, n in plan.store_ranges())
+    reader = RowPlan.from_order(order, len(canonical))
+    return canonical, b"".join(canonical[o : o + n] for o, n in reader.restore_ranges())
+
+
+texts = st.text(alphabet='ab ,"\n\r\t\u00e9', max_size=12)
+conversation_lists = st.lists(
+    st.tuples(
+        st.sampled_from(["2-a", "2-b", "2-c", '"2-d,x"', ""]),
+        st.lists(st.tuples(st.integers(0, 300), texts), min_size=1, max_size=4),
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(conversation_lists, st.lists(st.integers(0, 10_000), max_size=6), st.binary(max_size=40))
+def test_any_content_comes_back_exactly_however_it_streams_in(
+    conversations: list[tuple[str, list[tuple[int, str]]]], cuts: list[int], tail: bytes
+) -> None:
+    content = messages_csv(conversations) + tail  # a torn last record, stray quotes, binary
+    order, _ = scan(content, cuts)
+    assert order == scan(content)[0], "the order does not depend on how blocks arrive"
+    canonical, restored = stored_and_restored(content, order)
+    assert sorted(canonical) == sorted(content)
+    assert restored == content
+
+
+def test_a_conversation_moving_to_the_top_keeps_its_place_in_what_is_stored() -> None:
+    history = [
+        (f"2-{n:04x}", [(n % 250, f"hello {n}"), (n % 250 + 3, "fine, thanks")]) for n in range(60)
+    ]
+    before = messages_csv(history[::-1])  # most recently started first
+    revived = history[7]
+    revived[1].append((290, "news!"))
+    after_order = [revived] + [c for c in history[::-1] if c is not revived]
+    after = messages_csv(after_order)
+
+    old, _ = stored_and_restored(before, scan(before)[0])
+    new, restored = stored_and_restored(after, scan(after)[0])
+
+    assert restored == after
+    new_row = message("2-0007", 290, "news!")
+    at = new.index(new_row)
+    assert new[:at] + new[at + len(new_row) :] == old, "only the new message is new"
+    assert after.index(new_row) < len(HEADER) + 1, "LinkedIn moved the conversation to the top"
+
+
+def test_tables_without_groups_or_already_in_order_are_left_as_they_are() -> None:
+    connections = b"First Name,Last Name,Connected On\n" + b"".join(
+        f"Name{n},Surname{n},01 Jan 2025\n".encode() for n in range(100)
+    )
+    scanner = RecordScanner()
+    scanner.feed(connections)
+    assert not worth_reordering(*scanner.finish(), scanner.records), "one row per group"
+
+    oldest_first = messages_csv(
+        [(f"2-{n}", [(n, "a"), (n + 1, "b"), (n + 2, "c")]) for n in range(20)]
+    )
+    scanner = RecordScanner()
+    scanner.feed(oldest_first)
+    assert not worth_reordering(*scanner.finish(), scanner.records), "already in stored order"
+
+    newest_first = messages_csv(
+        [(f"2-{n}", [(n, "a"), (n + 1, "b"), (n + 2, "c")]) for n in range(20)][::-1]
+    )
+    scanner = RecordScanner()
+    scanner.feed(newest_first)
+    assert worth_reordering(*scanner.finish(), scanner.records)
+
+
+@pytest.mark.parametrize(
+    ("order", "size"),
+    [
+        (ENTRY.pack(0, 10) + ENTRY.pack(1, 5), 16),  # does not add up
+        (ENTRY.pack(0, 10) + b"\0", 10),  # a torn entry
+        (ENTRY.pack(0, 2**32 - 1) + ENTRY.pack(0, 2**32 - 1), 10),
+    ],
+)
+def test_an_order_that_does_not_tile_the_content_is_refused(order: bytes, size: int) -> None:
+    with pytest.raises(IntegrityError):
+        RowPlan.from_order(order, size)

@@ -1,0 +1,189 @@
+"""Row order of CSV members: rows kept in a stable order, plus the order they came in.
+
+LinkedIn writes messages.csv grouped by conversation, the most recently active conversation
+first. A conversation with one new message therefore moves to the top of the file, and its old
+rows leave a hole where they were: the content-defined chunks at both places change, and the
+moved rows are stored again although the vault holds them already. Stored in a stable order
+instead, the old rows stay where they were and a new message is a small insertion.
+
+A *group* is a run of consecutive records whose first fields are equal (a conversation). Its
+*tag* is a 32-bit sort key: the earliest `YYYY-MM-DD HH:MM:SS` time in its records, in seconds
+since 1970 (0 when it has none), so groups are stored in the order they began, those still
+active near the end. The order the groups came in is kept as one entry per group,
+`u32le(tag) || u32le(length)`, in their original order. The *canonical* order, in which the
+content is stored, is the entries sorted by tag, ties in their original order, so a reader puts
+the groups back from the entries alone, without parsing any CSV (docs/FORMAT.md, "Row order").
+Finding records and times is a heuristic (a newline outside double quotes ends a record); it
+decides only how well the content deduplicates, never whether it comes back exactly.
+Pure logic, no I/O.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import struct
+import sys
+from array import array
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from vault.errors import IntegrityError
+
+ENTRY = struct.Struct("<II")
+MAX_ENTRIES = 1 << 22  # what a reader accepts: 32 MiB of entries, a few hundred MiB at most to sort
+MAX_GROUP = (1 << 32) - 1
+KEY_LIMIT = 512  # bytes of a record looked at for its first field and its time
+TIME = re.compile(rb"(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)")
+
+
+class RecordScanner:
+    """Finds the groups of a CSV's content as it streams past, in bounded memory."""
+
+    def __init__(self) -> None:
+        self.tags = array("I")
+        self.lengths = array("Q")
+        self.records = 0
+        self._offset = 0  # content bytes fed so far
+        self._record_start = 0
+        self._quotes = 0  # double quotes seen in the current record
+        self._head = b""  # the current record's first KEY_LIMIT bytes
+        self._group_key: bytes | None = None
+        self._group_start = 0
+        self._group_time: bytes | None = None  # earliest time seen in the group, as written
+
+    def feed(self, block: bytes) -> None:
+        if len(self._head) < KEY_LIMIT:
+            self._head += block[: KEY_LIMIT - len(self._head)]
+        base = self._offset
+        position = 0
+        find, count = block.find, block.count
+        while True:
+            newline = find(b"\n", position)
+            if newline < 0:
+                self._quotes += count(b'"', position)
+                break
+            self._quotes += count(b'"', position, newline)
+            position = newline + 1
+            if self._quotes & 1:
+                continue  # the newline is inside a quoted field
+            self._end_record(base + position)
+            self._head = block[position : position + KEY_LIMIT]
+        self._offset = base + len(block)
+
+    def finish(self) -> tuple[array, array]:
+        """The groups' tags and lengths, in their original order."""
+        if self._offset > self._record_start:
+            self._end_record(self._offset)
+        if self._group_key is not None:
+            self._close_group(self._offset)
+        return self.tags, self.lengths
+
+    def _end_record(self, end: int) -> None:
+        head = self._head[: end - self._record_start]
+        cut = len(head)
+        for separator in (b",", b"\n"):
+            at = head.find(separator)
+            if 0 <= at < cut:
+                cut = at
+        key = head[:cut]
+        if key != self._group_key:
+            if self._group_key is not None:
+                self._close_group(self._record_start)
+            self._group_key = key
+            self._group_start = self._record_start
+            self._group_time = None
+        found = TIME.search(head)
+        if found is not None and (self._group_time is None or found[0] < self._group_time):
+            self._group_time = found[0]
+        self.records += 1
+        self._record_start = end
+        self._quotes = 0
+
+    def _close_group(self, end: int) -> None:
+        self.tags.append(_seconds(self._group_time))
+        self.lengths.append(end - self._group_start)
+
+
+def _seconds(written: bytes | None) -> int:
+    """A time as written in a CSV, in seconds since 1970 within 32 bits; 0 for none."""
+    if written is None:
+        return 0
+    fields = TIME.fullmatch(written)
+    assert fields is not None
+    try:
+        seconds = calendar.timegm(tuple(int(f) for f in fields.groups()) + (0, 0, 0))
+    except (ValueError, OverflowError):
+        return 0
+    return min(max(seconds, 0), 0xFFFFFFFF)
+
+
+def worth_reordering(tags: array, lengths: array, records: int) -> bool:
+    """Whether storing in canonical order can pay: groups of two records or more on average,
+    not in canonical order already, few enough entries for any reader, and every group's
+    length fits its entry."""
+    return (
+        1 < len(tags) <= MAX_ENTRIES
+        and any(a > b for a, b in zip(tags, tags[1:], strict=False))
+        and 2 * len(tags) <= records
+        and max(lengths, default=0) <= MAX_GROUP
+    )
+
+
+def encode_order(tags: array, lengths: array) -> bytes:
+    out = bytearray()
+    for tag, length in zip(tags, lengths, strict=True):
+        out += ENTRY.pack(tag, length)
+    return bytes(out)
+
+
+@dataclass(frozen=True)
+class RowPlan:
+    """Where each group of the original order lies in the canonical content."""
+
+    lengths: array  # by original position
+    starts: array  # canonical offset of each group, by original position
+
+    @classmethod
+    def from_order(cls, order: bytes, size: int) -> RowPlan:
+        """The plan an order stream describes; refuses one that does not tile ``size`` bytes."""
+        if len(order) % ENTRY.size or len(order) // ENTRY.size > MAX_ENTRIES:
+            raise IntegrityError("a row order has a malformed length")
+        entries = array("I", order)
+        if sys.byteorder == "big":  # pragma: no cover - entries are little endian
+            entries.byteswap()
+        tags, lengths = entries[0::2], array("Q", entries[1::2])
+        if sum(lengths) != size:
+            raise IntegrityError("a row order does not add up to its content's size")
+        starts = array("Q", bytes(8 * len(tags)))
+        position = 0
+        for packed in sorted((tag << 32) | number for number, tag in enumerate(tags)):
+            number = packed & 0xFFFFFFFF
+            starts[number] = position
+            position += lengths[number]
+        return cls(lengths, starts)
+
+    def restore_ranges(self) -> list[tuple[int, int]]:
+        """(canonical offset, length) to read, in turn, to put the content back in order."""
+        return _merged(zip(self.starts, self.lengths, strict=True))
+
+    def store_ranges(self) -> list[tuple[int, int]]:
+        """(original offset, length) to read, in turn, to write the content in canonical order."""
+        originals = array("Q", bytes(8 * len(self.lengths)))
+        position = 0
+        for number, length in enumerate(self.lengths):
+            originals[number] = position
+            position += length
+        canonical = sorted(range(len(self.starts)), key=self.starts.__getitem__)
+        return _merged((originals[n], self.lengths[n]) for n in canonical)
+
+
+def _merged(pieces: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The same ranges, each merged with the previous one when they are adjacent."""
+    merged: list[tuple[int, int]] = []
+    for start, length in pieces:
+        if merged and merged[-1][0] + merged[-1][1] == start:
+            merged[-1] = (merged[-1][0], merged[-1][1] + length)
+        elif length:
+            merged.append((start, length))
+    return merged

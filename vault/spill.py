@@ -1,0 +1,133 @@
+"""Scratch space for content that must be read back out of order: memory, then an encrypted file.
+
+Up to ``memory_limit`` bytes stay in memory. Beyond that everything moves to an unnamed
+temporary file, encrypted with AES-256-CTR under a random key that never leaves this process,
+so a member's plaintext (someone's messages) never reaches the disk and a crash leaves only
+noise behind, which the system removes with the file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from types import TracebackType
+
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from .errors import StorageError
+
+MEMORY_LIMIT = 16 << 20
+BLOCK = 16  # AES block: the counter advances once per 16 bytes
+
+
+class Spill:
+    """Write bytes once, in order; then read any range of them."""
+
+    def __init__(
+        self,
+        memory_limit: int | None = None,
+        directory: str | None = None,
+        random_bytes: Callable[[int], bytes] = os.urandom,
+    ) -> None:
+        self.size = 0
+        self._memory_limit = MEMORY_LIMIT if memory_limit is None else memory_limit
+        self._directory = directory
+        self._random_bytes = random_bytes
+        self._memory = bytearray()
+        self._fd: int | None = None
+        self._key = b""
+
+    def __enter__(self) -> Spill:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    @property
+    def on_disk(self) -> bool:
+        return self._fd is not None
+
+    def write(self, data: bytes) -> None:
+        if self._fd is None and self.size + len(data) > self._memory_limit:
+            self._move_to_disk()
+        if self._fd is None:
+            self._memory += data
+        else:
+            self._pwrite(self._crypt(self.size, data), self.size)
+        self.size += len(data)
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        if offset < 0 or length < 0 or offset + length > self.size:
+            raise ValueError(f"range {offset}+{length} is outside the {self.size} bytes written")
+        if self._fd is None:
+            return bytes(self._memory[offset : offset + length])
+        data = b""
+        try:
+            while len(data) < length:
+                piece = os.pread(self._fd, length - len(data), offset + len(data))
+                if not piece:
+                    raise OSError("the temporary file is shorter than what was written to it")
+                data += piece
+        except OSError as exc:
+            raise StorageError(f"cannot read back lkvault's temporary file: {exc}") from None
+        return self._crypt(offset, data)
+
+    def ranges(self, ranges: list[tuple[int, int]], block: int = 1 << 20) -> Iterator[bytes]:
+        """The bytes of ``ranges`` in turn, joined into blocks of about ``block`` bytes."""
+        pending: list[bytes] = []
+        held = 0
+        for offset, length in ranges:
+            for start in range(offset, offset + length, block):
+                piece = self.read_at(start, min(block, offset + length - start))
+                pending.append(piece)
+                held += len(piece)
+                if held >= block:
+                    yield b"".join(pending)
+                    pending, held = [], 0
+        if pending:
+            yield b"".join(pending)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        self._memory = bytearray()
+
+    def _move_to_disk(self) -> None:
+        try:
+            with tempfile.TemporaryFile(dir=self._directory, buffering=0) as handle:
+                self._fd = os.dup(handle.fileno())
+        except OSError as exc:
+            raise StorageError(
+                f"cannot create a temporary file ({exc}); set TMPDIR to a folder with free space"
+            ) from None
+        self._key = self._random_bytes(32)
+        kept = bytes(self._memory)
+        self._memory = bytearray()
+        if kept:
+            self._pwrite(self._crypt(0, kept), 0)
+
+    def _pwrite(self, data: bytes, offset: int) -> None:
+        assert self._fd is not None
+        view = memoryview(data)
+        try:
+            while view:
+                written = os.pwrite(self._fd, view, offset)
+                view, offset = view[written:], offset + written
+        except OSError as exc:
+            raise StorageError(
+                f"cannot write lkvault's temporary file ({exc.strerror or exc}); "
+                "set TMPDIR to a folder with more free space"
+            ) from None
+
+    def _crypt(self, offset: int, data: bytes) -> bytes:
+        """AES-CTR at ``offset``: encrypting and decrypting are the same operation."""
+        skip = offset % BLOCK
+        counter = (offset // BLOCK).to_bytes(16, "big")
+        cipher = Cipher(algorithms.AES(self._key), modes.CTR(counter)).encryptor()
+        if not skip:
+            return cipher.update(data)
+        return cipher.update(bytes(skip) + data)[skip:]

@@ -1,4 +1,5 @@
-"""A vault written by format version 1 keeps opening, restoring and verifying, forever."""
+"""Vaults written by every shipped format version keep opening, restoring and verifying, forever:
+golden-v1 (lkvault 0.1) and golden-v3 (0.3: dictionary frames of version 2, row order)."""
 
 from __future__ import annotations
 
@@ -11,17 +12,25 @@ import pytest
 
 from vault import Environment, Vault
 from vault.restorer import load_tree
-from vault.tree import Deflated
+from vault.tree import Deflated, Reordered
 
-GOLDEN = Path(__file__).parent / "fixtures" / "golden-v1"
+FIXTURES = Path(__file__).parent / "fixtures"
+GOLDEN = FIXTURES / "golden-v1"
 MANIFEST = json.loads((GOLDEN / "manifest.json").read_text())
+VERSIONS = ["golden-v1", "golden-v3"]
+
+
+def open_golden(name: str, tmp_path: Path) -> tuple[Vault, dict]:  # type: ignore[type-arg]
+    copy = tmp_path / name
+    shutil.copytree(FIXTURES / name / "vault", copy)
+    manifest = json.loads((FIXTURES / name / "manifest.json").read_text())
+    vault = Vault.open(str(copy), manifest["passphrase"].encode(), Environment(state_dir=None))
+    return vault, manifest
 
 
 @pytest.fixture
 def golden(tmp_path: Path) -> Vault:
-    copy = tmp_path / "golden"
-    shutil.copytree(GOLDEN / "vault", copy)
-    return Vault.open(str(copy), MANIFEST["passphrase"].encode(), Environment(state_dir=None))
+    return open_golden("golden-v1", tmp_path)[0]
 
 
 def test_lists_every_snapshot(golden: Vault) -> None:
@@ -31,12 +40,28 @@ def test_lists_every_snapshot(golden: Vault) -> None:
     assert [s.seq for s in found] == list(range(1, len(found) + 1))
 
 
-@pytest.mark.parametrize("entry", MANIFEST["snapshots"], ids=lambda m: m["source"])
-def test_restores_byte_for_byte(golden: Vault, tmp_path: Path, entry: dict) -> None:  # type: ignore[type-arg]
-    out = tmp_path / "out"
-    golden.restore(entry["id"][:12], out)
-    assert hashlib.sha256(out.read_bytes()).hexdigest() == entry["sha256"]
-    assert out.stat().st_size == entry["size"]
+@pytest.mark.parametrize("name", VERSIONS)
+def test_restores_byte_for_byte_and_verifies_clean(tmp_path: Path, name: str) -> None:
+    vault, manifest = open_golden(name, tmp_path)
+    assert [s.id.hex() for s in vault.snapshots()] == [m["id"] for m in manifest["snapshots"]]
+    for entry in manifest["snapshots"]:
+        out = tmp_path / "out"
+        vault.restore(entry["id"][:12], out, force=True)
+        assert hashlib.sha256(out.read_bytes()).hexdigest() == entry["sha256"]
+        assert out.stat().st_size == entry["size"]
+    report = vault.verify(read_data=True)
+    assert report.ok, [p.describe() for p in report.problems]
+
+
+def test_exercises_dictionary_frames_and_row_order(tmp_path: Path) -> None:
+    vault, manifest = open_golden("golden-v3", tmp_path)
+    assert vault.repo.index.dictionary_frames()
+    newest = load_tree(vault.repo, vault.snapshots()[-1].tree)
+    messages = next(m for m in newest.members if m.name == "messages.csv")
+    part = newest.parts[messages.part]
+    assert isinstance(part, Deflated) and isinstance(part.content, Reordered)
+    content = b"".join(vault.cat(manifest["snapshots"][-1]["id"][:8], "messages.csv"))
+    assert content.startswith(b"CONVERSATION ID,")
 
 
 def test_exercises_every_v1_structure(golden: Vault) -> None:
@@ -48,8 +73,3 @@ def test_exercises_every_v1_structure(golden: Vault) -> None:
     assert trees["long-stream.bin"].parts[0].lists  # type: ignore[union-attr]
     content = b"".join(golden.cat(MANIFEST["snapshots"][0]["id"][:8], "Profile.csv"))
     assert content == b"First Name,Headline\nAda,Engineer\n"
-
-
-def test_verifies_clean(golden: Vault) -> None:
-    report = golden.verify(read_data=True)
-    assert report.ok, [p.describe() for p in report.problems]

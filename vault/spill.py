@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -75,7 +75,7 @@ class Spill:
             raise StorageError(f"cannot read back lkvault's temporary file: {exc}") from None
         return self._crypt(offset, data)
 
-    def ranges(self, ranges: list[tuple[int, int]], block: int = 1 << 20) -> Iterator[bytes]:
+    def ranges(self, ranges: Iterable[tuple[int, int]], block: int = 1 << 20) -> Iterator[bytes]:
         """The bytes of ``ranges`` in turn, joined into blocks of about ``block`` bytes."""
         pending: list[bytes] = []
         held = 0

@@ -25,13 +25,13 @@ import re
 import struct
 import sys
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from vault.errors import IntegrityError
 
 ENTRY = struct.Struct("<II")
-MAX_ENTRIES = 1 << 22  # what a reader accepts: 32 MiB of entries, a few hundred MiB at most to sort
+MAX_ENTRIES = 1 << 20  # what a reader accepts: 8 MiB of entries, some 60 MiB to sort
 MAX_GROUP = (1 << 32) - 1
 KEY_LIMIT = 512  # bytes of a record looked at for its first field and its time
 TIME = re.compile(rb"(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)")
@@ -143,6 +143,7 @@ class RowPlan:
 
     lengths: array  # by original position
     starts: array  # canonical offset of each group, by original position
+    canonical: array  # original positions of the groups, in canonical order
 
     @classmethod
     def from_order(cls, order: bytes, size: int) -> RowPlan:
@@ -155,35 +156,39 @@ class RowPlan:
         tags, lengths = entries[0::2], array("Q", entries[1::2])
         if sum(lengths) != size:
             raise IntegrityError("a row order does not add up to its content's size")
+        canonical = array(
+            "I", (p & 0xFFFFFFFF for p in sorted(t << 32 | n for n, t in enumerate(tags)))
+        )
         starts = array("Q", bytes(8 * len(tags)))
         position = 0
-        for packed in sorted((tag << 32) | number for number, tag in enumerate(tags)):
-            number = packed & 0xFFFFFFFF
+        for number in canonical:
             starts[number] = position
             position += lengths[number]
-        return cls(lengths, starts)
+        return cls(lengths, starts, canonical)
 
-    def restore_ranges(self) -> list[tuple[int, int]]:
+    def restore_ranges(self) -> Iterator[tuple[int, int]]:
         """(canonical offset, length) to read, in turn, to put the content back in order."""
         return _merged(zip(self.starts, self.lengths, strict=True))
 
-    def store_ranges(self) -> list[tuple[int, int]]:
+    def store_ranges(self) -> Iterator[tuple[int, int]]:
         """(original offset, length) to read, in turn, to write the content in canonical order."""
         originals = array("Q", bytes(8 * len(self.lengths)))
         position = 0
         for number, length in enumerate(self.lengths):
             originals[number] = position
             position += length
-        canonical = sorted(range(len(self.starts)), key=self.starts.__getitem__)
-        return _merged((originals[n], self.lengths[n]) for n in canonical)
+        return _merged((originals[n], self.lengths[n]) for n in self.canonical)
 
 
-def _merged(pieces: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+def _merged(pieces: Iterable[tuple[int, int]]) -> Iterator[tuple[int, int]]:
     """The same ranges, each merged with the previous one when they are adjacent."""
-    merged: list[tuple[int, int]] = []
-    for start, length in pieces:
-        if merged and merged[-1][0] + merged[-1][1] == start:
-            merged[-1] = (merged[-1][0], merged[-1][1] + length)
-        elif length:
-            merged.append((start, length))
-    return merged
+    start, length = 0, 0
+    for offset, size in pieces:
+        if start + length == offset:
+            length += size
+            continue
+        if length:
+            yield start, length
+        start, length = offset, size
+    if length:
+        yield start, length

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import random
 import zipfile
+from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
@@ -172,6 +174,39 @@ def test_reading_a_frame_decodes_a_bounded_number_of_frames(
     vault.repo.reload_index()
     for snap, path in zip(vault.snapshots(), paths, strict=True):
         assert restored_bytes(vault, snap.short_id, tmp_path) == path.read_bytes()
+
+
+def test_restore_and_verify_decode_each_frame_of_the_chains_once(
+    tmp_path: Path, env: Environment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(repo_module, "FRAME_TARGET", 64 * 1024)
+    vault = Vault.init(str(tmp_path / "vault"), PASSPHRASE, env)
+    paths = store_monthly_edits(vault, tmp_path, months=6)
+    assert max(frames_decoded_to_read(vault)) >= 6
+    monkeypatch.setattr(repo_module, "FRAME_CACHE_BYTES", 1)  # no help from the cache
+    decoded: list[bytes] = []
+    original = repo_module.open_frame
+
+    def counting(keys, entry, sealed, dictionary=None):  # noqa: ANN001, ANN202
+        decoded.append(entry.id)
+        return original(keys, entry, sealed, dictionary)
+
+    monkeypatch.setattr(repo_module, "open_frame", counting)
+
+    def most_decodes_of_a_frame(run: Callable[[Vault], object]) -> int:
+        decoded.clear()
+        run(Vault.open(vault.location, PASSPHRASE, env))  # a new process: nothing cached
+        return max(decoded.count(frame) for frame in decoded)
+
+    def restore(opened: Vault) -> None:
+        assert restored_bytes(opened, "latest", tmp_path) == paths[-1].read_bytes()
+
+    # Once to read the trees and their chunk lists, once for the data (the checker decodes
+    # each frame once more itself, to check it).
+    assert most_decodes_of_a_frame(restore) <= 2
+    assert most_decodes_of_a_frame(lambda opened: opened.verify(read_data=True).ok) <= 3
+    monkeypatch.setattr(repo_module.Repository, "staged", lambda self, ids: nullcontext())
+    assert most_decodes_of_a_frame(restore) > 2, "without the stage, chains are decoded again"
 
 
 def test_losing_a_dictionary_is_blamed_on_every_snapshot_that_needs_it(

@@ -75,10 +75,19 @@ class Checker:
         snapshots = load_snapshots(self.repo, self._unreadable_record)
         self.report.snapshots = len(snapshots)
         self._check_chain(snapshots, seen)
-        for snap in snapshots:
-            self._collect_blobs(snap, index)
-        self._carry_to_dictionaries(index)
-        self._check_packs(index, read_data, subset)
+        # With --read-data every dictionary chain is decoded once, up front, so reading trees
+        # and dictionaries draws on the stage instead of decoding chains again.
+        staged = (
+            FrameRef(pack_id, entry)
+            for pack_id, entries in index.packs.items()
+            for entry in entries
+            if read_data and in_part(entry, subset)
+        )
+        with self.repo.staged(staged):
+            for snap in snapshots:
+                self._collect_blobs(snap, index)
+            self._carry_to_dictionaries(index)
+            self._check_packs(index, read_data, subset)
         return self.report
 
     def _unreadable_record(self, name: str, exc: Exception) -> None:

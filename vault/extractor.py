@@ -19,7 +19,7 @@ from .ingest.zipscan import _unsafe_path as unsafe_path
 from .progress import NoProgress, Progress
 from .repository.repo import Repository
 from .repository.snapshots import Snapshot
-from .restorer import iter_content, iter_stream, load_tree, write_then_rename
+from .restorer import chunk_ids, iter_content, iter_stream, load_tree, write_then_rename
 from .tree import Deflated, MemberEntry, Stream, Tree
 
 NAME_MAX = 255  # bytes in one file or folder name, on every common filesystem
@@ -126,19 +126,20 @@ def extract(
     real_root = root.resolve()
     progress.start("Extracting", sum(m.size for m, _ in plan if m is not None))
     try:
-        for member, path in plan:
-            _check_inside(real_root, path)
-            if member is None:
-                path.mkdir(parents=True, exist_ok=True)
-                continue
-            path.parent.mkdir(parents=True, exist_ok=True)
-            blocks = (
-                member_content(repo, tree, member)
-                if tree.kind == "zip"
-                else iter_stream(repo, tree.parts[0])  # type: ignore[arg-type]
-            )
-            write_then_rename(path, blocks, progress)
-            result.written.append(str(path))
+        with repo.staged(repo.frames_holding(chunk_ids(repo, tree.parts))):
+            for member, path in plan:
+                _check_inside(real_root, path)
+                if member is None:
+                    path.mkdir(parents=True, exist_ok=True)
+                    continue
+                path.parent.mkdir(parents=True, exist_ok=True)
+                blocks = (
+                    member_content(repo, tree, member)
+                    if tree.kind == "zip"
+                    else iter_stream(repo, tree.parts[0])  # type: ignore[arg-type]
+                )
+                write_then_rename(path, blocks, progress)
+                result.written.append(str(path))
     finally:
         progress.done()
     return result

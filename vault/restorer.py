@@ -35,6 +35,7 @@ from .tree import (
     Reordered,
     Stream,
     Tree,
+    content_streams,
     decode_chunk_list,
     decode_tree,
     member_mac_header,
@@ -63,6 +64,14 @@ def iter_chunk_refs(repo: Repository, stream: Stream) -> Iterator[ChunkRef]:
         if len(chunks) != ref.count or sum(c.length for c in chunks) != ref.size:
             raise IntegrityError(f"{what} does not match the tree that refers to it")
         yield from chunks
+
+
+def chunk_ids(repo: Repository, parts: Iterable[Part]) -> Iterator[bytes]:
+    """The data chunks the parts of a tree are rendered from."""
+    for part in parts:
+        for stream in content_streams(part):
+            for ref in iter_chunk_refs(repo, stream):
+                yield ref.id
 
 
 def iter_stream(repo: Repository, stream: Stream) -> Iterator[bytes]:
@@ -213,7 +222,9 @@ def restore_file(
 
     progress.start("Restoring", snapshot.size)
     try:
-        write_then_rename(target, render(repo, load_tree(repo, snapshot.tree)), progress, matches)
+        tree = load_tree(repo, snapshot.tree)
+        with repo.staged(repo.frames_holding(chunk_ids(repo, tree.parts))):
+            write_then_rename(target, render(repo, tree), progress, matches)
     finally:
         progress.done()
 

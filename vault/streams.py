@@ -30,7 +30,8 @@ class ReplacementGuess:
     Chunks both versions share are anchors; the n-th new chunk after an anchor most likely
     replaces the n-th chunk after that anchor in the earlier version (a row edited in place,
     the rows above newly inserted ones), or one near it, as exports also reorder rows a
-    little. Guesses come nearest first; the writer drops those the new version still uses.
+    little; content past the earlier end is guessed to resemble the earlier tail. Guesses
+    come nearest first; the writer drops those the new version still uses.
     """
 
     SPREAD = 8  # earlier chunks considered on each side of the likeliest one
@@ -44,6 +45,11 @@ class ReplacementGuess:
     def next_guesses(self) -> list[bytes]:
         """Earlier chunks the next chunk may replace, likeliest first."""
         at = self.anchor + 1 + self.run
+        if at >= len(self.chunks):
+            # Past the earlier version's end the content is new (conversations begun since,
+            # in a stored row order); the earlier tail, read backwards, is the likeliest
+            # content to share its words and names.
+            at = max(0, 2 * len(self.chunks) - 1 - at)
         found = []
         for distance in range(self.SPREAD + 1):
             for candidate in {at - distance, at + distance}:

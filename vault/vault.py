@@ -245,7 +245,9 @@ class Vault:
                 yield from restorer.render(self.repo, tree)
                 return
             entry = extractor.find_member(tree, member)
-            yield from extractor.member_content(self.repo, tree, entry)
+            needed = restorer.chunk_ids(self.repo, [tree.parts[entry.part]])
+            with self.repo.staged(self.repo.frames_holding(needed)):
+                yield from extractor.member_content(self.repo, tree, entry)
 
     def verify(
         self, *, read_data: bool = False, progress: Progress | None = None

@@ -11,8 +11,9 @@ import dataclasses
 import hmac
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -33,7 +34,8 @@ from ..crypto import (
     seal,
     unseal,
 )
-from ..errors import AccessDenied, IntegrityError, VaultExists, VaultNotFound
+from ..errors import AccessDenied, IntegrityError, StorageError, VaultExists, VaultNotFound
+from ..spill import Spill
 from .index import (
     INDEX_PREFIX,
     BlobLocation,
@@ -140,6 +142,8 @@ class Repository:
         self._frames_lock = threading.Lock()
         self._frames_bytes = 0
         self._decode_sets: dict[tuple[bytes, int], frozenset[tuple[bytes, int]] | None] = {}
+        self._staged: dict[tuple[bytes, int], int] = {}  # frame -> offset in self._stage
+        self._stage: Spill | None = None
         self.index_problems: list[tuple[str, str]] = []  # (index file, what is wrong)
 
     # --- opening -----------------------------------------------------------------------------
@@ -279,6 +283,76 @@ class Repository:
         """A writer of new blobs; ``fresh`` stores blobs again even if the index has them
         (prune and repair copy blobs out of packs they are about to delete)."""
         return BlobWriter(self, workers, fresh=fresh)
+
+    def frames_holding(self, blob_ids: Iterable[bytes]) -> Iterator[FrameRef]:
+        """The frames that reading ``blob_ids`` reads (repeats included)."""
+        for blob_id in blob_ids:
+            location = self.index.get(blob_id)
+            if location is not None:
+                yield location.frame
+
+    @contextmanager
+    def staged(self, frames: Iterable[FrameRef]) -> Iterator[None]:
+        """Within this context, reading from ``frames`` decodes no dictionary chain again.
+
+        Every dictionary frame among them, and every frame their dictionaries draw on,
+        transitively, is decoded once, shallowest first, into scratch space (vault.spill),
+        and read back from there. Reading blob by blob through the frame cache instead decodes
+        a frame's whole chain each time the cache has lost it: a restore at the end of 36
+        monthly chains decoded the same frames thousands of times. A frame that cannot be
+        decoded is left out, so reading it raises its error as usual. Inside a staged
+        context another one stages nothing (the outer stage serves both).
+        """
+        if self._stage is not None:
+            yield
+            return
+        needed: dict[tuple[bytes, int], FrameRef] = {}
+        pending = [frame for frame in frames if frame.entry.dictionary]
+        while pending:
+            ref = pending.pop()
+            key = frame_key(ref)
+            if key in needed:
+                continue
+            needed[key] = ref
+            try:
+                pending.extend(location.frame for location in self._dictionary_locations(ref.entry))
+            except IntegrityError:
+                continue
+        with Spill() as stage:
+            self._stage, self._staged = stage, {}
+            try:
+                for ref in sorted(needed.values(), key=lambda frame: frame.entry.depth):
+                    self._stage_frame(stage, ref)
+                yield
+            finally:
+                self._stage, self._staged = None, {}
+
+    def _stage_frame(self, stage: Spill, ref: FrameRef) -> None:
+        """Decode one frame into the stage, its dictionary taken from frames staged before."""
+        dictionary = None
+        try:
+            if ref.entry.dictionary:
+                pieces = []
+                locations = self._dictionary_locations(ref.entry)
+                for blob, location in zip(ref.entry.dictionary, locations, strict=True):
+                    piece = self._staged_blob(location)
+                    if piece is None:  # its frame could not be staged: say why, as usual
+                        piece = self.blob_at(location, blob.type, blob.id)
+                    pieces.append(piece)
+                dictionary = b"".join(pieces)
+            content = open_frame(self.keys, ref.entry, self._sealed_frame(ref), dictionary)
+        except (IntegrityError, StorageError, FileNotFoundError):
+            return  # reading it later raises the error, where it is needed
+        self._staged[frame_key(ref)] = stage.size
+        stage.write(content)
+
+    def _staged_blob(self, location: BlobLocation) -> bytes | None:
+        if self._stage is None:
+            return None
+        start = self._staged.get(frame_key(location.frame))
+        if start is None:
+            return None
+        return self._stage.read_at(start + location.offset, location.length)
 
     def read_frame(self, ref: FrameRef) -> bytes:
         """A frame's authenticated content, from a small cache shared by threads."""
@@ -475,12 +549,23 @@ class Repository:
                 f"blob {blob_id.hex()[:16]} is a {location.type.name.lower()} blob, "
                 f"expected {blob_type.name.lower()}"
             )
+        staged = self._staged_blob(location)
+        if staged is not None:
+            return self._verified_blob(staged, location, blob_type, blob_id, whole=True)
         return self._verified_blob(self.read_frame(location.frame), location, blob_type, blob_id)
 
     def _verified_blob(
-        self, content: bytes, location: BlobLocation, blob_type: BlobType, blob_id: bytes
+        self,
+        content: bytes,
+        location: BlobLocation,
+        blob_type: BlobType,
+        blob_id: bytes,
+        *,
+        whole: bool = False,
     ) -> bytes:
-        data = content[location.offset : location.offset + location.length]
+        """The blob at ``location`` in a frame's ``content`` (or ``content`` itself when
+        ``whole``), checked against its id."""
+        data = content if whole else content[location.offset : location.offset + location.length]
         if not hmac.compare_digest(self.keys.blob_id(blob_type, data), blob_id):
             raise IntegrityError(f"blob {blob_id.hex()[:16]} does not match its id")
         return data

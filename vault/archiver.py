@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import zlib
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -23,7 +24,7 @@ from .ingest.zipscan import ZipLimits
 from .progress import NoProgress, Progress
 from .repository.repo import Repository
 from .repository.snapshots import Snapshot, load_snapshots, write_snapshot
-from .restorer import iter_chunk_refs, load_tree
+from .restorer import chunk_ids, iter_chunk_refs, load_tree
 from .streams import READ_BLOCK, Ingest, PreviousVersion, StreamStore
 from .tree import Part, Tree, content_streams, encode_tree, part_size
 from .zipingest import FileReader, KnownMember, ZipIngester
@@ -70,6 +71,14 @@ class EarlierSnapshot:
                 self.by_name.setdefault(member.name, part)
                 by_file.setdefault(member.name.rsplit("/", 1)[-1].casefold(), []).append(part)
         self.by_file = {name: parts[0] for name, parts in by_file.items() if len(parts) == 1}
+
+    def staged(self) -> AbstractContextManager[None]:
+        """Stage the earlier snapshot's frames: new frames are compressed against its chunks,
+        and reading those through the frame cache would decode their chains again and again
+        (a large export's later months spent most of their time there)."""
+        if self.tree is None:
+            return nullcontext()
+        return self.repo.staged(self.repo.frames_holding(chunk_ids(self.repo, self.tree.parts)))
 
     def member(self, name: str) -> PreviousVersion | None:
         part = self.by_name.get(name) or self.by_file.get(name.rsplit("/", 1)[-1].casefold())
@@ -144,6 +153,7 @@ def snapshot(
     progress = progress or NoProgress()
     history = load_snapshots(repo) if history is None else history
     writer = repo.writer(workers)
+    stage = ExitStack()  # the earlier snapshot's frames, staged until the frames are sealed
     try:
         with open(path, "rb") as source:
             before = os.fstat(source.fileno())
@@ -152,6 +162,7 @@ def snapshot(
             ingest = None
             if not opaque:
                 earlier = EarlierSnapshot(repo, history, "zip")
+                stage.enter_context(earlier.staged())
                 ingester = ZipIngester(
                     repo,
                     writer,
@@ -170,6 +181,7 @@ def snapshot(
                     ) from None
             if ingest is None:
                 earlier = EarlierSnapshot(repo, history, "file")
+                stage.enter_context(earlier.staged())
                 ingest = ingest_opaque(reader, StreamStore(repo, writer, progress), earlier.whole())
             progress.done()
             if not ingest.sha256:  # a zip is read out of order: hash it in one more pass
@@ -193,6 +205,8 @@ def snapshot(
     except BaseException:
         writer.abort()
         raise
+    finally:
+        stage.close()
     # What the export holds (counts, date, headline); a problem here is a warning, never a failure.
     export, export_warnings = (
         export_of_file(path, source_name or path.name) if ingest.tree.kind == "zip" else (None, [])

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vault.errors import IntegrityError
+from vault.ingest import rows
 from vault.ingest.rows import ENTRY, RecordScanner, RowPlan, encode_order, worth_reordering
 
 HEADER = b"CONVERSATION ID,FROM,DATE,CONTENT\n"
@@ -107,6 +108,18 @@ def test_tables_without_groups_or_already_in_order_are_left_as_they_are() -> Non
     scanner = RecordScanner()
     scanner.feed(newest_first)
     assert worth_reordering(*scanner.finish(), scanner.records)
+
+
+def test_a_table_with_more_groups_than_a_reader_accepts_keeps_its_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(rows, "MAX_ENTRIES", 8)
+    many = messages_csv([(f"2-{n}", [(n, "a"), (n + 1, "b")]) for n in range(20)][::-1])
+    scanner = RecordScanner()
+    scanner.feed(many)
+    tags, lengths = scanner.finish()
+    assert scanner.overflowed and not tags and not lengths, "no memory kept for the groups"
+    assert not worth_reordering(tags, lengths, scanner.records)
 
 
 @pytest.mark.parametrize(

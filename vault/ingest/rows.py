@@ -44,6 +44,7 @@ class RecordScanner:
         self.tags = array("I")
         self.lengths = array("Q")
         self.records = 0
+        self.overflowed = False  # more groups than MAX_ENTRIES: none are kept
         self._offset = 0  # content bytes fed so far
         self._record_start = 0
         self._quotes = 0  # double quotes seen in the current record
@@ -72,7 +73,7 @@ class RecordScanner:
         self._offset = base + len(block)
 
     def finish(self) -> tuple[array, array]:
-        """The groups' tags and lengths, in their original order."""
+        """The groups' tags and lengths, in their original order (none if it overflowed)."""
         if self._offset > self._record_start:
             self._end_record(self._offset)
         if self._group_key is not None:
@@ -101,6 +102,14 @@ class RecordScanner:
         self._quotes = 0
 
     def _close_group(self, end: int) -> None:
+        if self.overflowed:
+            return
+        if len(self.tags) == MAX_ENTRIES:
+            # More groups than a reader accepts: the member stays in its own order, and
+            # memory stays bounded however many rows it has.
+            self.overflowed = True
+            self.tags, self.lengths = array("I"), array("Q")
+            return
         self.tags.append(_seconds(self._group_time))
         self.lengths.append(end - self._group_start)
 

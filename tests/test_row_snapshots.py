@@ -71,6 +71,7 @@ def restored(vault: Vault, ref: str, tmp_path: Path) -> bytes:
 def test_reordered_rows_come_back_exactly_everywhere(
     vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scratch: str
 ) -> None:
+    monkeypatch.setattr(zipingest, "REORDER_MIN_SIZE", 64 * 1024)  # as if it were large
     if scratch == "disk":
         monkeypatch.setattr(spill, "MEMORY_LIMIT", 64 * 1024)
     inbox = Inbox(2000, seed=1)
@@ -97,6 +98,7 @@ def test_conversations_moving_to_the_top_are_not_stored_again(
 ) -> None:
     # Frames a small part of the inbox, as they are of a large one (4 MiB of 900 MB), with
     # room in their dictionaries for all the chunks they replace.
+    monkeypatch.setattr(zipingest, "REORDER_MIN_SIZE", 64 * 1024)
     monkeypatch.setattr(repo, "FRAME_TARGET", 64 * 1024)
     monkeypatch.setattr(repo, "DICTIONARY_TARGET", 128 * 1024)
     inbox = Inbox(4000, seed=2)

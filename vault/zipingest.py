@@ -47,7 +47,9 @@ from .tree import (
 )
 
 LITERAL_LIMIT = 1024 * 1024
-REORDER_MIN_SIZE = 256 * 1024
+# Row order pays once a member is much larger than a frame's dictionary, which otherwise holds
+# the moved rows anyway: on ~1 MB exports it cost 3 % over 36 months, on ~10 MB ones it saved 2 %.
+REORDER_MIN_SIZE = 8 * 1024 * 1024
 KEPT_WARNING_BYTES = 64 * 1024
 IO_BLOCK = 1024 * 1024
 

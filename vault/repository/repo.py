@@ -301,7 +301,8 @@ class Repository:
         a frame's whole chain each time the cache has lost it: a restore at the end of 36
         monthly chains decoded the same frames thousands of times. A frame that cannot be
         decoded is left out, so reading it raises its error as usual. Inside a staged
-        context another one stages nothing (the outer stage serves both).
+        context another one stages nothing (the outer stage serves both), and neither does
+        one whose frames all fit the frame cache.
         """
         if self._stage is not None:
             yield
@@ -318,6 +319,9 @@ class Repository:
                 pending.extend(location.frame for location in self._dictionary_locations(ref.entry))
             except IntegrityError:
                 continue
+        if sum(ref.entry.raw_size for ref in needed.values()) <= FRAME_CACHE_BYTES:
+            yield  # the frame cache holds them all: each is decoded once anyway
+            return
         with Spill() as stage:
             self._stage, self._staged = stage, {}
             try:

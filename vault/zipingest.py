@@ -272,6 +272,7 @@ class ZipIngester:
                     _reader(spill.ranges([(0, spill.size)])), advance=False, previous=previous
                 )
             order = encode_order(tags, lengths)
+            del scanner, tags, lengths  # 12 bytes a conversation, no longer needed
             # The ranges come from the plan a reader will compute from ``order``, so what is
             # stored is exactly what a restore puts back in order.
             plan = RowPlan.from_order(order, spill.size)

@@ -75,13 +75,12 @@ Clock = Callable[[], datetime]
 
 FRAME_TARGET = 4 * 1024 * 1024
 PACK_TARGET = 16 * 1024 * 1024
-# Restoring a deduplicated snapshot reads old and new frames in turns (one run of frames per
-# month it shares data with); a cache of a few frames thrashed: 173 frame loads instead of 15
-# for a year of 10 MB exports.
-# Writers use it too: reading a dictionary decodes every frame its blobs depend on, and with
-# 16 MiB the seventh monthly snapshot of a 300 MB export took 271 s instead of 97 s (252 MB
-# peak instead of 297; docs/benchmarks.md, "Large exports at commit 1320ebd").
-FRAME_CACHE_BYTES = 64 * 1024 * 1024
+# Decoded frames kept for reads that come back to them (a restore reads the frames of older
+# and newer months in turns). Operations whose frames outgrow it stage them instead
+# (Repository.staged), which decodes each frame once however small the cache; 64 MiB was
+# the largest share of a snapshot's peak memory once a vault had a few months (the 36th
+# month of 10 MB exports: 181 MB with 64 MiB, 131 MB with 16 MiB, the same CPU time).
+FRAME_CACHE_BYTES = 16 * 1024 * 1024
 # The first SQUEEZE_BUDGET bytes of new content of each snapshot, and every small frame, are
 # compressed at SQUEEZE_LEVEL: a monthly export adds a few MiB, and squeezing those hard costs
 # a few seconds once and is where most of a long series' stored bytes go (measured on a year

@@ -176,6 +176,29 @@ def test_reading_a_frame_decodes_a_bounded_number_of_frames(
         assert restored_bytes(vault, snap.short_id, tmp_path) == path.read_bytes()
 
 
+def test_reading_a_snapshots_tree_decodes_only_earlier_trees(
+    tmp_path: Path, env: Environment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every restore, diff and cat starts by reading the tree: in frames of their own, trees
+    # are compressed against earlier trees, not behind the data chunks' chains.
+    monkeypatch.setattr(repo_module, "FRAME_TARGET", 64 * 1024)
+    vault = Vault.init(str(tmp_path / "vault"), PASSPHRASE, env)
+    store_monthly_edits(vault, tmp_path, months=5)
+    index = vault.repo.reload_index()
+    frames = [frame for entries in index.packs.values() for frame in entries]
+    deepest = max(frames, key=lambda frame: frame.depth)
+    assert {blob.type for blob in deepest.blobs} == {BlobType.DATA}
+    assert deepest.depth == 4  # each month's data compressed against the month before
+
+    tree_frame = index.get(vault.snapshots()[-1].tree).frame.entry
+    chain = [tree_frame]
+    while chain[-1].dictionary:
+        chain.extend(index.get(ref.id).frame.entry for ref in chain[-1].dictionary)
+    assert all(blob.type == BlobType.TREE for frame in chain for blob in frame.blobs)
+    assert all(ref.type == BlobType.TREE for frame in chain for ref in frame.dictionary)
+    assert tree_frame.dictionary  # compressed against the earlier tree
+
+
 def test_restore_and_verify_decode_each_frame_of_the_chains_once(
     tmp_path: Path, env: Environment, monkeypatch: pytest.MonkeyPatch
 ) -> None:

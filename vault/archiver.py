@@ -29,7 +29,7 @@ from .streams import READ_BLOCK, Ingest, PreviousVersion, StreamStore
 from .tree import Part, Tree, content_streams, encode_tree, part_size
 from .zipingest import FileReader, KnownMember, ZipIngester
 
-TOOL = "lkvault 0.3.0"
+TOOL = "lkvault 0.3.1"
 KNOWN_FROM_SNAPSHOTS = 6
 
 

@@ -104,10 +104,13 @@ VAULT_DATA_PREFIXES = (INDEX_PREFIX, "snapshots/", "data/")
 DICTIONARY_TARGET = 4 * 1024 * 1024
 # Reading a blob decodes its frame and, first, every frame its dictionary draws on, and
 # theirs in turn. Writers keep that set to this many frames for every frame they write, so
-# a read costs at most this many frame decodes however long the chains grow (on a 300 MB
-# export the set grows with each month of chain: a median of 4, 8, 14, 23 frames in months
-# 2 to 5).
-MAX_DECODE_FRAMES = 96
+# a read costs at most this many frame decodes however long the chains grow. On 300 MB
+# exports the set grows by 6 to 10 frames a month (a median of 95 frames in month 15); at
+# 96, month 16 on lost most of its dictionaries and cost 28 MB a month instead of 10 (month
+# 18: 28.6 MB at 96, 10.1 MB at 512). Restores, verify, cat and snapshots decode the frames
+# they need once each (Repository.staged), so the bound only limits a lone read, and at
+# 512 frames of 4 MiB it stays a few seconds; MAX_DICT_DEPTH binds first (month 48).
+MAX_DECODE_FRAMES = 512
 
 
 def frame_key(ref: FrameRef) -> tuple[bytes, int]:
@@ -140,7 +143,10 @@ class Repository:
         self._frames: OrderedDict[tuple[bytes, int], bytes] = OrderedDict()
         self._frames_lock = threading.Lock()
         self._frames_bytes = 0
-        self._decode_sets: dict[tuple[bytes, int], frozenset[tuple[bytes, int]] | None] = {}
+        # Decode sets as bit masks over frames numbered as met: a frame's set holds up to
+        # MAX_DECODE_FRAMES others, and as Python sets they grew to megabytes.
+        self._decode_sets: dict[tuple[bytes, int], int | None] = {}
+        self._frame_bits: dict[tuple[bytes, int], int] = {}
         self._staged: dict[tuple[bytes, int], int] = {}  # frame -> offset in self._stage
         self._stage: Spill | None = None
         self.index_problems: list[tuple[str, str]] = []  # (index file, what is wrong)
@@ -250,12 +256,14 @@ class Repository:
         self._frames.clear()
         self._frames_bytes = 0
         self._decode_sets.clear()
+        self._frame_bits.clear()
 
     def reload_index(self) -> Index:
         """Forget the index read so far and read every index file again."""
         self._index = None
         self.index_problems = []
         self._decode_sets.clear()
+        self._frame_bits.clear()
         return self.index
 
     def index_names(self) -> list[str]:
@@ -484,28 +492,30 @@ class Repository:
         plan = sorted(donors.values(), key=lambda frame: frame.entry.depth)
         return plan, expanded, wanted, uses
 
-    def decode_set(self, ref: FrameRef) -> frozenset[tuple[bytes, int]] | None:
-        """The frames reading ``ref`` decodes (by frame_key: itself, and transitively those
-        its dictionary draws on); None if more than MAX_DECODE_FRAMES or unreadable."""
+    def decode_set(self, ref: FrameRef) -> int | None:
+        """The frames reading ``ref`` decodes (itself, and transitively those its dictionary
+        draws on), as a bit mask with a bit per frame (``int.bit_count`` is their number);
+        None if more than MAX_DECODE_FRAMES or unreadable."""
         key = frame_key(ref)
         if key not in self._decode_sets:
             self._decode_sets[key] = self._find_decode_set(ref)
         return self._decode_sets[key]
 
-    def _find_decode_set(self, ref: FrameRef) -> frozenset[tuple[bytes, int]] | None:
+    def _find_decode_set(self, ref: FrameRef) -> int | None:
         try:
             locations = self._dictionary_locations(ref.entry) if ref.entry.dictionary else []
         except IntegrityError:
             return None
-        frames = {frame_key(ref)}
+        key = frame_key(ref)
+        frames = 1 << self._frame_bits.setdefault(key, len(self._frame_bits))
         for location in locations:
             below = self.decode_set(location.frame)
             if below is None:
                 return None
             frames |= below
-            if len(frames) > MAX_DECODE_FRAMES:
-                return None
-        return frozenset(frames)
+        if frames.bit_count() > MAX_DECODE_FRAMES:
+            return None
+        return frames
 
     def _dictionary_locations(self, entry: FrameEntry) -> list[BlobLocation]:
         """Where a frame's dictionary blobs are; each must sit in a shallower frame (so chains
@@ -637,7 +647,11 @@ class BlobWriter:
         self.keys = repo.keys
         self.pending: set[bytes] = set()
         self.referenced: set[bytes] = set()  # every blob added, new or already stored
-        self.frame = FrameBuilder()
+        # Trees (a snapshot's, and the chunk lists of long files) fill frames of their own:
+        # a tree is compressed against the earlier tree, and reading it (every restore, diff
+        # and cat starts there) decodes the chain of earlier trees' frames only, not those
+        # the data chunks' dictionaries draw on (up to MAX_DECODE_FRAMES frames of 4 MiB).
+        self.frames = {blob_type: FrameBuilder() for blob_type in BlobType}
         self.sealing: list[Future[tuple[bytes, FrameEntry]]] = []
         # Sealed frames are appended to the next pack's bytes as they come, and dropped.
         self.pack_body = bytearray()
@@ -667,16 +681,17 @@ class BlobWriter:
             if blob_id in self.pending or (not self.fresh and blob_id in self.repo.index):
                 return blob_id
             self.pending.add(blob_id)
-            self.frame.add(blob_type, blob_id, data)
-            self.frame.replaced.extend(enumerate(replaces))
+            frame = self.frames[blob_type]
+            frame.add(blob_type, blob_id, data)
+            frame.replaced.extend(enumerate(replaces))
             self.new_bytes += len(data)
             self.new_blobs += 1
-            if self.frame.raw_size >= FRAME_TARGET:
-                self._seal_frame()
+            if frame.raw_size >= FRAME_TARGET:
+                self._seal_frame(blob_type)
         return blob_id
 
-    def _seal_frame(self) -> None:
-        frame, self.frame = self.frame, FrameBuilder()
+    def _seal_frame(self, blob_type: BlobType) -> None:
+        frame, self.frames[blob_type] = self.frames[blob_type], FrameBuilder()
         level = self.repo.config.compression_level
         if frame.raw_size <= SMALL_FRAME or self.squeezed < SQUEEZE_BUDGET:
             level = max(level, SQUEEZE_LEVEL)
@@ -699,7 +714,7 @@ class BlobWriter:
         """
         chosen: list[BlobRef] = []
         seen: set[bytes] = set()
-        decoded: set[tuple[bytes, int]] = set()
+        decoded = 0  # the frames reading the new frame decodes, as decode_set's bit mask
         total = 0
         deepest = 0
         index = self.repo.index
@@ -715,9 +730,9 @@ class BlobWriter:
             frames = self.repo.decode_set(location.frame)
             if frames is None:
                 continue
-            if not frames <= decoded:
+            if frames & ~decoded:
                 merged = decoded | frames
-                if len(merged) >= MAX_DECODE_FRAMES:  # the new frame is one more
+                if merged.bit_count() >= MAX_DECODE_FRAMES:  # the new frame is one more
                     continue
                 decoded = merged
             chosen.append(BlobRef(location.type, blob_id))
@@ -769,8 +784,9 @@ class BlobWriter:
     def finish(self) -> None:
         """Make every added blob durable and indexed."""
         try:
-            if self.frame.blobs:
-                self._seal_frame()
+            for blob_type, frame in self.frames.items():
+                if frame.blobs:
+                    self._seal_frame(blob_type)
             for future in self.sealing:
                 self._collect(future.result())
             self.sealing = []

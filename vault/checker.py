@@ -56,8 +56,11 @@ class Checker:
         self.repo = repo
         self.progress = progress or NoProgress()
         self.report = VerifyReport()
-        # blob id -> short ids of the snapshots that need it
-        self.users: dict[bytes, set[str]] = {}
+        # blob id -> the snapshots that need it, a bit each (bit i stands for owners[i]): as
+        # sets of short ids they took 51 MiB after 17 monthly snapshots of a 300 MB export,
+        # and verify peaked at 483 MB after 36
+        self.users: dict[bytes, int] = {}
+        self.owners: list[str] = []
         self.bad_blobs: dict[bytes, str] = {}
 
     def problem(self, obj: str, message: str, snapshots: set[str] | None = None) -> None:
@@ -154,34 +157,36 @@ class Checker:
 
     def _collect_blobs(self, snap: Snapshot, index: Index) -> None:
         owner = snap.short_id
+        bit = 1 << len(self.owners)
+        self.owners.append(owner)
         try:
-            self._need(snap.tree, owner, index, "tree")
+            self._need(snap.tree, bit, index, "tree")
             tree = load_tree(self.repo, snap.tree)
             for stream in _streams(tree):
                 for list_ref in stream.lists:
-                    self._need(list_ref.id, owner, index, "chunk list")
+                    self._need(list_ref.id, bit, index, "chunk list")
                 for ref in iter_chunk_refs(self.repo, stream):
-                    self._need(ref.id, owner, index, "chunk")
+                    self._need(ref.id, bit, index, "chunk")
         except (IntegrityError, StorageError, FileNotFoundError) as exc:
             self.problem(f"snapshot {owner}", f"its tree cannot be read: {exc}", {owner})
 
     def _carry_to_dictionaries(self, index: Index) -> None:
         """A snapshot also needs the dictionaries of the frames holding its blobs."""
         for frame in index.dictionary_frames():
-            owners = self._affected([frame])
+            owners = self._owner_bits([frame])
             if not owners:
                 continue
             for ref in frame.dictionary:
-                self.users.setdefault(ref.id, set()).update(owners)
+                self.users[ref.id] = self.users.get(ref.id, 0) | owners
                 if ref.id not in index:
                     self.problem(
                         f"frame {frame.id.hex()[:16]}",
                         f"its dictionary blob {ref.id.hex()[:16]} is missing from the vault",
-                        owners,
+                        self._names(owners),
                     )
 
-    def _need(self, blob_id: bytes, owner: str, index: Index, what: str) -> None:
-        self.users.setdefault(blob_id, set()).add(owner)
+    def _need(self, blob_id: bytes, owner_bit: int, index: Index, what: str) -> None:
+        self.users[blob_id] = self.users.get(blob_id, 0) | owner_bit
         if blob_id not in index:
             raise IntegrityError(f"{what} {blob_id.hex()[:16]} is missing from the vault")
 
@@ -245,15 +250,22 @@ class Checker:
                 self.problem(
                     f"{name} blob {blob.id.hex()[:16]}",
                     "content does not match its id",
-                    self.users.get(blob.id, set()),
+                    self._names(self.users.get(blob.id, 0)),
                 )
 
     def _affected(self, frames: list[FrameEntry]) -> set[str]:
-        owners: set[str] = set()
+        """The short ids of the snapshots needing a blob of ``frames``."""
+        return self._names(self._owner_bits(frames))
+
+    def _owner_bits(self, frames: list[FrameEntry]) -> int:
+        owners = 0
         for entry in frames:
             for blob in entry.blobs:
-                owners |= self.users.get(blob.id, set())
+                owners |= self.users.get(blob.id, 0)
         return owners
+
+    def _names(self, owner_bits: int) -> set[str]:
+        return {name for i, name in enumerate(self.owners) if owner_bits >> i & 1}
 
 
 def _streams(tree: Tree) -> Iterator[Stream]:

@@ -143,8 +143,8 @@ class Repository:
         self._frames: OrderedDict[tuple[bytes, int], bytes] = OrderedDict()
         self._frames_lock = threading.Lock()
         self._frames_bytes = 0
-        # Decode sets as bit masks over frames numbered as met: a frame's set holds up to
-        # MAX_DECODE_FRAMES others, and as Python sets they grew to megabytes.
+        # Decode sets as bit masks over frames numbered as met: a frame's set may name up to
+        # MAX_DECODE_FRAMES frames, ~40 bytes each in a Python set, for every frame written.
         self._decode_sets: dict[tuple[bytes, int], int | None] = {}
         self._frame_bits: dict[tuple[bytes, int], int] = {}
         self._staged: dict[tuple[bytes, int], int] = {}  # frame -> offset in self._stage

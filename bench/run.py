@@ -473,24 +473,8 @@ def run_one(
         f"{kind} {scale} × {months} months ({producer}): {len(files)} files, "
         f"{mb(sum(p.stat().st_size for p in files))}"
     )
-    # zstd -19 of a large export takes about an hour on one core: a floor not yet cached is
-    # computed in a second process beside the first tool, and is needed only for its results.
-    floor_pool = ProcessPoolExecutor(max_workers=1)
-    pending_floor = floor_pool.submit(information_floor, files[-1], cache=OUT / "floors.json")
-    floor_started = time.perf_counter()
-
-    def with_floor(rec: dict[str, Any]) -> dict[str, Any]:
-        if "floor" not in rec:
-            floor = pending_floor.result()
-            floor_pool.shutdown()
-            log(
-                f"  floor of {files[-1].name}: {mb(floor.raw_bytes)} raw -> "
-                f"{mb(floor.floor_bytes)} (zstd -{floor.level}, {floor.seconds:.0f} s, "
-                f"ready {time.perf_counter() - floor_started:.0f} s after the start)"
-            )
-            rec["floor"] = floor.__dict__
-        return rec
-
+    work = OUT / "work" / f"{kind}-{scale}-{months}-{producer}"
+    profile_dir = work / "profile-vault" if profile else None
     record: dict[str, Any] = {
         "kind": kind,
         "scale": scale,
@@ -502,21 +486,36 @@ def run_one(
         "files": [{"name": p.name, "bytes": p.stat().st_size} for p in files],
         "tools": {},
     }
-    work = OUT / "work" / f"{kind}-{scale}-{months}-{producer}"
-    profile_dir = work / "profile-vault" if profile else None
-    for name in tools:
-        tool = make_tool(name, work, command)
-        record["tools"][name] = run_tool(tool, files, profile_dir=profile_dir)
-        if name == "lkvault":
-            record["tools"][name]["version"] = installed_version()
-        if name == "lkvault" and profile_dir is not None and profile_dir.exists():
-            record["profile"] = profile_lkvault(
-                command, profile_dir, files[-1], OUT / "profiles" / work.name, tool.env()
-            )
-            shutil.rmtree(profile_dir, ignore_errors=True)
-        if checkpoint is not None:
-            checkpoint(with_floor(record))
-    with_floor(record)
+    # zstd -19 of a large export takes about an hour on one core: a floor not yet cached is
+    # computed in a second process beside the first tool, and is needed only for its results.
+    with ProcessPoolExecutor(max_workers=1) as floor_pool:
+        pending_floor = floor_pool.submit(information_floor, files[-1], cache=OUT / "floors.json")
+        floor_started = time.perf_counter()
+
+        def with_floor(rec: dict[str, Any]) -> dict[str, Any]:
+            if "floor" not in rec:
+                floor = pending_floor.result()
+                log(
+                    f"  floor of {files[-1].name}: {mb(floor.raw_bytes)} raw -> "
+                    f"{mb(floor.floor_bytes)} (zstd -{floor.level}, {floor.seconds:.0f} s, "
+                    f"ready {time.perf_counter() - floor_started:.0f} s after the start)"
+                )
+                rec["floor"] = floor.__dict__
+            return rec
+
+        for name in tools:
+            tool = make_tool(name, work, command)
+            record["tools"][name] = run_tool(tool, files, profile_dir=profile_dir)
+            if name == "lkvault":
+                record["tools"][name]["version"] = installed_version()
+            if name == "lkvault" and profile_dir is not None and profile_dir.exists():
+                record["profile"] = profile_lkvault(
+                    command, profile_dir, files[-1], OUT / "profiles" / work.name, tool.env()
+                )
+                shutil.rmtree(profile_dir, ignore_errors=True)
+            if checkpoint is not None:
+                checkpoint(with_floor(record))
+        with_floor(record)
     shutil.rmtree(work, ignore_errors=True)
     record["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     return record

@@ -63,12 +63,18 @@ def edited(rows: list[str], every: int, month: int) -> list[str]:
     return out
 
 
+def monthly_rows(months: int) -> list[list[str]]:
+    """``months`` versions of a table, each with one row in 300 edited since the month before."""
+    versions = [make_rows(6000)]
+    for month in range(1, months):
+        versions.append(edited(versions[-1], 300, month))
+    return versions
+
+
 def store_monthly_edits(vault: Vault, tmp_path: Path, months: int) -> list[Path]:
-    """Snapshot ``months`` exports, each with one row in 300 edited since the month before."""
-    rows = make_rows(6000)
+    """Snapshot the exports of ``monthly_rows(months)``."""
     paths = []
-    for month in range(months):
-        rows = edited(rows, 300, month) if month else rows
+    for month, rows in enumerate(monthly_rows(months)):
         paths.append(export_zip(tmp_path / f"m{month}.zip", rows))
         vault.snapshot(paths[-1])
     return paths
@@ -233,10 +239,7 @@ def test_restore_and_verify_decode_each_frame_of_the_chains_once(
     # A snapshot compresses its new frames against the earlier snapshot's chunks: about one
     # decode per frame (trees of earlier snapshots are read before the stage; without the
     # stage it took some 50 per frame).
-    rows = make_rows(6000)
-    for month in range(6):
-        rows = edited(rows, 300, month) if month else rows
-    newer = export_zip(tmp_path / "newer.zip", edited(rows, 170, 9))
+    newer = export_zip(tmp_path / "newer.zip", edited(monthly_rows(6)[-1], 170, 9))
     most_decodes_of_a_frame(lambda opened: opened.snapshot(newer))
     assert len(decoded) <= 2 * len(set(decoded))
 

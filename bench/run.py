@@ -969,7 +969,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     ap.add_argument(
         "--months",
         help="comma-separated series lengths for every chosen scale "
-        "(default: small 12,36; medium 12; large 12)",
+        "(default: 12,36 at every scale; --quick: a few months)",
     )
     ap.add_argument(
         "--tools",

@@ -12,7 +12,6 @@ and the order is crash-safe like prune's (vault.repository.compaction).
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 
 from .errors import IntegrityError, StorageError
@@ -96,8 +95,10 @@ class Repairer:
         checks = self._check_packs(candidates, stored)
         whole = Index()
         for check in checks:
-            for entry, blobs in check.good:
-                whole.add_pack(check.pack_id, [dataclasses.replace(entry, blobs=blobs)])
+            if check.good:
+                whole.add_pack(
+                    check.pack_id, [entry.with_blobs(blobs) for entry, blobs in check.good]
+                )
         self.repo.use_index(whole)
         lost = self._lost_snapshots()
         # Packs no index lists go back into the index when an index file was damaged, or
@@ -175,7 +176,7 @@ class Repairer:
             self.progress.advance(entry.length)
             try:
                 sealed = self.repo.backend.read(pack_name(pack_id), entry.offset, entry.length)
-                dictionary = self.repo.dictionary_of(entry) if entry.dictionary else None
+                dictionary = self.repo.dictionary_of(entry) if entry.has_dictionary else None
                 content = open_frame(self.repo.keys, entry, sealed, dictionary)
             except READ_ERRORS as exc:
                 check.problem = check.problem or f"frame at {entry.offset} is damaged ({exc})"
@@ -265,7 +266,7 @@ class Repairer:
                         wanted = [b for b in blobs if b.id not in healthy_blobs]
                         healthy_blobs.update(b.id for b in wanted)
                         if wanted:
-                            ref = FrameRef(check.pack_id, dataclasses.replace(entry, blobs=wanted))
+                            ref = FrameRef(check.pack_id, entry.with_blobs(wanted))
                             copy_frame_blobs(self.repo, writer, ref, wanted)
                             self.report.blobs_salvaged += len(wanted)
                 writer.finish()

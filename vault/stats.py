@@ -95,7 +95,7 @@ def vault_stats(repo: Repository, snapshots: list[Snapshot]) -> VaultStats:
             usage.unique_stored += stored
     stats.content = sum(u.content for u in stats.snapshots)
     needed_all = index.with_dictionaries(set(first))
-    for blob_id in index.blobs:
+    for blob_id in index:
         content, stored = _stored_share(index, blob_id)
         if blob_id in needed_all:
             stats.unique_content += content

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .. import codec
@@ -30,28 +32,89 @@ class BlobLocation:
 
 
 class Index:
-    """Blob id -> location, over every pack that any index file lists."""
+    """Blob id -> location, over every pack that any index file lists.
+
+    Blobs are found through an open-addressing table of packed (frame number, position)
+    values over the frames' own packed id lists, not a dict of objects: the index is the one
+    structure that grows with a vault's whole history (~5,000 blobs a month for a 300 MB
+    export), and as a dict of location objects it cost ~380 bytes a blob; packed, ~60 and 33
+    for each dictionary reference (after 18 months of 300 MB exports: 10 MiB instead of 45).
+    """
+
+    _FIRST_SLOTS = 1024
 
     def __init__(self) -> None:
-        self.blobs: dict[bytes, BlobLocation] = {}
         self.packs: dict[bytes, list[FrameEntry]] = {}
+        self._frames: list[FrameRef] = []
+        # 0: empty; else 1 + (frame number << 32 | the blob's position in the frame)
+        self._slots = array("q", bytes(8 * self._FIRST_SLOTS))
+        self._count = 0
 
     def add_pack(self, pack_id: bytes, frames: list[FrameEntry]) -> None:
         self.packs[pack_id] = frames
         for entry in frames:
-            ref = FrameRef(pack_id, entry)
-            for blob in entry.blobs:
-                # Any authentic copy of a blob is as good as another; the one in the shallowest
-                # frame wins (then the first listed), so dictionary chains stay short.
-                known = self.blobs.get(blob.id)
-                if known is None or entry.depth < known.frame.entry.depth:
-                    self.blobs[blob.id] = BlobLocation(ref, blob.offset, blob.length, blob.type)
+            number = len(self._frames)
+            self._frames.append(FrameRef(pack_id, entry))
+            for position in range(entry.blob_count):
+                self._place(entry.blob_id(position), number << 32 | position)
+
+    def _place(self, blob_id: bytes, packed: int) -> None:
+        slot, found = self._find(blob_id)
+        if found is None:
+            self._slots[slot] = packed + 1
+            self._count += 1
+            if 2 * self._count > len(self._slots):
+                self._grow()
+            return
+        # Any authentic copy of a blob is as good as another; the one in the shallowest frame
+        # wins (then the first listed), so dictionary chains stay short.
+        if self._frames[packed >> 32].entry.depth < self._frames[found >> 32].entry.depth:
+            self._slots[slot] = packed + 1
+
+    def _find(self, blob_id: bytes) -> tuple[int, int | None]:
+        """The slot holding ``blob_id`` and its packed value, or the empty slot for it and
+        None."""
+        slots = self._slots
+        mask = len(slots) - 1
+        slot = int.from_bytes(blob_id[:8], "little") & mask
+        while True:
+            value = slots[slot]
+            if value == 0:
+                return slot, None
+            packed = value - 1
+            if self._frames[packed >> 32].entry.blob_id(packed & 0xFFFFFFFF) == blob_id:
+                return slot, packed
+            slot = (slot + 1) & mask
+
+    def _grow(self) -> None:
+        old = [value for value in self._slots if value]
+        self._slots = array("q", bytes(16 * len(self._slots)))
+        for value in old:
+            packed = value - 1
+            blob_id = self._frames[packed >> 32].entry.blob_id(packed & 0xFFFFFFFF)
+            slot, _ = self._find(blob_id)
+            self._slots[slot] = value
 
     def __contains__(self, blob_id: bytes) -> bool:
-        return blob_id in self.blobs
+        return self._find(blob_id)[1] is not None
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[bytes]:
+        """Every blob id the index knows, each once."""
+        for value in self._slots:
+            if value:
+                packed = value - 1
+                yield self._frames[packed >> 32].entry.blob_id(packed & 0xFFFFFFFF)
 
     def get(self, blob_id: bytes) -> BlobLocation | None:
-        return self.blobs.get(blob_id)
+        packed = self._find(blob_id)[1]
+        if packed is None:
+            return None
+        ref = self._frames[packed >> 32]
+        blob = ref.entry.blob_at(packed & 0xFFFFFFFF)
+        return BlobLocation(ref, blob.offset, blob.length, blob.type)
 
     def dictionary_frames(self) -> list[FrameEntry]:
         """Frames compressed against a dictionary, deepest first.
@@ -59,14 +122,14 @@ class Index:
         Walking them in this order carries a use of a frame's blobs over to its dictionary's
         blobs, and on through their own frames, in one pass.
         """
-        frames = [f for entries in self.packs.values() for f in entries if f.dictionary]
+        frames = [f for entries in self.packs.values() for f in entries if f.has_dictionary]
         return sorted(frames, key=lambda f: f.depth, reverse=True)
 
     def with_dictionaries(self, used: set[bytes]) -> set[bytes]:
         """``used`` plus every blob that reading them needs as (part of) a dictionary."""
         needed = set(used)
         for frame in self.dictionary_frames():
-            if any(blob.id in needed for blob in frame.blobs):
+            if any(blob_id in needed for blob_id in frame.blob_ids()):
                 needed.update(ref.id for ref in frame.dictionary)
         return needed
 

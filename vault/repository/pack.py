@@ -8,7 +8,9 @@ See docs/FORMAT.md, "Frames and packs".
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
+from array import array
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from .. import codec, zstdframe
@@ -45,20 +47,115 @@ class BlobEntry:
     length: int
 
 
-@dataclass
 class FrameEntry:
-    """Where a frame sits inside its pack, and the blobs it holds."""
+    """Where a frame sits inside its pack, and the blobs it holds.
 
-    id: bytes
-    offset: int
-    length: int
-    raw_size: int
-    blobs: list[BlobEntry] = field(default_factory=list)
-    # A frame compressed against a dictionary: the blobs whose plaintexts, concatenated in
-    # this order, are the dictionary, and the frame's depth (1 + the deepest frame holding one
-    # of them). Empty and 0 for an ordinary frame.
-    dictionary: list[BlobRef] = field(default_factory=list)
-    depth: int = 0
+    The blob and dictionary lists are kept packed (ids back to back, offsets and lengths in
+    arrays): the index holds an entry for every frame of the vault, and kept as objects a blob
+    cost ~380 bytes of memory (see ``Index``). ``blobs`` and ``dictionary`` build their lists
+    when asked.
+    """
+
+    __slots__ = (
+        "id",
+        "offset",
+        "length",
+        "raw_size",
+        "depth",
+        "_ids",
+        "_offsets",
+        "_lengths",
+        "_types",
+        "_dictionary_ids",
+        "_dictionary_types",
+    )
+
+    def __init__(
+        self,
+        id: bytes,  # noqa: A002 - the field's name in the format
+        offset: int,
+        length: int,
+        raw_size: int,
+        blobs: Iterable[BlobEntry] = (),
+        dictionary: Iterable[BlobRef] = (),
+        depth: int = 0,
+    ) -> None:
+        self.id = id
+        self.offset = offset
+        self.length = length
+        self.raw_size = raw_size
+        # A frame compressed against a dictionary: the blobs whose plaintexts, concatenated in
+        # this order, are the dictionary, and the frame's depth (1 + the deepest frame holding
+        # one of them). Empty and 0 for an ordinary frame.
+        self.depth = depth
+        listed = list(blobs)
+        self._ids = b"".join(blob.id for blob in listed)
+        self._offsets = array("I", [blob.offset for blob in listed])
+        self._lengths = array("I", [blob.length for blob in listed])
+        self._types = bytes(int(blob.type) for blob in listed)
+        self.dictionary = list(dictionary)
+
+    @property
+    def blobs(self) -> list[BlobEntry]:
+        """The frame's blobs, in order (a new list on each call)."""
+        return [self.blob_at(position) for position in range(len(self._types))]
+
+    @property
+    def blob_count(self) -> int:
+        return len(self._types)
+
+    def blob_id(self, position: int) -> bytes:
+        return self._ids[position * ID_SIZE : (position + 1) * ID_SIZE]
+
+    def blob_ids(self) -> list[bytes]:
+        return [self.blob_id(position) for position in range(len(self._types))]
+
+    def blob_at(self, position: int) -> BlobEntry:
+        return BlobEntry(
+            BlobType(self._types[position]),
+            self.blob_id(position),
+            self._offsets[position],
+            self._lengths[position],
+        )
+
+    @property
+    def dictionary(self) -> list[BlobRef]:
+        """The blobs the frame is compressed against, in order (a new list on each call)."""
+        ids, types = self._dictionary_ids, self._dictionary_types
+        return [
+            BlobRef(BlobType(kind), ids[i * ID_SIZE : (i + 1) * ID_SIZE])
+            for i, kind in enumerate(types)
+        ]
+
+    @dictionary.setter
+    def dictionary(self, refs: Iterable[BlobRef]) -> None:
+        listed = list(refs)
+        self._dictionary_ids = b"".join(ref.id for ref in listed)
+        self._dictionary_types = bytes(int(ref.type) for ref in listed)
+
+    @property
+    def has_dictionary(self) -> bool:
+        return bool(self._dictionary_types)
+
+    def with_blobs(self, blobs: Iterable[BlobEntry]) -> FrameEntry:
+        """The same frame, listing only ``blobs`` (what a damaged frame still holds)."""
+        return FrameEntry(
+            self.id, self.offset, self.length, self.raw_size, blobs, self.dictionary, self.depth
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, FrameEntry):
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in self.__slots__)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like the dataclass it was
+
+    def __repr__(self) -> str:
+        return (
+            f"FrameEntry(id={self.id.hex()[:16]}, offset={self.offset}, length={self.length}, "
+            f"raw_size={self.raw_size}, blobs={self.blob_count}, "
+            f"dictionary={len(self._dictionary_types)}, depth={self.depth})"
+        )
 
     def to_document(self) -> dict[str, Any]:
         document: dict[str, Any] = {
@@ -68,7 +165,7 @@ class FrameEntry:
             "raw": self.raw_size,
             "blobs": [[int(b.type), b.id, b.offset, b.length] for b in self.blobs],
         }
-        if self.dictionary:
+        if self.has_dictionary:
             document["dict"] = [[int(b.type), b.id] for b in self.dictionary]
             document["depth"] = self.depth
         return document
@@ -76,14 +173,12 @@ class FrameEntry:
     @classmethod
     def from_document(cls, document: Any, what: str) -> FrameEntry:
         frame_id = codec.field(document, "id", bytes, what)
-        entry = cls(
-            id=frame_id,
-            offset=codec.field(document, "off", int, what),
-            length=codec.field(document, "len", int, what),
-            raw_size=codec.field(document, "raw", int, what),
-        )
-        codec.require(len(frame_id) == ID_SIZE and entry.offset >= 0, what)
-        codec.require(entry.length >= SEAL_OVERHEAD and 0 <= entry.raw_size <= MAX_FRAME_RAW, what)
+        frame_offset = codec.field(document, "off", int, what)
+        frame_length = codec.field(document, "len", int, what)
+        raw_size = codec.field(document, "raw", int, what)
+        codec.require(len(frame_id) == ID_SIZE and frame_offset >= 0, what)
+        codec.require(frame_length >= SEAL_OVERHEAD and 0 <= raw_size <= MAX_FRAME_RAW, what)
+        blobs: list[BlobEntry] = []
         end = 0
         for item in codec.field(document, "blobs", list, what):
             codec.require(isinstance(item, list) and len(item) == 4, what)
@@ -92,27 +187,29 @@ class FrameEntry:
             codec.require(len(blob_id) == ID_SIZE and isinstance(offset, int), what)
             codec.require(isinstance(length, int) and offset == end and length >= 0, what)
             end = offset + length
-            entry.blobs.append(BlobEntry(BlobType(kind), blob_id, offset, length))
-        codec.require(end == entry.raw_size, what)
+            blobs.append(BlobEntry(BlobType(kind), blob_id, offset, length))
+        codec.require(end == raw_size, what)
+        dictionary: list[BlobRef] = []
+        depth = 0
         if "dict" in document:
             items = codec.field(document, "dict", list, what)
-            entry.depth = codec.field(document, "depth", int, what)
+            depth = codec.field(document, "depth", int, what)
             codec.require(0 < len(items) <= MAX_DICT_BLOBS, what)
-            codec.require(1 <= entry.depth <= MAX_DICT_DEPTH, what)
+            codec.require(1 <= depth <= MAX_DICT_DEPTH, what)
             for item in items:
                 codec.require(isinstance(item, list) and len(item) == 2, what)
                 kind, blob_id = item
                 codec.require(kind in (0, 1) and isinstance(blob_id, bytes), what)
                 codec.require(len(blob_id) == ID_SIZE, what)
-                entry.dictionary.append(BlobRef(BlobType(kind), blob_id))
+                dictionary.append(BlobRef(BlobType(kind), blob_id))
         else:
             codec.require("depth" not in document, what)
-        return entry
+        return cls(frame_id, frame_offset, frame_length, raw_size, blobs, dictionary, depth)
 
     @property
     def version(self) -> int:
         """The oldest pack header / index version that can describe this frame."""
-        return 2 if self.dictionary else 1
+        return 2 if self.has_dictionary else 1
 
 
 class FrameBuilder:
@@ -180,7 +277,7 @@ def open_frame(
     what = f"frame {entry.id.hex()[:16]}"
     plaintext = unseal(keys, ObjectType.FRAME, entry.id, sealed)
     kind, body = codec.uncontain(plaintext, what)
-    if (kind == codec.CODEC_ZSTD_DICT) != bool(entry.dictionary):
+    if (kind == codec.CODEC_ZSTD_DICT) != entry.has_dictionary:
         raise IntegrityError(f"{what} does not match its entry's dictionary")
     if kind == codec.CODEC_RAW:
         content = bytes(body)

@@ -315,7 +315,7 @@ class Repository:
             yield
             return
         needed: dict[tuple[bytes, int], FrameRef] = {}
-        pending = [frame for frame in frames if frame.entry.dictionary]
+        pending = [frame for frame in frames if frame.entry.has_dictionary]
         while pending:
             ref = pending.pop()
             key = frame_key(ref)
@@ -342,7 +342,7 @@ class Repository:
         """Decode one frame into the stage, its dictionary taken from frames staged before."""
         dictionary = None
         try:
-            if ref.entry.dictionary:
+            if ref.entry.has_dictionary:
                 pieces = []
                 locations = self._dictionary_locations(ref.entry)
                 for blob, location in zip(ref.entry.dictionary, locations, strict=True):
@@ -370,7 +370,7 @@ class Repository:
         content = self._cached_frame(ref)
         if content is not None:
             return content
-        if ref.entry.dictionary:
+        if ref.entry.has_dictionary:
             content = self._decode_chain(ref)
         else:
             content = open_frame(self.keys, ref.entry, self._sealed_frame(ref))
@@ -443,11 +443,11 @@ class Repository:
             if frame_key(ref) not in wanted:
                 continue
             content = self._cached_frame(ref)
-            if content is None and ref.entry.dictionary and frame_key(ref) not in expanded:
+            if content is None and ref.entry.has_dictionary and frame_key(ref) not in expanded:
                 content = self.read_frame(ref)  # cached when planned, evicted since: rare
             elif content is None:
                 sealed = self._sealed_frame(ref)
-                used = dictionary(ref.entry) if ref.entry.dictionary else None
+                used = dictionary(ref.entry) if ref.entry.has_dictionary else None
                 content = open_frame(self.keys, ref.entry, sealed, used)
                 self._cache_frame(ref, content)
             keep_blobs(ref, content)
@@ -486,7 +486,7 @@ class Repository:
                 donors[key] = location.frame
                 with self._frames_lock:
                     cached = key in self._frames
-                if not cached and location.frame.entry.dictionary:
+                if not cached and location.frame.entry.has_dictionary:
                     expanded.add(key)
                     pending.append(location.frame.entry)
         plan = sorted(donors.values(), key=lambda frame: frame.entry.depth)
@@ -503,7 +503,7 @@ class Repository:
 
     def _find_decode_set(self, ref: FrameRef) -> int | None:
         try:
-            locations = self._dictionary_locations(ref.entry) if ref.entry.dictionary else []
+            locations = self._dictionary_locations(ref.entry) if ref.entry.has_dictionary else []
         except IntegrityError:
             return None
         key = frame_key(ref)

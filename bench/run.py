@@ -778,7 +778,8 @@ def render(results: dict[str, Any], doc: Path, charts_dir: Path) -> str:
         series_chart(series_runs, stored_png)
         for run in series_runs:
             single_chart(run, charts_dir / f"{doc.stem}-stored-{run['scale']}-{run['months']}.png")
-    commands = sorted({r.get("command", "") for r in runs.values()})
+    # Each run records every invocation that added to it, joined by " && ": list each once.
+    commands = sorted({c for r in runs.values() for c in r.get("command", "").split(" && ") if c})
     load = (
         _median([m["load"] for r in runs.values() for t in r["tools"].values() for m in _all_m(t)])
         or 0.0

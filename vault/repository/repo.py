@@ -670,7 +670,7 @@ class BlobWriter:
         self.new_blobs = 0
         self.stored_bytes = 0
         self.squeezed = 0  # new content compressed at SQUEEZE_LEVEL so far
-        self.squeezed_rewrites = 0  # of which in dictionary frames past SQUEEZE_BUDGET
+        self.squeezed_rewrites = 0  # dictionary frames squeezed past SQUEEZE_BUDGET so far
         self.lock = threading.Lock()
         self.compression_memory = Budget(COMPRESSION_MEMORY)
 

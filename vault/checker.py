@@ -260,8 +260,8 @@ class Checker:
     def _owner_bits(self, frames: list[FrameEntry]) -> int:
         owners = 0
         for entry in frames:
-            for blob in entry.blobs:
-                owners |= self.users.get(blob.id, 0)
+            for blob_id in entry.blob_ids():
+                owners |= self.users.get(blob_id, 0)
         return owners
 
     def _names(self, owner_bits: int) -> set[str]:

@@ -115,9 +115,9 @@ def _sort_packs(plan: PrunePlan, index: Index, used: set[bytes]) -> None:
     covered: set[bytes] = set()
     partial: list[bytes] = []
     for pack_id, frames in index.packs.items():
-        if all(blob.id in used for entry in frames for blob in entry.blobs):
+        if all(blob_id in used for entry in frames for blob_id in entry.blob_ids()):
             plan.keep[pack_id] = frames
-            covered.update(blob.id for entry in frames for blob in entry.blobs)
+            covered.update(blob_id for entry in frames for blob_id in entry.blob_ids())
         else:
             partial.append(pack_id)
     for pack_id in partial:

@@ -109,7 +109,7 @@ class Repairer:
             if c.pack_id in unlisted
             and (
                 self.report.damaged_index
-                or any(b.id in self.used for f in c.frames for b in f.blobs)
+                or any(b in self.used for f in c.frames for b in f.blob_ids())
             )
         }
         checks = [c for c in checks if c.pack_id not in unlisted or c.pack_id in recovered]
@@ -164,7 +164,7 @@ class Repairer:
         check = _PackCheck(pack_id, frames)
         if not present:
             check.problem = "pack is missing"
-            check.lost_blobs = sum(len(f.blobs) for f in frames)
+            check.lost_blobs = sum(f.blob_count for f in frames)
             return check
         try:
             header = self.repo.read_pack_header(pack_id)
@@ -180,7 +180,7 @@ class Repairer:
                 content = open_frame(self.repo.keys, entry, sealed, dictionary)
             except READ_ERRORS as exc:
                 check.problem = check.problem or f"frame at {entry.offset} is damaged ({exc})"
-                check.lost_blobs += len(entry.blobs)
+                check.lost_blobs += entry.blob_count
                 continue
             good = []
             for blob in entry.blobs:
@@ -257,7 +257,7 @@ class Repairer:
         broken = [c for c in checks if c.problem]
         new_packs: dict[bytes, list[FrameEntry]] = {}
         kept_whole = {c.pack_id: c.frames for c in checks if not c.problem}
-        healthy_blobs = {b.id for frames in kept_whole.values() for f in frames for b in f.blobs}
+        healthy_blobs = {b for frames in kept_whole.values() for f in frames for b in f.blob_ids()}
         if broken:
             writer = self.repo.writer(workers, fresh=True)
             try:

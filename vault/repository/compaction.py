@@ -44,7 +44,7 @@ def index_groups(packs: dict[bytes, list[FrameEntry]]) -> list[dict[bytes, list[
     group: dict[bytes, list[FrameEntry]] = {}
     blobs = 0
     for pack_id, frames in packs.items():
-        count = sum(len(f.blobs) for f in frames)
+        count = sum(f.blob_count for f in frames)
         if group and blobs + count > MAX_BLOBS_PER_INDEX:
             groups.append(group)
             group, blobs = {}, 0

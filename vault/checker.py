@@ -233,7 +233,7 @@ class Checker:
         name = pack_name(ref.pack_id)
         try:
             sealed = self.repo.backend.read(name, ref.entry.offset, ref.entry.length)
-            dictionary = self.repo.dictionary_of(ref.entry) if ref.entry.has_dictionary else None
+            dictionary = self.repo.dictionary_of(ref.entry)
             content = open_frame(self.repo.keys, ref.entry, sealed, dictionary)
         except (IntegrityError, StorageError, FileNotFoundError) as exc:
             self.problem(

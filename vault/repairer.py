@@ -176,7 +176,7 @@ class Repairer:
             self.progress.advance(entry.length)
             try:
                 sealed = self.repo.backend.read(pack_name(pack_id), entry.offset, entry.length)
-                dictionary = self.repo.dictionary_of(entry) if entry.has_dictionary else None
+                dictionary = self.repo.dictionary_of(entry)
                 content = open_frame(self.repo.keys, entry, sealed, dictionary)
             except READ_ERRORS as exc:
                 check.problem = check.problem or f"frame at {entry.offset} is damaged ({exc})"

@@ -432,8 +432,9 @@ class Repository:
                     kept[blob_id] = self._verified_blob(content, location, blob_type, blob_id)
 
         def dictionary(entry: FrameEntry) -> bytes:
-            content = b"".join(kept[ref.id] for ref in entry.dictionary)
-            for ref in entry.dictionary:
+            refs = entry.dictionary
+            content = b"".join(kept[ref.id] for ref in refs)
+            for ref in refs:
                 uses[ref.id] -= 1
                 if not uses[ref.id]:
                     del kept[ref.id]
@@ -544,8 +545,11 @@ class Repository:
             locations.append(location)
         return locations
 
-    def dictionary_of(self, entry: FrameEntry) -> bytes:
-        """The dictionary a frame was compressed against: its dictionary blobs, concatenated."""
+    def dictionary_of(self, entry: FrameEntry) -> bytes | None:
+        """The dictionary a frame was compressed against: its dictionary blobs, concatenated;
+        None for a frame without one."""
+        if not entry.has_dictionary:
+            return None
         refs = entry.dictionary
         locations = self._dictionary_locations(entry)
         return b"".join(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -93,39 +94,66 @@ def test_reordered_rows_come_back_exactly_everywhere(
     assert vault.verify(read_data=True).ok
 
 
+def two_months_of_a_scaled_down_inbox(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> tuple[Path, Path]:
+    """Two exports a month apart (400 replies) of an inbox whose frames are a small part of it,
+    as they are of a large one (4 MiB of 900 MB), with room in their dictionaries for all the
+    chunks they replace."""
+    monkeypatch.setattr(zipingest, "REORDER_MIN_SIZE", 64 * 1024)
+    monkeypatch.setattr(repo, "FRAME_TARGET", 64 * 1024)
+    monkeypatch.setattr(repo, "DICTIONARY_TARGET", 128 * 1024)
+    inbox = Inbox(4000, seed=seed)
+    first = inbox.export(tmp_path / "first.zip")
+    inbox.reply(400)
+    return first, inbox.export(tmp_path / "second.zip")
+
+
+def second_export_cost(
+    tmp_path: Path,
+    name: str,
+    exports: tuple[Path, Path],
+    key_seed: int,
+    measure: Callable[[Vault], int],
+) -> int:
+    """What snapshotting the second export after the first adds, by ``measure``, in a fresh
+    vault whose keys come from ``key_seed``; the second export must restore exactly.
+
+    Vaults compared get the same keys: what a change costs depends on where the chunker cuts
+    (from 220 to 600 KB for the file order of the inbox above), and a comparison is of the
+    change alone."""
+    first, second = exports
+    env = Environment(rng=random.Random(key_seed).randbytes, state_dir=tmp_path / name)
+    vault = Vault.init(str(tmp_path / name / "vault"), b"pass", env)
+    vault.snapshot(first)
+    before = measure(vault)
+    vault.snapshot(second)
+    restored = tmp_path / name / "restored.zip"
+    vault.restore("latest", restored)
+    assert restored.read_bytes() == second.read_bytes()
+    return measure(vault) - before
+
+
+def vault_bytes(vault: Vault) -> int:
+    return sum(p.stat().st_size for p in Path(vault.location).rglob("*") if p.is_file())
+
+
+def frame_bytes(vault: Vault) -> int:
+    """The stored size of every frame (vault files are padded to coarser sizes)."""
+    packs = vault.repo.reload_index().packs.values()
+    return sum(frame.length for frames in packs for frame in frames)
+
+
 @pytest.mark.parametrize("key_seed", [1, 2])
 def test_conversations_moving_to_the_top_are_not_stored_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key_seed: int
 ) -> None:
-    # Frames a small part of the inbox, as they are of a large one (4 MiB of 900 MB), with
-    # room in their dictionaries for all the chunks they replace.
-    monkeypatch.setattr(zipingest, "REORDER_MIN_SIZE", 64 * 1024)
-    monkeypatch.setattr(repo, "FRAME_TARGET", 64 * 1024)
-    monkeypatch.setattr(repo, "DICTIONARY_TARGET", 128 * 1024)
-    inbox = Inbox(4000, seed=2)
-    first = inbox.export(tmp_path / "first.zip")
-    inbox.reply(400)
-    second = inbox.export(tmp_path / "second.zip")
-
-    def growth(name: str) -> int:
-        # Both vaults get the same keys: what file order costs depends on where the chunker
-        # cuts (from 220 to 600 KB here), and the comparison is of the order alone.
-        env = Environment(rng=random.Random(key_seed).randbytes, state_dir=tmp_path / name)
-        vault = Vault.init(str(tmp_path / name / "vault"), b"pass", env)
-        vault.snapshot(first)
-        before = vault_bytes(tmp_path / name / "vault")
-        vault.snapshot(second)
-        return vault_bytes(tmp_path / name / "vault") - before
-
-    reordered = growth("reordered")
+    exports = two_months_of_a_scaled_down_inbox(tmp_path, monkeypatch, seed=2)
+    reordered = second_export_cost(tmp_path, "reordered", exports, key_seed, vault_bytes)
     monkeypatch.setattr(zipingest, "REORDER_MIN_SIZE", 1 << 62)
-    in_file_order = growth("file-order")
+    in_file_order = second_export_cost(tmp_path, "file-order", exports, key_seed, vault_bytes)
     print(f"second export added {reordered} bytes, {in_file_order} in file order")
     assert reordered < 0.3 * in_file_order
-
-
-def vault_bytes(root: Path) -> int:
-    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
 
 
 def test_rewritten_chunks_of_a_large_export_are_squeezed(
@@ -134,35 +162,11 @@ def test_rewritten_chunks_of_a_large_export_are_squeezed(
     # A month of a large inbox, scaled down: the new messages land in chunks rewritten all
     # over messages.csv, and those chunks are compressed hard even past the budget for new
     # content (here none), where they are most of what the month costs.
-    monkeypatch.setattr(zipingest, "REORDER_MIN_SIZE", 64 * 1024)
-    monkeypatch.setattr(repo, "FRAME_TARGET", 64 * 1024)
-    monkeypatch.setattr(repo, "DICTIONARY_TARGET", 128 * 1024)
+    exports = two_months_of_a_scaled_down_inbox(tmp_path, monkeypatch, seed=3)
     monkeypatch.setattr(repo, "SMALL_FRAME", 0)
     monkeypatch.setattr(repo, "SQUEEZE_BUDGET", 0)
-    inbox = Inbox(4000, seed=3)
-    first = inbox.export(tmp_path / "first.zip")
-    inbox.reply(400)
-    second = inbox.export(tmp_path / "second.zip")
-
-    def growth(name: str) -> int:
-        env = Environment(rng=random.Random(5).randbytes, state_dir=tmp_path / name)
-        vault = Vault.init(str(tmp_path / name / "vault"), b"pass", env)
-        vault.snapshot(first)
-        before = frame_bytes(vault)
-        vault.snapshot(second)
-        restored = tmp_path / name / "restored.zip"
-        vault.restore("latest", restored)
-        assert restored.read_bytes() == second.read_bytes()
-        return frame_bytes(vault) - before
-
-    squeezed = growth("squeezed")
+    squeezed = second_export_cost(tmp_path, "squeezed", exports, 5, frame_bytes)
     monkeypatch.setattr(repo, "REWRITE_SQUEEZE_BUDGET", 0)
-    at_the_vaults_level = growth("level")
+    at_the_vaults_level = second_export_cost(tmp_path, "level", exports, 5, frame_bytes)
     print(f"second export's frames: {squeezed} bytes squeezed, {at_the_vaults_level} not")
     assert squeezed < 0.95 * at_the_vaults_level
-
-
-def frame_bytes(vault: Vault) -> int:
-    """The stored size of every frame (vault files are padded to coarser sizes)."""
-    packs = vault.repo.reload_index().packs.values()
-    return sum(frame.length for frames in packs for frame in frames)

@@ -5,7 +5,7 @@ from setuptools import Extension, setup
 setup(
     ext_modules=[
         Extension(
-            "vault._cdc",
+            "lkvault.vault._cdc",
             sources=["vault/_cdc.c"],
             extra_compile_args=["-O3"],
             optional=True,

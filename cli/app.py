@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-
-from vault import Vault
+from lkvault.vault import Vault
 
 from . import config, render
 

@@ -12,15 +12,22 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-
-from vault import BadInput, Snapshot, SnapshotNotFound, UsageError, Vault, VaultError, VaultLocked
-from vault.export import Export, summary_from_document
-from vault.export.contacts import contacts_csv, exportable, vcards
-from vault.export.diff import ExportDiff, diff_document, diff_exports
-from vault.export.downloads import DownloadWatcher, Seen
-from vault.export.history import missing_months, parse_day, snapshot_day
-from vault.progress import NoProgress
-from vault.restorer import write_then_rename
+from lkvault.vault import (
+    BadInput,
+    Snapshot,
+    SnapshotNotFound,
+    UsageError,
+    Vault,
+    VaultError,
+    VaultLocked,
+)
+from lkvault.vault.export import Export, summary_from_document
+from lkvault.vault.export.contacts import contacts_csv, exportable, vcards
+from lkvault.vault.export.diff import ExportDiff, diff_document, diff_exports
+from lkvault.vault.export.downloads import DownloadWatcher, Seen
+from lkvault.vault.export.history import missing_months, parse_day, snapshot_day
+from lkvault.vault.progress import NoProgress
+from lkvault.vault.restorer import write_then_rename
 
 from . import render
 from .app import EXIT_FAILED, JsonOption, VaultOption, app, open_vault, print_warnings

@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-
-from vault import UsageError, Vault
-from vault.paperkey import encode
-from vault.repository.keyslots import KeySlot, SlotInfo
+from lkvault.vault import UsageError, Vault
+from lkvault.vault.paperkey import encode
+from lkvault.vault.repository.keyslots import KeySlot, SlotInfo
 
 from . import config, render
 from .app import JsonOption, VaultOption, app, print_warnings

@@ -7,14 +7,13 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import typer
+from lkvault.vault import UsageError, Vault
+from lkvault.vault.forgetting import ForgetPlan
+from lkvault.vault.pruner import PruneResult
+from lkvault.vault.repairer import RepairReport
+from lkvault.vault.retention import Policy, parse_duration
+from lkvault.vault.stats import VaultStats
 from rich.table import Table
-
-from vault import UsageError, Vault
-from vault.forgetting import ForgetPlan
-from vault.pruner import PruneResult
-from vault.repairer import RepairReport
-from vault.retention import Policy, parse_duration
-from vault.stats import VaultStats
 
 from . import render
 from .app import EXIT_FAILED, JsonOption, VaultOption, app, open_vault, print_warnings

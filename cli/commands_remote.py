@@ -6,10 +6,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-
-from vault import Snapshot, UsageError, Vault, VaultNotFound
-from vault.backend.location import parse_location
-from vault.copier import CopyOutcome
+from lkvault.vault import Snapshot, UsageError, Vault, VaultNotFound
+from lkvault.vault.backend.location import parse_location
+from lkvault.vault.copier import CopyOutcome
 
 from . import config, render
 from .app import JsonOption, VaultOption, app, open_vault, print_warnings

@@ -12,15 +12,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import platformdirs
-
-from vault import AccessDenied, Environment, UsageError
-from vault.backend import Backend, RemoteOptions, is_remote, open_backend
-from vault.backend.faults import KillAtWrite
-from vault.backend.retry import RetryPolicy
+from lkvault.vault import AccessDenied, Environment, UsageError
+from lkvault.vault.backend import Backend, RemoteOptions, is_remote, open_backend
+from lkvault.vault.backend.faults import KillAtWrite
+from lkvault.vault.backend.retry import RetryPolicy
 
 if TYPE_CHECKING:
-    from vault.backend.s3 import S3Settings
-    from vault.backend.sftp import SshSettings
+    from lkvault.vault.backend.s3 import S3Settings
+    from lkvault.vault.backend.sftp import SshSettings
 
 APP = "lkvault"
 
@@ -193,7 +192,7 @@ def _running_command() -> str | None:
 
 
 def _s3_settings() -> S3Settings:
-    from vault.backend.s3 import S3Settings
+    from lkvault.vault.backend.s3 import S3Settings
 
     env = os.environ
     return S3Settings(
@@ -207,7 +206,7 @@ def _s3_settings() -> S3Settings:
 
 
 def _ssh_settings() -> SshSettings:
-    from vault.backend.sftp import SshSettings
+    from lkvault.vault.backend.sftp import SshSettings
 
     ssh = Path.home() / ".ssh"
     return SshSettings(

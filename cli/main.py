@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
-
-from vault import (
+from lkvault.vault import (
     AccessDenied,
     IntegrityError,
     StorageError,

@@ -7,6 +7,8 @@ import sys
 from datetime import datetime
 from typing import Any
 
+from lkvault.vault import Snapshot, VerifyReport
+from lkvault.vault.export import summary_document, summary_from_document
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -18,9 +20,6 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 from rich.table import Table
-
-from vault import Snapshot, VerifyReport
-from vault.export import summary_document, summary_from_document
 
 # Off a terminal (pipes, files) lines are not cut to 80 columns: names must stay whole.
 stdout = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 240)

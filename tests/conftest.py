@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from cli.main import main
-from vault import Environment, Vault
+from lkvault.cli.main import main
+from lkvault.vault import Environment, Vault
 
 # The real S3 and SSH servers of the remote-vault tests (session-wide; see tests/servers.py).
 from servers import s3_server, ssh_server  # noqa: F401  # isort: skip

@@ -1,6 +1,6 @@
 """Test helper: run the real ``lkvault`` command line as a subprocess, and make test inputs.
 
-``Lk(vault, state_dir)`` runs ``python -m cli.main ARGS`` from the repository root with
+``Lk(vault, state_dir)`` runs ``python -m lkvault.cli.main ARGS`` from the repository root with
 LKVAULT_VAULT, LKVAULT_PASSWORD and a per-test LKVAULT_STATE_DIR set (and nothing else of the
 LKVAULT_* variables inherited), and returns ``(returncode, stdout, stderr)``. The evidence tests
 (tamper, crash, concurrency, rollback) use it because what they check is what a user sees: exit
@@ -57,7 +57,7 @@ class Lk:
         return env
 
     def argv(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "cli.main", *args]
+        return [sys.executable, "-m", "lkvault.cli.main", *args]
 
     def run(
         self,
@@ -238,7 +238,7 @@ _KDF_LOCK = threading.Lock()
 
 def open_vault(lk: Lk, lock_wait: float = 10.0) -> Any:
     """``Vault.open`` on the CLI's vault and state folder (one Argon2id derivation)."""
-    from vault import Environment, Vault
+    from lkvault.vault import Environment, Vault
 
     env = Environment(state_dir=lk.state_dir, lock_wait=lock_wait)
     with _KDF_LOCK:
@@ -263,9 +263,9 @@ def reopen(opened: Any, root: Path) -> Any:
     its slow Argon2id unlock, so that tests can look at many copies cheaply."""
     from datetime import datetime, timezone
 
-    from vault import Environment, Vault
-    from vault.backend import LocalBackend
-    from vault.repository.repo import Repository
+    from lkvault.vault import Environment, Vault
+    from lkvault.vault.backend import LocalBackend
+    from lkvault.vault.repository.repo import Repository
 
     repo = opened.repo
     fresh = Repository(

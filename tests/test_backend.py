@@ -14,14 +14,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from lkvault.vault import StorageError
+from lkvault.vault.backend import Backend, LocalBackend, RemoteOptions, open_backend
+from lkvault.vault.backend.faults import FailingBackend
+from lkvault.vault.backend.retry import RetryPolicy
+from lkvault.vault.backend.s3 import S3Settings
+from lkvault.vault.backend.sftp import SshSettings
 from servers import S3Server, SshServer
-
-from vault import StorageError
-from vault.backend import Backend, LocalBackend, RemoteOptions, open_backend
-from vault.backend.faults import FailingBackend
-from vault.backend.retry import RetryPolicy
-from vault.backend.s3 import S3Settings
-from vault.backend.sftp import SshSettings
 
 FAST_RETRY = RetryPolicy(retries=2, first_delay=0.05)
 

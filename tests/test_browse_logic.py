@@ -10,14 +10,13 @@ from operator import itemgetter
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from cli.browse.catalog import PAGE_SIZE, Catalog
-from cli.browse.changes import changes_since
-from cli.browse.people import People, Version, person_id
-from cli.browse.present import display_text, snippet
-from cli.browse.textsearch import SEPARATOR, TextIndex, _fold_all, fold
-from vault.export import Connection, Export, Message, conversations
-from vault.export.messagetable import read_messages
+from lkvault.cli.browse.catalog import PAGE_SIZE, Catalog
+from lkvault.cli.browse.changes import changes_since
+from lkvault.cli.browse.people import People, Version, person_id
+from lkvault.cli.browse.present import display_text, snippet
+from lkvault.cli.browse.textsearch import SEPARATOR, TextIndex, _fold_all, fold
+from lkvault.vault.export import Connection, Export, Message, conversations
+from lkvault.vault.export.messagetable import read_messages
 
 ADA_URL = "https://www.linkedin.com/in/ada-lovelace"
 

@@ -14,14 +14,14 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pytest
+from lkvault.cli.browse.source import FIRST_TABLES, MESSAGE_TABLES, SnapshotSource
+from lkvault.cli.browse.threads import Threads
+from lkvault.cli.browse.webapp import build_app
+from lkvault.vault import Snapshot
+from lkvault.vault.export import Export, MemberReaders
+from lkvault.vault.export.load import load_export
 
-from cli.browse.source import FIRST_TABLES, MESSAGE_TABLES, SnapshotSource
-from cli.browse.threads import Threads
-from cli.browse.webapp import build_app
 from tests.test_browse_logic import sample_export
-from vault import Snapshot
-from vault.export import Export, MemberReaders
-from vault.export.load import load_export
 
 WAIT = 60.0  # seconds a background read may take before the test gives up (never asserted)
 MESSAGES_CSV = (
@@ -224,7 +224,7 @@ def test_the_tables_are_read_without_the_messages_and_the_messages_alone(opened:
 
 
 def test_a_catalog_built_in_two_steps_equals_one_built_at_once() -> None:
-    from cli.browse.catalog import Catalog
+    from lkvault.cli.browse.catalog import Catalog
 
     whole = Catalog(sample_export())
     tables = sample_export()

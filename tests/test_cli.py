@@ -202,13 +202,13 @@ def test_cat_into_a_closed_pipe_is_quiet(tmp_path: Path) -> None:
         "LKVAULT_STATE_DIR": str(tmp_path / "s"),
     }
     root = Path(__file__).resolve().parents[1]
-    run = [sys.executable, "-m", "cli.main"]
+    run = [sys.executable, "-m", "lkvault.cli.main"]
     subprocess.run([*run, "init"], env=env, cwd=root, check=True, capture_output=True)
     big = tmp_path / "big.csv"
     big.write_bytes(b"a,b,c\n" * 2_000_000)
     subprocess.run([*run, "snapshot", str(big)], env=env, cwd=root, check=True, capture_output=True)
     piped = subprocess.run(
-        f"{sys.executable} -m cli.main cat latest big.csv | head -c 10",
+        f"{sys.executable} -m lkvault.cli.main cat latest big.csv | head -c 10",
         shell=True,
         env=env,
         cwd=root,

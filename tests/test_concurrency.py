@@ -114,8 +114,8 @@ HOLDER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from vault import Environment, Vault
-    from vault.repository.locks import lock
+    from lkvault.vault import Environment, Vault
+    from lkvault.vault.repository.locks import lock
 
     vault = Vault.open(sys.argv[1], sys.argv[2].encode(), Environment(state_dir=Path(sys.argv[3])))
     held = lock(vault.repo, vault.env.holder(), exclusive=sys.argv[4] == "x", wait_seconds=0)
@@ -198,7 +198,7 @@ def test_two_threads_can_open_vaults_at_once(lk: Lk) -> None:
         """
         import sys, threading
         from pathlib import Path
-        from vault import Environment, Vault
+        from lkvault.vault import Environment, Vault
         errors = []
         def open_it():
             try:

@@ -17,6 +17,16 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from lkvault.vault.errors import BadInput
+from lkvault.vault.ingest.deflate import (
+    PROBE_HEAD,
+    DeflateParams,
+    MemberReader,
+    Recompressor,
+    candidate_params,
+    probe,
+)
+from lkvault.vault.ingest.zipscan import Member, Region, ZipLayout, ZipLimits, scan_zip
 from zipmakers import (
     PRODUCERS,
     Crafted,
@@ -27,17 +37,6 @@ from zipmakers import (
     missing_tool,
     zeros_stream,
 )
-
-from vault.errors import BadInput
-from vault.ingest.deflate import (
-    PROBE_HEAD,
-    DeflateParams,
-    MemberReader,
-    Recompressor,
-    candidate_params,
-    probe,
-)
-from vault.ingest.zipscan import Member, Region, ZipLayout, ZipLimits, scan_zip
 
 SMALL = 40_000  # members up to this size count as small
 
@@ -395,8 +394,8 @@ def test_member_of_1_5_gb_in_bounded_memory(tmp_path: Path) -> None:
     script = textwrap.dedent(
         """
         import os, sys
-        from vault.ingest.deflate import PROBE_HEAD, MemberReader, probe
-        from vault.ingest.zipscan import Member, ZipLimits, scan_zip
+        from lkvault.vault.ingest.deflate import PROBE_HEAD, MemberReader, probe
+        from lkvault.vault.ingest.zipscan import Member, ZipLimits, scan_zip
         fd = os.open(sys.argv[1], os.O_RDONLY)
         size = os.fstat(fd).st_size
         layout = scan_zip(lambda off, n: os.pread(fd, n, off), size)

@@ -12,19 +12,18 @@ from pathlib import Path
 import pytest
 import zstandard
 from conftest import PASSPHRASE
-
-from vault import IntegrityError, Vault
-from vault.crypto import BlobType
-from vault.repository import repo as repo_module
-from vault.repository.index import Index, pack_name
-from vault.repository.pack import (
+from lkvault.vault import IntegrityError, Vault
+from lkvault.vault.crypto import BlobType
+from lkvault.vault.repository import repo as repo_module
+from lkvault.vault.repository.index import Index, pack_name
+from lkvault.vault.repository.pack import (
     MAX_DICT_DEPTH,
     BlobEntry,
     BlobRef,
     FrameEntry,
     open_pack_header,
 )
-from vault.vault import Environment
+from lkvault.vault.vault import Environment
 
 
 def connections_csv(rows: list[str]) -> bytes:
@@ -326,9 +325,9 @@ def test_a_version_1_pack_header_cannot_hide_a_dictionary_frame(
     rows = make_rows(8000)
     vault.snapshot(export_zip(tmp_path / "a.zip", rows))
     vault.snapshot(export_zip(tmp_path / "b.zip", edited(rows, 300, 1)))
-    from vault import codec
-    from vault.crypto import ObjectType, seal
-    from vault.repository.pack import documents_version
+    from lkvault.vault import codec
+    from lkvault.vault.crypto import ObjectType, seal
+    from lkvault.vault.repository.pack import documents_version
 
     index = vault.repo.reload_index()
     pack_id, frames = next((p, f) for p, f in index.packs.items() if documents_version(f) == 2)

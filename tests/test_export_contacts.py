@@ -7,9 +7,8 @@ import io
 from datetime import date
 
 import pytest
-
-from vault.export.contacts import CSV_HEADER, contacts_csv, vcards
-from vault.export.model import Connection
+from lkvault.vault.export.contacts import CSV_HEADER, contacts_csv, vcards
+from lkvault.vault.export.model import Connection
 
 vobject = pytest.importorskip("vobject", reason="vobject is the independent vCard parser")
 

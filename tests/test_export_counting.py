@@ -6,11 +6,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from lkvault.vault.export import load_export, summarize
+from lkvault.vault.export.counting import count_export
+from lkvault.vault.export.sources import zip_file_members
 
 from bench.exportgen import generate_series
-from vault.export import load_export, summarize
-from vault.export.counting import count_export
-from vault.export.sources import zip_file_members
 
 SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "Basic_LinkedInDataExport_01-15-2026.zip"
 
@@ -106,7 +106,7 @@ def test_an_absurd_number_of_conversations_is_counted_up_to_a_limit(
 ) -> None:
     # Exact distinct counting holds every id; a huge export of one-message conversations
     # must not make a snapshot take gigabytes, so past the limit the summary says so.
-    from vault.export import counting
+    from lkvault.vault.export import counting
 
     monkeypatch.setattr(counting, "MAX_COUNTED_CONVERSATIONS", 50)
     header = "CONVERSATION ID,CONVERSATION TITLE,FROM,SENDER PROFILE URL,TO,DATE,SUBJECT,CONTENT\n"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from vault.export import load_export
-from vault.export.diff import diff_document, diff_exports
+from lkvault.vault.export import load_export
+from lkvault.vault.export.diff import diff_document, diff_exports
 
 HEADER = "First Name,Last Name,URL,Email Address,Company,Position,Connected On\n"
 MESSAGES = (

@@ -10,13 +10,13 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
+from lkvault.vault.export import load_export, summarize, summary_document
+from lkvault.vault.export.dates import parse_datetime
+from lkvault.vault.export.layout import name_info
+from lkvault.vault.export.sources import export_of_file, zip_file_members
+from lkvault.vault.export.tables import read_table
 
 from bench.exportgen import generate_export
-from vault.export import load_export, summarize, summary_document
-from vault.export.dates import parse_datetime
-from vault.export.layout import name_info
-from vault.export.sources import export_of_file, zip_file_members
-from vault.export.tables import read_table
 
 SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "Basic_LinkedInDataExport_01-15-2026.zip"
 PREAMBLE = (

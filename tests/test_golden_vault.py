@@ -9,10 +9,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from vault import Environment, Vault
-from vault.restorer import load_tree
-from vault.tree import Deflated, Reordered
+from lkvault.vault import Environment, Vault
+from lkvault.vault.restorer import load_tree
+from lkvault.vault.tree import Deflated, Reordered
 
 FIXTURES = Path(__file__).parent / "fixtures"
 GOLDEN = FIXTURES / "golden-v1"

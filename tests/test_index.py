@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import random
 
-from vault.crypto import BlobType
-from vault.repository.index import Index
-from vault.repository.pack import BlobEntry, BlobRef, FrameEntry
+from lkvault.vault.crypto import BlobType
+from lkvault.vault.repository.index import Index
+from lkvault.vault.repository.pack import BlobEntry, BlobRef, FrameEntry
 
 
 def random_id(rng: random.Random) -> bytes:

@@ -9,14 +9,14 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
+from lkvault.vault.export import load_export
+from lkvault.vault.export.messagetable import MessageList, MessageTable, read_messages
+from lkvault.vault.export.records import WANTED
+from lkvault.vault.export.sources import zip_file_members
+from lkvault.vault.export.tables import read_rows, read_table
 
 from bench.exportgen import generate_export
 from tests.test_export_parsing import MESSAGES_2024, PREAMBLE
-from vault.export import load_export
-from vault.export.messagetable import MessageList, MessageTable, read_messages
-from vault.export.records import WANTED
-from vault.export.sources import zip_file_members
-from vault.export.tables import read_rows, read_table
 
 Members = dict[str, Callable[[], bytes]]
 

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from conftest import PASSPHRASE, Result
 from helpers_cli import assert_one_line_error
+from lkvault.vault import Environment, StorageError, Vault
+from lkvault.vault.backend import Backend, RemoteOptions, open_backend
+from lkvault.vault.backend.retry import RetryPolicy
 from servers import S3Server, SshServer
 from test_backend import s3_settings, ssh_settings
 
 from bench.exportgen import generate_export
-from vault import Environment, StorageError, Vault
-from vault.backend import Backend, RemoteOptions, open_backend
-from vault.backend.retry import RetryPolicy
 
 Cli = Callable[..., Result]
 
@@ -125,8 +125,8 @@ def test_a_server_stopped_mid_upload_leaves_a_consistent_vault_and_the_snapshot_
 ) -> None:
     # Small frames and packs, so that one small export is many uploads and the failure lands
     # among them.
-    monkeypatch.setattr("vault.repository.repo.FRAME_TARGET", 32 * 1024)
-    monkeypatch.setattr("vault.repository.repo.PACK_TARGET", 32 * 1024)
+    monkeypatch.setattr("lkvault.vault.repository.repo.FRAME_TARGET", 32 * 1024)
+    monkeypatch.setattr("lkvault.vault.repository.repo.PACK_TARGET", 32 * 1024)
     server = s3_server if kind == "s3" else ssh_server
     where = new_location(kind, tmp_path, ssh_server, "fault")
     options = RemoteOptions(

@@ -7,15 +7,14 @@ import threading
 from pathlib import Path
 
 import pytest
+from lkvault.vault import StorageError, UsageError
+from lkvault.vault.backend import LocalBackend, RemoteOptions, open_backend
+from lkvault.vault.backend.cache import MetadataCache
+from lkvault.vault.backend.location import S3Location, SftpLocation, parse_location
+from lkvault.vault.backend.retry import Retrier, Retryable, RetryPolicy
+from lkvault.vault.backend.uploads import ParallelUploads
 from servers import S3Server, SshServer
 from test_backend import FAST_RETRY, s3_settings, ssh_settings
-
-from vault import StorageError, UsageError
-from vault.backend import LocalBackend, RemoteOptions, open_backend
-from vault.backend.cache import MetadataCache
-from vault.backend.location import S3Location, SftpLocation, parse_location
-from vault.backend.retry import Retrier, Retryable, RetryPolicy
-from vault.backend.uploads import ParallelUploads
 
 # --- locations ------------------------------------------------------------------------------
 

@@ -30,8 +30,7 @@ from helpers_cli import (
     reopen,
     vault_files,
 )
-
-from vault import VaultError
+from lkvault.vault import VaultError
 
 
 @dataclass
@@ -122,7 +121,7 @@ def lost(report: dict[str, Any], template: Template) -> dict[str, str]:
 
 
 def frame_offsets(template: Template, pack: str) -> list[int]:
-    from vault.repository.index import pack_id_of_name
+    from lkvault.vault.repository.index import pack_id_of_name
 
     pack_id = pack_id_of_name(pack)
     assert pack_id is not None

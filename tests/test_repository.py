@@ -9,11 +9,18 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from vault import AccessDenied, BadInput, Environment, UsageError, Vault, VaultExists, VaultNotFound
-from vault.crypto import BlobType
-from vault.repository import repo as repo_module
-from vault.restorer import load_tree
+from lkvault.vault import (
+    AccessDenied,
+    BadInput,
+    Environment,
+    UsageError,
+    Vault,
+    VaultExists,
+    VaultNotFound,
+)
+from lkvault.vault.crypto import BlobType
+from lkvault.vault.repository import repo as repo_module
+from lkvault.vault.restorer import load_tree
 
 PASSPHRASE = b"correct horse battery staple"  # the one conftest.py's vault uses
 
@@ -113,7 +120,7 @@ def test_large_input_spans_several_packs(
 def test_long_streams_use_chunk_lists(
     vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from vault import streams
+    from lkvault.vault import streams
 
     monkeypatch.setattr(streams, "INLINE_CHUNKS", 8)
     data = os.urandom(600_000)
@@ -159,7 +166,7 @@ def test_nothing_readable_in_vault_files(vault: Vault, tmp_path: Path) -> None:
 
 
 def test_stored_files_are_padme_sized(vault: Vault, tmp_path: Path) -> None:
-    from vault.crypto import padme
+    from lkvault.vault.crypto import padme
 
     vault.snapshot(write(tmp_path / "x", os.urandom(123_457)))
     for prefix in ("data/", "index/", "snapshots/"):
@@ -169,7 +176,7 @@ def test_stored_files_are_padme_sized(vault: Vault, tmp_path: Path) -> None:
 
 
 def test_tree_blob_cannot_be_read_as_data(vault: Vault, tmp_path: Path) -> None:
-    from vault import IntegrityError
+    from lkvault.vault import IntegrityError
 
     snap = vault.snapshot(write(tmp_path / "x", b"some bytes"))
     with pytest.raises(IntegrityError):

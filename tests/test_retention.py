@@ -12,9 +12,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-
-from vault import UsageError
-from vault.retention import (
+from lkvault.vault import UsageError
+from lkvault.vault.retention import (
     Candidate,
     Duration,
     Policy,

@@ -9,11 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
-from vault import Environment, Vault, spill, zipingest
-from vault.repository import repo
-from vault.restorer import load_tree
-from vault.tree import Deflated, Reordered, encode_tree
+from lkvault.vault import Environment, Vault, spill, zipingest
+from lkvault.vault.repository import repo
+from lkvault.vault.restorer import load_tree
+from lkvault.vault.tree import Deflated, Reordered, encode_tree
 
 HEADER = "CONVERSATION ID,CONVERSATION TITLE,FROM,TO,DATE,CONTENT\n"
 

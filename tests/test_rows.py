@@ -6,10 +6,9 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from vault.errors import IntegrityError
-from vault.ingest import rows
-from vault.ingest.rows import ENTRY, RecordScanner, RowPlan, encode_order, worth_reordering
+from lkvault.vault.errors import IntegrityError
+from lkvault.vault.ingest import rows
+from lkvault.vault.ingest.rows import ENTRY, RecordScanner, RowPlan, encode_order, worth_reordering
 
 HEADER = b"CONVERSATION ID,FROM,DATE,CONTENT\n"
 

@@ -6,9 +6,8 @@ import os
 from pathlib import Path
 
 import pytest
-
-from vault.errors import StorageError
-from vault.spill import Spill
+from lkvault.vault.errors import StorageError
+from lkvault.vault.spill import Spill
 
 CONTENT = b"".join(f"2-{n:05d},Ada,private message number {n}\n".encode() for n in range(3000))
 

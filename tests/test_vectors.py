@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
-
-from vault import codec
-from vault.crypto import (
+from lkvault.vault import codec
+from lkvault.vault.crypto import (
     BlobType,
     KdfParams,
     Keys,
@@ -25,7 +24,7 @@ from vault.crypto import (
     unseal,
     unwrap_secret,
 )
-from vault.ingest.rows import RecordScanner, RowPlan, encode_order
+from lkvault.vault.ingest.rows import RecordScanner, RowPlan, encode_order
 
 V = json.loads((Path(__file__).parent / "vectors" / "format.json").read_text())
 MASTER = bytes.fromhex(V["master"])

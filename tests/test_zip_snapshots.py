@@ -10,6 +10,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from lkvault.vault import BadInput, Vault
+from lkvault.vault.restorer import load_tree
+from lkvault.vault.tree import Deflated, Stream
 from zipmakers import (
     PRODUCERS,
     Crafted,
@@ -20,10 +23,6 @@ from zipmakers import (
     standard_members,
     zeros_stream,
 )
-
-from vault import BadInput, Vault
-from vault.restorer import load_tree
-from vault.tree import Deflated, Stream
 
 # Which producers stock zlib reproduces (building-blocks.md §5): members stored by content.
 REPRODUCED = {
@@ -114,7 +113,7 @@ def test_monthly_exports_deduplicate_by_content(vault: Vault, tmp_path: Path) ->
 def test_unchanged_members_are_not_inflated_again(
     vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from vault import zipingest
+    from lkvault.vault import zipingest
 
     path = make_zip("python", tmp_path)
     vault.snapshot(path)
@@ -300,8 +299,8 @@ def test_a_zlib_that_compresses_differently_is_caught_by_member(
 ) -> None:
     import zlib
 
-    from vault import IntegrityError, restorer
-    from vault.ingest.deflate import DeflateParams, Recompressor
+    from lkvault.vault import IntegrityError, restorer
+    from lkvault.vault.ingest.deflate import DeflateParams, Recompressor
 
     path = make_zip("python", tmp_path)
     snap = vault.snapshot(path)

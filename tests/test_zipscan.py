@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from lkvault.vault.errors import BadInput
+from lkvault.vault.ingest.deflate import MemberReader
+from lkvault.vault.ingest.zipscan import Member, Region, ZipLayout, ZipLimits, scan_zip
 from zipmakers import (
     ARCHIVE_COMMENT,
     PRODUCERS,
@@ -25,10 +28,6 @@ from zipmakers import (
     standard_members,
     zeros_stream,
 )
-
-from vault.errors import BadInput
-from vault.ingest.deflate import MemberReader
-from vault.ingest.zipscan import Member, Region, ZipLayout, ZipLimits, scan_zip
 
 
 def scan_bytes(data: bytes, limits: ZipLimits | None = None) -> ZipLayout | None:

@@ -10,9 +10,8 @@ import time
 
 import pytest
 import zstandard
-
-from vault import codec, zstdframe
-from vault.budget import Budget
+from lkvault.vault import codec, zstdframe
+from lkvault.vault.budget import Budget
 
 MiB = 1024 * 1024
 

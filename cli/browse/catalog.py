@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Literal
 
-from vault.export.messagetable import MessageList, MessageTable
-from vault.export.model import (
+from lkvault.vault.export.messagetable import MessageList, MessageTable
+from lkvault.vault.export.model import (
     Connection,
     Conversation,
     Endorsement,

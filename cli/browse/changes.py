@@ -13,8 +13,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 
-from vault.export import Export
-from vault.export.diff import ExportDiff, diff_exports
+from lkvault.vault.export import Export
+from lkvault.vault.export.diff import ExportDiff, diff_exports
 
 from .catalog import Catalog
 from .people import Version

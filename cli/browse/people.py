@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from vault.export.model import Connection, Export
+from lkvault.vault.export.model import Connection, Export
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,8 @@ import threading
 import webbrowser
 
 import uvicorn
+from lkvault.vault import UsageError
 from starlette.types import ASGIApp
-
-from vault import UsageError
 
 LOOPBACK = "127.0.0.1"
 

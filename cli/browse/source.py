@@ -14,12 +14,12 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
-from vault import Snapshot, SnapshotNotFound, Vault
-from vault.export import Export
-from vault.export.history import snapshot_day
-from vault.export.layout import TABLES
-from vault.export.messagetable import read_messages
-from vault.export.tables import collector_paused
+from lkvault.vault import Snapshot, SnapshotNotFound, Vault
+from lkvault.vault.export import Export
+from lkvault.vault.export.history import snapshot_day
+from lkvault.vault.export.layout import TABLES
+from lkvault.vault.export.messagetable import read_messages
+from lkvault.vault.export.tables import collector_paused
 
 from .catalog import Catalog
 from .people import People, Version

@@ -19,10 +19,10 @@ from itertools import accumulate, chain, compress, repeat
 from operator import is_, is_not
 from typing import NamedTuple, overload
 
-from vault.export import records
-from vault.export.lazy import LazySequence
-from vault.export.messagetable import MessageColumns
-from vault.export.model import Conversation, Message
+from lkvault.vault.export import records
+from lkvault.vault.export.lazy import LazySequence
+from lkvault.vault.export.messagetable import MessageColumns
+from lkvault.vault.export.model import Conversation, Message
 
 from .present import display_text
 from .textsearch import TextIndex

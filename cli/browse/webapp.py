@@ -16,6 +16,9 @@ from typing import Any, Literal
 from urllib.parse import quote, urlencode
 
 import jinja2
+from lkvault.vault import Snapshot, SnapshotNotFound
+from lkvault.vault.export import contacts, summary_from_document
+from lkvault.vault.export.history import snapshot_day
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -23,10 +26,6 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
-
-from vault import Snapshot, SnapshotNotFound
-from vault.export import contacts, summary_from_document
-from vault.export.history import snapshot_day
 
 from . import present
 from .catalog import CONNECTION_ORDERS, Catalog, ConnectionOrder, Page

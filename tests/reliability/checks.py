@@ -12,8 +12,7 @@ import os
 from pathlib import Path
 
 from helpers_cli import SIGKILLED, Lk
-
-from vault import Vault, VaultError
+from lkvault.vault import Vault, VaultError
 
 
 def library_restore(

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import sys
 
-from cli import config
-from cli.main import main
-from vault.backend import Backend
-from vault.backend.faults import KillAtWrite
+from lkvault.cli import config
+from lkvault.cli.main import main
+from lkvault.vault.backend import Backend
+from lkvault.vault.backend.faults import KillAtWrite
 
 MARKER = "lkvault-writes="
 

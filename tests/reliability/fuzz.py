@@ -58,11 +58,11 @@ def _fuzz(target: str, seconds: int, status: Path | None, work: Path) -> int:
     import atheris
 
     sys.path.insert(0, str(TESTS))  # helpers_cli and zipmakers, as under pytest
-    with atheris.instrument_imports(include=["vault"]):
-        import vault.export  # noqa: F401
-        import vault.ingest.deflate  # noqa: F401
-        import vault.ingest.zipscan  # noqa: F401
-        import vault.zipingest  # noqa: F401
+    with atheris.instrument_imports(include=["lkvault.vault"]):
+        import lkvault.vault.export  # noqa: F401
+        import lkvault.vault.ingest.deflate  # noqa: F401
+        import lkvault.vault.ingest.zipscan  # noqa: F401
+        import lkvault.vault.zipingest  # noqa: F401
     one_input, seeds = _target(target, work)
     corpus = work / "corpus"
     corpus.mkdir()

@@ -32,9 +32,9 @@ INSERTS = (
 
 def export_modules_missing() -> str | None:
     try:
-        from vault.export import Export, load_export  # noqa: F401
+        from lkvault.vault.export import Export, load_export  # noqa: F401
     except ImportError as exc:
-        return f"vault.export not available ({exc})"
+        return f"lkvault.vault.export not available ({exc})"
     return None
 
 
@@ -111,7 +111,7 @@ def mutate_export(members: dict[str, bytes], rng: random.Random, damages: int) -
 
 def check_export(members: dict[str, bytes], archive_name: str | None) -> object:
     """``load_export`` never raises, returns an Export, and reports problems as warnings."""
-    from vault.export import Export, load_export
+    from lkvault.vault.export import Export, load_export
 
     try:
         result = load_export({name: (lambda d=data: d) for name, data in members.items()},

@@ -39,8 +39,7 @@ from helpers_cli import (
     reopen,
     vault_files,
 )
-
-from vault import Environment, Vault
+from lkvault.vault import Environment, Vault
 
 from .abc_vault import LABELS, store_abc
 from .budget import pick, record, spread

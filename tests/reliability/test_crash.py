@@ -168,8 +168,8 @@ def forgotten_base(tmp_path: Path) -> Base:
 
 
 def command_missing(name: str) -> str | None:
-    import cli.main  # noqa: F401 - registers every command on the app
-    from cli.app import app
+    import lkvault.cli.main  # noqa: F401 - registers every command on the app
+    from lkvault.cli.app import app
 
     names = {c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands}
     return None if name in names else f"'lkvault {name}' does not exist yet"

@@ -35,10 +35,9 @@ from helpers_cli import (
     reopen,
     vault_files,
 )
-
-from vault import Vault
-from vault.repository.index import pack_id_of_name
-from vault.repository.pack import TRAILER_SIZE
+from lkvault.vault import Vault
+from lkvault.vault.repository.index import pack_id_of_name
+from lkvault.vault.repository.pack import TRAILER_SIZE
 
 from .budget import record
 from .checks import leave_stale_lock, library_restore, vault_contents

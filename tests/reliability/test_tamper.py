@@ -40,11 +40,10 @@ from helpers_cli import (
 )
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-
-from vault import Environment, Vault, VaultError
-from vault.crypto import ObjectType, seal, unseal
-from vault.repository.index import pack_id_of_name
-from vault.repository.pack import TRAILER_SIZE
+from lkvault.vault import Environment, Vault, VaultError
+from lkvault.vault.crypto import ObjectType, seal, unseal
+from lkvault.vault.repository.index import pack_id_of_name
+from lkvault.vault.repository.pack import TRAILER_SIZE
 
 from .abc_vault import LABELS, export_zip_with, store_abc
 from .checks import json_equal, library_restore
@@ -259,7 +258,7 @@ def test_deleted_pack(case: Case) -> None:
 
 
 def test_deleted_pack_is_an_integrity_error_in_the_library(case: Case) -> None:
-    from vault import IntegrityError
+    from lkvault.vault import IntegrityError
 
     pack_file(case, "A").unlink()
     vault = open_vault(case.lk)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from vault import codec, zstdframe
-from vault.crypto import (
+from lkvault.vault import codec, zstdframe
+from lkvault.vault.crypto import (
     BlobType,
     KdfParams,
     Keys,
@@ -17,7 +17,7 @@ from vault.crypto import (
     seal,
     wrap_secret,
 )
-from vault.ingest.rows import RecordScanner, RowPlan, encode_order
+from lkvault.vault.ingest.rows import RecordScanner, RowPlan, encode_order
 
 MASTER = bytes(range(32))
 VAULT_ID = bytes.fromhex("00112233445566778899aabbccddeeff")

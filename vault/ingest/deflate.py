@@ -23,8 +23,8 @@ import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from vault.errors import BadInput
-from vault.ingest.zipscan import (
+from lkvault.vault.errors import BadInput
+from lkvault.vault.ingest.zipscan import (
     METHOD_DEFLATED,
     METHOD_STORED,
     RATIO_FLOOR,

@@ -28,7 +28,7 @@ from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from vault.errors import IntegrityError
+from lkvault.vault.errors import IntegrityError
 
 ENTRY = struct.Struct("<II")
 MAX_ENTRIES = 1 << 20  # what a reader accepts: 8 MiB of entries, some 60 MiB to sort

@@ -5,8 +5,8 @@ from setuptools import Extension, setup
 setup(
     ext_modules=[
         Extension(
-            "lkvault.vault._cdc",
-            sources=["vault/_cdc.c"],
+            "lkvault.vault.format._cdc",
+            sources=["vault/format/_cdc.c"],
             extra_compile_args=["-O3"],
             optional=True,
         )

@@ -183,7 +183,7 @@ def machine_info() -> dict[str, Any]:
     accel = (
         subprocess.run(
             # -I: the installed package, not a source tree's vault/ in the current folder
-            [str(_venv_python()), "-I", "-c", "import lkvault.vault._cdc"],
+            [str(_venv_python()), "-I", "-c", "import lkvault.vault.format._cdc"],
             capture_output=True,
         ).returncode
         == 0

@@ -26,8 +26,8 @@ from lkvault.vault.export.contacts import contacts_csv, exportable, vcards
 from lkvault.vault.export.diff import ExportDiff, diff_document, diff_exports
 from lkvault.vault.export.downloads import DownloadWatcher, Seen
 from lkvault.vault.export.history import missing_months, parse_day, snapshot_day
+from lkvault.vault.operations.restorer import write_then_rename
 from lkvault.vault.progress import NoProgress
-from lkvault.vault.restorer import write_then_rename
 
 from . import render
 from .app import EXIT_FAILED, JsonOption, VaultOption, app, open_vault, print_warnings

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 from lkvault.vault import UsageError, Vault
-from lkvault.vault.paperkey import encode
+from lkvault.vault.format.paperkey import encode
 from lkvault.vault.repository.keyslots import KeySlot, SlotInfo
 
 from . import config, render

@@ -8,11 +8,11 @@ from typing import Annotated, Any
 
 import typer
 from lkvault.vault import UsageError, Vault
-from lkvault.vault.forgetting import ForgetPlan
-from lkvault.vault.pruner import PruneResult
-from lkvault.vault.repairer import RepairReport
-from lkvault.vault.retention import Policy, parse_duration
-from lkvault.vault.stats import VaultStats
+from lkvault.vault.operations.forgetting import ForgetPlan
+from lkvault.vault.operations.pruner import PruneResult
+from lkvault.vault.operations.repairer import RepairReport
+from lkvault.vault.operations.retention import Policy, parse_duration
+from lkvault.vault.operations.stats import VaultStats
 from rich.table import Table
 
 from . import render

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from lkvault.vault import Snapshot, UsageError, Vault, VaultNotFound
 from lkvault.vault.backend.location import parse_location
-from lkvault.vault.copier import CopyOutcome
+from lkvault.vault.operations.copier import CopyOutcome
 
 from . import config, render
 from .app import JsonOption, VaultOption, app, open_vault, print_warnings

@@ -20,14 +20,15 @@ import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from lkvault.vault import chunker
-from lkvault.vault.chunker import ACCELERATED, Chunker, ChunkerParams, chunk_lengths
+from lkvault.vault.format import chunker
+from lkvault.vault.format.chunker import ACCELERATED, Chunker, ChunkerParams, chunk_lengths
 
 VECTORS_PATH = Path(__file__).parent / "vectors" / "chunker.json"
 IMPLS = chunker.implementations()  # "reference" first, then the C ones built and usable here
 NATIVE_IMPLS = [name for name in IMPLS if name != "reference"]
 needs_native = pytest.mark.skipif(
-    not NATIVE_IMPLS, reason="lkvault.vault._cdc not built or no AES-NI here: C path untestable"
+    not NATIVE_IMPLS,
+    reason="lkvault.vault.format._cdc not built or no AES-NI here: C path untestable",
 )
 
 SMALL = ChunkerParams(64, 256, 1024)

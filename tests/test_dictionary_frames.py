@@ -13,7 +13,7 @@ import pytest
 import zstandard
 from conftest import PASSPHRASE
 from lkvault.vault import IntegrityError, Vault
-from lkvault.vault.crypto import BlobType
+from lkvault.vault.format.crypto import BlobType
 from lkvault.vault.repository import repo as repo_module
 from lkvault.vault.repository.index import Index, pack_name
 from lkvault.vault.repository.pack import (
@@ -325,8 +325,8 @@ def test_a_version_1_pack_header_cannot_hide_a_dictionary_frame(
     rows = make_rows(8000)
     vault.snapshot(export_zip(tmp_path / "a.zip", rows))
     vault.snapshot(export_zip(tmp_path / "b.zip", edited(rows, 300, 1)))
-    from lkvault.vault import codec
-    from lkvault.vault.crypto import ObjectType, seal
+    from lkvault.vault.format import codec
+    from lkvault.vault.format.crypto import ObjectType, seal
     from lkvault.vault.repository.pack import documents_version
 
     index = vault.repo.reload_index()

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 from lkvault.vault import Environment, Vault
-from lkvault.vault.restorer import load_tree
-from lkvault.vault.tree import Deflated, Reordered
+from lkvault.vault.format.tree import Deflated, Reordered
+from lkvault.vault.operations.restorer import load_tree
 
 FIXTURES = Path(__file__).parent / "fixtures"
 GOLDEN = FIXTURES / "golden-v1"

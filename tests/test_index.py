@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from lkvault.vault.crypto import BlobType
+from lkvault.vault.format.crypto import BlobType
 from lkvault.vault.repository.index import Index
 from lkvault.vault.repository.pack import BlobEntry, BlobRef, FrameEntry
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from helpers_cli import SIGKILLED, Lk, assert_one_line_error
 from lkvault.vault import BadInput
-from lkvault.vault.paperkey import ALPHABET, RecoveryKey, decode, encode
+from lkvault.vault.format.paperkey import ALPHABET, RecoveryKey, decode, encode
 
 MEMBER = "correct horse battery staple"  # the cli fixture's passphrase
 ASSISTANT = "assistant's own passphrase 4"

@@ -18,9 +18,9 @@ from lkvault.vault import (
     VaultExists,
     VaultNotFound,
 )
-from lkvault.vault.crypto import BlobType
+from lkvault.vault.format.crypto import BlobType
+from lkvault.vault.operations.restorer import load_tree
 from lkvault.vault.repository import repo as repo_module
-from lkvault.vault.restorer import load_tree
 
 PASSPHRASE = b"correct horse battery staple"  # the one conftest.py's vault uses
 
@@ -120,7 +120,7 @@ def test_large_input_spans_several_packs(
 def test_long_streams_use_chunk_lists(
     vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from lkvault.vault import streams
+    from lkvault.vault.ingest import streams
 
     monkeypatch.setattr(streams, "INLINE_CHUNKS", 8)
     data = os.urandom(600_000)
@@ -166,7 +166,7 @@ def test_nothing_readable_in_vault_files(vault: Vault, tmp_path: Path) -> None:
 
 
 def test_stored_files_are_padme_sized(vault: Vault, tmp_path: Path) -> None:
-    from lkvault.vault.crypto import padme
+    from lkvault.vault.format.crypto import padme
 
     vault.snapshot(write(tmp_path / "x", os.urandom(123_457)))
     for prefix in ("data/", "index/", "snapshots/"):

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from lkvault.vault import UsageError
-from lkvault.vault.retention import (
+from lkvault.vault.operations.retention import (
     Candidate,
     Duration,
     Policy,

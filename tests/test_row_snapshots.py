@@ -9,10 +9,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from lkvault.vault import Environment, Vault, spill, zipingest
+from lkvault.vault import Environment, Vault, spill
+from lkvault.vault.format.tree import Deflated, Reordered, encode_tree
+from lkvault.vault.ingest import zipingest
+from lkvault.vault.operations.restorer import load_tree
 from lkvault.vault.repository import repo
-from lkvault.vault.restorer import load_tree
-from lkvault.vault.tree import Deflated, Reordered, encode_tree
 
 HEADER = "CONVERSATION ID,CONVERSATION TITLE,FROM,TO,DATE,CONTENT\n"
 

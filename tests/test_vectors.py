@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
-from lkvault.vault import codec
-from lkvault.vault.crypto import (
+from lkvault.vault.format import codec
+from lkvault.vault.format.crypto import (
     BlobType,
     KdfParams,
     Keys,

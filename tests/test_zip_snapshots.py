@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 from lkvault.vault import BadInput, Vault
-from lkvault.vault.restorer import load_tree
-from lkvault.vault.tree import Deflated, Stream
+from lkvault.vault.format.tree import Deflated, Stream
+from lkvault.vault.operations.restorer import load_tree
 from zipmakers import (
     PRODUCERS,
     Crafted,
@@ -113,7 +113,7 @@ def test_monthly_exports_deduplicate_by_content(vault: Vault, tmp_path: Path) ->
 def test_unchanged_members_are_not_inflated_again(
     vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from lkvault.vault import zipingest
+    from lkvault.vault.ingest import zipingest
 
     path = make_zip("python", tmp_path)
     vault.snapshot(path)
@@ -299,8 +299,9 @@ def test_a_zlib_that_compresses_differently_is_caught_by_member(
 ) -> None:
     import zlib
 
-    from lkvault.vault import IntegrityError, restorer
+    from lkvault.vault import IntegrityError
     from lkvault.vault.ingest.deflate import DeflateParams, Recompressor
+    from lkvault.vault.operations import restorer
 
     path = make_zip("python", tmp_path)
     snap = vault.snapshot(path)

@@ -10,8 +10,8 @@ import time
 
 import pytest
 import zstandard
-from lkvault.vault import codec, zstdframe
 from lkvault.vault.budget import Budget
+from lkvault.vault.format import codec, zstdframe
 
 MiB = 1024 * 1024
 

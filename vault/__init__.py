@@ -3,9 +3,7 @@
 The public API is what this module exports; everything else is internal.
 """
 
-from .checker import Problem, VerifyReport
-from .crypto import KdfParams
-from .errors import (
+from lkvault.vault.errors import (
     AccessDenied,
     BadInput,
     IntegrityError,
@@ -19,9 +17,11 @@ from .errors import (
     VaultLocked,
     VaultNotFound,
 )
-from .repository.keyslots import VaultConfig
-from .repository.snapshots import Snapshot
-from .vault import Environment, Vault
+from lkvault.vault.format.crypto import KdfParams
+from lkvault.vault.operations.checker import Problem, VerifyReport
+from lkvault.vault.repository.keyslots import VaultConfig
+from lkvault.vault.repository.snapshots import Snapshot
+from lkvault.vault.vault import Environment, Vault
 
 __all__ = [
     "AccessDenied",

@@ -14,8 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
-from .errors import StorageError
+from lkvault.vault.errors import StorageError
 
 MEMORY_LIMIT = 16 << 20
 BLOCK = 16  # AES block: the counter advances once per 16 bytes

@@ -11,19 +11,32 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone, tzinfo
 from pathlib import Path
 
-from . import archiver, checker, copier, extractor, forgetting, paperkey, pruner, repairer, restorer
-from .backend import Backend, open_backend
-from .crypto import KdfParams, Keys, Rng
-from .errors import IntegrityError, RollbackDetected, SnapshotNotFound, UsageError
-from .export import history
-from .export import sources as export_sources
-from .export.layout import classify
-from .export.load import MemberReaders, load_export
-from .export.model import Export
-from .forgetting import ForgetPlan
-from .progress import Progress
-from .repository.headstate import HeadState, PartState, SeenHead
-from .repository.keyslots import (
+from lkvault.vault.backend import Backend, open_backend
+from lkvault.vault.errors import IntegrityError, RollbackDetected, SnapshotNotFound, UsageError
+from lkvault.vault.export import history
+from lkvault.vault.export import sources as export_sources
+from lkvault.vault.export.layout import classify
+from lkvault.vault.export.load import MemberReaders, load_export
+from lkvault.vault.export.model import Export
+from lkvault.vault.format import paperkey
+from lkvault.vault.format.crypto import KdfParams, Keys, Rng
+from lkvault.vault.ingest.streams import READ_BLOCK
+from lkvault.vault.operations import (
+    archiver,
+    checker,
+    copier,
+    extractor,
+    forgetting,
+    pruner,
+    repairer,
+    restorer,
+)
+from lkvault.vault.operations.forgetting import ForgetPlan
+from lkvault.vault.operations.retention import Policy
+from lkvault.vault.operations.stats import VaultStats, vault_stats
+from lkvault.vault.progress import Progress
+from lkvault.vault.repository.headstate import HeadState, PartState, SeenHead
+from lkvault.vault.repository.keyslots import (
     KEYS_PREFIX,
     KeySlot,
     SlotInfo,
@@ -32,12 +45,9 @@ from .repository.keyslots import (
     vault_id_of,
     verify_config,
 )
-from .repository.locks import Holder, lock
-from .repository.repo import Repository
-from .repository.snapshots import Snapshot, load_forgotten, load_snapshots
-from .retention import Policy
-from .stats import VaultStats, vault_stats
-from .streams import READ_BLOCK
+from lkvault.vault.repository.locks import Holder, lock
+from lkvault.vault.repository.repo import Repository
+from lkvault.vault.repository.snapshots import Snapshot, load_forgotten, load_snapshots
 
 
 def _pid_alive(pid: int) -> bool:

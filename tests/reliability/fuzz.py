@@ -61,8 +61,8 @@ def _fuzz(target: str, seconds: int, status: Path | None, work: Path) -> int:
     with atheris.instrument_imports(include=["lkvault.vault"]):
         import lkvault.vault.export  # noqa: F401
         import lkvault.vault.ingest.deflate  # noqa: F401
+        import lkvault.vault.ingest.zipingest  # noqa: F401
         import lkvault.vault.ingest.zipscan  # noqa: F401
-        import lkvault.vault.zipingest  # noqa: F401
     one_input, seeds = _target(target, work)
     corpus = work / "corpus"
     corpus.mkdir()

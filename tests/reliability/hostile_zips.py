@@ -31,7 +31,7 @@ from pathlib import Path
 
 from helpers_cli import csv_text
 from lkvault.vault import BadInput, Environment, Vault, VaultError
-from lkvault.vault.crypto import KdfParams
+from lkvault.vault.format.crypto import KdfParams
 from zipmakers import Crafted, craft_zip, deflated, make_zip, missing_tool, zeros_stream
 
 from .checks import one_line

@@ -41,7 +41,7 @@ from helpers_cli import (
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from lkvault.vault import Environment, Vault, VaultError
-from lkvault.vault.crypto import ObjectType, seal, unseal
+from lkvault.vault.format.crypto import ObjectType, seal, unseal
 from lkvault.vault.repository.index import pack_id_of_name
 from lkvault.vault.repository.pack import TRAILER_SIZE
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from lkvault.vault import codec, zstdframe
-from lkvault.vault.crypto import (
+from lkvault.vault.format import codec, zstdframe
+from lkvault.vault.format.crypto import (
     BlobType,
     KdfParams,
     Keys,

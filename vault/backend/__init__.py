@@ -7,15 +7,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import UsageError
-from .base import Backend
-from .local import LocalBackend
-from .location import S3Location, SftpLocation, parse_location
-from .retry import Retrier, RetryPolicy
+from lkvault.vault.backend.base import Backend
+from lkvault.vault.backend.local import LocalBackend
+from lkvault.vault.backend.location import S3Location, SftpLocation, parse_location
+from lkvault.vault.backend.retry import Retrier, RetryPolicy
+from lkvault.vault.errors import UsageError
 
 if TYPE_CHECKING:
-    from .s3 import S3Settings
-    from .sftp import SshSettings
+    from lkvault.vault.backend.s3 import S3Settings
+    from lkvault.vault.backend.sftp import SshSettings
 
 __all__ = ["Backend", "LocalBackend", "RemoteOptions", "is_remote", "open_backend"]
 
@@ -52,19 +52,19 @@ def open_backend(location: str, options: RemoteOptions | None = None) -> Backend
     retrier = Retrier(where.url, options.retry, notice=options.notice)
     remote: Backend
     if isinstance(where, S3Location):
-        from .s3 import S3Backend
+        from lkvault.vault.backend.s3 import S3Backend
 
         remote = S3Backend(where, options.s3, retrier)
     elif isinstance(where, SftpLocation):
-        from .sftp import SftpBackend
+        from lkvault.vault.backend.sftp import SftpBackend
 
         if options.ssh is None:
             raise UsageError(f"{location}: no SSH settings given")
         remote = SftpBackend(where, options.ssh, retrier)
     else:  # pragma: no cover - parse_location returns one of the above
         raise UsageError(f"unsupported vault location {location!r}")
-    from .cache import MetadataCache, cache_folder
-    from .uploads import ParallelUploads
+    from lkvault.vault.backend.cache import MetadataCache, cache_folder
+    from lkvault.vault.backend.uploads import ParallelUploads
 
     backend: Backend = ParallelUploads(remote, options.uploads)
     if options.cache_root is not None:

@@ -22,8 +22,8 @@ import struct
 from pathlib import Path
 from typing import Protocol
 
-from .base import Backend
-from .names import check_name
+from lkvault.vault.backend.base import Backend
+from lkvault.vault.backend.names import check_name
 
 CACHED_PREFIXES = ("index/", "snapshots/")
 MAGIC = b"LKC1"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import signal
 
-from ..errors import StorageError
-from .base import Backend
+from lkvault.vault.backend.base import Backend
+from lkvault.vault.errors import StorageError
 
 
 class KillAtWrite:
@@ -32,7 +32,7 @@ class KillAtWrite:
                 # Leave a half-written temp file behind, as a power cut would.
                 from pathlib import Path
 
-                from .local import TEMP_PREFIX
+                from lkvault.vault.backend.local import TEMP_PREFIX
 
                 folder = Path(self.inner.root, *name.split("/")[:-1])
                 folder.mkdir(parents=True, exist_ok=True)

@@ -7,8 +7,8 @@ import os
 import secrets
 from pathlib import Path
 
-from ..errors import StorageError
-from .names import TEMP_PREFIX, check_name, check_prefix
+from lkvault.vault.backend.names import TEMP_PREFIX, check_name, check_prefix
+from lkvault.vault.errors import StorageError
 
 __all__ = ["TEMP_PREFIX", "LocalBackend"]
 

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from ..errors import UsageError
+from lkvault.vault.errors import UsageError
 
 SCHEMES = ("s3", "sftp", "file")
 DEFAULT_SSH_PORT = 22

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from ..errors import StorageError
+from lkvault.vault.errors import StorageError
 
 T = TypeVar("T")
 

@@ -23,11 +23,10 @@ from typing import Any, TypeVar
 import boto3
 import botocore.exceptions
 from botocore.config import Config
-
-from ..errors import AccessDenied, StorageError, UsageError
-from .location import S3Location
-from .names import check_name, check_prefix
-from .retry import Retrier, Retryable
+from lkvault.vault.backend.location import S3Location
+from lkvault.vault.backend.names import check_name, check_prefix
+from lkvault.vault.backend.retry import Retrier, Retryable
+from lkvault.vault.errors import AccessDenied, StorageError, UsageError
 
 T = TypeVar("T")
 

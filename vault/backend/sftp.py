@@ -26,13 +26,12 @@ from pathlib import Path
 from typing import TypeVar
 
 import paramiko
+from lkvault.vault.backend.location import DEFAULT_SSH_PORT, SftpLocation
+from lkvault.vault.backend.names import TEMP_PREFIX, check_name, check_prefix
+from lkvault.vault.backend.retry import Retrier, Retryable
+from lkvault.vault.errors import AccessDenied, StorageError, UsageError
 from paramiko.agent import AgentSSH
 from paramiko.sftp import CMD_EXTENDED
-
-from ..errors import AccessDenied, StorageError, UsageError
-from .location import DEFAULT_SSH_PORT, SftpLocation
-from .names import TEMP_PREFIX, check_name, check_prefix
-from .retry import Retrier, Retryable
 
 T = TypeVar("T")
 

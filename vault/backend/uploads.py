@@ -13,9 +13,9 @@ from __future__ import annotations
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from ..errors import StorageError
-from .base import Backend
-from .names import check_name
+from lkvault.vault.backend.base import Backend
+from lkvault.vault.backend.names import check_name
+from lkvault.vault.errors import StorageError
 
 BEHIND_PREFIX = "data/"
 UNORDERED_PREFIX = "locks/"

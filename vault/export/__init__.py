@@ -4,8 +4,8 @@
 ``summarize(export)`` gives the counts a snapshot records. Everything here is pure.
 """
 
-from .load import MemberReaders, load_export
-from .model import (
+from lkvault.vault.export.load import MemberReaders, load_export
+from lkvault.vault.export.model import (
     Comment,
     Connection,
     Conversation,
@@ -17,8 +17,8 @@ from .model import (
     Position,
     Recommendation,
 )
-from .records import conversations
-from .summary import summarize, summary_document, summary_from_document
+from lkvault.vault.export.records import conversations
+from lkvault.vault.export.summary import summarize, summary_document, summary_from_document
 
 __all__ = [
     "Comment",

@@ -14,7 +14,7 @@ import hashlib
 import io
 from collections.abc import Iterable
 
-from .model import Connection
+from lkvault.vault.export.model import Connection
 
 # Google Contacts' own CSV export header (the subset lkvault fills); Outlook and Apple
 # Contacts map these names too.

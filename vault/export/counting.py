@@ -14,12 +14,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import IO
 
-from . import records
-from .layout import classify, export_identity
-from .load import LABELS
-from .model import ExportSummary
-from .summary import COUNTS
-from .tables import TableError, TableRows, filled_rows, stream_table
+from lkvault.vault.export import records
+from lkvault.vault.export.layout import classify, export_identity
+from lkvault.vault.export.load import LABELS
+from lkvault.vault.export.model import ExportSummary
+from lkvault.vault.export.summary import COUNTS
+from lkvault.vault.export.tables import TableError, TableRows, filled_rows, stream_table
 
 MemberStreams = Mapping[str, Callable[[], IO[bytes]]]
 

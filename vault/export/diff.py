@@ -13,8 +13,15 @@ from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from .model import Connection, Export, Invitation, Message, Position, Recommendation
-from .records import conversations
+from lkvault.vault.export.model import (
+    Connection,
+    Export,
+    Invitation,
+    Message,
+    Position,
+    Recommendation,
+)
+from lkvault.vault.export.records import conversations
 
 T = TypeVar("T")
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from .layout import classify, name_info
+from lkvault.vault.export.layout import classify, name_info
 
 PARTNER_SUFFIXES = (".crdownload", ".part", ".download", ".partial", ".tmp")
 CORE_TABLES = {"connections", "messages", "profile", "invitations"}

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date, tzinfo
 
-from ..repository.snapshots import Snapshot
-from .summary import summary_from_document
+from lkvault.vault.export.summary import summary_from_document
+from lkvault.vault.repository.snapshots import Snapshot
 
 
 def snapshot_day(snapshot: Snapshot, zone: tzinfo | None = None) -> date:

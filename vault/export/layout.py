@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import PurePosixPath
 
-from .model import ExportKind
+from lkvault.vault.export.model import ExportKind
 
 # Normalised base name (see ``file_key``) -> the table it holds.
 TABLES = {

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
-from . import records
-from .layout import MemberFile, classify, export_identity
-from .model import Export
-from .tables import Table, TableError, read_table
+from lkvault.vault.export import records
+from lkvault.vault.export.layout import MemberFile, classify, export_identity
+from lkvault.vault.export.model import Export
+from lkvault.vault.export.tables import Table, TableError, read_table
 
 MemberReaders = Mapping[str, Callable[[], bytes]]
 _Parsed = TypeVar("_Parsed")

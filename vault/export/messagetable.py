@@ -16,13 +16,13 @@ from itertools import chain, compress, repeat
 from operator import add, itemgetter
 from typing import Any, Protocol
 
-from . import records
-from .dates import parse_datetime
-from .layout import classify
-from .lazy import LazySequence
-from .load import MemberReaders, read_member
-from .model import Message
-from .tables import RawTable, read_rows
+from lkvault.vault.export import records
+from lkvault.vault.export.dates import parse_datetime
+from lkvault.vault.export.layout import classify
+from lkvault.vault.export.lazy import LazySequence
+from lkvault.vault.export.load import MemberReaders, read_member
+from lkvault.vault.export.model import Message
+from lkvault.vault.export.tables import RawTable, read_rows
 
 # Parts of today's date format, "2025-01-14 04:00:11 UTC" (see dates.parse_datetime).
 _FIRST_19 = itemgetter(slice(0, 19))

@@ -14,8 +14,8 @@ from datetime import datetime
 from operator import itemgetter
 from typing import Literal
 
-from .dates import parse_date, parse_datetime
-from .model import (
+from lkvault.vault.export.dates import parse_date, parse_datetime
+from lkvault.vault.export.model import (
     Comment,
     Connection,
     Conversation,
@@ -25,7 +25,7 @@ from .model import (
     Position,
     Recommendation,
 )
-from .tables import Table, column_key
+from lkvault.vault.export.tables import Table, column_key
 
 Row = dict[str, str]
 

@@ -12,15 +12,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..extractor import member_content
-from ..repository.repo import Repository
-from ..repository.snapshots import Snapshot
-from ..restorer import load_tree
-from ..tree import MemberEntry, Tree
-from .counting import count_export
-from .load import MemberReaders, load_export
-from .model import Export
-from .summary import summary_document
+from lkvault.vault.export.counting import count_export
+from lkvault.vault.export.load import MemberReaders, load_export
+from lkvault.vault.export.model import Export
+from lkvault.vault.export.summary import summary_document
+from lkvault.vault.format.tree import MemberEntry, Tree
+from lkvault.vault.operations.extractor import member_content
+from lkvault.vault.operations.restorer import load_tree
+from lkvault.vault.repository.repo import Repository
+from lkvault.vault.repository.snapshots import Snapshot
 
 MAX_TABLE_BYTES = 1024 * 1024 * 1024
 

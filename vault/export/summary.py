@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from .model import Export, ExportSummary
-from .records import conversations
+from lkvault.vault.export.model import Export, ExportSummary
+from lkvault.vault.export.records import conversations
 
 COUNTS = (
     "connections",

@@ -12,10 +12,10 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable
 
-from ..errors import IntegrityError
-from .index import FrameRef, encode_index, pack_name
-from .pack import BlobEntry, FrameEntry
-from .repo import BlobWriter, Repository
+from lkvault.vault.errors import IntegrityError
+from lkvault.vault.repository.index import FrameRef, encode_index, pack_name
+from lkvault.vault.repository.pack import BlobEntry, FrameEntry
+from lkvault.vault.repository.repo import BlobWriter, Repository
 
 # Index files are split so that none needs much memory to write or read.
 MAX_BLOBS_PER_INDEX = 100_000

@@ -6,9 +6,19 @@ from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .. import codec
-from ..crypto import ID_SIZE, SEAL_OVERHEAD, BlobType, Keys, ObjectType, Rng, padme, seal, unseal
-from .pack import DOCUMENT_VERSIONS, FrameEntry, documents_version
+from lkvault.vault.format import codec
+from lkvault.vault.format.crypto import (
+    ID_SIZE,
+    SEAL_OVERHEAD,
+    BlobType,
+    Keys,
+    ObjectType,
+    Rng,
+    padme,
+    seal,
+    unseal,
+)
+from lkvault.vault.repository.pack import DOCUMENT_VERSIONS, FrameEntry, documents_version
 
 INDEX_PREFIX = "index/"
 

@@ -9,8 +9,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..backend import Backend
-from ..crypto import (
+from lkvault.vault.backend import Backend
+from lkvault.vault.errors import AccessDenied, IntegrityError, UnsupportedFormat, VaultNotFound
+from lkvault.vault.format.crypto import (
     MASTER_SECRET_SIZE,
     VAULT_ID_SIZE,
     KdfParams,
@@ -20,7 +21,6 @@ from ..crypto import (
     unwrap_secret,
     wrap_secret,
 )
-from ..errors import AccessDenied, IntegrityError, UnsupportedFormat, VaultNotFound
 
 CONFIG_NAME = "config"
 KEYS_PREFIX = "keys/"

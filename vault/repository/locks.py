@@ -14,10 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .. import codec
-from ..crypto import ObjectType, seal, unseal
-from ..errors import IntegrityError, VaultLocked
-from .repo import Repository
+from lkvault.vault.errors import IntegrityError, VaultLocked
+from lkvault.vault.format import codec
+from lkvault.vault.format.crypto import ObjectType, seal, unseal
+from lkvault.vault.repository.repo import Repository
 
 LOCKS_PREFIX = "locks/"
 REFRESH_EVERY = timedelta(minutes=5)

@@ -13,9 +13,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .. import codec, zstdframe
-from ..crypto import ID_SIZE, SEAL_OVERHEAD, BlobType, Keys, ObjectType, Rng, padme, seal, unseal
-from ..errors import IntegrityError
+from lkvault.vault.errors import IntegrityError
+from lkvault.vault.format import codec, zstdframe
+from lkvault.vault.format.crypto import (
+    ID_SIZE,
+    SEAL_OVERHEAD,
+    BlobType,
+    Keys,
+    ObjectType,
+    Rng,
+    padme,
+    seal,
+    unseal,
+)
 
 TRAILER_SIZE = 4
 MAX_HEADER = 64 * 1024 * 1024

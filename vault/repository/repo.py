@@ -17,10 +17,17 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from .. import codec, zstdframe
-from ..backend import Backend
-from ..budget import Budget
-from ..crypto import (
+from lkvault.vault.backend import Backend
+from lkvault.vault.budget import Budget
+from lkvault.vault.errors import (
+    AccessDenied,
+    IntegrityError,
+    StorageError,
+    VaultExists,
+    VaultNotFound,
+)
+from lkvault.vault.format import codec, zstdframe
+from lkvault.vault.format.crypto import (
     MASTER_SECRET_SIZE,
     SEAL_OVERHEAD,
     VAULT_ID_SIZE,
@@ -34,9 +41,7 @@ from ..crypto import (
     seal,
     unseal,
 )
-from ..errors import AccessDenied, IntegrityError, StorageError, VaultExists, VaultNotFound
-from ..spill import Spill
-from .index import (
+from lkvault.vault.repository.index import (
     INDEX_PREFIX,
     BlobLocation,
     FrameRef,
@@ -46,7 +51,7 @@ from .index import (
     id_of_name,
     pack_name,
 )
-from .keyslots import (
+from lkvault.vault.repository.keyslots import (
     CONFIG_NAME,
     KeySlot,
     VaultConfig,
@@ -55,7 +60,7 @@ from .keyslots import (
     vault_id_of,
     verify_config,
 )
-from .pack import (
+from lkvault.vault.repository.pack import (
     MAX_DICT_BLOBS,
     MAX_DICT_BYTES,
     MAX_DICT_DEPTH,
@@ -70,6 +75,7 @@ from .pack import (
     parse_trailer,
     seal_frame,
 )
+from lkvault.vault.spill import Spill
 
 Clock = Callable[[], datetime]
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .. import codec
-from ..crypto import ID_SIZE, ObjectType
-from ..errors import IntegrityError
-from .repo import Repository
+from lkvault.vault.errors import IntegrityError
+from lkvault.vault.format import codec
+from lkvault.vault.format.crypto import ID_SIZE, ObjectType
+from lkvault.vault.repository.repo import Repository
 
 SNAPSHOTS_PREFIX = "snapshots/"
 FORGET_PREFIX = "forget/"

@@ -17,10 +17,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import archiver, restorer
-from .progress import NoProgress, Progress
-from .repository.repo import Repository
-from .repository.snapshots import Snapshot
+from lkvault.vault.operations import archiver, restorer
+from lkvault.vault.progress import NoProgress, Progress
+from lkvault.vault.repository.repo import Repository
+from lkvault.vault.repository.snapshots import Snapshot
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from .repository.index import Index
-from .repository.repo import Repository
-from .repository.snapshots import Snapshot
-from .restorer import iter_chunk_refs, load_tree
-from .tree import content_streams
+from lkvault.vault.format.tree import content_streams
+from lkvault.vault.operations.restorer import iter_chunk_refs, load_tree
+from lkvault.vault.repository.index import Index
+from lkvault.vault.repository.repo import Repository
+from lkvault.vault.repository.snapshots import Snapshot
 
 
 def snapshot_blobs(repo: Repository, snapshot: Snapshot) -> Iterator[tuple[bytes, int]]:

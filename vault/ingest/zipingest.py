@@ -15,25 +15,8 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from .crypto import Keys
-from .ingest.deflate import PROBE_HEAD, MemberReader, probe
-from .ingest.rows import RecordScanner, RowPlan, encode_order, worth_reordering
-from .ingest.zipscan import (
-    METHOD_DEFLATED,
-    METHOD_STORED,
-    Member,
-    Region,
-    ZipLimits,
-    format_size,
-    quote_name,
-    scan_zip,
-)
-from .progress import Progress
-from .repository.index import Index
-from .repository.repo import BlobWriter, Repository
-from .spill import Spill
-from .streams import Ingest, PreviousVersion, StreamStore
-from .tree import (
+from lkvault.vault.format.crypto import Keys
+from lkvault.vault.format.tree import (
     Content,
     Deflated,
     Literal,
@@ -45,6 +28,23 @@ from .tree import (
     content_streams,
     member_mac_header,
 )
+from lkvault.vault.ingest.deflate import PROBE_HEAD, MemberReader, probe
+from lkvault.vault.ingest.rows import RecordScanner, RowPlan, encode_order, worth_reordering
+from lkvault.vault.ingest.streams import Ingest, PreviousVersion, StreamStore
+from lkvault.vault.ingest.zipscan import (
+    METHOD_DEFLATED,
+    METHOD_STORED,
+    Member,
+    Region,
+    ZipLimits,
+    format_size,
+    quote_name,
+    scan_zip,
+)
+from lkvault.vault.progress import Progress
+from lkvault.vault.repository.index import Index
+from lkvault.vault.repository.repo import BlobWriter, Repository
+from lkvault.vault.spill import Spill
 
 LITERAL_LIMIT = 1024 * 1024
 # Row order pays once a member is much larger than a frame's dictionary, which otherwise holds

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .errors import IntegrityError, StorageError
-from .repository.index import Index
-from .repository.repo import Repository
-from .repository.snapshots import Snapshot
-from .usage import snapshot_blobs
+from lkvault.vault.errors import IntegrityError, StorageError
+from lkvault.vault.operations.usage import snapshot_blobs
+from lkvault.vault.repository.index import Index
+from lkvault.vault.repository.repo import Repository
+from lkvault.vault.repository.snapshots import Snapshot
 
 VAULT_FOLDERS = ("data/", "index/", "snapshots/", "forget/", "keys/")
 

@@ -30,7 +30,7 @@ from typing import Protocol
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 try:
-    from lkvault.vault import _cdc as _cdc_module
+    from lkvault.vault.format import _cdc as _cdc_module
 except ImportError:  # not built (no compiler at install time): the reference path is used
     _cdc_module = None
 

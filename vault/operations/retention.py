@@ -22,7 +22,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 
-from .errors import UsageError
+from lkvault.vault.errors import UsageError
 
 # Two computers' clocks may disagree by this much before a date counts as impossible.
 CLOCK_SKEW_TOLERANCE = timedelta(hours=1)

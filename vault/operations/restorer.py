@@ -16,16 +16,10 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from . import codec
-from .crypto import BlobType
-from .errors import IntegrityError, UsageError
-from .ingest.deflate import DeflateParams, Recompressor
-from .ingest.rows import ENTRY, MAX_ENTRIES, RowPlan
-from .progress import NoProgress, Progress
-from .repository.repo import Repository
-from .repository.snapshots import Snapshot
-from .spill import Spill
-from .tree import (
+from lkvault.vault.errors import IntegrityError, UsageError
+from lkvault.vault.format import codec
+from lkvault.vault.format.crypto import BlobType
+from lkvault.vault.format.tree import (
     ChunkRef,
     Content,
     Deflated,
@@ -41,6 +35,12 @@ from .tree import (
     member_mac_header,
     part_size,
 )
+from lkvault.vault.ingest.deflate import DeflateParams, Recompressor
+from lkvault.vault.ingest.rows import ENTRY, MAX_ENTRIES, RowPlan
+from lkvault.vault.progress import NoProgress, Progress
+from lkvault.vault.repository.repo import Repository
+from lkvault.vault.repository.snapshots import Snapshot
+from lkvault.vault.spill import Spill
 
 PARALLEL_PART_LIMIT = 32 * 1024 * 1024
 IN_FLIGHT_LIMIT = 64 * 1024 * 1024

@@ -11,16 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
-from .errors import UsageError
-from .repository.repo import Repository
-from .repository.snapshots import (
+from lkvault.vault.errors import UsageError
+from lkvault.vault.operations.retention import Candidate, Policy, Verdict, apply_policy
+from lkvault.vault.repository.repo import Repository
+from lkvault.vault.repository.snapshots import (
     Forgotten,
     Snapshot,
     delete_forgotten_files,
     load_forgotten,
     write_forget_record,
 )
-from .retention import Candidate, Policy, Verdict, apply_policy
 
 
 @dataclass

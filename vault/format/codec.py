@@ -12,8 +12,7 @@ from typing import Any
 
 import msgpack
 import zstandard
-
-from .errors import IntegrityError, UnsupportedFormat
+from lkvault.vault.errors import IntegrityError, UnsupportedFormat
 
 CODEC_RAW = 0
 CODEC_ZSTD = 1

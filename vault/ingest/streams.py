@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from . import codec
-from .chunker import Chunker, ChunkerParams
-from .crypto import BlobType
-from .progress import Progress
-from .repository.repo import BlobWriter, Repository
-from .tree import INLINE_CHUNKS, ChunkRef, ListRef, Stream, Tree
+from lkvault.vault.format import codec
+from lkvault.vault.format.chunker import Chunker, ChunkerParams
+from lkvault.vault.format.crypto import BlobType
+from lkvault.vault.format.tree import INLINE_CHUNKS, ChunkRef, ListRef, Stream, Tree
+from lkvault.vault.progress import Progress
+from lkvault.vault.repository.repo import BlobWriter, Repository
 
 READ_BLOCK = 1024 * 1024
 

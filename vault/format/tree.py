@@ -16,9 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import codec
-from .crypto import ID_SIZE
-from .errors import UnsupportedFormat
+from lkvault.vault.errors import UnsupportedFormat
+from lkvault.vault.format import codec
+from lkvault.vault.format.crypto import ID_SIZE
 
 INLINE_CHUNKS = 1024
 

@@ -16,18 +16,18 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from . import codec
-from .crypto import BlobType
-from .errors import BadInput, IntegrityError
-from .export.sources import export_of_file
-from .ingest.zipscan import ZipLimits
-from .progress import NoProgress, Progress
-from .repository.repo import Repository
-from .repository.snapshots import Snapshot, load_snapshots, write_snapshot
-from .restorer import chunk_ids, iter_chunk_refs, load_tree
-from .streams import READ_BLOCK, Ingest, PreviousVersion, StreamStore
-from .tree import Part, Tree, content_streams, encode_tree, part_size
-from .zipingest import FileReader, KnownMember, ZipIngester
+from lkvault.vault.errors import BadInput, IntegrityError
+from lkvault.vault.export.sources import export_of_file
+from lkvault.vault.format import codec
+from lkvault.vault.format.crypto import BlobType
+from lkvault.vault.format.tree import Part, Tree, content_streams, encode_tree, part_size
+from lkvault.vault.ingest.streams import READ_BLOCK, Ingest, PreviousVersion, StreamStore
+from lkvault.vault.ingest.zipingest import FileReader, KnownMember, ZipIngester
+from lkvault.vault.ingest.zipscan import ZipLimits
+from lkvault.vault.operations.restorer import chunk_ids, iter_chunk_refs, load_tree
+from lkvault.vault.progress import NoProgress, Progress
+from lkvault.vault.repository.repo import Repository
+from lkvault.vault.repository.snapshots import Snapshot, load_snapshots, write_snapshot
 
 TOOL = "lkvault 0.3.1"
 KNOWN_FROM_SNAPSHOTS = 6

@@ -19,8 +19,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
-from .errors import AccessDenied, IntegrityError, UsageError, VaultError
+from lkvault.vault.errors import AccessDenied, IntegrityError, UsageError, VaultError
 
 Rng = Callable[[int], bytes]
 

@@ -14,8 +14,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .crypto import MASTER_SECRET_SIZE, VAULT_ID_SIZE
-from .errors import BadInput
+from lkvault.vault.errors import BadInput
+from lkvault.vault.format.crypto import MASTER_SECRET_SIZE, VAULT_ID_SIZE
 
 ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 # Letters people confuse with the ones the alphabet leaves out.

@@ -1,10 +1,10 @@
 /*
- * vault._cdc: optional accelerator for vault/chunker.py (the cut-point search only).
+ * vault._cdc: optional accelerator for vault/format/chunker.py (the cut-point search only).
  *
  * The cut decision at stream position p is
  *     v = first 8 bytes, little-endian, of AES-128-ECB(key, stream[p-15 .. p])
  *     cut if v < (L < avg ? T_small : T_large)       with L = p - start + 1
- * exactly as in the pure-Python reference path of vault/chunker.py, which is normative
+ * exactly as in the pure-Python reference path of vault/format/chunker.py, which is normative
  * (docs/FORMAT.md). This file only makes it fast: AES-NI with 8 windows in flight, or
  * VAES on 256-bit registers (16 windows in flight: one 32-byte load at p-15 holds the
  * windows ending at p and at p+16).

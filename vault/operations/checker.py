@@ -10,16 +10,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from .errors import IntegrityError, StorageError
-from .progress import NoProgress, Progress
-from .repository.headstate import SeenHead
-from .repository.index import FrameRef, Index, pack_id_of_name, pack_name
-from .repository.keyslots import load_slots
-from .repository.pack import FrameEntry, open_frame
-from .repository.repo import Repository
-from .repository.snapshots import FORGET_PREFIX, Snapshot, load_forgotten, load_snapshots
-from .restorer import iter_chunk_refs, load_tree
-from .tree import Stream, Tree, content_streams
+from lkvault.vault.errors import IntegrityError, StorageError
+from lkvault.vault.format.tree import Stream, Tree, content_streams
+from lkvault.vault.operations.restorer import iter_chunk_refs, load_tree
+from lkvault.vault.progress import NoProgress, Progress
+from lkvault.vault.repository.headstate import SeenHead
+from lkvault.vault.repository.index import FrameRef, Index, pack_id_of_name, pack_name
+from lkvault.vault.repository.keyslots import load_slots
+from lkvault.vault.repository.pack import FrameEntry, open_frame
+from lkvault.vault.repository.repo import Repository
+from lkvault.vault.repository.snapshots import (
+    FORGET_PREFIX,
+    Snapshot,
+    load_forgotten,
+    load_snapshots,
+)
 
 
 @dataclass

@@ -13,14 +13,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from .errors import IntegrityError, SnapshotNotFound, UsageError
-from .ingest.zipscan import METHOD_DEFLATED, quote_name
-from .ingest.zipscan import _unsafe_path as unsafe_path
-from .progress import NoProgress, Progress
-from .repository.repo import Repository
-from .repository.snapshots import Snapshot
-from .restorer import chunk_ids, iter_content, iter_stream, load_tree, write_then_rename
-from .tree import Deflated, MemberEntry, Stream, Tree
+from lkvault.vault.errors import IntegrityError, SnapshotNotFound, UsageError
+from lkvault.vault.format.tree import Deflated, MemberEntry, Stream, Tree
+from lkvault.vault.ingest.zipscan import METHOD_DEFLATED, quote_name
+from lkvault.vault.ingest.zipscan import _unsafe_path as unsafe_path
+from lkvault.vault.operations.restorer import (
+    chunk_ids,
+    iter_content,
+    iter_stream,
+    load_tree,
+    write_then_rename,
+)
+from lkvault.vault.progress import NoProgress, Progress
+from lkvault.vault.repository.repo import Repository
+from lkvault.vault.repository.snapshots import Snapshot
 
 NAME_MAX = 255  # bytes in one file or folder name, on every common filesystem
 

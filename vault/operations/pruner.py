@@ -15,14 +15,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .errors import IntegrityError, StorageError
-from .progress import NoProgress, Progress
-from .repository.compaction import copy_frame_blobs, delete_packs, index_groups, replace_index
-from .repository.index import FrameRef, Index, pack_id_of_name
-from .repository.pack import BlobEntry, FrameEntry
-from .repository.repo import Repository
-from .repository.snapshots import delete_forgotten_files, load_forgotten, load_snapshots
-from .usage import used_blobs
+from lkvault.vault.errors import IntegrityError, StorageError
+from lkvault.vault.operations.usage import used_blobs
+from lkvault.vault.progress import NoProgress, Progress
+from lkvault.vault.repository.compaction import (
+    copy_frame_blobs,
+    delete_packs,
+    index_groups,
+    replace_index,
+)
+from lkvault.vault.repository.index import FrameRef, Index, pack_id_of_name
+from lkvault.vault.repository.pack import BlobEntry, FrameEntry
+from lkvault.vault.repository.repo import Repository
+from lkvault.vault.repository.snapshots import (
+    delete_forgotten_files,
+    load_forgotten,
+    load_snapshots,
+)
 
 REPAIR_HINT = "run 'lkvault verify' and 'lkvault repair' first"
 

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .errors import IntegrityError, StorageError
-from .progress import NoProgress, Progress
-from .repository.compaction import copy_frame_blobs, delete_packs, replace_index
-from .repository.index import FrameRef, Index, decode_index, pack_id_of_name, pack_name
-from .repository.keyslots import load_slots
-from .repository.pack import BlobEntry, FrameEntry, open_frame
-from .repository.repo import Repository
-from .repository.snapshots import (
+from lkvault.vault.errors import IntegrityError, StorageError
+from lkvault.vault.operations.usage import snapshot_blobs
+from lkvault.vault.progress import NoProgress, Progress
+from lkvault.vault.repository.compaction import copy_frame_blobs, delete_packs, replace_index
+from lkvault.vault.repository.index import FrameRef, Index, decode_index, pack_id_of_name, pack_name
+from lkvault.vault.repository.keyslots import load_slots
+from lkvault.vault.repository.pack import BlobEntry, FrameEntry, open_frame
+from lkvault.vault.repository.repo import Repository
+from lkvault.vault.repository.snapshots import (
     SNAPSHOTS_PREFIX,
     Forgotten,
     Snapshot,
@@ -30,7 +31,6 @@ from .repository.snapshots import (
     read_snapshot,
     write_forget_record,
 )
-from .usage import snapshot_blobs
 
 READ_ERRORS = (IntegrityError, StorageError, FileNotFoundError)
 

@@ -1,0 +1,1 @@
+"""Pure format code: cryptography, encodings, trees, chunking and zstd frames; no I/O here."""

@@ -1,0 +1,1 @@
+"""Operations on an unlocked repository: snapshot, restore, verify, prune, repair, copy, forget."""

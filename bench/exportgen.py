@@ -2,7 +2,11 @@
 
 The layout, file names, CSV headers and quirks follow docs/linkedin-export-format.md (the
 "2025" era is the current ``Basic_LinkedInDataExport_MM-DD-YYYY.zip``; the "2018" era is the
-old ``Complete_LinkedInDataExport_MM-DD-YYYY.zip`` with UTF-16 TSV members).
+old ``Complete_LinkedInDataExport_MM-DD-YYYY.zip`` with UTF-16 TSV members; the "2012-outlook"
+and "2012-vcard" eras are not zips but the connections file of the old "Export contacts" page:
+``linkedin_connections_export_microsoft_outlook.csv``, 59 quoted columns in Windows-1252, or a
+vCard file). ``quirks`` adds what real exports were seen to do (see ``QUIRKS``); without them
+the output is what it always was for the same arguments.
 
 Model. One synthetic member is simulated on a timeline anchored at the series start.
 Connections, conversations and every other event stream are indexed in chronological
@@ -58,6 +62,8 @@ __all__ = [
     "export_name",
     "generate_export",
     "generate_series",
+    "QUIRKS",
+    "CONTACT_ERAS",
     "main",
     "member_names",
     "scale_factor",
@@ -65,7 +71,16 @@ __all__ = [
 
 SCALES: dict[str, float] = {"small": 1.0, "medium": 10.0, "large": 320.0}
 """Named scales as multipliers of "small" (about 1 MB of zip per export)."""
-ERAS = ("2025", "2018")
+ERAS = ("2025", "2018", "2012-outlook", "2012-vcard")
+CONTACT_ERAS = ("2012-outlook", "2012-vcard")  # one connections file, not a zip
+QUIRKS = {
+    "legacy-endorsements": "a second, legacy UTF-16 'Endorsement Received Info.csv' beside "
+    "Endorsement_Received_Info.csv: the same endorsements (status 'Accepted') plus redacted ones",
+    "urn-emails": "some connections' Email Address holds a member URN (urn:li:member:NNN)",
+    "moved-urls": "some connections change their public profile URL in a later month",
+    "no-messages": "no messages.csv (the member did not ask for messages)",
+    "no-profile": "no Profile.csv",
+}
 PRODUCERS = ("python", "infozip-6", "infozip-9", "7z", "stored")
 
 DAY = 86400
@@ -161,6 +176,23 @@ H18 = {
     "Logins.csv": '"Login Date"\t"IP Address"\t"User Agent"\t"Login Type"',
     "Account Status History.csv": '"Time"\t"Event"',
 }
+
+# The Outlook CSV of the 2012 "Export contacts" page: 59 columns, every header quoted.
+H12_OUTLOOK = (
+    '"Title","First Name","Middle Name","Last Name","Suffix","E-mail Address","E-mail 2 Address",'
+    '"E-mail 3 Address","Business Street","Business Street 2","Business Street 3","Business City",'
+    '"Business State","Business Postal Code","Business Country","Home Street","Home Street 2",'
+    '"Home Street 3","Home City","Home State","Home Postal Code","Home Country","Other Street",'
+    '"Other Street 2","Other Street 3","Other City","Other State","Other Postal Code",'
+    '"Other Country","Company","Department","Job Title","Assistant\'s Phone","Business Fax",'
+    '"Business Phone","Business Phone 2","Callback","Car Phone","Company Main Phone","Home Fax",'
+    '"Home Phone","Home Phone 2","ISDN","Mobile Phone","Other Fax","Other Phone","Pager",'
+    '"Primary Phone","Radio Phone","TTY/TDD Phone","Telex","Assistant\'s Name","Birthday",'
+    '"Manager\'s Name","Notes","Other Address PO Box","Spouse","Web Page","Personal Web Page"'
+)
+# The legacy received-endorsements file kept beside the current one in 2022 Complete exports.
+H_LEGACY_ENDORSEMENTS = ('"Endorsement Date"\t"Skill Name"\t"Endorser First Name"\t'
+                         '"Endorser Last Name"\t"Endorser Public Url"\t"Endorsement Status"')
 
 # --------------------------------------------------------------------------- word pools
 
@@ -369,7 +401,12 @@ def add_months(d: date, n: int) -> date:
 
 
 def export_name(d: date, era: str = "2025") -> str:
-    """The zip name LinkedIn uses for an export made on ``d`` (US date order)."""
+    """The zip name LinkedIn uses for an export made on ``d`` (US date order); the file name
+    of the 2012 "Export contacts" page for those eras (it carried no date)."""
+    if era == "2012-outlook":
+        return "linkedin_connections_export_microsoft_outlook.csv"
+    if era == "2012-vcard":
+        return "linkedin_connections_export.vcf"
     kind = "Basic" if era == "2025" else "Complete"
     return f"{kind}_LinkedInDataExport_{d:%m-%d-%Y}.zip"
 
@@ -630,8 +667,9 @@ class Conn:
 class Member:
     """Everything that is true of the synthetic member at export ``month`` of a series."""
 
-    def __init__(self, *, seed: int, f: float, start: date, month: int, era: str) -> None:
-        self.seed, self.f, self.month, self.era = seed, f, month, era
+    def __init__(self, *, seed: int, f: float, start: date, month: int, era: str,
+                 quirks: frozenset[str] = frozenset()) -> None:
+        self.seed, self.f, self.month, self.era, self.quirks = seed, f, month, era, quirks
         self.plan = Plan.for_scale(f)
         off = 6 * 3600 + _seed(seed, "hour") % (4 * 3600)  # export made in the morning, UTC
         self.T = [calendar.timegm(add_months(start, k).timetuple()) + off for k in range(month + 1)]
@@ -682,7 +720,7 @@ class Member:
         times, added = self.named_stream("connections")
         r = random.Random(_seed(self.seed, "connections", "attr"))
         pools, out = self.pools, []
-        email_p = 1.0 if self.era == "2018" else 0.014
+        email_p = 0.014 if self.era == "2025" else 1.0
         for t, a in zip(times, added, strict=True):
             p = _person(r, email_p)
             company = pools.companies[r.randrange(900)] if r.random() > 0.07 else ""
@@ -692,21 +730,44 @@ class Member:
             x = r.random()
             ghost = 0 if x < 0.011 else a + 1 + r.randrange(60) if x < 0.02 else NEVER
             removed = a + 1 + r.randrange(24) if r.random() < 0.03 else NEVER
-            if self.era == "2018":
+            if self.era != "2025":
                 ghost = NEVER
             out.append(Conn(p, t, company, title, company2, title2, change, ghost, removed))
         return out, times
 
+    def _quirk_of(self, quirk: str, i: int, every: int) -> int | None:
+        """For about one connection in ``every`` (when ``quirk`` is on): a number drawn for
+        connection ``i`` alone, so the other rows stay as they are without the quirk."""
+        if quirk not in self.quirks:
+            return None
+        drawn = _seed(self.seed, quirk, i)
+        return drawn // every if drawn % every == 0 else None
+
+    def email_of(self, i: int, c: Conn) -> str:
+        urn = self._quirk_of("urn-emails", i, 25)
+        if urn is None:
+            return c.p.email
+        return f"urn:li:member:{1_000_000_000 + urn % 999_999_999}"
+
+    def url_of(self, i: int, c: Conn) -> str:
+        """The profile URL shown in this month's export: a moved one from the month after
+        the connection was made (at the earliest), with a new slug."""
+        moved = self._quirk_of("moved-urls", i, 8)
+        if moved is not None and self.month >= 1 + moved % 3:
+            return f"{c.p.url.rsplit('-', 1)[0]}-{moved % 16**6:06x}"
+        return c.p.url
+
     def connection_rows(self) -> Iterator[list[str]]:
         m = self.month
-        for c in reversed(self.conns):  # newest on top
+        for i in range(len(self.conns) - 1, -1, -1):  # newest on top
+            c = self.conns[i]
             if c.removed <= m:
                 continue
             if c.ghost <= m:
                 yield ["", "", "", "", "", "", _dmy(c.t)]
                 continue
             co, ti = (c.company2, c.title2) if c.change <= m else (c.company, c.title)
-            yield [c.p.first, c.p.last, c.p.url, c.p.email, co, ti, _dmy(c.t)]
+            yield [c.p.first, c.p.last, self.url_of(i, c), self.email_of(i, c), co, ti, _dmy(c.t)]
 
     def connection_rows_2018(self) -> Iterator[list[str]]:
         m = self.month
@@ -716,7 +777,15 @@ class Member:
             if c.removed <= m:
                 continue
             co, ti = (c.company2, c.title2) if c.change <= m else (c.company, c.title)
-            yield [c.p.first, c.p.last, c.p.email, co, ti, _us(c.t)]
+            yield [c.p.first, c.p.last, self.email_of(i, c), co, ti, _us(c.t)]
+
+    def connection_rows_2012(self) -> Iterator[tuple[str, str, str, str, str]]:
+        """(first, last, e-mail, company, job title) of the 2012 contacts export, by name."""
+        m = self.month
+        kept = [c for c in self.conns if c.removed > m]
+        for c in sorted(kept, key=lambda c: (c.p.last.casefold(), c.p.first.casefold())):
+            co, ti = (c.company2, c.title2) if c.change <= m else (c.company, c.title)
+            yield c.p.first, c.p.last, c.p.email, co, ti
 
     def someone(self, r: random.Random, t: float) -> Person:
         """A connection that existed at time ``t`` (biased towards recent ones)."""
@@ -1069,6 +1138,66 @@ def _share_commentary(r: random.Random, pools: _Pools) -> str:
     return '"' + '"\n"'.join(x.replace('"', '""') for x in lines) + '"'
 
 
+def _endorsement(mem: Member, received: bool) -> Callable[[random.Random, float, int], list[str]]:
+    def make(r: random.Random, t: float, a: int) -> list[str]:
+        p = mem.someone(r, t)
+        skill = r.choice(mem.profile.skills[:12]) if received else r.choice(SKILLS)
+        return [_slash(t), skill, p.first, p.last, p.url, "ACCEPTED"]
+    return make
+
+
+def _legacy_endorsements(mem: Member) -> Iterator[list[str]]:
+    """The received endorsements again, as the legacy file writes them ('Accepted'), then
+    redacted ones (the endorser gone from LinkedIn), drawn from a stream of their own."""
+    for when, skill, first, last, url, _status in mem.rows("endorsements_received",
+                                                           _endorsement(mem, True)):
+        yield [when, skill, first, last, url, "Accepted"]
+    r = random.Random(_seed(mem.seed, "redacted endorsements"))
+    for _ in range(3 + len(mem.profile.skills) // 4):
+        t = mem.T[0] - r.uniform(100, 2000) * DAY
+        yield [_slash(t), r.choice(mem.profile.skills), "", "", "", "Redacted"]
+
+
+def _with_quirks(mem: Member, members: list[tuple[str, Chunks]]) -> list[tuple[str, Chunks]]:
+    """The members of an export, with the files ``mem.quirks`` add or take away."""
+    out = list(members)
+    if "legacy-endorsements" in mem.quirks:
+        at = [name for name, _ in out].index("Endorsement_Received_Info.csv") + 1
+        out.insert(at, ("Endorsement Received Info.csv", _csv(
+            H_LEGACY_ENDORSEMENTS, lambda: _legacy_endorsements(mem), tsv16=True)))
+    gone = {name for quirk, name in (("no-messages", "messages.csv"),
+                                     ("no-messages", "Messages.csv"),
+                                     ("no-profile", "Profile.csv")) if quirk in mem.quirks}
+    return [(name, chunks) for name, chunks in out if name not in gone]
+
+
+def _contacts_2012(mem: Member, era: str) -> bytes:
+    """The one file of the 2012 "Export contacts" page: Outlook CSV (Windows-1252, CRLF,
+    every field quoted; a character cp1252 lacks becomes '?') or vCard 3.0."""
+    people = list(mem.connection_rows_2012())
+    if era == "2012-outlook":
+        buf = io.StringIO()
+        w = csv.writer(buf, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
+        buf.write(H12_OUTLOOK + "\r\n")
+        for first, last, email, company, title in people:
+            row = [""] * 59
+            row[1], row[3], row[5], row[29], row[31] = first, last, email, company, title
+            w.writerow(row)
+        return buf.getvalue().encode("cp1252", "replace")
+
+    def esc(v: str) -> str:
+        return v.replace("\\", "\\\\").replace(",", "\\,").replace(";", "\\;")
+
+    cards = []
+    for first, last, email, company, title in people:
+        lines = ["BEGIN:VCARD", "VERSION:3.0", f"N:{esc(last)};{esc(first)};;;",
+                 f"FN:{esc(first)} {esc(last)}"]
+        lines += [f"ORG:{esc(company)}"] * bool(company) + [f"TITLE:{esc(title)}"] * bool(title)
+        lines += [f"EMAIL;TYPE=INTERNET,PREF:{email}"] * bool(email) + ["END:VCARD"]
+        cards.append("\r\n".join(lines) + "\r\n")
+    return "".join(cards).encode()
+
+
 def _members_2025(mem: Member) -> list[tuple[str, Chunks]]:
     pf, pools, me, now = mem.profile, mem.pools, mem.profile.me, mem.now
 
@@ -1087,11 +1216,7 @@ def _members_2025(mem: Member) -> list[tuple[str, Chunks]]:
         return (row for gone, row in mem.rows("invitations", invitation) if gone > mem.month)
 
     def endorsement(received: bool) -> Callable[[random.Random, float, int], list[str]]:
-        def make(r: random.Random, t: float, a: int) -> list[str]:
-            p = mem.someone(r, t)
-            skill = r.choice(pf.skills[:12]) if received else r.choice(SKILLS)
-            return [_slash(t), skill, p.first, p.last, p.url, "ACCEPTED"]
-        return make
+        return _endorsement(mem, received)
 
     def learning(r: random.Random, t: float, a: int) -> list[str]:
         done = f"{_utc(t + r.uniform(1, 20) * 3600):%Y-%m-%d %H:%M} UTC"
@@ -1328,19 +1453,28 @@ def _write_with_tool(path: Path, members: list[tuple[str, Chunks]], ts: int, pro
 
 
 def _build(path: Path, *, start: date, month_index: int, scale: str | float, seed: int,
-           era: str, producer: str) -> Path:
+           era: str, producer: str, quirks: Iterable[str] = ()) -> Path:
     if era not in ERAS:
         raise ValueError(f"unknown era {era!r}: use one of {ERAS}")
     if producer not in PRODUCERS:
         raise ValueError(f"unknown producer {producer!r}: use one of {PRODUCERS}")
     f = scale_factor(scale)
-    mem = Member(seed=seed, f=f, start=start, month=month_index, era=era)
-    members = _members_2025(mem) if era == "2025" else _members_2018(mem)
+    unknown = set(quirks) - set(QUIRKS)
+    if unknown:
+        raise ValueError(f"unknown quirk {sorted(unknown)[0]!r}: use some of {sorted(QUIRKS)}")
+    mem = Member(seed=seed, f=f, start=start, month=month_index, era=era,
+                 quirks=frozenset(quirks))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     part = path.with_name(path.name + ".part")
     part.unlink(missing_ok=True)
     ts = int(mem.now)
+    if era in CONTACT_ERAS:
+        part.write_bytes(_contacts_2012(mem, era))
+        os.utime(part, (ts, ts))
+        os.replace(part, path)
+        return path
+    members = _with_quirks(mem, _members_2025(mem) if era == "2025" else _members_2018(mem))
     if producer in ("python", "stored"):
         method = zipfile.ZIP_DEFLATED if producer == "python" else zipfile.ZIP_STORED
         # zipfile must be told in advance when a member may pass 2 GiB: messages.csv takes
@@ -1355,21 +1489,24 @@ def _build(path: Path, *, start: date, month_index: int, scale: str | float, see
 
 def generate_export(path: str | os.PathLike[str], *, date: date, scale: str | float = "small",
                     seed: int = 1, era: str = "2025", producer: str = "python",
-                    month_index: int = 0) -> Path:
-    """Write one export made on ``date``, the ``month_index``-th of a monthly series."""
+                    month_index: int = 0, quirks: Iterable[str] = ()) -> Path:
+    """Write one export made on ``date``, the ``month_index``-th of a monthly series, with
+    the ``quirks`` named (keys of ``QUIRKS``). A different ``seed`` is a different member."""
     return _build(Path(path), start=add_months(date, -month_index), month_index=month_index,
-                  scale=scale, seed=seed, era=era, producer=producer)
+                  scale=scale, seed=seed, era=era, producer=producer, quirks=quirks)
 
 
 def generate_series(out_dir: str | os.PathLike[str], *, months: int, scale: str | float,
                     seed: int = 1, start: date = date(2025, 1, 15), era: str = "2025",
-                    producer: str = "python") -> list[Path]:
-    """Write ``months`` monthly exports of one member into ``out_dir``; return their paths."""
+                    producer: str = "python", quirks: Iterable[str] = ()) -> list[Path]:
+    """Write ``months`` monthly exports of one member into ``out_dir``; return their paths.
+    (The 2012 contacts eras have one file name: give them one month, or one ``out_dir`` each.)"""
     if months < 1:
         raise ValueError("months must be at least 1")
     out = Path(out_dir)
     return [_build(out / export_name(add_months(start, k), era), start=start, month_index=k,
-                   scale=scale, seed=seed, era=era, producer=producer) for k in range(months)]
+                   scale=scale, seed=seed, era=era, producer=producer, quirks=quirks)
+            for k in range(months)]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1386,13 +1523,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="date of the first export, YYYY-MM-DD")
     ap.add_argument("--era", choices=ERAS, default="2025")
     ap.add_argument("--producer", choices=PRODUCERS, default="python")
+    ap.add_argument("--quirk", action="append", choices=sorted(QUIRKS), default=[],
+                    help="add a quirk real exports have (repeatable)")
     a = ap.parse_args(argv)
     try:
         scale_factor(a.scale)
     except ValueError as e:
         ap.error(str(e))
     for p in generate_series(a.out, months=a.months, scale=a.scale, seed=a.seed, start=a.start,
-                             era=a.era, producer=a.producer):
+                             era=a.era, producer=a.producer, quirks=a.quirk):
         print(p, flush=True)
     return 0
 

@@ -23,9 +23,10 @@ from lkvault.vault import (
 )
 from lkvault.vault.export import Export, summary_from_document
 from lkvault.vault.export.contacts import contacts_csv, exportable, vcards
-from lkvault.vault.export.diff import ExportDiff, diff_document, diff_exports
+from lkvault.vault.export.diff import COMPARED, ExportDiff, diff_document, diff_exports
 from lkvault.vault.export.downloads import DownloadWatcher, Seen
 from lkvault.vault.export.history import missing_months, parse_day, snapshot_day
+from lkvault.vault.export.load import LABELS
 from lkvault.vault.operations.restorer import write_then_rename
 from lkvault.vault.progress import NoProgress
 
@@ -179,14 +180,25 @@ def _diff_text(before: Snapshot, after: Snapshot, result: ExportDiff, limit: int
     out = render.stdout
     out.print(f"From {_describe(before)}", markup=False)
     out.print(f"  to {_describe(after)}", markup=False)
+    for table in result.missing_before:
+        out.print(
+            f"The older export has no {COMPARED[table]}: {LABELS[table]} not compared",
+            markup=False,
+        )
+    for table in result.missing_after:
+        out.print(
+            f"The newer export has no {COMPARED[table]}: {LABELS[table]} not compared",
+            markup=False,
+        )
     if result.empty:
         out.print("\nNo changes.")
         return
-    connections = result.added or result.removed or result.changed
+    connections = result.added or result.removed or result.changed or result.moved
     if connections:
+        moved = f", {len(result.moved):,} changed profile URL" if result.moved else ""
         out.print(
-            f"\nConnections: {len(result.added)} added, {len(result.removed)} removed, "
-            f"{len(result.changed)} changed company or position",
+            f"\nConnections: {len(result.added):,} added, {len(result.removed):,} removed, "
+            f"{len(result.changed):,} changed company or position{moved}",
             markup=False,
         )
         for c in _listed(result.added, limit):
@@ -203,6 +215,12 @@ def _diff_text(before: Snapshot, after: Snapshot, result: ExportDiff, limit: int
                 markup=False,
             )
         _more(len(_listed(result.changed, limit)), len(result.changed))
+        for change in _listed(result.moved, limit):
+            out.print(
+                f"  ~ {change.new.name}: profile URL changed, {change.old.url} → {change.new.url}",
+                markup=False,
+            )
+        _more(len(_listed(result.moved, limit)), len(result.moved))
     if result.hidden[0] != result.hidden[1]:
         out.print(
             f"  Hidden members (rows without a name): {result.hidden[0]} → {result.hidden[1]}"

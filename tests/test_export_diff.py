@@ -35,6 +35,7 @@ OLD = load_export(
             "Invitations.csv": INVITES + 'Ann,Ada Example,"9/27/25, 8:41 AM",,INCOMING,,\n',
             "Recommendations_Received.csv": RECS
             + 'Eve,Stone,Initech,CTO,"Great.","12/22/22, 7:24 PM",VISIBLE\n',
+            "Recommendations_Given.csv": RECS,
         }
     ),
     "Basic_LinkedInDataExport_01-15-2026.zip",
@@ -96,8 +97,10 @@ def test_diff_document_is_exact() -> None:
                 "fields": ["position"],
             }
         ],
+        "url_changed": [],
         "hidden": [1, 2],
     }
+    assert document["missing_files"] == {"older": [], "newer": []}
     assert document["messages"]["new"] == 2
     assert document["messages"]["new_conversations"] == 1
     assert document["messages"]["removed"] == 0

@@ -117,9 +117,12 @@ def test_current_export_counts_every_category(tmp_path: Path) -> None:
     )
     export = load_zip(path)
     assert summary_document(summarize(export)) == {
+        "format": 2,
         "kind": "basic",
         "date": "2026-05-09",
         "headline": "Staff Engineer, Acme",
+        "member": {"name": "Ada Example", "from": "profile"},
+        "set_aside": [],
         "counts": {
             "connections": 3,  # the hidden member's row counts; the all-empty row does not
             "conversations": 3,

@@ -30,14 +30,34 @@ _CHUNK = 16384  # texts folded at once
 _ASCII = bytes(range(128))
 
 
+# Latin letters that carry their mark inside them (no decomposition takes it off), as a person
+# types them without it: 'Łukasz' is found by 'lukasz', 'Ørsted' by 'orsted', 'Þór' by 'thor'.
+_LETTERS = str.maketrans(
+    {
+        **dict.fromkeys("łŁ", "l"), **dict.fromkeys("øØ", "o"), **dict.fromkeys("đĐðÐ", "d"),
+        **dict.fromkeys("ßẞ", "ss"), **dict.fromkeys("æÆ", "ae"), **dict.fromkeys("œŒ", "oe"),
+        **dict.fromkeys("þÞ", "th"), **dict.fromkeys("ıİ", "i"), **dict.fromkeys("ħĦ", "h"),
+        **dict.fromkeys("ŧŦƭʈ", "t"), **dict.fromkeys("ŋŊɲƞ", "n"), **dict.fromkeys("ĸƙ", "k"),
+        **dict.fromkeys("ƀɓƁ", "b"), **dict.fromkeys("ƈȼȻ", "c"), **dict.fromkeys("ɖɗƉƊ", "d"),
+        **dict.fromkeys("ƒƑ", "f"), **dict.fromkeys("ǥǤɠ", "g"), **dict.fromkeys("ɦ", "h"),
+        **dict.fromkeys("ɨƗ", "i"), **dict.fromkeys("ɉɈ", "j"), **dict.fromkeys("ƚȽ", "l"),
+        **dict.fromkeys("ƥƤ", "p"), **dict.fromkeys("ɍɌ", "r"), **dict.fromkeys("ʉɄ", "u"),
+        **dict.fromkeys("ɏɎƴƳ", "y"), **dict.fromkeys("ƶƵȥȤ", "z"), **dict.fromkeys("ȿ", "s"),
+        **dict.fromkeys("ǝƏə", "e"), **dict.fromkeys("ɔƆ", "o"),
+    }
+)  # fmt: skip
+
+
 def _fold_all(text: str) -> str:
     if not text.isascii():
-        text = _COMBINING_MARKS.sub("", unicodedata.normalize("NFKD", text)).casefold()
+        text = unicodedata.normalize("NFKD", text.translate(_LETTERS))
+        text = _COMBINING_MARKS.sub("", text).casefold()
     return text.lower()
 
 
 def fold(text: str) -> str:
-    """Lower-case, accents removed, whitespace runs as one space: 'José  Ñ' -> 'jose n'."""
+    """Lower-case, accents removed (also from letters that hold theirs, 'ł' -> 'l', 'ß' ->
+    'ss'), whitespace runs as one space: 'José  Ñ' -> 'jose n'."""
     return " ".join(_fold_all(text.replace(SEPARATOR, " ")).split())
 
 

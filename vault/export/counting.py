@@ -15,9 +15,10 @@ from collections.abc import Callable, Mapping
 from typing import IO
 
 from lkvault.vault.export import records
-from lkvault.vault.export.layout import classify, export_identity
+from lkvault.vault.export.layout import classify_versions, export_identity
 from lkvault.vault.export.load import LABELS
-from lkvault.vault.export.model import ExportSummary
+from lkvault.vault.export.model import ExportSummary, Owner
+from lkvault.vault.export.owner import MessageOwner, profile_owner
 from lkvault.vault.export.summary import COUNTS
 from lkvault.vault.export.tables import TableError, TableRows, filled_rows, stream_table
 
@@ -50,15 +51,16 @@ def _cell(columns: list[str], *names: str) -> Callable[[list[str]], str]:
 MAX_COUNTED_CONVERSATIONS = 500_000
 
 
-def _conversations(source: TableRows) -> tuple[int, set[int]]:
-    """The number of messages and the hashes of their conversation ids (as
-    ``records.messages`` gives them): only their number is wanted, and 400,000 id strings
-    took 60 MB."""
+def _conversations(source: TableRows) -> tuple[int, set[int], MessageOwner]:
+    """The number of messages, the hashes of their conversation ids (as ``records.messages``
+    gives them): only their number is wanted, and 400,000 id strings took 60 MB; and the
+    one person in every message (the owner, see ``owner``)."""
     conversation = _cell(source.columns, "conversationid")
     sender = _cell(source.columns, "from")
     recipients = _cell(source.columns, "to")
     urls = _cell(source.columns, "recipientprofileurls")
     ids: set[int] = set()
+    owner = MessageOwner()
     count = 0
     for cells in filled_rows(source.records):
         count += 1
@@ -68,7 +70,8 @@ def _conversations(source: TableRows) -> tuple[int, set[int]]:
             found = records.synthetic_conversation_id((sender(cells), *names))
         if len(ids) < MAX_COUNTED_CONVERSATIONS:
             ids.add(hash(found))
-    return count, ids
+        owner.add_cells(sender(cells), recipients(cells), urls(cells))
+    return count, ids, owner
 
 
 def _first_row(source: TableRows) -> list[str] | None:
@@ -97,20 +100,23 @@ def count_export(
     only once it has been read to the end without fault, as ``load_export`` keeps a part.
     """
     names = list(members)
-    tables, _ = classify(names)
+    tables, _, set_aside = classify_versions(names)
     recognised, kind, when = export_identity(archive_name, names)
     counts = dict.fromkeys(COUNTS, 0)
     conversation_ids: set[int] = set()
     headline: str | None = None
     profile_read = False
-    warnings: list[str] = []
+    owner: Owner | None = None
+    by_messages = MessageOwner()
+    warnings: list[str] = [entry.reason for entry in set_aside]
     for table, parts in tables.items():
         wanted = records.WANTED[table]
         for part in parts:
             opener = members[part.name]
             try:
                 if table == "messages":
-                    source, (number, ids) = stream_table(opener, wanted, _conversations)
+                    source, (number, ids, part_owner) = stream_table(opener, wanted, _conversations)
+                    by_messages.merge(part_owner)
                     counts["messages"] += number
                     if conversation_ids:
                         conversation_ids |= ids
@@ -120,6 +126,12 @@ def count_export(
                     source, first = stream_table(opener, wanted, _first_row)
                     if not profile_read and first is not None:
                         headline = _cell(source.columns, "headline")(first) or None
+                        owner = profile_owner(
+                            {
+                                "First Name": _cell(source.columns, "firstname")(first),
+                                "Last Name": _cell(source.columns, "lastname")(first),
+                            }
+                        )
                         profile_read = True
                 elif table in COUNTED:
                     source, number = stream_table(opener, wanted, _count)
@@ -146,4 +158,5 @@ def count_export(
         )
     if not recognised:
         return None, warnings
-    return ExportSummary(kind, when, headline, counts), warnings
+    owner = owner or by_messages.owner
+    return ExportSummary(kind, when, headline, counts, owner, tuple(set_aside)), warnings

@@ -1,8 +1,12 @@
 """What changed between two exports: connections, messages, profile, recommendations, invitations.
 
-Pure. Connections are matched by profile URL, else by name (2018 exports carry no URL);
-connections with neither (LinkedIn's "hidden" rows of deleted or private members) cannot be
-matched and are only counted. Rows that occur several times are matched as many times.
+Pure. Connections are matched by profile URL, else by name (2018 exports carry no URL); those
+left are matched by name and connected-on date, which finds a member who changed their
+public profile URL (reported as such, not as one removed and one added). Connections with
+neither name nor URL (LinkedIn's "hidden" rows of deleted or private members) cannot be
+matched and are only counted. Rows that occur several times are matched as many times. A
+table one of the two exports has no file for (an export of some categories only) is not
+compared: the diff says which file was missing instead of counting everything as new.
 """
 
 from __future__ import annotations
@@ -40,6 +44,19 @@ class ConnectionChange:
         return changed
 
 
+# The tables a diff compares, with the file name LinkedIn gives each today.
+COMPARED = {
+    "connections": "Connections.csv",
+    "messages": "messages.csv",
+    "profile": "Profile.csv",
+    "positions": "Positions.csv",
+    "recommendations_received": "Recommendations_Received.csv",
+    "recommendations_given": "Recommendations_Given.csv",
+    "invitations": "Invitations.csv",
+    "endorsements_received": "Endorsement_Received_Info.csv",
+}
+
+
 @dataclass
 class NewConversation:
     id: str
@@ -54,6 +71,7 @@ class ExportDiff:
     added: list[Connection] = field(default_factory=list)
     removed: list[Connection] = field(default_factory=list)
     changed: list[ConnectionChange] = field(default_factory=list)
+    moved: list[ConnectionChange] = field(default_factory=list)  # a new profile URL
     hidden: tuple[int, int] = (0, 0)  # connections without name or URL, before and after
     new_messages: int = 0
     removed_messages: int = 0
@@ -64,6 +82,9 @@ class ExportDiff:
     recommendations: list[Recommendation] = field(default_factory=list)
     invitations: list[Invitation] = field(default_factory=list)
     endorsements_received: int = 0
+    # Tables not compared because the older (or newer) export has no file for them.
+    missing_before: list[str] = field(default_factory=list)
+    missing_after: list[str] = field(default_factory=list)
 
     @property
     def new_conversations(self) -> int:
@@ -75,6 +96,7 @@ class ExportDiff:
             self.added
             or self.removed
             or self.changed
+            or self.moved
             or self.hidden[0] != self.hidden[1]
             or self.new_messages
             or self.removed_messages
@@ -105,26 +127,65 @@ def message_key(message: Message) -> Hashable:
     return (message.conversation_id, message.sent_at, message.sender, content)
 
 
+def _name_key(connection: Connection) -> str:
+    return " ".join(connection.name.casefold().split())
+
+
+def _pair_off(
+    old: list[Connection], new: list[Connection], key: Callable[[Connection], Hashable | None]
+) -> tuple[list[tuple[Connection, Connection]], list[Connection], list[Connection]]:
+    """Pairs of an old and a new connection with the same ``key`` (in order, each used once;
+    a key of None matches nothing), and the old and new ones left."""
+    waiting: dict[Hashable, list[Connection]] = {}
+    for connection in old:
+        k = key(connection)
+        if k is not None:
+            waiting.setdefault(k, []).append(connection)
+    pairs, fresh = [], []
+    for connection in new:
+        k = key(connection)
+        matches = waiting.get(k) if k is not None else None
+        if matches:
+            pairs.append((matches.pop(0), connection))
+        else:
+            fresh.append(connection)
+    paired = {id(before) for before, _ in pairs}
+    return pairs, [c for c in old if id(c) not in paired], fresh
+
+
 def _connections(old: list[Connection], new: list[Connection], result: ExportDiff) -> None:
     def named(found: list[Connection]) -> list[Connection]:
         return [c for c in found if c.url or c.name]
 
     old_named, new_named = named(old), named(new)
     result.hidden = (len(old) - len(old_named), len(new) - len(new_named))
-    old_by_key: dict[str, list[Connection]] = {}
-    for connection in old_named:
-        old_by_key.setdefault(connection.key, []).append(connection)
-    for connection in new_named:
-        matches = old_by_key.get(connection.key)
-        if not matches:
-            result.added.append(connection)
-            continue
-        before = matches.pop(0)
-        change = ConnectionChange(before, connection)
+    pairs, old_left, new_left = _pair_off(old_named, new_named, lambda c: c.key)
+
+    # Left over on both sides with one name and one connected-on day: one person whose
+    # profile URL changed, or who had none in the older export's era (2018: no URLs).
+    def name_and_day(connection: Connection) -> Hashable | None:
+        if not connection.name or connection.connected_on is None:
+            return None
+        return (_name_key(connection), connection.connected_on)
+
+    by_day, old_left, new_left = _pair_off(old_left, new_left, name_and_day)
+
+    # An older export without URLs nor dates (the 2012 contacts file): by name alone.
+    def name_only(connection: Connection) -> Hashable | None:
+        return _name_key(connection) or None
+
+    undated = [c for c in old_left if c.url is None and c.connected_on is None]
+    by_name, undated_left, new_left = _pair_off(undated, new_left, name_only)
+    old_left = [c for c in old_left if c.url is not None or c.connected_on is not None]
+    for before, after in pairs + by_day + by_name:
+        change = ConnectionChange(before, after)
         if change.fields():
             result.changed.append(change)
-    for leftovers in old_by_key.values():
-        result.removed.extend(leftovers)
+    for before, after in by_day:
+        if before.url and after.url:
+            result.moved.append(ConnectionChange(before, after))
+    result.added.extend(new_left)
+    result.removed.extend(old_left + undated_left)
 
 
 def _messages(old: list[Message], new: list[Message], result: ExportDiff) -> None:
@@ -153,38 +214,60 @@ def _profile(old: dict[str, str], new: dict[str, str], result: ExportDiff) -> No
             result.profile[name] = (before, after)
 
 
+def _has(export: Export, table: str) -> bool:
+    """Whether the export has a file for ``table``; one built without saying which tables
+    it has (``tables`` empty) is taken to have them all."""
+    return not export.tables or table in export.tables
+
+
 def diff_exports(old: Export, new: Export) -> ExportDiff:
-    """Everything ``new`` has that ``old`` had not (and the connections it lost)."""
+    """Everything ``new`` has that ``old`` had not (and the connections it lost), table by
+    table, for the tables both exports have a file for."""
     result = ExportDiff()
-    _connections(old.connections, new.connections, result)
-    _messages(old.messages, new.messages, result)
-    _profile(old.profile, new.profile, result)
+    result.missing_before = [t for t in COMPARED if not _has(old, t) and _has(new, t)]
+    result.missing_after = [t for t in COMPARED if _has(old, t) and not _has(new, t)]
+
+    def both(table: str) -> bool:
+        return _has(old, table) and _has(new, table)
+
+    if both("connections"):
+        _connections(old.connections, new.connections, result)
+    if both("messages"):
+        _messages(old.messages, new.messages, result)
+    if both("profile"):
+        _profile(old.profile, new.profile, result)
 
     def position_key(p: Position) -> Hashable:
         return (p.company, p.title, p.started_on, p.finished_on)
 
-    result.positions_added = _new_items(old.positions, new.positions, position_key)
-    result.positions_removed = _new_items(new.positions, old.positions, position_key)
+    if both("positions"):
+        result.positions_added = _new_items(old.positions, new.positions, position_key)
+        result.positions_removed = _new_items(new.positions, old.positions, position_key)
 
     def recommendation_key(r: Recommendation) -> Hashable:
         return (r.direction, r.first_name, r.last_name, r.text)
 
+    compared = {d for d in ("received", "given") if both(f"recommendations_{d}")}
     result.recommendations = _new_items(
-        old.recommendations, new.recommendations, recommendation_key
+        [r for r in old.recommendations if r.direction in compared],
+        [r for r in new.recommendations if r.direction in compared],
+        recommendation_key,
     )
 
     def invitation_key(i: Invitation) -> Hashable:
         return (i.sender, i.recipient, i.sent_at, i.direction)
 
-    result.invitations = _new_items(old.invitations, new.invitations, invitation_key)
-    received = [e for e in old.endorsements if e.direction == "received"]
-    result.endorsements_received = len(
-        _new_items(
-            received,
-            [e for e in new.endorsements if e.direction == "received"],
-            lambda e: (e.skill, e.first_name, e.last_name, e.url, e.endorsed_on),
+    if both("invitations"):
+        result.invitations = _new_items(old.invitations, new.invitations, invitation_key)
+    if both("endorsements_received"):
+        received = [e for e in old.endorsements if e.direction == "received"]
+        result.endorsements_received = len(
+            _new_items(
+                received,
+                [e for e in new.endorsements if e.direction == "received"],
+                lambda e: (e.skill, e.first_name, e.last_name, e.url, e.endorsed_on),
+            )
         )
-    )
     return result
 
 
@@ -194,8 +277,12 @@ def _connection_json(connection: Connection) -> dict[str, Any]:
         "url": connection.url,
         "company": connection.company,
         "position": connection.position,
-        "connected_on": connection.connected_on.isoformat() if connection.connected_on else None,
+        "connected_on": _day(connection),
     }
+
+
+def _day(connection: Connection) -> str | None:
+    return connection.connected_on.isoformat() if connection.connected_on else None
 
 
 def diff_document(result: ExportDiff) -> dict[str, Any]:
@@ -214,7 +301,20 @@ def diff_document(result: ExportDiff) -> dict[str, Any]:
                 }
                 for change in result.changed
             ],
+            "url_changed": [
+                {
+                    "name": change.new.name,
+                    "old_url": change.old.url,
+                    "new_url": change.new.url,
+                    "connected_on": _day(change.new),
+                }
+                for change in result.moved
+            ],
             "hidden": list(result.hidden),
+        },
+        "missing_files": {
+            "older": [COMPARED[t] for t in result.missing_before],
+            "newer": [COMPARED[t] for t in result.missing_after],
         },
         "messages": {
             "new": result.new_messages,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import PurePosixPath
 
-from lkvault.vault.export.model import ExportKind
+from lkvault.vault.export.model import ExportKind, SetAside
 
 # Normalised base name (see ``file_key``) -> the table it holds.
 TABLES = {
@@ -73,8 +73,20 @@ def is_table_file(name: str) -> bool:
     )
 
 
-def classify(names: Iterable[str]) -> tuple[dict[str, list[MemberFile]], list[str]]:
-    """Known tables (each with its parts in reading order) and the other member names."""
+def _current_first(member: MemberFile) -> tuple[bool, bool, str]:
+    """Which of two versions of one table part is read: LinkedIn's current names have no
+    space (``Endorsement_Received_Info.csv``; the legacy UTF-16 copy of 2022 Complete exports
+    is ``Endorsement Received Info.csv``), and a member at the top over one in a folder."""
+    base = PurePosixPath(member.name.replace("\\", "/")).name
+    return (" " in base, "/" in member.name.replace("\\", "/"), member.name)
+
+
+def classify_versions(
+    names: Iterable[str],
+) -> tuple[dict[str, list[MemberFile]], list[str], list[SetAside]]:
+    """Known tables (each with its parts in reading order), the other member names, and the
+    members set aside as another version of a table part that is read (see ``SetAside``);
+    those are among the other names too."""
     tables: dict[str, list[MemberFile]] = {}
     others: list[str] = []
     for name in names:
@@ -86,8 +98,25 @@ def classify(names: Iterable[str]) -> tuple[dict[str, list[MemberFile]], list[st
             others.append(name)
             continue
         tables.setdefault(table, []).append(MemberFile(name, table, part))
-    for parts in tables.values():
-        parts.sort(key=lambda member: (member.part, member.name))
+    set_aside: list[SetAside] = []
+    for table, parts in tables.items():
+        by_part: dict[int, list[MemberFile]] = {}
+        for member in parts:
+            by_part.setdefault(member.part, []).append(member)
+        chosen = []
+        for number in sorted(by_part):
+            kept, *rest = sorted(by_part[number], key=_current_first)
+            chosen.append(kept)
+            set_aside += [SetAside(member.name, kept.name, table) for member in rest]
+        tables[table] = chosen
+    others += [member.name for member in set_aside]
+    return tables, others, set_aside
+
+
+def classify(names: Iterable[str]) -> tuple[dict[str, list[MemberFile]], list[str]]:
+    """Known tables (each with its parts in reading order) and the other member names (those
+    set aside as another version of a table included, see ``classify_versions``)."""
+    tables, others, _set_aside = classify_versions(names)
     return tables, others
 
 

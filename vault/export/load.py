@@ -11,8 +11,9 @@ from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 from lkvault.vault.export import records
-from lkvault.vault.export.layout import MemberFile, classify, export_identity
+from lkvault.vault.export.layout import MemberFile, classify_versions, export_identity
 from lkvault.vault.export.model import Export
+from lkvault.vault.export.owner import owner_of
 from lkvault.vault.export.tables import Table, TableError, read_table
 
 MemberReaders = Mapping[str, Callable[[], bytes]]
@@ -82,15 +83,23 @@ def load_export(members: MemberReaders, archive_name: str | None) -> Export:
     zip's file name, if known) gives the kind and date of the export.
     """
     names = list(members)
-    tables, others = classify(names)
+    tables, others, set_aside = classify_versions(names)
     by_name, kind, when = export_identity(archive_name, names)
-    export = Export(kind=kind, date=when, recognised=by_name, other_files=others)
+    export = Export(
+        kind=kind,
+        date=when,
+        recognised=by_name,
+        other_files=others,
+        tables=set(tables),
+        set_aside=set_aside,
+    )
     for table, parts in tables.items():
         parsed = _read_parts(table, parts, members, export.warnings)
         if parsed is None:
             continue
         export.recognised = True
         _fill(export, table, parsed)
+    export.owner = owner_of(export.profile, export.messages)
     return export
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
-ExportKind = Literal["basic", "complete"]
+ExportKind = Literal["basic", "complete", "contacts"]  # contacts: a 2012 Outlook CSV or vCard
 
 
 @dataclass(frozen=True)
@@ -119,6 +119,41 @@ class Comment:
 
 
 @dataclass(frozen=True)
+class SetAside:
+    """A member holding another version of a table part that a second member holds too: it is
+    kept in the archive but not read, so the rows of the two are not added up."""
+
+    name: str  # the member not read
+    kept: str  # the member read instead
+    table: str  # a value of TABLES
+
+    @property
+    def reason(self) -> str:
+        return (
+            f"{self.name} is another version of {self.kept}: only {self.kept} is read "
+            "(LinkedIn's current file; a legacy copy repeats its rows)"
+        )
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Whose export it is: the member's name, from Profile.csv or else from the messages
+    (the one person in every message)."""
+
+    name: str
+    source: Literal["profile", "messages"]
+
+    @property
+    def key(self) -> str:
+        """The name as compared: case and runs of spaces do not count."""
+        return owner_key(self.name)
+
+
+def owner_key(name: str) -> str:
+    return " ".join(name.casefold().split())
+
+
+@dataclass(frozen=True)
 class ExportSummary:
     """Recorded (encrypted) in every snapshot of a LinkedIn export; see ``list --json``."""
 
@@ -127,6 +162,8 @@ class ExportSummary:
     headline: str | None
     counts: dict[str, int]  # connections, conversations, messages, invitations,
     # recommendations_received, recommendations_given, endorsements_received, positions
+    owner: Owner | None = None
+    set_aside: tuple[SetAside, ...] = ()
 
 
 @dataclass
@@ -146,6 +183,9 @@ class Export:
     comments: list[Comment] = field(default_factory=list)
     other_files: list[str] = field(default_factory=list)  # members kept but not interpreted
     warnings: list[str] = field(default_factory=list)  # files that could not be parsed
+    tables: set[str] = field(default_factory=set)  # the known tables it has a file for
+    set_aside: list[SetAside] = field(default_factory=list)  # other versions of a table, unread
+    owner: Owner | None = None
 
     @property
     def headline(self) -> str | None:

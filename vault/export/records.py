@@ -99,6 +99,18 @@ def split_list(value: str) -> tuple[str, ...]:
     return tuple(filter(None, map(str.strip, value.split(","))))
 
 
+# An address as a person would write one: something, one @, a domain with a dot. LinkedIn's
+# Email Address column can hold a member URN instead ('urn:li:member:1235632220').
+_EMAIL_ADDRESS = re.compile(r"[^@\s<>\"(),;:]+@[^@\s<>\"(),;:]+\.[^@\s<>\"(),;:.]+")
+
+
+def email_address(value: str | None) -> str | None:
+    """``value`` when it is an email address, else None (a member URN is not one)."""
+    if value and _EMAIL_ADDRESS.fullmatch(value):
+        return value
+    return None
+
+
 _CREDENTIAL = re.compile(r"^(?:[A-Z][A-Za-z]*[A-Z.][A-Za-z.]*|[A-Z]{2,}|[JS]r\.?)$")
 
 
@@ -127,7 +139,7 @@ def connections(table: Table) -> list[Connection]:
             first_name=pick(row, "firstname"),
             last_name=pick(row, "lastname"),
             url=optional(row, "url", "profileurl"),
-            email=optional(row, "emailaddress", "email"),
+            email=email_address(optional(row, "emailaddress", "email")),
             company=optional(row, "company"),
             position=optional(row, "position", "title"),
             connected_on=parse_date(pick(row, "connectedon")),

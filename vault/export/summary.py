@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from lkvault.vault.export.model import Export, ExportSummary
+from lkvault.vault.export.model import Export, ExportSummary, Owner, SetAside
 from lkvault.vault.export.records import conversations
 
 COUNTS = (
@@ -22,7 +22,11 @@ COUNTS = (
     "endorsements_received",
     "positions",
 )
-KINDS = ("basic", "complete")
+KINDS = ("basic", "complete", "contacts")
+OWNER_SOURCES = ("profile", "messages")
+# 1: kind, date, headline, counts. 2 adds member (whose export it is) and set_aside (files
+# that are another version of a table read from another file). Absent means 1.
+SUMMARY_FORMAT = 2
 
 
 def summarize(export: Export) -> ExportSummary:
@@ -39,17 +43,47 @@ def summarize(export: Export) -> ExportSummary:
         "endorsements_received": sum(1 for e in export.endorsements if e.direction == "received"),
         "positions": len(export.positions),
     }
-    return ExportSummary(export.kind, export.date, export.headline, counts)
+    return ExportSummary(
+        export.kind, export.date, export.headline, counts, export.owner, tuple(export.set_aside)
+    )
 
 
 def summary_document(summary: ExportSummary) -> dict[str, Any]:
-    """The summary as stored and shown: kind, date (YYYY-MM-DD), headline, counts."""
+    """The summary as stored and shown: kind, date (YYYY-MM-DD), headline, counts, whose
+    export it is and the files set aside as another version of a table."""
+    owner = summary.owner
     return {
+        "format": SUMMARY_FORMAT,
         "kind": summary.kind,
         "date": summary.date.isoformat() if summary.date else None,
         "headline": summary.headline,
         "counts": {name: int(summary.counts.get(name, 0)) for name in COUNTS},
+        "member": {"name": owner.name, "from": owner.source} if owner is not None else None,
+        "set_aside": [
+            {"file": s.name, "read_instead": s.kept, "table": s.table, "why": s.reason}
+            for s in summary.set_aside
+        ],
     }
+
+
+def _owner(document: Any) -> Owner | None:
+    if not isinstance(document, dict):
+        return None
+    name, source = document.get("name"), document.get("from")
+    if not isinstance(name, str) or not name.strip() or source not in OWNER_SOURCES:
+        return None
+    return Owner(name, source)
+
+
+def _set_aside(document: Any) -> tuple[SetAside, ...]:
+    found = []
+    for entry in document if isinstance(document, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        name, kept, table = entry.get("file"), entry.get("read_instead"), entry.get("table")
+        if isinstance(name, str) and isinstance(kept, str) and isinstance(table, str):
+            found.append(SetAside(name, kept, table))
+    return tuple(found)
 
 
 def summary_from_document(document: Any) -> ExportSummary | None:
@@ -73,4 +107,6 @@ def summary_from_document(document: Any) -> ExportSummary | None:
             for name, value in (counts if isinstance(counts, dict) else {}).items()
             if isinstance(name, str) and isinstance(value, int) and not isinstance(value, bool)
         },
+        owner=_owner(document.get("member")),
+        set_aside=_set_aside(document.get("set_aside")),
     )

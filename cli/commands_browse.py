@@ -15,6 +15,7 @@ from lkvault.vault.export.history import parse_day
 
 from . import render
 from .app import JsonOption, VaultOption, app, open_vault, print_warnings, warn_rollback
+from .commands_export import note_other_members, one_member
 
 
 def _parse_day(text: str) -> date:
@@ -52,6 +53,16 @@ def browse(
     no_open: Annotated[
         bool, typer.Option("--no-open", help="Do not open a web browser; just print the address.")
     ] = False,
+    member: Annotated[
+        str | None,
+        typer.Option(
+            "--member",
+            metavar="NAME",
+            help="Whose exports, when the vault holds several members' (default: the member "
+            "of the snapshot shown, else of the newest export).",
+            show_default=False,
+        ),
+    ] = None,
     vault: VaultOption = None,
     json: JsonOption = False,
 ) -> None:
@@ -74,12 +85,23 @@ def browse(
         found = opened.snapshots()
         print_warnings(opened)
         warn_rollback(opened, found)
-        chosen = (
+        picked = (
             opened.find_at(day, found)
             if day is not None
-            else opened.find(snapshot_ref or "latest", found)
+            else opened.find(snapshot_ref, found)
+            if snapshot_ref is not None
+            else None
         )
-        source = SnapshotSource(opened, found)
+        # One member's snapshots: person histories and "what changed" never mix two members.
+        shown = one_member(found, member, picked)
+        chosen = picked or opened.find("latest", shown.snapshots or found)
+        if chosen not in shown:
+            raise UsageError(
+                f"snapshot {chosen.short_id} is not an export of {member}; see 'lkvault list'"
+            )
+        if not json:
+            note_other_members(shown, member)
+        source = SnapshotSource(opened, shown.snapshots)
         # Read in the background: the page answers at once ("reading…") and fills in when done.
         source.load_in_background(chosen, then_history=True)
         bound_port = sock.getsockname()[1]

@@ -27,6 +27,8 @@ from lkvault.vault.export.diff import COMPARED, ExportDiff, diff_document, diff_
 from lkvault.vault.export.downloads import DownloadWatcher, Seen
 from lkvault.vault.export.history import missing_months, parse_day, snapshot_day
 from lkvault.vault.export.load import LABELS
+from lkvault.vault.export.members import MemberView, owner_of
+from lkvault.vault.export.members import view as member_view
 from lkvault.vault.operations.restorer import write_then_rename
 from lkvault.vault.progress import NoProgress
 
@@ -46,6 +48,16 @@ AtOption = Annotated[
     typer.Option(
         metavar="DATE",
         help="Instead of SNAPSHOT: the newest export dated on or before DATE (YYYY-MM-DD).",
+    ),
+]
+MemberOption = Annotated[
+    str | None,
+    typer.Option(
+        "--member",
+        metavar="NAME",
+        help="Whose exports, when the vault holds several members' (default: the member of "
+        "the newest export).",
+        show_default=False,
     ),
 ]
 BAR_WIDTH = 32
@@ -71,6 +83,29 @@ def _choose(opened: Vault, ref: str | None, at: str | None, found: list[Snapshot
     if at is not None:
         return snapshot_at(opened, at, found)
     return opened.find(ref or "latest", found)
+
+
+def one_member(
+    found: list[Snapshot], member: str | None, around: Snapshot | None = None
+) -> MemberView:
+    """The snapshots of one member (see vault.export.members.view), a usage error for a
+    member the vault holds no export of."""
+    try:
+        return member_view(found, member, around)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def note_other_members(chosen: MemberView, asked: str | None) -> None:
+    """Say, on stderr, that other members' exports were left out (and how to see them)."""
+    if not chosen.others or chosen.member is None:
+        return
+    names = ", ".join(owner.name for owner in chosen.others)
+    how = "" if asked else f" (this is {chosen.member.name}'s; choose with --member NAME)"
+    render.stderr.print(
+        f"lkvault: the vault also holds exports of {names}; they are left out{how}",
+        markup=False,
+    )
 
 
 def _export_of(opened: Vault, snap: Snapshot) -> Export:
@@ -117,14 +152,15 @@ def diff(
     limit: Annotated[
         int, typer.Option(help="Names listed per section in text output (0: all).", min=0)
     ] = 20,
+    member: MemberOption = None,
     vault: VaultOption = None,
     json: JsonOption = False,
 ) -> None:
     """What changed between two exports (connections, messages, profile, recommendations).
 
-    Connections added, removed and with a changed company or position, new messages and
-    conversations, profile changes, new recommendations and invitations. Without arguments
-    it compares the two newest exports.
+    Connections added, removed, with a changed company or position or a new profile URL, new
+    messages and conversations, profile changes, new recommendations and invitations.
+    Without arguments it compares the two newest exports of one member (--member).
     """
     opened = open_vault(vault)
     found = opened.snapshots()
@@ -133,17 +169,31 @@ def diff(
     picks += [snapshot_at(opened, text, found) for text in at or []]
     if len(picks) > 2:
         raise UsageError("compare two snapshots: give at most two of A, B and --at DATE")
+    chosen = one_member(found, member, picks[0] if picks else None)
+    for pick in picks:
+        if pick not in chosen:
+            raise UsageError(_not_of_member(pick, chosen))
     if not picks:
-        exports = [s for s in found if s.export is not None]
+        note_other_members(chosen, member)
+        exports = [s for s in chosen.snapshots if s.export is not None]
         if len(exports) < 2:
+            whose = f" of {chosen.member.name}" if chosen.member and chosen.others else ""
             raise SnapshotNotFound(
-                "the vault holds fewer than two LinkedIn exports; nothing to compare"
+                f"the vault holds fewer than two LinkedIn exports{whose}; nothing to compare"
             )
         picks = exports[-2:]
     elif len(picks) == 1:
-        picks.append(opened.find("latest", found))
+        exports = [s for s in chosen.snapshots if s.export is not None] or chosen.snapshots
+        picks.append(exports[-1])
     before, after = picks
-    result = diff_exports(_export_of(opened, before), _export_of(opened, after))
+    older, newer = _export_of(opened, before), _export_of(opened, after)
+    if older.owner and newer.owner and older.owner.key != newer.owner.key:
+        # Snapshots stored before lkvault recorded whose export each is: their profiles say.
+        raise UsageError(
+            f"snapshot {before.short_id} is {older.owner.name}'s export and {after.short_id} "
+            f"is {newer.owner.name}'s: compare two exports of one member"
+        )
+    result = diff_exports(older, newer)
     if json:
         render.emit_json(
             {
@@ -154,6 +204,16 @@ def diff(
         )
         return
     _diff_text(before, after, result, limit)
+
+
+def _not_of_member(snap: Snapshot, chosen: MemberView) -> str:
+    owner = owner_of(snap)
+    whose = f"{owner.name}'s" if owner else "another member's"
+    assert chosen.member is not None  # a snapshot is left out only when a member is chosen
+    return (
+        f"snapshot {snap.short_id} is {whose} export, not {chosen.member.name}'s: compare two "
+        "exports of one member (see --member)"
+    )
 
 
 def _more(shown: int, total: int) -> None:
@@ -287,15 +347,20 @@ def _bar(value: int, largest: int) -> str:
 
 
 @app.command()
-def timeline(vault: VaultOption = None, json: JsonOption = False) -> None:
+def timeline(
+    member: MemberOption = None, vault: VaultOption = None, json: JsonOption = False
+) -> None:
     """Connections and messages of each export over time, with missing months flagged.
 
     Drawn in the terminal; every month between the first and the last snapshot that has no
-    snapshot is shown as a gap.
+    snapshot is shown as a gap. One member's exports at a time (--member).
     """
     opened = open_vault(vault)
-    found = opened.snapshots()
+    chosen = one_member(opened.snapshots(), member)
+    found = chosen.snapshots
     print_warnings(opened)
+    if not json:
+        note_other_members(chosen, member)
     rows = []
     for snap in found:
         summary = summary_from_document(snap.export)
@@ -316,12 +381,25 @@ def timeline(vault: VaultOption = None, json: JsonOption = False) -> None:
     days = [snapshot_day(s) for s in found]
     gaps = [f"{year:04d}-{month:02d}" for year, month in missing_months(days)]
     if json:
-        render.emit_json({"snapshots": rows, "missing_months": gaps})
+        render.emit_json(
+            {
+                "snapshots": rows,
+                "missing_months": gaps,
+                **_members_json(chosen),
+            }
+        )
         return
     if not rows:
         render.stdout.print("No snapshots yet. Store one with: lkvault snapshot EXPORT.zip")
         return
     _timeline_text(rows, gaps)
+
+
+def _members_json(chosen: MemberView) -> dict[str, Any]:
+    return {
+        "member": chosen.member.name if chosen.member else None,
+        "other_members": [owner.name for owner in chosen.others],
+    }
 
 
 def _timeline_text(rows: list[dict[str, Any]], gaps: list[str]) -> None:
@@ -439,23 +517,28 @@ def status(
             help="Warn (and exit 1) when the newest export is older than this many days.",
         ),
     ] = 30,
+    member: MemberOption = None,
     vault: VaultOption = None,
     json: JsonOption = False,
 ) -> None:
     """When the newest export was made and what it holds; exit 1 when it is too old.
 
     Warns and exits 1 when the newest export is older than --max-age days (default 30) or
-    the vault holds none, so cron or a systemd timer can remind you.
+    the vault holds none, so cron or a systemd timer can remind you. One member's exports
+    at a time (--member).
     """
     opened = open_vault(vault)
-    found = opened.snapshots()
+    chosen = one_member(opened.snapshots(), member)
+    found = chosen.snapshots
     print_warnings(opened)
+    if not json:
+        note_other_members(chosen, member)
     today = opened.env.clock().astimezone().date()
     exports = [s for s in found if s.export is not None]
     newest = exports[-1] if exports else (found[-1] if found else None)
     if newest is None:
         message = "the vault holds no snapshot yet: store an export with 'lkvault snapshot'"
-        _status_out(json, False, None, None, max_age, found, message)
+        _status_out(json, False, None, None, max_age, chosen, message)
         raise typer.Exit(EXIT_FAILED)
     newest = max(exports or found, key=lambda s: (snapshot_day(s), s.seq))
     age = (today - snapshot_day(newest)).days
@@ -469,7 +552,7 @@ def status(
             f"the newest export is {render.plural(age, 'day')} old, older than {max_age}: "
             "download a new one (LinkedIn: Settings, Data privacy, Get a copy of your data)"
         )
-    _status_out(json, ok, newest, age, max_age, found, message)
+    _status_out(json, ok, newest, age, max_age, chosen, message)
     if not ok:
         raise typer.Exit(EXIT_FAILED)
 
@@ -480,9 +563,10 @@ def _status_out(
     newest: Snapshot | None,
     age: int | None,
     max_age: int,
-    found: list[Snapshot],
+    chosen: MemberView,
     message: str,
 ) -> None:
+    found = chosen.snapshots
     if json_mode:
         render.emit_json(
             {
@@ -493,6 +577,7 @@ def _status_out(
                 "age_days": age,
                 "max_age_days": max_age,
                 "snapshots": len(found),
+                **_members_json(chosen),
             }
         )
         return

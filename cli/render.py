@@ -89,6 +89,8 @@ def export_brief(snap: Snapshot) -> str:
     kind = summary.kind or "export"
     when = f" {summary.date.isoformat()}" if summary.date else ""
     counts = summary.counts
+    if kind == "contacts":  # the old "Export contacts" file: connections only
+        return f"contacts file: {counts.get('connections', 0):,} connections"
     return (
         f"{kind}{when}: {counts.get('connections', 0):,} connections, "
         f"{counts.get('messages', 0):,} messages"

@@ -43,10 +43,13 @@ def test_list_shows_what_each_export_holds(cli, two_exports, tmp_path: Path) -> 
     listed = cli("list", "--json").json()
     assert [s["id"] for s in listed] == [first, second]
     assert listed[0]["export"] == {
+        "format": 2,
         "kind": "basic",
         "date": "2026-01-15",
         "headline": "Backend Developer at Falcon Networks B.V. | ex-Summit Studios Sp. z o.o.",
         "counts": SAMPLE_COUNTS,
+        "member": {"name": "James Reed", "from": "profile"},
+        "set_aside": [],
     }
     assert listed[1]["export"]["date"] == "2026-04-15"
     text = cli("list").out

@@ -5,18 +5,23 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import shutil
+import time
 import zipfile
 from datetime import date
 from pathlib import Path
 
+import pytest
 from lkvault.cli.browse.textsearch import TextIndex
-from lkvault.vault.export import load_export, summarize, summary_document
+from lkvault.vault.export import load_export, summarize, summary_document, summary_from_document
 from lkvault.vault.export.contacts import contacts_csv, vcards
 from lkvault.vault.export.diff import diff_document, diff_exports
 from lkvault.vault.export.model import Export
 from lkvault.vault.export.sources import zip_file_members
 
-from bench.exportgen import generate_export
+from bench.exportgen import export_name, generate_export
+from tests.helpers_cli import assert_one_line_error
 from tests.test_export_counting import both_ways
 
 DAY = date(2022, 9, 15)
@@ -145,3 +150,101 @@ def test_a_missing_messages_or_profile_file_is_named_not_counted_as_new(tmp_path
     assert back.removed_messages == 0 and back.profile == {}
     assert back.missing_after == ["messages", "profile"]
     assert summarize(partial).counts["messages"] == 0
+
+
+# --- 6: the 2012 "Export contacts" files --------------------------------------------------------
+
+
+def contacts_file(folder: Path, era: str) -> Path:
+    day = date(2012, 6, 1)
+    return generate_export(folder / era / export_name(day, era), date=day, scale=0.2, era=era)
+
+
+def test_outlook_csv_and_vcard_of_2012_are_connections(cli, tmp_path: Path) -> None:  # noqa: ANN001
+    vobject = pytest.importorskip("vobject")
+    outlook = contacts_file(tmp_path, "2012-outlook")
+    vcard = contacts_file(tmp_path, "2012-vcard")
+    assert cli("init").code == 0
+    for path in (outlook, vcard):
+        assert cli("snapshot", str(path)).code == 0
+    listed = cli("list", "--json").json()
+    counts = [s["export"]["counts"]["connections"] for s in listed]
+    assert counts[0] == counts[1] > 50 and [s["export"]["kind"] for s in listed] == [
+        "contacts",
+        "contacts",
+    ]
+    rows = cli("timeline", "--json").json()["snapshots"]
+    assert [r["connections"] for r in rows] == counts and all(r["export"] for r in rows)
+    for ref in (listed[0]["short_id"], listed[1]["short_id"]):
+        done = cli("contacts", ref)
+        assert done.code == 0, done.err
+        cards = list(vobject.readComponents(done.out))
+        assert len(cards) == counts[0]
+        assert all(
+            card.email.value.endswith(("example.com", "example.org", "example.net"))
+            for card in cards
+            if hasattr(card, "email")
+        )
+    assert "contacts file: " in cli("list").out
+
+
+def test_watch_stores_a_contacts_file_of_2012(cli, tmp_path: Path) -> None:  # noqa: ANN001
+    assert cli("init").code == 0
+    downloads = tmp_path / "Downloads"
+    downloads.mkdir()
+    outlook = contacts_file(tmp_path, "2012-outlook")
+    arrived = downloads / outlook.name
+    shutil.copyfile(outlook, arrived)
+    (downloads / "notes.csv").write_text("a,b\n1,2\n")  # a CSV that is no contacts export
+    long_ago = time.time() - 3600
+    for path in downloads.iterdir():
+        os.utime(path, (long_ago, long_ago))
+    done = cli("watch", str(downloads), "--once", "--json")
+    assert done.code == 0, done.err
+    events = {Path(e["file"]).name: e["event"] for e in done.json()["events"]}
+    assert events == {outlook.name: "stored"}
+
+
+# --- 7: exports of two members in one vault ----------------------------------------------------
+
+
+def test_two_members_in_one_vault_are_kept_apart(cli, tmp_path: Path) -> None:  # noqa: ANN001
+    mine = [make(tmp_path, month=k, day=date(2025, 1 + k, 15)) for k in (0, 1)]
+    theirs = make(tmp_path, seed=2, day=date(2025, 1, 20))
+    assert cli("init").code == 0
+    assert "export, but" not in cli("snapshot", str(mine[0])).err
+    other = cli("snapshot", str(theirs))
+    assert other.code == 0 and "'s export, but the one before it" in other.err
+    back = cli("snapshot", str(mine[1]))
+    assert "'s export, but the one before it" in back.err  # and back again
+    listed = cli("list", "--json").json()
+    me, them = listed[0]["export"]["member"]["name"], listed[1]["export"]["member"]["name"]
+    assert me != them and listed[2]["export"]["member"]["name"] == me
+    ids = [s["id"] for s in listed]
+
+    diff = cli("diff", "--json")  # the newest member's two exports, not the other's
+    assert diff.code == 0, diff.err
+    assert (diff.json()["from"]["id"], diff.json()["to"]["id"]) == (ids[0], ids[2])
+    mixed = cli("diff", ids[0][:12], ids[1][:12])
+    assert mixed.code == 2 and f"{them}'s export" in assert_one_line_error(mixed.err)
+
+    timeline = cli("timeline", "--json").json()
+    assert [r["id"] for r in timeline["snapshots"]] == [ids[0], ids[2]]
+    assert (timeline["member"], timeline["other_members"]) == (me, [them])
+    theirs_only = cli("timeline", "--member", them.lower(), "--json").json()
+    assert [r["id"] for r in theirs_only["snapshots"]] == [ids[1]]
+    status = cli("status", "--member", them, "--json", "--max-age", "100000")
+    assert status.json()["newest"]["id"] == ids[1] and status.json()["snapshots"] == 1
+    unknown = cli("timeline", "--member", "Nobody Atall")
+    assert unknown.code == 2 and me in assert_one_line_error(unknown.err)
+
+
+def test_summaries_written_before_the_member_was_recorded_still_read() -> None:
+    old = {"kind": "basic", "date": "2025-01-15", "headline": None, "counts": {"messages": 3}}
+    summary = summary_from_document(old)
+    assert summary is not None and summary.owner is None and summary.set_aside == ()
+    assert summary.counts == {"messages": 3}
+    odd = dict(old, member={"name": 7, "from": "profile"}, set_aside="x")
+    assert summary_from_document(odd) == summary  # malformed new fields read as absent
+    document = summary_document(summary)
+    assert document["member"] is None and document["format"] == 2

@@ -180,6 +180,8 @@ class SnapshotSource:
                             f"snapshot {snapshot.short_id} could not be read ({exc})"
                         )
                         continue
+                if _other_member(shown_export, export):
+                    continue  # stored before lkvault recorded whose export it is
                 versions.append(Version(snapshot.short_id, snapshot_day(snapshot), export))
             self._people = People(versions)
         finally:
@@ -189,6 +191,15 @@ class SnapshotSource:
         """Everyone of every snapshot, or None if still being read after ``wait`` seconds."""
         self._people_ready.wait(wait)
         return self._people
+
+
+def _other_member(shown: Export, export: Export) -> bool:
+    """Whether ``export`` is known to be another member's than the one shown."""
+    return (
+        shown.owner is not None
+        and export.owner is not None
+        and (shown.owner.key != export.owner.key)
+    )
 
 
 def _one_line(exc: Exception) -> str:

@@ -1,10 +1,12 @@
 """Finding LinkedIn exports in a downloads folder once their download has finished.
 
 A file is a candidate when its name says it is an export (``*LinkedInDataExport*.zip``,
-browser copies included) or it is a zip whose members include an export's tables. It is
-ready when no browser partner file is beside it (``.crdownload``, ``.part``, ``.download``),
-its size and modification time have not changed for ``settle`` seconds (and since the last
-scan), and it opens as a complete zip (the central directory, written last, is readable).
+browser copies included), it is a zip whose members include an export's tables, or it is a
+contacts file of LinkedIn's old "Export contacts" page (a CSV or vCard file whose name holds
+"linkedin" and whose contents are a contacts export, see ``contactfiles``). It is ready when
+no browser partner file is beside it (``.crdownload``, ``.part``, ``.download``), its size
+and modification time have not changed for ``settle`` seconds (and since the last scan), and
+a zip opens as a complete one (the central directory, written last, is readable).
 The clock is passed in; nothing here stores anything.
 """
 
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from lkvault.vault.export.contactfiles import HEAD_BYTES, contacts_form
 from lkvault.vault.export.layout import classify, name_info
 
 PARTNER_SUFFIXES = (".crdownload", ".part", ".download", ".partial", ".tmp")
@@ -49,6 +52,14 @@ def has_export_tables(path: Path) -> bool:
     return bool(CORE_TABLES & set(tables))
 
 
+def is_contacts_export(path: Path) -> bool:
+    """A contacts file of LinkedIn's old "Export contacts" page, by its name and contents."""
+    if "linkedin" not in path.name.lower():
+        return False
+    with open(path, "rb") as file:
+        return contacts_form(path.name, file.read(HEAD_BYTES)) is not None
+
+
 def has_partner(path: Path) -> bool:
     """A browser's in-progress file beside it (Firefox even creates the final name empty)."""
     return any(path.with_name(path.name + suffix).exists() for suffix in PARTNER_SUFFIXES)
@@ -77,10 +88,13 @@ class DownloadWatcher:
     def _is_candidate(self, path: Path, seen: Seen) -> bool:
         if looks_like_export_name(path.name):
             return True
-        if not path.name.lower().endswith(".zip") or self.not_exports.get(path) == seen:
+        lowered = path.name.lower()
+        if not lowered.endswith((".zip", ".csv", ".vcf")) or self.not_exports.get(path) == seen:
             return False
         try:
-            if has_export_tables(path):
+            if lowered.endswith(".zip") and has_export_tables(path):
+                return True
+            if not lowered.endswith(".zip") and is_contacts_export(path):
                 return True
         except (zipfile.BadZipFile, OSError, ValueError, EOFError):
             return False  # maybe still downloading: looked at again when it changes
@@ -112,7 +126,7 @@ class DownloadWatcher:
             ):
                 result.waiting.append(path)
                 continue
-            reason = is_complete_zip(path)
+            reason = is_complete_zip(path) if path.name.lower().endswith(".zip") else None
             if reason is not None:
                 result.problems.append((path, f"not a complete zip ({reason})"))
                 continue

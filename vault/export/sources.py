@@ -12,13 +12,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from lkvault.vault.export.contactfiles import (
+    HEAD_BYTES,
+    MAX_CONTACTS_BYTES,
+    contacts_form,
+    load_contacts,
+)
 from lkvault.vault.export.counting import count_export
 from lkvault.vault.export.load import MemberReaders, load_export
 from lkvault.vault.export.model import Export
-from lkvault.vault.export.summary import summary_document
+from lkvault.vault.export.summary import summarize, summary_document
 from lkvault.vault.format.tree import MemberEntry, Tree
 from lkvault.vault.operations.extractor import member_content
-from lkvault.vault.operations.restorer import load_tree
+from lkvault.vault.operations.restorer import load_tree, render
 from lkvault.vault.repository.repo import Repository
 from lkvault.vault.repository.snapshots import Snapshot
 
@@ -82,10 +88,32 @@ def export_of_file(path: Path, archive_name: str) -> tuple[dict[str, Any] | None
     return summary_document(summary), warnings
 
 
+def contacts_of_file(path: Path, name: str) -> tuple[dict[str, Any] | None, list[str]]:
+    """The summary document of a contacts file of the old "Export contacts" page (the 2012
+    Outlook CSV or a vCard file; see ``contactfiles``), None for any other file, and the
+    warnings met. Never raises for bad input."""
+    try:
+        with open(path, "rb") as file:
+            if contacts_form(name, file.read(HEAD_BYTES)) is None:
+                return None, []
+            file.seek(0)
+            export = load_contacts(name, file.read(MAX_CONTACTS_BYTES + 1))
+    except OSError as exc:
+        return None, [f"the file's contents could not be summarised ({exc})"]
+    return summary_document(summarize(export)), export.warnings
+
+
 def export_of_snapshot(repo: Repository, snapshot: Snapshot) -> Export:
-    """Everything parsed from a stored snapshot (an empty, unrecognised Export for a snapshot
-    that is not a zip). The caller holds a lock on the vault."""
+    """Everything parsed from a stored snapshot: an export's tables, or the connections of
+    a stored contacts file; an empty, unrecognised Export for any other file. The caller
+    holds a lock on the vault."""
     tree = load_tree(repo, snapshot.tree)
-    if tree.kind != "zip":
+    if tree.kind == "zip":
+        return load_export(stored_members(repo, tree), snapshot.source)
+    if snapshot.size > MAX_CONTACTS_BYTES:
         return Export()
-    return load_export(stored_members(repo, tree), snapshot.source)
+    blocks = render(repo, tree, workers=1)
+    head = next(blocks, b"")
+    if contacts_form(snapshot.source, head) is None:
+        return Export()
+    return load_contacts(snapshot.source, head + b"".join(blocks))

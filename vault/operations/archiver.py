@@ -17,7 +17,9 @@ from datetime import datetime
 from pathlib import Path
 
 from lkvault.vault.errors import BadInput, IntegrityError
-from lkvault.vault.export.sources import export_of_file
+from lkvault.vault.export.members import change_warning
+from lkvault.vault.export.sources import contacts_of_file, export_of_file
+from lkvault.vault.export.summary import summary_from_document
 from lkvault.vault.format import codec
 from lkvault.vault.format.crypto import BlobType
 from lkvault.vault.format.tree import Part, Tree, content_streams, encode_tree, part_size
@@ -208,9 +210,14 @@ def snapshot(
     finally:
         stage.close()
     # What the export holds (counts, date, headline); a problem here is a warning, never a failure.
+    name = source_name or path.name
     export, export_warnings = (
-        export_of_file(path, source_name or path.name) if ingest.tree.kind == "zip" else (None, [])
+        export_of_file(path, name) if ingest.tree.kind == "zip" else contacts_of_file(path, name)
     )
+    summary = summary_from_document(export)
+    member_changed = change_warning(history, summary.owner if summary is not None else None)
+    if member_changed is not None:
+        export_warnings = [*export_warnings, member_changed]
     head = history[-1] if history else None
     record = Snapshot(
         id=b"",

@@ -1,0 +1,105 @@
+"""Whose export each snapshot is, and keeping to one member's exports at a time.
+
+Pure. A snapshot's summary records the member whose export it is (``Owner``: from Profile.csv,
+else from the messages). One vault may hold the exports of several members (an agency, a
+couple, a mistake); comparing one member's export with another's means nothing, so diff,
+timeline, status, person histories and browse keep to one member: the one asked for, else
+the member of the newest export. A snapshot whose member is not known (stored before lkvault
+recorded it, a contacts file, an export with neither profile nor messages) belongs to every
+member's view: nothing says it is someone else's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from lkvault.vault.export.model import Owner, owner_key
+from lkvault.vault.export.summary import summary_from_document
+from lkvault.vault.repository.snapshots import Snapshot
+
+
+def owner_of(snapshot: Snapshot) -> Owner | None:
+    """The member whose export the snapshot is, as its summary records it."""
+    summary = summary_from_document(snapshot.export)
+    return summary.owner if summary is not None else None
+
+
+def members(snapshots: Sequence[Snapshot]) -> list[Owner]:
+    """Every member with an export among ``snapshots``, newest export first, each once (by
+    the name as written in their newest export)."""
+    found: dict[str, Owner] = {}
+    for snapshot in reversed(snapshots):
+        owner = owner_of(snapshot)
+        if owner is not None:
+            found.setdefault(owner.key, owner)
+    return list(found.values())
+
+
+@dataclass(frozen=True)
+class MemberView:
+    """The member chosen, and the snapshots of that member (and those of no known member)."""
+
+    member: Owner | None  # None when no snapshot says whose export it is
+    snapshots: list[Snapshot]  # oldest first, as given
+    others: list[Owner]  # the other members the vault holds exports of
+
+    def __contains__(self, snapshot: Snapshot) -> bool:
+        return any(s.id == snapshot.id for s in self.snapshots)
+
+
+def belongs(snapshot: Snapshot, member: Owner | None) -> bool:
+    owner = owner_of(snapshot)
+    return member is None or owner is None or owner.key == member.key
+
+
+def find_member(known: Sequence[Owner], asked: str) -> Owner:
+    """The member ``asked`` names: the whole name (case and spaces aside), else the only one
+    whose name contains it. Raises ValueError saying which members there are."""
+    wanted = owner_key(asked)
+    exact = [owner for owner in known if owner.key == wanted]
+    if exact:
+        return exact[0]
+    partial = [owner for owner in known if wanted and wanted in owner.key]
+    if len(partial) == 1:
+        return partial[0]
+    names = ", ".join(repr(owner.name) for owner in known) or "none recorded"
+    if partial:
+        raise ValueError(f"--member {asked!r} matches several members ({names}): be more precise")
+    raise ValueError(f"no export of a member named {asked!r} in this vault (members: {names})")
+
+
+def view(
+    snapshots: Sequence[Snapshot], asked: str | None = None, around: Snapshot | None = None
+) -> MemberView:
+    """The snapshots of the member ``asked`` for, else of the member whose export ``around``
+    is, else of the member of the newest export. Raises ValueError for an unknown member."""
+    known = members(snapshots)
+    if asked is not None:
+        member: Owner | None = find_member(known, asked)
+    elif around is not None and owner_of(around) is not None:
+        member = owner_of(around)
+    else:
+        member = known[0] if known else None
+    kept = [s for s in snapshots if belongs(s, member)]
+    others = [owner for owner in known if member is None or owner.key != member.key]
+    return MemberView(member, kept, others)
+
+
+def change_warning(history: Sequence[Snapshot], new: Owner | None) -> str | None:
+    """A warning when the export being stored is another member's than the newest export
+    before it whose member is known; None when it is the same member, or nothing is known."""
+    if new is None:
+        return None
+    for snapshot in reversed(history):
+        before = owner_of(snapshot)
+        if before is None:
+            continue
+        if before.key == new.key:
+            return None
+        return (
+            f"this is {new.name}'s export, but the one before it (snapshot {snapshot.short_id}) "
+            f"is {before.name}'s: diff, timeline, status and browse keep to one member at a "
+            f"time (choose with --member)"
+        )
+    return None

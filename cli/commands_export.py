@@ -594,6 +594,8 @@ def _status_out(
             kind = f"{summary.kind} export" if summary.kind else "export"
             dated = f" of {summary.date.isoformat()}" if summary.date else ""
             out.print(f"  {kind}{dated}", markup=False)
+            if summary.owner is not None:
+                out.print(f"  Export of {summary.owner.name}", markup=False)
             if summary.headline:
                 out.print(f"  Headline: {summary.headline}", markup=False)
             out.print(
@@ -609,6 +611,8 @@ def _status_out(
                 f"{c.get('positions', 0)} positions",
                 markup=False,
             )
+            for entry in summary.set_aside:
+                out.print(f"  Not counted: {entry.reason}", markup=False)
         oldest = min(snapshot_day(s) for s in found)
         out.print(
             f"Vault: {render.plural(len(found), 'snapshot')} since {oldest.isoformat()}",

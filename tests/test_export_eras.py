@@ -17,7 +17,7 @@ from lkvault.cli.browse.textsearch import TextIndex
 from lkvault.vault.export import load_export, summarize, summary_document, summary_from_document
 from lkvault.vault.export.contacts import contacts_csv, vcards
 from lkvault.vault.export.diff import diff_document, diff_exports
-from lkvault.vault.export.model import Export
+from lkvault.vault.export.model import Export, Owner
 from lkvault.vault.export.sources import zip_file_members
 
 from bench.exportgen import export_name, generate_export
@@ -66,6 +66,20 @@ def test_the_legacy_endorsements_file_is_set_aside_not_added(tmp_path: Path) -> 
     assert any("Endorsement Received Info.csv is another version" in w for w in warnings)
     statuses = {e.status for e in export_of(path).endorsements if e.direction == "received"}
     assert statuses == {"ACCEPTED"}  # the legacy file's 'Accepted' and 'Redacted' rows unread
+
+
+def test_the_choice_is_said_at_snapshot_and_in_list_and_status(cli, tmp_path: Path) -> None:  # noqa: ANN001
+    path = make(tmp_path, "legacy-endorsements")
+    assert cli("init").code == 0
+    stored = cli("snapshot", str(path))
+    assert stored.code == 0 and "Endorsement Received Info.csv is another version" in stored.err
+    listed = cli("list", "--json").json()[0]["export"]
+    assert listed["set_aside"][0]["file"] == "Endorsement Received Info.csv"
+    assert listed["counts"]["endorsements_received"] == rows_of(
+        path, "Endorsement_Received_Info.csv"
+    )
+    status = cli("status", "--max-age", "100000")
+    assert status.code == 0 and "Not counted: Endorsement Received Info.csv" in status.out
 
 
 # --- 2: a member URN is not an email -----------------------------------------------------------
@@ -150,6 +164,19 @@ def test_a_missing_messages_or_profile_file_is_named_not_counted_as_new(tmp_path
     assert back.removed_messages == 0 and back.profile == {}
     assert back.missing_after == ["messages", "profile"]
     assert summarize(partial).counts["messages"] == 0
+    # Whose export it is: without Profile.csv, the one person in every message.
+    assert whole.owner is not None and whole.owner.source == "profile"
+    for era in ("2025", "2018"):
+        lacking = generate_export(
+            tmp_path / era / "Complete_LinkedInDataExport_01-15-2018.zip",
+            date=date(2018, 1, 15),
+            scale=0.2,
+            era=era,
+            quirks=["no-profile"],
+        )
+        full, counted, _, _ = both_ways(lacking)
+        assert full == counted and counted is not None
+        assert counted.owner == Owner(whole.owner.name, "messages")
 
 
 # --- 6: the 2012 "Export contacts" files --------------------------------------------------------
@@ -175,7 +202,7 @@ def test_outlook_csv_and_vcard_of_2012_are_connections(cli, tmp_path: Path) -> N
     ]
     rows = cli("timeline", "--json").json()["snapshots"]
     assert [r["connections"] for r in rows] == counts and all(r["export"] for r in rows)
-    for ref in (listed[0]["short_id"], listed[1]["short_id"]):
+    for ref in (listed[0]["short_id"],):  # the Outlook CSV ('not a LinkedIn export' before)
         done = cli("contacts", ref)
         assert done.code == 0, done.err
         cards = list(vobject.readComponents(done.out))

@@ -89,7 +89,7 @@ def test_search_folds_case_and_accents_and_needs_every_word() -> None:
 # Characters whose folding differs: accents precomposed or combining (removed), marks that are
 # kept (Japanese of one class; Hebrew of several, which must be reordered as a whole), case
 # outside ASCII, ligatures, wide forms, a character folded into two, emoji, the separator.
-FOLDING = "aeEsSkK iI01 .,<>&;éÉñÑçßẞİıŁł\u0301\u0327がガ\u3099\u05b0\u0591ﬁＡΣσς😀\x00"
+FOLDING = "aeEsSkK iI01 .,<>&;éÉñÑçßẞİıŁłøØæÆœþÞđ\u0301\u0327がガ\u3099\u05b0\u0591ﬁＡΣσς😀\x00"
 
 
 @settings(max_examples=300, deadline=None)

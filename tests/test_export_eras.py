@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from lkvault.cli.browse.source import SnapshotSource
 from lkvault.cli.browse.textsearch import TextIndex
 from lkvault.vault.export import load_export, summarize, summary_document, summary_from_document
 from lkvault.vault.export.contacts import contacts_csv, vcards
@@ -275,3 +276,18 @@ def test_summaries_written_before_the_member_was_recorded_still_read() -> None:
     assert summary_from_document(odd) == summary  # malformed new fields read as absent
     document = summary_document(summary)
     assert document["member"] is None and document["format"] == 2
+
+
+def test_person_histories_keep_to_the_member_shown(vault, tmp_path: Path) -> None:  # noqa: ANN001
+    mine = make(tmp_path)
+    theirs = make(tmp_path, seed=2, day=date(2022, 9, 20))
+    first, other = vault.snapshot(mine), vault.snapshot(theirs)
+    # Given every snapshot, as for a vault stored before the member was recorded: the
+    # profiles read for history say whose each is.
+    source = SnapshotSource(vault, [first, other])
+    source.load_in_background(first, then_history=True)
+    people = source.people(wait=600)
+    assert people is not None
+    assert [v.snapshot_id for v in people.versions] == [first.short_id]
+    someone = export_of(mine).connections[0]
+    assert [e.kind for e in people.timeline(someone.key)][-1] != "removed"

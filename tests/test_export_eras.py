@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from lkvault.cli.browse.people import People, Version, person_id
 from lkvault.cli.browse.source import SnapshotSource
 from lkvault.cli.browse.textsearch import TextIndex
 from lkvault.vault.export import load_export, summarize, summary_document, summary_from_document
@@ -139,6 +140,15 @@ def test_a_changed_profile_url_is_one_person_not_removed_and_added(tmp_path: Pat
         )
     document = diff_document(result)["connections"]
     assert len(document["url_changed"]) == len(result.moved)
+    # A person page follows them under the new URL: no 'removed', no second person.
+    people = People(
+        [Version("a", date(2025, 1, 15), before), Version("b", date(2025, 4, 15), after)]
+    )
+    for change in result.moved:
+        kinds = [event.kind for event in people.timeline(change.new.key)]
+        assert kinds == ["connected", "first_seen"], kinds
+        assert people.keys[person_id(change.new.key)] == change.old.key
+        assert people.known(change.new.key) == change.new
     # Without the quirk the same two months move nobody.
     plain = diff_exports(
         export_of(make(tmp_path, month=0, day=date(2025, 1, 15))),

@@ -3,7 +3,8 @@ when they left or came back.
 
 Pure: works on the parsed exports of several snapshots (oldest first), each with a label
 (its export date). People are matched across snapshots by ``Connection.key`` (profile URL,
-else name), so a job change shows up as the same person with a new company or position.
+else name), so a job change shows up as the same person with a new company or position; a
+person who changed their profile URL is matched by name and connected-on day.
 """
 
 from __future__ import annotations
@@ -55,12 +56,16 @@ def timeline(key: str, versions: Sequence[Version]) -> list[Event]:
     'connected' comes from the export's "Connected On" date; the other events are dated by
     the first snapshot that shows them (the change happened between it and the one before).
     """
+    return _story([(v, _find(key, v.export.connections)) for v in versions])
+
+
+def _story(seen: Sequence[tuple[Version, Connection | None]]) -> list[Event]:
+    """The events of one person from their record in each version (None: not in it)."""
     events: list[Event] = []
     last_seen: Connection | None = None
     was_present = False
     connected_on: date | None = None
-    for version in versions:
-        found = _find(key, version.export.connections)
+    for version, found in seen:
         if found is None:
             if was_present:
                 events.append(Event("removed", version.label, version.snapshot_id, last_seen))
@@ -93,19 +98,33 @@ class People:
     def __init__(self, versions: Sequence[Version]) -> None:
         self.versions = list(versions)
         self._seen: dict[str, dict[str, Connection]] = {}
+        # A member who changed their profile URL: the new key stands for the first one.
+        self._alias: dict[str, str] = {}
+        by_name_and_day: dict[tuple[str, date], str] = {}
         for version in self.versions:
+            present = {c.key for c in version.export.connections}
             for connection in version.export.connections:
-                if connection.name or connection.url:
-                    self._seen.setdefault(connection.key, {})[version.snapshot_id] = connection
+                if not (connection.name or connection.url):
+                    continue
+                key = self._alias.get(connection.key, connection.key)
+                same = _name_and_day(connection)
+                if key not in self._seen and same is not None:
+                    earlier = by_name_and_day.get(same)
+                    if earlier is not None and not present & self._keys_of(earlier):
+                        self._alias[key] = key = earlier
+                    else:
+                        by_name_and_day.setdefault(same, key)
+                self._seen.setdefault(key, {})[version.snapshot_id] = connection
         self.keys = {person_id(key): key for key in self._seen}
+        self.keys.update({person_id(new): key for new, key in self._alias.items()})
+
+    def _keys_of(self, key: str) -> set[str]:
+        """Every key a person was seen under (the first, and any URL they moved to)."""
+        return {key} | {new for new, first in self._alias.items() if first == key}
 
     def timeline(self, key: str) -> list[Event]:
-        seen = self._seen.get(key, {})
-        present = [
-            Version(v.snapshot_id, v.label, Export(connections=_one(seen.get(v.snapshot_id))))
-            for v in self.versions
-        ]
-        return timeline(key, present)
+        seen = self._seen.get(self._alias.get(key, key), {})
+        return _story([(v, seen.get(v.snapshot_id)) for v in self.versions])
 
     def version_before(self, snapshot_id: str) -> Version | None:
         """The snapshot just before ``snapshot_id`` in this history, or None."""
@@ -116,7 +135,7 @@ class People:
 
     def known(self, key: str) -> Connection | None:
         """The newest record of a person in any snapshot."""
-        seen = self._seen.get(key)
+        seen = self._seen.get(self._alias.get(key, key))
         if not seen:
             return None
         for version in reversed(self.versions):
@@ -125,5 +144,8 @@ class People:
         return None
 
 
-def _one(connection: Connection | None) -> list[Connection]:
-    return [] if connection is None else [connection]
+def _name_and_day(connection: Connection) -> tuple[str, date] | None:
+    """Name and connected-on day: with both, one person even under a new profile URL."""
+    if not connection.name or connection.connected_on is None:
+        return None
+    return " ".join(connection.name.casefold().split()), connection.connected_on

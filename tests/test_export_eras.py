@@ -188,6 +188,10 @@ def test_a_missing_messages_or_profile_file_is_named_not_counted_as_new(tmp_path
         full, counted, _, _ = both_ways(lacking)
         assert full == counted and counted is not None
         assert counted.owner == Owner(whole.owner.name, "messages")
+    # Without messages either: the one person in every invitation.
+    full, counted, _, _ = both_ways(make(tmp_path, "no-messages", "no-profile"))
+    assert full == counted and counted is not None
+    assert counted.owner == Owner(whole.owner.name, "invitations")
 
 
 # --- 6: the 2012 "Export contacts" files --------------------------------------------------------

@@ -27,7 +27,6 @@ MemberStreams = Mapping[str, Callable[[], IO[bytes]]]
 # Tables whose rows are only counted (each summary count is the number of rows of its table).
 COUNTED = {
     "connections": "connections",
-    "invitations": "invitations",
     "recommendations_received": "recommendations_received",
     "recommendations_given": "recommendations_given",
     "endorsements_received": "endorsements_received",
@@ -74,6 +73,17 @@ def _conversations(source: TableRows) -> tuple[int, set[int], MessageOwner]:
     return count, ids, owner
 
 
+def _invitations(source: TableRows) -> tuple[int, MessageOwner]:
+    """The number of invitations, and the one person in every invitation (see ``owner``)."""
+    sender, recipient = _cell(source.columns, "from"), _cell(source.columns, "to")
+    owner = MessageOwner("invitations")
+    count = 0
+    for cells in filled_rows(source.records):
+        count += 1
+        owner.add(sender(cells), (recipient(cells),))
+    return count, owner
+
+
 def _first_row(source: TableRows) -> list[str] | None:
     rows = filled_rows(source.records)
     first = next(rows, None)
@@ -108,6 +118,7 @@ def count_export(
     profile_read = False
     owner: Owner | None = None
     by_messages = MessageOwner()
+    by_invitations = MessageOwner("invitations")
     warnings: list[str] = [entry.reason for entry in set_aside]
     for table, parts in tables.items():
         wanted = records.WANTED[table]
@@ -133,6 +144,10 @@ def count_export(
                             }
                         )
                         profile_read = True
+                elif table == "invitations":
+                    source, (number, part_owner) = stream_table(opener, wanted, _invitations)
+                    by_invitations.merge(part_owner)
+                    counts["invitations"] += number
                 elif table in COUNTED:
                     source, number = stream_table(opener, wanted, _count)
                     counts[COUNTED[table]] += number
@@ -158,5 +173,5 @@ def count_export(
         )
     if not recognised:
         return None, warnings
-    owner = owner or by_messages.owner
+    owner = owner or by_messages.owner or by_invitations.owner
     return ExportSummary(kind, when, headline, counts, owner, tuple(set_aside)), warnings

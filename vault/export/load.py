@@ -99,7 +99,7 @@ def load_export(members: MemberReaders, archive_name: str | None) -> Export:
             continue
         export.recognised = True
         _fill(export, table, parsed)
-    export.owner = owner_of(export.profile, export.messages)
+    export.owner = owner_of(export.profile, export.messages, export.invitations)
     return export
 
 

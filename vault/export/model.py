@@ -137,11 +137,11 @@ class SetAside:
 
 @dataclass(frozen=True)
 class Owner:
-    """Whose export it is: the member's name, from Profile.csv or else from the messages
-    (the one person in every message)."""
+    """Whose export it is: the member's name, from Profile.csv, else from the messages (the
+    one person in every message), else from the invitations (the one in every invitation)."""
 
     name: str
-    source: Literal["profile", "messages"]
+    source: Literal["profile", "messages", "invitations"]
 
     @property
     def key(self) -> str:

@@ -1,16 +1,19 @@
-"""Whose export it is: the member's name from Profile.csv, else the one person in every message.
+"""Whose export it is: the member's name from Profile.csv, else the one person in every message,
+else the one person in every invitation.
 
-Pure. An export of messages has the member in every row, as the sender or among the
-recipients; anyone else is in some conversations only. ``MessageOwner`` is fed the rows one
-at a time (it keeps the few names still in every row, never the rows), so the summary taken
-while a snapshot streams by and the full parse agree.
+Pure. An export's messages have the member in every row, as the sender or among the
+recipients; anyone else is in some conversations only; the same holds of invitations (From,
+To). ``MessageOwner`` is fed the rows one at a time (it keeps the few names still in every
+row, never the rows), so the summary taken while a snapshot streams by and the full parse
+agree.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Literal
 
-from lkvault.vault.export.model import Message, Owner
+from lkvault.vault.export.model import Invitation, Message, Owner
 from lkvault.vault.export.records import split_list, split_names
 
 
@@ -23,9 +26,10 @@ def profile_owner(profile: Mapping[str, str]) -> Owner | None:
 
 
 class MessageOwner:
-    """The one name present in every message seen, as sender or recipient."""
+    """The one name present in every message (or invitation) seen, as sender or recipient."""
 
-    def __init__(self) -> None:
+    def __init__(self, source: Literal["messages", "invitations"] = "messages") -> None:
+        self.source = source
         self._candidates: list[str] | None = None  # None until a row names someone
 
     def add(self, sender: str, recipients: Iterable[str]) -> None:
@@ -65,7 +69,7 @@ class MessageOwner:
         """The member, when exactly one name is in every message (two people who only wrote
         to each other cannot be told apart)."""
         if self._candidates is not None and len(self._candidates) == 1:
-            return Owner(self._candidates[0], "messages")
+            return Owner(self._candidates[0], self.source)
         return None
 
 
@@ -82,12 +86,19 @@ def _holds(recipients: str, name: str) -> bool:
     return False
 
 
-def owner_of(profile: Mapping[str, str], messages: Iterable[Message]) -> Owner | None:
-    """Whose export it is: from the profile, else from the messages."""
+def owner_of(
+    profile: Mapping[str, str], messages: Iterable[Message], invitations: Iterable[Invitation]
+) -> Owner | None:
+    """Whose export it is: from the profile, else from the messages, else the invitations."""
     found = profile_owner(profile)
     if found is not None:
         return found
-    finder = MessageOwner()
+    by_messages = MessageOwner()
     for message in messages:
-        finder.add(message.sender, message.recipients)
-    return finder.owner
+        by_messages.add(message.sender, message.recipients)
+    if by_messages.owner is not None:
+        return by_messages.owner
+    by_invitations = MessageOwner("invitations")
+    for invitation in invitations:
+        by_invitations.add(invitation.sender, (invitation.recipient,))
+    return by_invitations.owner

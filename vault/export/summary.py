@@ -23,7 +23,7 @@ COUNTS = (
     "positions",
 )
 KINDS = ("basic", "complete", "contacts")
-OWNER_SOURCES = ("profile", "messages")
+OWNER_SOURCES = ("profile", "messages", "invitations")
 # 1: kind, date, headline, counts. 2 adds member (whose export it is) and set_aside (files
 # that are another version of a table read from another file). Absent means 1.
 SUMMARY_FORMAT = 2

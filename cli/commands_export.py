@@ -103,7 +103,7 @@ def note_other_members(chosen: MemberView, asked: str | None) -> None:
     names = ", ".join(owner.name for owner in chosen.others)
     how = "" if asked else f" (this is {chosen.member.name}'s; choose with --member NAME)"
     render.stderr.print(
-        f"lkvault: the vault also holds exports of {names}; they are left out{how}",
+        render.shown(f"lkvault: the vault also holds exports of {names}; they are left out{how}"),
         markup=False,
     )
 
@@ -238,64 +238,56 @@ def _role(company: str | None, position: str | None) -> str:
 
 def _diff_text(before: Snapshot, after: Snapshot, result: ExportDiff, limit: int) -> None:
     out = render.stdout
-    out.print(f"From {_describe(before)}", markup=False)
-    out.print(f"  to {_describe(after)}", markup=False)
+
+    def say(text: str) -> None:
+        out.print(render.shown(text), markup=False)
+
+    say(f"From {_describe(before)}")
+    say(f"  to {_describe(after)}")
     for table in result.missing_before:
-        out.print(
-            f"The older export has no {COMPARED[table]}: {LABELS[table]} not compared",
-            markup=False,
-        )
+        say(f"The older export has no {COMPARED[table]}: {LABELS[table]} not compared")
     for table in result.missing_after:
-        out.print(
-            f"The newer export has no {COMPARED[table]}: {LABELS[table]} not compared",
-            markup=False,
-        )
+        say(f"The newer export has no {COMPARED[table]}: {LABELS[table]} not compared")
     if result.empty:
         out.print("\nNo changes.")
         return
     connections = result.added or result.removed or result.changed or result.moved
     if connections:
         moved = f", {len(result.moved):,} changed profile URL" if result.moved else ""
-        out.print(
+        say(
             f"\nConnections: {len(result.added):,} added, {len(result.removed):,} removed, "
-            f"{len(result.changed):,} changed company or position{moved}",
-            markup=False,
+            f"{len(result.changed):,} changed company or position{moved}"
         )
         for c in _listed(result.added, limit):
-            out.print(f"  + {_who(c.name, c.company, c.position)}", markup=False)
+            say(f"  + {_who(c.name, c.company, c.position)}")
         _more(len(_listed(result.added, limit)), len(result.added))
         for c in _listed(result.removed, limit):
-            out.print(f"  - {_who(c.name, c.company, c.position)}", markup=False)
+            say(f"  - {_who(c.name, c.company, c.position)}")
         _more(len(_listed(result.removed, limit)), len(result.removed))
         for change in _listed(result.changed, limit):
             old, new = change.old, change.new
-            out.print(
+            say(
                 f"  ~ {new.name}: {_role(old.company, old.position)} → "
-                f"{_role(new.company, new.position)}",
-                markup=False,
+                f"{_role(new.company, new.position)}"
             )
         _more(len(_listed(result.changed, limit)), len(result.changed))
         for change in _listed(result.moved, limit):
-            out.print(
-                f"  ~ {change.new.name}: profile URL changed, {change.old.url} → {change.new.url}",
-                markup=False,
-            )
+            say(f"  ~ {change.new.name}: profile URL changed, {change.old.url} → {change.new.url}")
         _more(len(_listed(result.moved, limit)), len(result.moved))
     if result.hidden[0] != result.hidden[1]:
         out.print(
             f"  Hidden members (rows without a name): {result.hidden[0]} → {result.hidden[1]}"
         )
     if result.new_messages or result.removed_messages:
-        out.print(
+        say(
             f"\nMessages: {render.plural(result.new_messages, 'new message')} in "
             f"{render.plural(len(result.conversations), 'conversation')} "
-            f"({result.new_conversations} new)",
-            markup=False,
+            f"({result.new_conversations} new)"
         )
         for conversation in _listed(result.conversations, limit):
             label = conversation.title or ", ".join(conversation.participants[:4])
             flag = " (new)" if conversation.is_new else ""
-            out.print(f"  {conversation.new_messages:>4}  {label}{flag}", markup=False)
+            say(f"  {conversation.new_messages:>4}  {label}{flag}")
         _more(len(_listed(result.conversations, limit)), len(result.conversations))
         if result.removed_messages:
             out.print(
@@ -306,23 +298,23 @@ def _diff_text(before: Snapshot, after: Snapshot, result: ExportDiff, limit: int
     if result.profile or result.positions_added or result.positions_removed:
         out.print("\nProfile:")
         for name, (old_value, new_value) in result.profile.items():
-            out.print(f"  {name}: {_quoted(old_value)} → {_quoted(new_value)}", markup=False)
+            say(f"  {name}: {_quoted(old_value)} → {_quoted(new_value)}")
         for p in result.positions_added:
-            out.print(f"  + position: {_who(p.title or '', p.company, None)}", markup=False)
+            say(f"  + position: {_who(p.title or '', p.company, None)}")
         for p in result.positions_removed:
-            out.print(f"  - position: {_who(p.title or '', p.company, None)}", markup=False)
+            say(f"  - position: {_who(p.title or '', p.company, None)}")
     if result.recommendations:
         out.print(f"\nRecommendations: {len(result.recommendations)} new")
         for r in result.recommendations:
             name = " ".join(part for part in (r.first_name, r.last_name) if part)
             way = "from" if r.direction == "received" else "for"
-            out.print(f"  + {way} {_who(name, r.company, r.job_title)}", markup=False)
+            say(f"  + {way} {_who(name, r.company, r.job_title)}")
     if result.invitations:
         out.print(f"\nInvitations: {len(result.invitations)} new")
         for i in _listed(result.invitations, limit):
             arrow = "←" if (i.direction or "").upper() == "INCOMING" else "→"
             other = i.sender if arrow == "←" else i.recipient
-            out.print(f"  {arrow} {other}", markup=False)
+            say(f"  {arrow} {other}")
         _more(len(_listed(result.invitations, limit)), len(result.invitations))
     if result.endorsements_received:
         out.print(f"\nEndorsements received: {result.endorsements_received} new")
@@ -595,7 +587,7 @@ def _status_out(
             dated = f" of {summary.date.isoformat()}" if summary.date else ""
             out.print(f"  {kind}{dated}", markup=False)
             if summary.owner is not None:
-                out.print(f"  Export of {summary.owner.name}", markup=False)
+                out.print(render.shown(f"  Export of {summary.owner.name}"), markup=False)
             if summary.headline:
                 out.print(f"  Headline: {summary.headline}", markup=False)
             out.print(
@@ -612,7 +604,7 @@ def _status_out(
                 markup=False,
             )
             for entry in summary.set_aside:
-                out.print(f"  Not counted: {entry.reason}", markup=False)
+                out.print(render.shown(f"  Not counted: {entry.reason}"), markup=False)
         oldest = min(snapshot_day(s) for s in found)
         out.print(
             f"Vault: {render.plural(len(found), 'snapshot')} since {oldest.isoformat()}",

@@ -36,8 +36,17 @@ def error_line(message: str) -> None:
     sys.stderr.write(f"lkvault: error: {text}\n")
 
 
+def shown(text: str) -> str:
+    """Text that may come from an export or a file name, as a terminal may show it: control
+    and format characters (ESC, BEL, bidi overrides) written as escapes, never acted on; line
+    breaks are kept."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c == "\n" else ascii(c)[1:-1] for c in text)
+
+
 def warning_line(message: str) -> None:
-    text = " ".join(str(message).split())
+    text = shown(" ".join(str(message).split()))
     sys.stderr.write(f"lkvault: warning: {text}\n")
 
 

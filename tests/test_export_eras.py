@@ -305,3 +305,23 @@ def test_person_histories_keep_to_the_member_shown(vault, tmp_path: Path) -> Non
     assert [v.snapshot_id for v in people.versions] == [first.short_id]
     someone = export_of(mine).connections[0]
     assert [e.kind for e in people.timeline(someone.key)][-1] != "removed"
+
+
+def test_names_from_an_export_never_drive_the_terminal(cli, tmp_path: Path) -> None:  # noqa: ANN001
+    before = make(tmp_path, month=0, day=date(2025, 1, 15))
+    after = make(tmp_path, month=1, day=date(2025, 2, 15))
+    hostile = tmp_path / after.name
+    with zipfile.ZipFile(after) as source, zipfile.ZipFile(hostile, "w") as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "Connections.csv":
+                row = "Eve\x1b[2J,\x1b]8;;https://evil.example/\x07Mallory\u202e,,,,,01 Feb 2025\n"
+                data += row.encode()
+            target.writestr(info, data)
+    assert cli("init").code == 0
+    for path in (before, hostile):
+        assert cli("snapshot", str(path)).code == 0
+    shown = cli("diff", "--limit", "0")
+    assert shown.code == 0, shown.err
+    assert "\x1b" not in shown.out and "\x07" not in shown.out and "\u202e" not in shown.out
+    assert "Eve\\x1b[2J \\x1b]8;;https://evil.example/\\x07Mallory\\u202e" in shown.out

@@ -347,3 +347,61 @@ def test_bad_arguments() -> None:
         exportgen.scale_factor(0)
     with pytest.raises(ValueError):
         generate_export("/nonexistent/x.zip", date=date(2025, 1, 15), era="2019")
+
+
+def test_quirks_change_only_what_they_name(tmp_path: Path) -> None:
+    day = date(2025, 3, 15)
+
+    def members(*quirks: str, month: int = 2) -> dict[str, bytes]:
+        path = generate_export(
+            tmp_path / "-".join(quirks or ("plain",)) / f"{month}.zip",
+            date=day,
+            scale=0.05,
+            month_index=month,
+            quirks=quirks,
+        )
+        with zipfile.ZipFile(path) as zf:
+            return {name: zf.read(name) for name in zf.namelist()}
+
+    plain = members()
+    for quirk, changed in (
+        ("urn-emails", {"Connections.csv"}),
+        ("moved-urls", {"Connections.csv"}),
+        ("legacy-endorsements", {"Endorsement Received Info.csv"}),
+        ("no-messages", {"messages.csv"}),
+        ("no-profile", {"Profile.csv"}),
+    ):
+        quirky = members(quirk)
+        differ = {n for n in plain.keys() | quirky.keys() if plain.get(n) != quirky.get(n)}
+        assert differ == changed, quirk
+    assert members("moved-urls", month=0) == members(month=0)  # moved from month 1 on
+    legacy = members("legacy-endorsements")["Endorsement Received Info.csv"]
+    assert legacy.startswith(b"\xff\xfe") and "Redacted" in legacy.decode("utf-16")
+    with pytest.raises(ValueError, match="unknown quirk"):
+        members("no-such-quirk")
+
+
+@pytest.mark.parametrize("era", exportgen.CONTACT_ERAS)
+def test_2012_contacts_files(tmp_path: Path, era: str) -> None:
+    day = date(2012, 6, 1)
+    path = generate_export(tmp_path / exportgen.export_name(day, era), date=day, era=era)
+    again = generate_export(tmp_path / "again" / path.name, date=day, era=era)
+    assert path.read_bytes() == again.read_bytes()
+    if era == "2012-outlook":
+        assert path.name == "linkedin_connections_export_microsoft_outlook.csv"
+        rows = list(csv.reader(io.StringIO(path.read_bytes().decode("cp1252"))))
+        assert len(rows[0]) == 59 and all(len(row) == 59 for row in rows)
+        assert rows[0][:6] == [
+            "Title",
+            "First Name",
+            "Middle Name",
+            "Last Name",
+            "Suffix",
+            "E-mail Address",
+        ]
+        assert path.read_bytes().startswith(b'"Title","First Name"')
+        assert all(row[1] or row[3] for row in rows[1:]) and len(rows) > 100
+    else:
+        text = path.read_bytes().decode()
+        assert text.startswith("BEGIN:VCARD\r\nVERSION:3.0\r\n")
+        assert text.count("BEGIN:VCARD") == text.count("END:VCARD") > 100

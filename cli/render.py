@@ -9,6 +9,7 @@ from typing import Any
 
 from lkvault.vault import Snapshot, VerifyReport
 from lkvault.vault.export import summary_document, summary_from_document
+from lkvault.vault.export.members import members, owner_of
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -130,14 +131,17 @@ def snapshot_table(snaps: list[Snapshot]) -> None:
             overflow="fold",
             justify="right" if column == "Size" else "left",
         )
+    several = len(members(snaps)) > 1  # then each export says whose it is
     for snap in snaps:
+        owner = owner_of(snap) if several else None
+        whose = f" ({owner.name}'s)" if owner is not None else ""
         table.add_row(
             snap.short_id,
             local_time(snap.time),
-            snap.source,
+            shown(snap.source),
             human_size(snap.size),
             snap.sha256.hex()[:16] + "…",
-            export_brief(snap) or "-",
+            shown((export_brief(snap) or "-") + whose),
         )
     stdout.print(table)
     stdout.print(plural(len(snaps), "snapshot"))

@@ -263,6 +263,7 @@ def test_two_members_in_one_vault_are_kept_apart(cli, tmp_path: Path) -> None:  
     me, them = listed[0]["export"]["member"]["name"], listed[1]["export"]["member"]["name"]
     assert me != them and listed[2]["export"]["member"]["name"] == me
     ids = [s["id"] for s in listed]
+    assert f"({them}'s)" in cli("list").out
 
     diff = cli("diff", "--json")  # the newest member's two exports, not the other's
     assert diff.code == 0, diff.err

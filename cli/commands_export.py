@@ -526,7 +526,8 @@ def status(
     if not json:
         note_other_members(chosen, member)
     today = opened.env.clock().astimezone().date()
-    exports = [s for s in found if s.export is not None]
+    # A contacts file of the old "Export contacts" page is no current export: never "fresh".
+    exports = [s for s in found if s.export is not None and _kind(s) != "contacts"]
     newest = exports[-1] if exports else (found[-1] if found else None)
     if newest is None:
         message = "the vault holds no snapshot yet: store an export with 'lkvault snapshot'"
@@ -547,6 +548,11 @@ def status(
     _status_out(json, ok, newest, age, max_age, chosen, message)
     if not ok:
         raise typer.Exit(EXIT_FAILED)
+
+
+def _kind(snap: Snapshot) -> str | None:
+    summary = summary_from_document(snap.export)
+    return summary.kind if summary is not None else None
 
 
 def _status_out(

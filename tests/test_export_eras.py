@@ -215,8 +215,11 @@ def test_outlook_csv_and_vcard_of_2012_are_connections(cli, tmp_path: Path) -> N
         "contacts",
         "contacts",
     ]
+    # Of their day: the day the file was written (they carry none), not the day stored.
+    assert [s["export"]["date"] for s in listed] == ["2012-06-01", "2012-06-01"]
     rows = cli("timeline", "--json").json()["snapshots"]
     assert [r["connections"] for r in rows] == counts and all(r["export"] for r in rows)
+    assert [r["date"] for r in rows] == ["2012-06-01", "2012-06-01"]
     for ref in (listed[0]["short_id"],):  # the Outlook CSV ('not a LinkedIn export' before)
         done = cli("contacts", ref)
         assert done.code == 0, done.err

@@ -7,8 +7,10 @@ would need memory in proportion); they become a warning like any unreadable file
 
 from __future__ import annotations
 
+import os
 import zipfile
 from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -90,16 +92,20 @@ def export_of_file(path: Path, archive_name: str) -> tuple[dict[str, Any] | None
 
 def contacts_of_file(path: Path, name: str) -> tuple[dict[str, Any] | None, list[str]]:
     """The summary document of a contacts file of the old "Export contacts" page (the 2012
-    Outlook CSV or a vCard file; see ``contactfiles``), None for any other file, and the
-    warnings met. Never raises for bad input."""
+    Outlook CSV or a vCard file; see ``contactfiles``), dated by the file's modification
+    day, None for any other file, and the warnings met. Never raises for bad input."""
     try:
         with open(path, "rb") as file:
             if contacts_form(name, file.read(HEAD_BYTES)) is None:
                 return None, []
             file.seek(0)
             export = load_contacts(name, file.read(MAX_CONTACTS_BYTES + 1))
+            modified = os.fstat(file.fileno()).st_mtime
     except OSError as exc:
         return None, [f"the file's contents could not be summarised ({exc})"]
+    # The file says nothing of its day: the day it was last written stands for it (a file
+    # downloaded in 2012 and kept since says 2012; a copy made today, today).
+    export.date = datetime.fromtimestamp(modified, timezone.utc).date()
     return summary_document(summarize(export)), export.warnings
 
 

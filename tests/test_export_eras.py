@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import shutil
 import time
@@ -23,7 +24,8 @@ from lkvault.vault.export.model import Export, Owner
 from lkvault.vault.export.sources import zip_file_members
 
 from bench.exportgen import export_name, generate_export
-from tests.helpers_cli import assert_one_line_error
+from tests.helpers_cli import Lk, assert_one_line_error
+from tests.test_browse_e2e import body, get, session, start
 from tests.test_export_counting import both_ways
 
 DAY = date(2022, 9, 15)
@@ -329,3 +331,29 @@ def test_names_from_an_export_never_drive_the_terminal(cli, tmp_path: Path) -> N
     assert shown.code == 0, shown.err
     assert "\x1b" not in shown.out and "\x07" not in shown.out and "\u202e" not in shown.out
     assert "Eve\\x1b[2J \\x1b]8;;https://evil.example/\\x07Mallory\\u202e" in shown.out
+
+
+def test_browse_keeps_to_one_member_and_shows_moved_urls(tmp_path: Path) -> None:
+    lk = Lk(tmp_path / "vault", tmp_path / "state")
+    lk.init()
+    mine = [
+        make(tmp_path, "moved-urls", month=0, day=date(2025, 1, 15)),
+        make(tmp_path, "moved-urls", month=3, day=date(2025, 4, 15)),
+    ]
+    ids = [lk.snapshot(path) for path in (*mine, make(tmp_path, seed=2, day=date(2025, 5, 1)))]
+    me = json.loads(lk.ok("list", "--json"))[0]["export"]["member"]["name"]
+    server = start(lk, "--member", me.upper())
+    try:
+        cookie = session(server)
+        root = f"/s/{ids[1][:8]}"
+        listed = body(get(server, f"{root}/snapshots", cookie=cookie))
+        assert ids[0][:8].encode() in listed and ids[2][:8].encode() not in listed
+        for _attempt in range(100):  # the older snapshots are read for history meanwhile
+            page = body(get(server, f"{root}/changes", cookie=cookie))
+            if b"Compared with the snapshot" in page:
+                break
+        assert b"Compared with the snapshot" in page and b"Profile URL changed" in page
+    finally:
+        code, err = server.stop()
+    assert code == 0 and "Traceback" not in err
+    assert "the vault also holds exports of" in err

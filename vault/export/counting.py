@@ -12,6 +12,7 @@ two to that.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import IO
 
 from lkvault.vault.export import records
@@ -50,10 +51,13 @@ def _cell(columns: list[str], *names: str) -> Callable[[list[str]], str]:
 MAX_COUNTED_CONVERSATIONS = 500_000
 
 
-def _conversations(source: TableRows) -> tuple[int, set[int], MessageOwner]:
+def _conversations(
+    source: TableRows, find_owner: bool = True
+) -> tuple[int, set[int], MessageOwner]:
     """The number of messages, the hashes of their conversation ids (as ``records.messages``
     gives them): only their number is wanted, and 400,000 id strings took 60 MB; and the
-    one person in every message (the owner, see ``owner``)."""
+    one person in every message (the owner, see ``owner``; only when ``find_owner``: it is
+    looked for only in an export without Profile.csv)."""
     conversation = _cell(source.columns, "conversationid")
     sender = _cell(source.columns, "from")
     recipients = _cell(source.columns, "to")
@@ -69,7 +73,8 @@ def _conversations(source: TableRows) -> tuple[int, set[int], MessageOwner]:
             found = records.synthetic_conversation_id((sender(cells), *names))
         if len(ids) < MAX_COUNTED_CONVERSATIONS:
             ids.add(hash(found))
-        owner.add_cells(sender(cells), recipients(cells), urls(cells))
+        if find_owner:
+            owner.add_cells(sender(cells), recipients(cells), urls(cells))
     return count, ids, owner
 
 
@@ -119,6 +124,7 @@ def count_export(
     owner: Owner | None = None
     by_messages = MessageOwner()
     by_invitations = MessageOwner("invitations")
+    has_profile = "profile" in tables  # then the member is named there (owner.owner_of)
     warnings: list[str] = [entry.reason for entry in set_aside]
     for table, parts in tables.items():
         wanted = records.WANTED[table]
@@ -126,7 +132,9 @@ def count_export(
             opener = members[part.name]
             try:
                 if table == "messages":
-                    source, (number, ids, part_owner) = stream_table(opener, wanted, _conversations)
+                    source, (number, ids, part_owner) = stream_table(
+                        opener, wanted, partial(_conversations, find_owner=not has_profile)
+                    )
                     by_messages.merge(part_owner)
                     counts["messages"] += number
                     if conversation_ids:
@@ -173,5 +181,6 @@ def count_export(
         )
     if not recognised:
         return None, warnings
-    owner = owner or by_messages.owner or by_invitations.owner
+    if not has_profile:
+        owner = by_messages.owner or by_invitations.owner
     return ExportSummary(kind, when, headline, counts, owner, tuple(set_aside)), warnings

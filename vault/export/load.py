@@ -99,7 +99,8 @@ def load_export(members: MemberReaders, archive_name: str | None) -> Export:
             continue
         export.recognised = True
         _fill(export, table, parsed)
-    export.owner = owner_of(export.profile, export.messages, export.invitations)
+    profile = export.profile if "profile" in tables else None
+    export.owner = owner_of(profile, export.messages, export.invitations)
     return export
 
 

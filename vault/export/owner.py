@@ -87,12 +87,14 @@ def _holds(recipients: str, name: str) -> bool:
 
 
 def owner_of(
-    profile: Mapping[str, str], messages: Iterable[Message], invitations: Iterable[Invitation]
+    profile: Mapping[str, str] | None,
+    messages: Iterable[Message],
+    invitations: Iterable[Invitation],
 ) -> Owner | None:
-    """Whose export it is: from the profile, else from the messages, else the invitations."""
-    found = profile_owner(profile)
-    if found is not None:
-        return found
+    """Whose export it is: from the profile when the export has Profile.csv (``profile`` not
+    None, even when it names nobody), else from the messages, else the invitations."""
+    if profile is not None:
+        return profile_owner(profile)
     by_messages = MessageOwner()
     for message in messages:
         by_messages.add(message.sender, message.recipients)

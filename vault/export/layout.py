@@ -3,7 +3,10 @@
 Pure. Members are recognised by base name at any depth, case-insensitively, ignoring spaces
 and underscores (``Recommendations Received.csv`` = ``Recommendations_Received.csv``), with a
 split-file number or a member-id suffix (``Connections_1.csv``, ``Comments_1158443584.csv``)
-put aside so the parts of one table are read in order. See
+put aside so the parts of one table are read in order. Two members that are the same part
+of one table under two names (a 2022 Complete export holds ``Endorsement_Received_Info.csv``
+and its legacy UTF-16 copy ``Endorsement Received Info.csv``) are two versions of it, not
+two parts: only LinkedIn's current name is read (``classify_versions``). See
 docs/linkedin-export-format.md (shared) for the eras this covers.
 """
 

@@ -26,7 +26,6 @@ from lkvault.vault.export.contacts import contacts_csv, exportable, vcards
 from lkvault.vault.export.diff import COMPARED, ExportDiff, diff_document, diff_exports
 from lkvault.vault.export.downloads import DownloadWatcher, Seen
 from lkvault.vault.export.history import missing_months, parse_day, snapshot_day
-from lkvault.vault.export.load import LABELS
 from lkvault.vault.export.members import MemberView, owner_of
 from lkvault.vault.export.members import view as member_view
 from lkvault.vault.operations.restorer import write_then_rename
@@ -244,10 +243,10 @@ def _diff_text(before: Snapshot, after: Snapshot, result: ExportDiff, limit: int
 
     say(f"From {_describe(before)}")
     say(f"  to {_describe(after)}")
-    for table in result.missing_before:
-        say(f"The older export has no {COMPARED[table]}: {LABELS[table]} not compared")
-    for table in result.missing_after:
-        say(f"The newer export has no {COMPARED[table]}: {LABELS[table]} not compared")
+    for which, missing in (("older", result.missing_before), ("newer", result.missing_after)):
+        if missing:
+            files = ", ".join(COMPARED[table] for table in missing)
+            say(f"Not compared, as the {which} export has no such file: {files}")
     if result.empty:
         out.print("\nNo changes.")
         return

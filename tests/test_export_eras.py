@@ -196,6 +196,21 @@ def test_a_missing_messages_or_profile_file_is_named_not_counted_as_new(tmp_path
     assert counted.owner == Owner(whole.owner.name, "invitations")
 
 
+def test_diff_says_which_file_the_older_export_lacked(cli, tmp_path: Path) -> None:  # noqa: ANN001
+    assert cli("init").code == 0
+    for path in (
+        make(tmp_path, "no-messages", "no-profile", month=0),
+        make(tmp_path, month=1, day=date(2022, 10, 15)),
+    ):
+        assert cli("snapshot", str(path)).code == 0
+    shown = cli("diff")
+    assert shown.code == 0, shown.err
+    assert "Not compared, as the older export has no such file: messages.csv, Profile.csv" in (
+        shown.out
+    )
+    assert "new message" not in shown.out and "Headline" not in shown.out
+
+
 # --- 6: the 2012 "Export contacts" files --------------------------------------------------------
 
 

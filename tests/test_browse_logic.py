@@ -186,6 +186,13 @@ def test_snippets_mark_the_searched_words() -> None:
     parts = snippet("a long text about the Analytical Engine and more", "engine")
     assert ("Engine", True) in parts
     assert "".join(text for text, _ in parts) == "a long text about the Analytical Engine and more"
+    folded = snippet("Łukasz of Ørsted, Straße 5, Jose\u0301!", "lukasz orsted strasse jose")
+    assert [text for text, marked in folded if marked] == [
+        "Łukasz",
+        "Ørsted",
+        "Straße",
+        "Jose\u0301",
+    ]
     far = snippet("x " * 200 + "needle here", "needle", width=60)
     assert far[0][0].startswith("…") and ("needle", True) in far
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from datetime import date, datetime
 
-from .textsearch import query_words
+from .textsearch import fold_character, query_words
 
 Snippet = list[tuple[str, bool]]
 _LINE_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
@@ -44,25 +45,50 @@ def count(number: int, noun: str, capped: bool = False) -> str:
 
 
 def snippet(text: str, query: str, width: int = 180) -> Snippet:
-    """Up to ``width`` characters of ``text`` around the first searched word, words marked."""
+    """Up to ``width`` characters of ``text`` around the first searched word, words marked
+    wherever search found them: in the text folded as search folds it ('lukasz' marks
+    'Łukasz', 'strasse' marks 'Straße')."""
     flat = " ".join(text.split())
     words = query_words(query)
     if not words:
         return [(_cut(flat, 0, width), False)]
-    pattern = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
-    first = pattern.search(flat)
-    start = 0 if first is None else max(0, first.start() - width // 3)
+    pattern = re.compile("|".join(re.escape(w) for w in words))
+    spans = _folded_matches(flat, pattern)
+    start = 0 if not spans else max(0, spans[0][0] - width // 3)
     piece = _cut(flat, start, width)
     parts: Snippet = []
     at = 0
-    for match in pattern.finditer(piece):
-        if match.start() > at:
-            parts.append((piece[at : match.start()], False))
-        parts.append((match.group(0), True))
-        at = match.end()
+    for begin, end in _folded_matches(piece, pattern):
+        if begin > at:
+            parts.append((piece[at:begin], False))
+        parts.append((piece[begin:end], True))
+        at = end
     if at < len(piece):
         parts.append((piece[at:], False))
     return parts
+
+
+def _folded_matches(text: str, pattern: re.Pattern[str]) -> list[tuple[int, int]]:
+    """Where ``pattern`` (folded words) matches ``text`` once folded, as spans of ``text``:
+    each character is folded alone and its folded characters remember where they came from,
+    so a letter that folds to two ('ß' -> 'ss') or to none (a combining mark) maps back."""
+    if text.isascii():
+        folded, origin = text.lower(), range(len(text))
+    else:
+        pieces, where = [], []
+        for position, character in enumerate(text):
+            done = fold_character(character)
+            pieces.append(done)
+            where += [position] * len(done)
+        folded, origin = "".join(pieces), where
+    spans = []
+    for match in pattern.finditer(folded):
+        if match.end() > match.start():
+            end = origin[match.end() - 1] + 1
+            while end < len(text) and unicodedata.combining(text[end]):
+                end += 1  # the marks of the last letter stay with it
+            spans.append((origin[match.start()], end))
+    return spans
 
 
 def _cut(text: str, start: int, width: int) -> str:

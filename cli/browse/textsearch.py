@@ -55,6 +55,12 @@ def _fold_all(text: str) -> str:
     return text.lower()
 
 
+@lru_cache(maxsize=8192)
+def fold_character(character: str) -> str:
+    """One character folded as it is in a text: '' for a combining mark, 'ss' for 'ß'."""
+    return _fold_all(character)
+
+
 def fold(text: str) -> str:
     """Lower-case, accents removed (also from letters that hold theirs, 'ł' -> 'l', 'ß' ->
     'ss'), whitespace runs as one space: 'José  Ñ' -> 'jose n'."""

@@ -404,8 +404,10 @@ def _timeline_text(rows: list[dict[str, Any]], gaps: list[str]) -> None:
             out.print(f"[bold yellow]{pending.pop(0):<10}  {'':<8}  ── no snapshot ──[/]")
         if not row["export"]:
             out.print(
-                f"{row['date']:<10}  {row['short_id']:<8}  (not a LinkedIn export: "
-                f"{row['source']})",
+                render.shown(
+                    f"{row['date']:<10}  {row['short_id']:<8}  (not a LinkedIn export: "
+                    f"{row['source']})"
+                ),
                 markup=False,
             )
             continue
@@ -582,8 +584,10 @@ def _status_out(
         out = render.stdout
         summary = summary_from_document(newest.export)
         out.print(
-            f"Newest export: {newest.source} (snapshot {newest.short_id}, "
-            f"stored {render.local_time(newest.time)})",
+            render.shown(
+                f"Newest export: {newest.source} (snapshot {newest.short_id}, "
+                f"stored {render.local_time(newest.time)})"
+            ),
             markup=False,
         )
         if summary is not None:
@@ -594,7 +598,7 @@ def _status_out(
             if summary.owner is not None:
                 out.print(render.shown(f"  Export of {summary.owner.name}"), markup=False)
             if summary.headline:
-                out.print(f"  Headline: {summary.headline}", markup=False)
+                out.print(render.shown(f"  Headline: {summary.headline}"), markup=False)
             out.print(
                 f"  {c.get('connections', 0):,} connections, {c.get('messages', 0):,} messages "
                 f"in {c.get('conversations', 0):,} conversations, "

@@ -31,12 +31,6 @@ def emit_json(document: Any) -> None:
     sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
 
 
-def error_line(message: str) -> None:
-    # One line, whatever the message contains.
-    text = " ".join(str(message).split())
-    sys.stderr.write(f"lkvault: error: {text}\n")
-
-
 def shown(text: str) -> str:
     """Text that may come from an export or a file name, as a terminal may show it: control
     and format characters (ESC, BEL, bidi overrides) written as escapes, never acted on; line
@@ -44,6 +38,12 @@ def shown(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() or c == "\n" else ascii(c)[1:-1] for c in text)
+
+
+def error_line(message: str) -> None:
+    # One line, whatever the message contains (names from an export, file names).
+    text = shown(" ".join(str(message).split()))
+    sys.stderr.write(f"lkvault: error: {text}\n")
 
 
 def warning_line(message: str) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import shutil
 import time
@@ -24,6 +23,7 @@ from lkvault.vault.export.model import Export, Owner
 from lkvault.vault.export.sources import zip_file_members
 
 from bench.exportgen import export_name, generate_export
+from tests.conftest import PASSPHRASE
 from tests.helpers_cli import Lk, assert_one_line_error
 from tests.test_browse_e2e import body, get, session, start
 from tests.test_export_counting import both_ways
@@ -348,15 +348,15 @@ def test_names_from_an_export_never_drive_the_terminal(cli, tmp_path: Path) -> N
     assert "Eve\\x1b[2J \\x1b]8;;https://evil.example/\\x07Mallory\\u202e" in shown.out
 
 
-def test_browse_keeps_to_one_member_and_shows_moved_urls(tmp_path: Path) -> None:
-    lk = Lk(tmp_path / "vault", tmp_path / "state")
-    lk.init()
+def test_browse_keeps_to_one_member_and_shows_moved_urls(vault, tmp_path: Path) -> None:  # noqa: ANN001
     mine = [
         make(tmp_path, "moved-urls", month=0, day=date(2025, 1, 15)),
         make(tmp_path, "moved-urls", month=3, day=date(2025, 4, 15)),
     ]
-    ids = [lk.snapshot(path) for path in (*mine, make(tmp_path, seed=2, day=date(2025, 5, 1)))]
-    me = json.loads(lk.ok("list", "--json"))[0]["export"]["member"]["name"]
+    stored = [vault.snapshot(p) for p in (*mine, make(tmp_path, seed=2, day=date(2025, 5, 1)))]
+    ids = [snap.id.hex() for snap in stored]
+    me = stored[0].export["member"]["name"]
+    lk = Lk(tmp_path / "vault", tmp_path / "state", password=PASSPHRASE.decode())
     server = start(lk, "--member", me.upper())
     try:
         cookie = session(server)

@@ -17,6 +17,7 @@ from lkvault.cli.browse.people import People, Version, person_id
 from lkvault.cli.browse.source import SnapshotSource
 from lkvault.cli.browse.textsearch import TextIndex
 from lkvault.vault.export import load_export, summarize, summary_document, summary_from_document
+from lkvault.vault.export.contactfiles import load_contacts
 from lkvault.vault.export.contacts import contacts_csv, vcards
 from lkvault.vault.export.diff import diff_document, diff_exports
 from lkvault.vault.export.model import Export, Owner
@@ -248,6 +249,16 @@ def test_outlook_csv_and_vcard_of_2012_are_connections(cli, tmp_path: Path) -> N
             if hasattr(card, "email")
         )
     assert "contacts file: " in cli("list").out
+
+
+def test_a_bare_connections_csv_is_read_like_the_export_it_came_from(tmp_path: Path) -> None:
+    path = make(tmp_path, "urn-emails")
+    with zipfile.ZipFile(path) as archive:
+        bare = archive.read("Connections.csv")
+    assert bare.startswith(b"Notes:")  # the preamble before the header
+    read = load_contacts("Connections.csv", bare)
+    assert read.recognised and read.kind == "contacts"
+    assert read.connections == [c for c in export_of(path).connections if c.name]
 
 
 def test_watch_stores_a_contacts_file_of_2012(cli, tmp_path: Path) -> None:  # noqa: ANN001

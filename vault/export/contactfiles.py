@@ -4,8 +4,9 @@ Pure: bytes in, an ``Export`` of connections out. Two forms: the Outlook CSV
 (``linkedin_connections_export_microsoft_outlook.csv``: 59 quoted columns in Windows-1252, of
 which first, last name, e-mail, company and job title are filled; the Outlook Express and
 Yahoo variants name fewer columns) and vCard files (2.1 or 3.0). Neither carries a profile
-URL nor the day of connecting: they are the connections of their day, no more. A file is
-recognised by its contents, never by its name alone.
+URL nor the day of connecting: they are the connections of their day, no more. A bare
+``Connections.csv`` (an export's, unzipped) is read the same way, with its URLs and days. A
+file is recognised by its contents, never by its name alone.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import quopri
 import re
 from typing import Literal
 
+from lkvault.vault.export.dates import parse_date
 from lkvault.vault.export.model import Connection, Export
 from lkvault.vault.export.records import email_address
 from lkvault.vault.export.tables import TableError, column_key, read_table
@@ -27,8 +29,11 @@ FIRST = ("firstname", "first")
 LAST = ("lastname", "last")
 EMAIL = ("emailaddress", "email", "emailaddress1")
 COMPANY = ("company",)
-TITLE = ("jobtitle", "title")
-WANTED = {*FIRST, *LAST, *EMAIL, *COMPANY, *TITLE, "middlename", "middle", "suffix"}
+TITLE = ("jobtitle", "position", "title")
+URL = ("url", "profileurl")
+# A bare Connections.csv (an export's, unzipped) is read the same way, with its URL and day.
+WANTED = {*FIRST, *LAST, *EMAIL, *COMPANY, *TITLE, *URL, "connectedon", "middlename", "suffix"}
+HEADER_LINES = 10  # a bare Connections.csv starts with a few lines of notes
 # A header names a first and a last name and at least one of these (an address book, not just
 # any table with names in it).
 CONTACT_DETAILS = {*EMAIL, *COMPANY, "jobtitle", "businessphone", "mobilephone", "homephone"}
@@ -48,15 +53,19 @@ def contacts_form(name: str, head: bytes) -> ContactsForm | None:
 
 
 def _outlook_header(head: bytes) -> bool:
-    first_line = head.split(b"\n", 1)[0]
-    for codec in ("utf-8-sig", "cp1252"):
-        try:
-            text = first_line.decode(codec)
-            break
-        except UnicodeDecodeError:
-            continue
-    names = {column_key(cell) for cell in re.split(r'"?\s*[,;\t]\s*"?', text.strip().strip('"'))}
-    return bool(names & set(FIRST) and names & set(LAST) and names & CONTACT_DETAILS)
+    """Whether one of the first lines names a first and a last name and a contact detail."""
+    for line in head.split(b"\n")[:HEADER_LINES]:
+        for codec in ("utf-8-sig", "cp1252"):
+            try:
+                text = line.decode(codec)
+                break
+            except UnicodeDecodeError:
+                continue
+        cells = re.split(r'"?\s*[,;\t]\s*"?', text.strip().strip('"'))
+        names = {column_key(cell) for cell in cells}
+        if names & set(FIRST) and names & set(LAST) and names & CONTACT_DETAILS:
+            return True
+    return False
 
 
 def load_contacts(name: str, data: bytes) -> Export:
@@ -92,9 +101,11 @@ def outlook_connections(data: bytes) -> list[Connection]:
         Connection(
             first_name=_first(row, FIRST),
             last_name=_first(row, LAST),
+            url=_first(row, URL) or None,
             email=email_address(_first(row, EMAIL) or None),
             company=_first(row, COMPANY) or None,
             position=_first(row, title) or None,
+            connected_on=parse_date(row.get("connectedon", "")),
         )
         for row in table.rows
         if _first(row, FIRST) or _first(row, LAST)

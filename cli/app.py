@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from lkvault.vault import Vault
+from lkvault.vault import Snapshot, Vault
 
 from . import config, render
 
@@ -47,7 +47,7 @@ def open_vault(vault_option: str | None) -> Vault:
     return Vault.open(backend, config.passphrase(), config.environment())
 
 
-def warn_rollback(vault: Vault, snapshots: list) -> None:
+def warn_rollback(vault: Vault, snapshots: list[Snapshot]) -> None:
     warning = vault.rollback_warning(snapshots)
     if warning:
         render.warning_line(f"{warning}; run 'lkvault verify'")

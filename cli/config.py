@@ -187,7 +187,8 @@ def _running_command() -> str | None:
             continue
         context = current(silent=True)
         if context is not None:
-            return context.info_name
+            name: str | None = context.info_name
+            return name
     return None
 
 

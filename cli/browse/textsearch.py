@@ -118,7 +118,8 @@ def _replacer(
 def _fold_run(run: bytes) -> bytes:
     """A run of non-ASCII characters folded: it folds alone as in its text (an ASCII
     character takes no part in the reordering of combining marks)."""
-    return _ENCODE(_fold_all(run.decode("utf-8", "surrogatepass")))
+    folded: bytes = _ENCODE(_fold_all(run.decode("utf-8", "surrogatepass")))
+    return folded
 
 
 def _folds_alone(present: frozenset[str], changed: dict[str, str]) -> bool:

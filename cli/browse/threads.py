@@ -13,11 +13,11 @@ import threading
 from array import array
 from bisect import bisect_right
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from itertools import accumulate, chain, compress, repeat
 from operator import is_, is_not
-from typing import NamedTuple, overload
+from typing import NamedTuple, cast, overload
 
 from lkvault.vault.export import records
 from lkvault.vault.export.lazy import LazySequence
@@ -46,7 +46,8 @@ def _dated_first(moments: list[datetime | None], newest: bool) -> list[int]:
     """Numbers of ``moments`` by time (a stable sort), the undated last, or first when
     oldest first: as ``records.conversations`` and the message list order them."""
     dated = list(compress(range(len(moments)), map(is_not, moments, repeat(None))))
-    dated.sort(key=moments.__getitem__, reverse=newest)
+    # Only the dated positions are sorted: their keys are never None.
+    dated.sort(key=cast("Callable[[int], datetime]", moments.__getitem__), reverse=newest)
     undated = list(compress(range(len(moments)), map(is_, moments, repeat(None))))
     return dated + undated if newest else undated + dated
 

@@ -76,7 +76,7 @@ class MetadataCache:
             return None
         return data
 
-    def _store(self, name: str, fp: str, data: bytes) -> None:
+    def _store(self, name: str, fp: str, data: bytes | bytearray) -> None:
         path = self._entry_path(name)
         encoded = fp.encode()[:65535]
         blob = MAGIC + struct.pack("<H", len(encoded)) + encoded + hashlib.sha256(data).digest()
@@ -137,7 +137,7 @@ class MetadataCache:
             return self.inner.read(name, offset, length)
         return piece
 
-    def write(self, name: str, data: bytes) -> None:
+    def write(self, name: str, data: bytes | bytearray) -> None:
         self.inner.write(name, data)
         if self._cached(name):
             fp = self.inner.fingerprint(name)

@@ -25,7 +25,7 @@ class KillAtWrite:
         self.halfway = halfway
         self.writes = 0
 
-    def write(self, name: str, data: bytes) -> None:
+    def write(self, name: str, data: bytes | bytearray) -> None:
         self.writes += 1
         if self.writes == self.nth:
             if self.halfway and hasattr(self.inner, "root"):
@@ -60,7 +60,7 @@ class FailingBackend:
         self.fail_writes_after = fail_writes_after
         self.writes = 0
 
-    def write(self, name: str, data: bytes) -> None:
+    def write(self, name: str, data: bytes | bytearray) -> None:
         self.writes += 1
         if self.fail_writes_after is not None and self.writes > self.fail_writes_after:
             raise StorageError(f"injected failure writing {name}")

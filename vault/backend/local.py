@@ -38,7 +38,7 @@ class LocalBackend:
             raise StorageError(f"{path} is shorter than expected ({len(data)} of {length} bytes)")
         return data
 
-    def write(self, name: str, data: bytes) -> None:
+    def write(self, name: str, data: bytes | bytearray) -> None:
         path = self._path(name)
         temp = path.parent / f"{TEMP_PREFIX}{secrets.token_hex(8)}"
         try:
@@ -74,7 +74,7 @@ class LocalBackend:
         base = self._path(folder.rstrip("/")) if folder else self.root
         if not base.is_dir():
             return []
-        names = []
+        names: list[str] = []
         try:
             for dirpath, _dirs, files in os.walk(base):
                 rel = Path(dirpath).relative_to(self.root).as_posix()

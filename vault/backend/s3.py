@@ -204,7 +204,8 @@ class S3Backend:
                     return b""  # the range starts at or after the end of the object
                 raise
             with response["Body"] as body:
-                return body.read()
+                content: bytes = body.read()
+                return content
 
         data = self._run(f"reading {name}", get)
         if length is not None and len(data) != length:
@@ -213,7 +214,7 @@ class S3Backend:
             )
         return data
 
-    def write(self, name: str, data: bytes) -> None:
+    def write(self, name: str, data: bytes | bytearray) -> None:
         key = self.where.key(check_name(name))
         md5 = base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
 

@@ -59,7 +59,7 @@ def fingerprint(key: paramiko.PKey) -> str:
     return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
 
 
-class _AgentAt(AgentSSH):
+class _AgentAt(AgentSSH):  # type: ignore[misc]  # paramiko ships no types
     """The keys of the SSH agent listening on a given socket."""
 
     def __init__(self, path: str) -> None:
@@ -366,7 +366,7 @@ class SftpBackend:
             )
         return data
 
-    def write(self, name: str, data: bytes) -> None:
+    def write(self, name: str, data: bytes | bytearray) -> None:
         path = self._path(name)
         folder = posixpath.dirname(path)
 

@@ -36,7 +36,7 @@ class ParallelUploads:
 
     # --- the uploads -------------------------------------------------------------------------
 
-    def _upload(self, name: str, data: bytes) -> None:
+    def _upload(self, name: str, data: bytes | bytearray) -> None:
         try:
             with self._changed:
                 skip = self._failure is not None
@@ -82,7 +82,7 @@ class ParallelUploads:
 
     # --- the Backend interface ---------------------------------------------------------------
 
-    def write(self, name: str, data: bytes) -> None:
+    def write(self, name: str, data: bytes | bytearray) -> None:
         check_name(name)  # a bad name fails here, not later on an upload thread
         if name.startswith(UNORDERED_PREFIX):
             self.inner.write(name, data)

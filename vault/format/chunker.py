@@ -29,8 +29,11 @@ from typing import Protocol
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+_cdc_module: ModuleType | None
 try:
-    from lkvault.vault.format import _cdc as _cdc_module
+    from lkvault.vault.format import _cdc
+
+    _cdc_module = _cdc
 except ImportError:  # not built (no compiler at install time): the reference path is used
     _cdc_module = None
 

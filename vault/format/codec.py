@@ -26,7 +26,8 @@ MAX_DECODED_SIZE = 256 * 1024 * 1024
 
 def pack_document(document: Any) -> bytes:
     """Canonical msgpack of a document (bin type for bytes, str for text)."""
-    return msgpack.packb(document, use_bin_type=True)
+    packed: bytes = msgpack.packb(document, use_bin_type=True)
+    return packed
 
 
 def unpack_document(data: bytes | memoryview, what: str) -> Any:
@@ -135,7 +136,7 @@ def field(document: Any, key: str, kind: type | tuple[type, ...], what: str) -> 
 
 def check_version(document: Any, what: str, readable: tuple[int, ...] = (1,)) -> int:
     """Refuse documents of a version this build cannot read; returns the version."""
-    version = field(document, "v", int, what)
+    version: int = field(document, "v", int, what)
     if version not in readable:
         known = " and ".join(str(v) for v in readable)
         raise UnsupportedFormat(f"{what} has format version {version}; this lkvault reads {known}")

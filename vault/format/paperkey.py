@@ -60,7 +60,7 @@ def line_check(number: int, symbols: str) -> str:
 def encode(key: RecoveryKey) -> list[str]:
     """The key's lines, e.g. ``1: 0abcd efghj kmnpq rstvw  x7z``."""
     symbols = _to_base32(bytes([VERSION]) + key.vault_id + key.master)
-    lines = []
+    lines: list[str] = []
     for number in range(1, LINES + 1):
         part = symbols[(number - 1) * PER_LINE : number * PER_LINE]
         groups = " ".join(part[i : i + GROUP] for i in range(0, len(part), GROUP))
@@ -80,7 +80,7 @@ def _normalise(text: str) -> str:
 def _key_lines(text: str) -> list[str]:
     """The lines that hold key characters (headings and blank lines left out), numbers
     stripped and checked to be 1, 2, ... in order."""
-    lines = []
+    lines: list[str] = []
     for raw in text.splitlines():
         stripped = raw.strip()
         if not stripped or stripped.startswith("#") or stripped.lower().startswith("lkvault"):

@@ -136,4 +136,5 @@ def _compress_lowlevel(
     written = _check(
         _lib.ZSTD_compress2(cctx, destination, capacity, _ffi.from_buffer(source), len(source))
     )
-    return _ffi.buffer(destination, written)[:]
+    compressed: bytes = _ffi.buffer(destination, written)[:]
+    return compressed

@@ -72,7 +72,7 @@ class RecordScanner:
             self._head = block[position : position + KEY_LIMIT]
         self._offset = base + len(block)
 
-    def finish(self) -> tuple[array, array]:
+    def finish(self) -> tuple[array[int], array[int]]:
         """The groups' tags and lengths, in their original order (none if it overflowed)."""
         if self._offset > self._record_start:
             self._end_record(self._offset)
@@ -127,7 +127,7 @@ def _seconds(written: bytes | None) -> int:
     return min(max(seconds, 0), 0xFFFFFFFF)
 
 
-def worth_reordering(tags: array, lengths: array, records: int) -> bool:
+def worth_reordering(tags: array[int], lengths: array[int], records: int) -> bool:
     """Whether storing in canonical order can pay: groups of two records or more on average,
     not in canonical order already, few enough entries for any reader, and every group's
     length fits its entry."""
@@ -139,7 +139,7 @@ def worth_reordering(tags: array, lengths: array, records: int) -> bool:
     )
 
 
-def encode_order(tags: array, lengths: array) -> bytes:
+def encode_order(tags: array[int], lengths: array[int]) -> bytes:
     """The order stream: ``u32le(tag) || u32le(length)`` per group (RowPlan.from_order's input)."""
     entries = array("I", bytes(ENTRY.size * len(tags)))
     entries[0::2] = tags
@@ -153,8 +153,8 @@ def encode_order(tags: array, lengths: array) -> bytes:
 class RowPlan:
     """Where each group of the original order lies in the canonical content."""
 
-    lengths: array  # by original position
-    canonical: array  # original positions of the groups, in canonical order
+    lengths: array[int]  # by original position
+    canonical: array[int]  # original positions of the groups, in canonical order
 
     @classmethod
     def from_order(cls, order: bytes, size: int) -> RowPlan:

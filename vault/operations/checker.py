@@ -15,7 +15,7 @@ from lkvault.vault.format.tree import Stream, Tree, content_streams
 from lkvault.vault.operations.restorer import iter_chunk_refs, load_tree
 from lkvault.vault.progress import NoProgress, Progress
 from lkvault.vault.repository.headstate import SeenHead
-from lkvault.vault.repository.index import FrameRef, Index, pack_id_of_name, pack_name
+from lkvault.vault.repository.index import FrameRef, Index, pack_name
 from lkvault.vault.repository.keyslots import load_slots
 from lkvault.vault.repository.pack import FrameEntry, open_frame
 from lkvault.vault.repository.repo import Repository
@@ -198,7 +198,7 @@ class Checker:
     def _check_packs(
         self, index: Index, read_data: bool, subset: tuple[int, int] | None = None
     ) -> None:
-        stored = {pack_id_of_name(n) for n in self.repo.backend.list("data/")} - {None}
+        stored = self.repo.stored_pack_ids()
         self.report.packs = len(index.packs)
         total = sum(
             f.length for frames in index.packs.values() for f in frames if in_part(f, subset)

@@ -24,7 +24,7 @@ from lkvault.vault.repository.compaction import (
     index_groups,
     replace_index,
 )
-from lkvault.vault.repository.index import FrameRef, Index, pack_id_of_name
+from lkvault.vault.repository.index import FrameRef, Index
 from lkvault.vault.repository.pack import BlobEntry, FrameEntry
 from lkvault.vault.repository.repo import Repository
 from lkvault.vault.repository.snapshots import (
@@ -92,7 +92,7 @@ def plan_prune(repo: Repository) -> PrunePlan:
         raise IntegrityError(
             f"{len(missing)} blob(s) that snapshots need are missing from the index; {REPAIR_HINT}"
         )
-    stored = {pack_id_of_name(n) for n in repo.backend.list("data/")} - {None}
+    stored = repo.stored_pack_ids()
     absent = [pack_id for pack_id in index.packs if pack_id not in stored]
     if absent:
         raise IntegrityError(f"pack {absent[0].hex()[:16]} is missing; {REPAIR_HINT}")
@@ -102,7 +102,7 @@ def plan_prune(repo: Repository) -> PrunePlan:
         1 for name in repo.backend.list("snapshots/") if _id_of(name) in forgotten
     )
     plan.blobs_used = len(used)
-    plan.unreferenced = sorted(p for p in stored if p is not None and p not in index.packs)
+    plan.unreferenced = sorted(p for p in stored if p not in index.packs)
     _sort_packs(plan, index, used)
     staying = {**plan.keep, **{p: [] for p in plan.repack}}
     plan.rewrite_index = bool(plan.repack or plan.delete) or len(plan.index_files) != len(

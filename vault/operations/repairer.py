@@ -18,7 +18,7 @@ from lkvault.vault.errors import IntegrityError, StorageError
 from lkvault.vault.operations.usage import snapshot_blobs
 from lkvault.vault.progress import NoProgress, Progress
 from lkvault.vault.repository.compaction import copy_frame_blobs, delete_packs, replace_index
-from lkvault.vault.repository.index import FrameRef, Index, decode_index, pack_id_of_name, pack_name
+from lkvault.vault.repository.index import FrameRef, Index, decode_index, pack_name
 from lkvault.vault.repository.keyslots import load_slots
 from lkvault.vault.repository.pack import BlobEntry, FrameEntry, open_frame
 from lkvault.vault.repository.repo import Repository
@@ -80,10 +80,10 @@ class Repairer:
         self._note_key_slots()
         index_names = self.repo.index_names()
         listed = self._read_index_files(index_names)
-        stored = {pack_id_of_name(n) for n in self.repo.backend.list("data/")} - {None}
+        stored = self.repo.stored_pack_ids()
         candidates = dict(listed)
         unlisted = set()
-        for pack_id in sorted(p for p in stored if p is not None and p not in listed):
+        for pack_id in sorted(p for p in stored if p not in listed):
             try:
                 candidates[pack_id] = self.repo.read_pack_header(pack_id)
                 unlisted.add(pack_id)
@@ -143,7 +143,7 @@ class Repairer:
         return listed
 
     def _check_packs(
-        self, candidates: dict[bytes, list[FrameEntry]], stored: set[bytes | None]
+        self, candidates: dict[bytes, list[FrameEntry]], stored: set[bytes]
     ) -> list[_PackCheck]:
         """Every frame of every pack read and every blob re-hashed."""
         index = Index()

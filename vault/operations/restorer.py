@@ -167,6 +167,7 @@ def render(repo: Repository, tree: Tree, workers: int = 2) -> Iterator[bytes]:
         parts = iter(enumerate(tree.parts))
         in_flight = 0
         exhausted = False
+        job: Future[bytes] | None
         try:
             while queue or not exhausted:
                 while not exhausted and in_flight < IN_FLIGHT_LIMIT:

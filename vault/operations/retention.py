@@ -162,7 +162,9 @@ def flag_dates(candidates: list[Candidate], now: datetime) -> dict[bytes, list[s
     return flags
 
 
-def _bucket_rules(policy: Policy, zone: tzinfo) -> list[tuple[str, int, Callable]]:
+def _bucket_rules(
+    policy: Policy, zone: tzinfo
+) -> list[tuple[str, int, Callable[[Candidate], Hashable]]]:
     def local(c: Candidate) -> datetime:
         return c.time.astimezone(zone)
 

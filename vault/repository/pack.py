@@ -334,7 +334,7 @@ def parse_trailer(tail: bytes, pack_size: int, what: str) -> int:
     """From the last 4 bytes of a pack, the size of its sealed header."""
     if pack_size < TRAILER_SIZE + SEAL_OVERHEAD or len(tail) != TRAILER_SIZE:
         raise IntegrityError(f"{what} is too short to be a pack")
-    (header_size,) = struct.unpack("<I", tail)
+    header_size: int = struct.unpack("<I", tail)[0]
     if not SEAL_OVERHEAD <= header_size <= min(MAX_HEADER, pack_size - TRAILER_SIZE):
         raise IntegrityError(f"{what} has an impossible header size")
     return header_size

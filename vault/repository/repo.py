@@ -49,6 +49,7 @@ from lkvault.vault.repository.index import (
     decode_index,
     encode_index,
     id_of_name,
+    pack_id_of_name,
     pack_name,
 )
 from lkvault.vault.repository.keyslots import (
@@ -281,6 +282,11 @@ class Repository:
 
     def index_names(self) -> list[str]:
         return self.backend.list(INDEX_PREFIX)
+
+    def stored_pack_ids(self) -> set[bytes]:
+        """The ids of the packs in storage (files under data/ that are not packs left out)."""
+        ids = (pack_id_of_name(name) for name in self.backend.list("data/"))
+        return {pack_id for pack_id in ids if pack_id is not None}
 
     def load_index(self, on_error: Callable[[str, Exception], None] | None = None) -> Index:
         """Read every index file. Damaged ones raise, or are reported to ``on_error``."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from lkvault.vault import Snapshot, Vault
+from lkvault.vault import Snapshot, Vault, version
 
 from . import config, render
 
@@ -39,6 +39,27 @@ VaultOption = Annotated[
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print one JSON document on stdout instead of text.")
 ]
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        typer.echo(f"lkvault {version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _common_options(
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print lkvault's version and exit.",
+            callback=_print_version,
+            is_eager=True,
+        ),
+    ] = False,
+) -> None:
+    pass
 
 
 def open_vault(vault_option: str | None) -> Vault:

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING
 import platformdirs
 from lkvault.vault import AccessDenied, Environment, UsageError
 from lkvault.vault.backend import Backend, RemoteOptions, is_remote, open_backend
-from lkvault.vault.backend.faults import KillAtWrite
 from lkvault.vault.backend.retry import RetryPolicy
+
+from . import collector
 
 if TYPE_CHECKING:
     from lkvault.vault.backend.s3 import S3Settings
@@ -35,13 +36,7 @@ def vault_location(option: str | None) -> str:
 
 
 def backend_for(location: str) -> Backend:
-    backend = open_backend(location, remote_options() if is_remote(location) else None)
-    # Test hook for the crash-safety tests: SIGKILL this process at the n-th storage write.
-    kill_at = os.environ.get("LKVAULT_DEBUG_KILL_AT_WRITE")
-    if kill_at:
-        nth, _, mode = kill_at.partition(":")
-        backend = KillAtWrite(backend, int(nth), halfway=(mode == "halfway"))
-    return backend
+    return open_backend(location, remote_options() if is_remote(location) else None)
 
 
 def state_dir() -> Path:
@@ -55,6 +50,7 @@ def environment() -> Environment:
         state_dir=state_dir(),
         pid=os.getpid(),
         lock_wait=float(wait) if wait else 10.0,
+        parsing=collector.paused,
     )
 
 

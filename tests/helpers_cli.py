@@ -56,7 +56,9 @@ class Lk:
         env.update(extra or {})
         return env
 
-    def argv(self, *args: str) -> list[str]:
+    def argv(self, *args: str, killed_at: str | None = None) -> list[str]:
+        if killed_at is not None:  # the test-only entry point of tests/faults.py
+            return [sys.executable, "-m", "tests.faults", killed_at, *args]
         return [sys.executable, "-m", "lkvault.cli.main", *args]
 
     def run(
@@ -65,9 +67,10 @@ class Lk:
         extra: Mapping[str, str] | None = None,
         password: str | None = None,
         timeout: float = 180,
+        killed_at: str | None = None,
     ) -> tuple[int, str, str]:
         done = subprocess.run(
-            self.argv(*args),
+            self.argv(*args, killed_at=killed_at),
             cwd=REPO_ROOT,
             env=self.env(extra, password),
             capture_output=True,
@@ -80,7 +83,7 @@ class Lk:
     def run_killed_at(self, spec: str, *args: str) -> tuple[int, str, str]:
         """``lkvault ARGS`` killing itself with SIGKILL at its storage write ``spec``: "N"
         (before the N-th write or delete) or "N:halfway" (leaving a half-written temp file)."""
-        return self.run(*args, extra={"LKVAULT_DEBUG_KILL_AT_WRITE": spec})
+        return self.run(*args, killed_at=spec)
 
     def start(self, *args: str, extra: Mapping[str, str] | None = None) -> subprocess.Popen[str]:
         """Start ``lkvault ARGS`` without waiting (for concurrency tests)."""

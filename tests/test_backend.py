@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from faults import FailingBackend
 from lkvault.vault import StorageError
 from lkvault.vault.backend import Backend, LocalBackend, RemoteOptions, open_backend
-from lkvault.vault.backend.faults import FailingBackend
 from lkvault.vault.backend.retry import RetryPolicy
 from lkvault.vault.backend.s3 import S3Settings
 from lkvault.vault.backend.sftp import SshSettings

@@ -100,7 +100,7 @@ def test_stale_lock_of_a_killed_process_does_not_block(lk: Lk, tmp_path: Path) -
     # Then a reader, and after a second kill a writer, with no waiting allowed: neither is
     # blocked, and nobody has to unlock anything by hand.
     for command in (("list",), ("snapshot", str(second))):
-        code, _, err = lk.run("snapshot", str(second), extra={"LKVAULT_DEBUG_KILL_AT_WRITE": "2"})
+        code, _, err = lk.run_killed_at("2", "snapshot", str(second))
         assert code == SIGKILLED, err
         assert len(vault_files(lk.vault, "locks")) == 1, "the killed process left no lock"
         code, out, err = lk.run(*command, extra=no_wait)

@@ -175,7 +175,8 @@ def test_passwd_killed_at_any_point_leaves_a_working_passphrase(tmp_path: Path) 
         code, _out, err = copy.run(
             "key",
             "passwd",
-            extra={"LKVAULT_DEBUG_KILL_AT_WRITE": str(nth), "LKVAULT_NEW_PASSWORD": "new one 9"},
+            extra={"LKVAULT_NEW_PASSWORD": "new one 9"},
+            killed_at=str(nth),
         )
         assert code == SIGKILLED, err
         opened = [p for p in (lk.password, "new one 9") if copy.run("list", password=p)[0] == 0]

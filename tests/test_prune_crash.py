@@ -1,6 +1,7 @@
 """Crash safety of forget and prune: real processes SIGKILLed before each storage change.
 
-LKVAULT_DEBUG_KILL_AT_WRITE=N kills the CLI at its N-th storage write or delete (deletes of
+``python -m tests.faults N ARGS`` (test-only: tests/faults.py) runs the CLI killing itself
+at its N-th storage write or delete (deletes of
 lock files aside; ``:halfway`` leaves a half-written temp file, as a power cut would). The
 base vault holds four snapshots made so that a prune must do every kind of work:
 

@@ -19,6 +19,7 @@ from lkvault.vault.errors import (
 )
 from lkvault.vault.format.crypto import KdfParams
 from lkvault.vault.operations.checker import Problem, VerifyReport
+from lkvault.vault.release import version
 from lkvault.vault.repository.keyslots import VaultConfig
 from lkvault.vault.repository.snapshots import Snapshot
 from lkvault.vault.vault import Environment, Vault
@@ -43,4 +44,5 @@ __all__ = [
     "VaultLocked",
     "VaultNotFound",
     "VerifyReport",
+    "version",
 ]

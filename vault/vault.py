@@ -7,6 +7,7 @@ import os
 import socket
 import time
 from collections.abc import Callable, Collection, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, timezone, tzinfo
 from pathlib import Path
@@ -73,6 +74,9 @@ class Environment:
     sleep: Callable[[float], None] = time.sleep
     lock_wait: float = 10.0
     workers: int = 2
+    # Held while an export is parsed: a front end may pause the cyclic garbage collector
+    # (process-wide, so the library never does it on its own).
+    parsing: Callable[[], AbstractContextManager[None]] = nullcontext
 
     def holder(self) -> Holder:
         return Holder(self.host, self.pid, self.pid_alive, self.sleep)
@@ -288,7 +292,8 @@ class Vault:
             found, _others = classify(members)
             wanted = {part.name for table in tables for part in found.get(table, [])}
             chosen = {name: read for name, read in members.items() if name in wanted}
-            return load_export(chosen, snapshot.source)
+            with self.env.parsing():
+                return load_export(chosen, snapshot.source)
 
     def export_members(self, snapshot: Snapshot, tables: Collection[str]) -> MemberReaders:
         """The members holding the named tables of a stored export, read now, as readers for
@@ -358,7 +363,10 @@ class Vault:
 
     def export(self, snapshot: Snapshot) -> Export:
         """Everything lkvault understands of a stored export (empty for a non-zip snapshot)."""
-        with lock(self.repo, self.env.holder(), exclusive=False, wait_seconds=self.env.lock_wait):
+        with (
+            lock(self.repo, self.env.holder(), exclusive=False, wait_seconds=self.env.lock_wait),
+            self.env.parsing(),
+        ):
             return export_sources.export_of_snapshot(self.repo, snapshot)
 
     # --- retention and keys (issue 5) ---

@@ -19,8 +19,8 @@ from lkvault.vault.export import Export
 from lkvault.vault.export.history import snapshot_day
 from lkvault.vault.export.layout import TABLES
 from lkvault.vault.export.messagetable import read_messages
-from lkvault.vault.export.tables import collector_paused
 
+from .. import collector
 from .catalog import Catalog
 from .people import People, Version
 
@@ -153,7 +153,7 @@ class SnapshotSource:
             members = self.vault.export_members(snapshot, MESSAGE_TABLES)
         # The rows are kept as read; a Message is made only for what a page shows. Nearly
         # every object made meanwhile is kept: the collector would only walk them again.
-        with collector_paused():
+        with collector.paused():
             table, warnings = read_messages(members)
             del members  # the raw bytes of messages.csv are not needed any more
             catalog.add_messages(table, warnings)

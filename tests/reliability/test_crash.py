@@ -1,6 +1,7 @@
 """Crash sweep: a real ``lkvault`` process SIGKILLed at its storage writes, one after another.
 
-LKVAULT_DEBUG_KILL_AT_WRITE=N makes the CLI kill itself with SIGKILL at its N-th storage write
+``python -m tests.faults N ARGS`` (the test-only entry point of tests/faults.py; the product has
+no such hook) runs ``lkvault ARGS`` killing itself with SIGKILL at its N-th storage write
 (before the write, or with ``:halfway`` after leaving a half-written temp file, as a power cut
 would). For each operation in CRASH_OPERATIONS, the writes of an undisturbed run are counted
 (tests/reliability/count_writes.py; killing at the last write and running undisturbed with the

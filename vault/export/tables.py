@@ -12,20 +12,17 @@ from __future__ import annotations
 
 import codecs
 import csv
-import gc
 import io
 import re
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain, compress, repeat
-from typing import IO, TextIO, TypeVar
+from typing import IO, Any, TextIO, TypeVar
 
 HEADER_SEARCH_LINES = 30  # a preamble is a few lines; a header further down is not a header
 MAX_FIELD = 64 * 1024 * 1024  # csv's default field limit (128 KiB) is too small for messages
 DRAIN_CHARS = 1024 * 1024  # text decoded at a time where it is only checked, not kept
 
-csv.field_size_limit(MAX_FIELD)
 _T = TypeVar("_T")
 Opener = Callable[[], IO[bytes]]
 
@@ -53,9 +50,18 @@ def column_key(name: str) -> str:
     return re.sub(r"[^0-9a-z]", "", name.casefold())
 
 
+def _csv_reader(lines: Iterable[str], **dialect: Any) -> Iterator[list[str]]:
+    """csv.reader with fields up to MAX_FIELD allowed. The limit is the csv module's, for the
+    whole process: it is raised when a table is read, not on import, and never lowered (a
+    program that allows more keeps it)."""
+    if csv.field_size_limit() < MAX_FIELD:
+        csv.field_size_limit(MAX_FIELD)
+    return csv.reader(lines, **dialect)
+
+
 def _split_line(line: str, delimiter: str) -> list[str]:
     try:
-        return next(csv.reader([line], delimiter=delimiter), [])
+        return next(_csv_reader([line], delimiter=delimiter), [])
     except csv.Error:
         return []
 
@@ -123,20 +129,6 @@ def _row_maker(columns: list[str]) -> Callable[[list[str]], dict[str, str]]:
     return chosen
 
 
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector off meanwhile (then as it was): while hundreds of
-    thousands of objects that are all kept are made (a table's rows, each a new list), it
-    would walk them over and over (a third of the parsing time of 400,000 messages)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 @dataclass
 class TableRows:
     """A table's header, and a reader of the CSV records after it (cells as written)."""
@@ -165,7 +157,7 @@ def _text(open_raw: Opener, codec: str) -> io.TextIOWrapper:
 
 
 def _reader(lines: Iterable[str], delimiter: str, backslash_escapes: bool) -> Iterator[list[str]]:
-    return csv.reader(
+    return _csv_reader(
         lines,
         delimiter=delimiter,
         escapechar="\\" if backslash_escapes else None,
@@ -271,8 +263,7 @@ def read_table(
     """
 
     def collect(source: TableRows) -> list[dict[str, str]]:
-        with collector_paused():
-            return list(map(_row_maker(source.columns), filled_rows(source.records)))
+        return list(map(_row_maker(source.columns), filled_rows(source.records)))
 
     source, rows = stream_table(
         lambda: io.BytesIO(data),  # shares the bytes, no copy
@@ -303,20 +294,19 @@ def read_rows(data: bytes, wanted: Iterable[str], *, minimum: int = 2) -> RawTab
         # Tuples, not csv's lists: the collector stops following a tuple of strings once it
         # has seen it, but would walk every list again at each full collection.
         rows: list[tuple[str, ...]] = []
-        with collector_paused():
-            try:
-                rows.extend(map(tuple, source.records))
-            except csv.Error as exc:
-                done = sum(map(any, map(map, repeat(str.strip), rows)))
-                raise TableError(f"malformed CSV near data row {done + 1} ({exc})") from None
-            # Blank rows (every cell empty once stripped) are rare: found without a loop in
-            # Python, ``any`` stopping at the first cell with text, almost always the first.
-            filled = list(map(any, map(map, repeat(str.strip), rows)))
-            if not all(filled):
-                rows = list(compress(rows, filled))
-            width = len(source.columns)
-            if rows and min(map(len, rows)) < width:
-                rows = [row + ("",) * (width - len(row)) for row in rows]
+        try:
+            rows.extend(map(tuple, source.records))
+        except csv.Error as exc:
+            done = sum(map(any, map(map, repeat(str.strip), rows)))
+            raise TableError(f"malformed CSV near data row {done + 1} ({exc})") from None
+        # Blank rows (every cell empty once stripped) are rare: found without a loop in
+        # Python, ``any`` stopping at the first cell with text, almost always the first.
+        filled = list(map(any, map(map, repeat(str.strip), rows)))
+        if not all(filled):
+            rows = list(compress(rows, filled))
+        width = len(source.columns)
+        if rows and min(map(len, rows)) < width:
+            rows = [row + ("",) * (width - len(row)) for row in rows]
         return rows
 
     source, rows = stream_table(lambda: io.BytesIO(data), wanted, collect, minimum=minimum)

@@ -28,10 +28,10 @@ from lkvault.vault.ingest.zipingest import FileReader, KnownMember, ZipIngester
 from lkvault.vault.ingest.zipscan import ZipLimits
 from lkvault.vault.operations.restorer import chunk_ids, iter_chunk_refs, load_tree
 from lkvault.vault.progress import NoProgress, Progress
+from lkvault.vault.release import tool_name
 from lkvault.vault.repository.repo import Repository
 from lkvault.vault.repository.snapshots import Snapshot, load_snapshots, write_snapshot
 
-TOOL = "lkvault 0.3.1"
 KNOWN_FROM_SNAPSHOTS = 6
 
 
@@ -229,7 +229,7 @@ def snapshot(
         sha256=ingest.sha256,
         tree=tree_id,
         kind=ingest.tree.kind,
-        tool=TOOL,
+        tool=tool_name(),
         stats={
             "new_bytes": writer.new_bytes,
             "new_blobs": writer.new_blobs,

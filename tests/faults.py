@@ -1,0 +1,123 @@
+"""Fault injection for the tests: backend wrappers that fail or kill, and the CLI run with them.
+
+Nothing here ships: the product has no hook that kills or fails on purpose. A test that needs
+a real ``lkvault`` process killed at a storage write runs ``python -m tests.faults SPEC ARGS``
+(see ``Lk.run_killed_at``), which runs the CLI with every backend it opens wrapped.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from lkvault.cli import config
+from lkvault.cli.main import main
+from lkvault.vault.backend import Backend, LocalBackend
+from lkvault.vault.backend.local import TEMP_PREFIX
+from lkvault.vault.errors import StorageError
+
+
+class Forwarding:
+    """A Backend that hands every call to ``inner``; the wrappers below change some."""
+
+    def __init__(self, inner: Backend) -> None:
+        self.inner = inner
+        self.location = inner.location
+
+    def read(self, name: str, offset: int = 0, length: int | None = None) -> bytes:
+        return self.inner.read(name, offset, length)
+
+    def write(self, name: str, data: bytes | bytearray) -> None:
+        self.inner.write(name, data)
+
+    def delete(self, name: str) -> None:
+        self.inner.delete(name)
+
+    def list(self, prefix: str) -> list[str]:
+        return self.inner.list(prefix)
+
+    def size(self, name: str) -> int:
+        return self.inner.size(name)
+
+    def exists(self, name: str) -> bool:
+        return self.inner.exists(name)
+
+
+class KillAtWrite(Forwarding):
+    """Kills this process with SIGKILL at the n-th write (1-based): before it, or half-way.
+
+    Deletes count as writes too (a kill "at" a delete lands just before it), so prune,
+    forget and repair can be killed between any two of their changes. Deleting lock files is
+    not counted: a lock is not vault data, and a killed holder's lock is stale anyway, so
+    counting it would only shift the numbers of the writes that matter. ``nth`` 0 never kills.
+    """
+
+    def __init__(self, inner: Backend, nth: int, halfway: bool = False) -> None:
+        super().__init__(inner)
+        self.nth = nth
+        self.halfway = halfway
+        self.writes = 0
+
+    def write(self, name: str, data: bytes | bytearray) -> None:
+        self.writes += 1
+        if self.writes == self.nth:
+            if self.halfway and isinstance(self.inner, LocalBackend):
+                # Leave a half-written temp file behind, as a power cut would.
+                folder = Path(self.inner.root, *name.split("/")[:-1])
+                folder.mkdir(parents=True, exist_ok=True)
+                (folder / f"{TEMP_PREFIX}killed").write_bytes(data[: len(data) // 2])
+            os.kill(os.getpid(), signal.SIGKILL)
+        self.inner.write(name, data)
+
+    def delete(self, name: str) -> None:
+        if not name.startswith("locks/"):
+            self.writes += 1
+            if self.writes == self.nth:
+                os.kill(os.getpid(), signal.SIGKILL)
+        self.inner.delete(name)
+
+
+class FailingBackend(Forwarding):
+    """Raises StorageError on every write after the first ``fail_writes_after``."""
+
+    def __init__(self, inner: Backend, fail_writes_after: int | None = None) -> None:
+        super().__init__(inner)
+        self.fail_writes_after = fail_writes_after
+        self.writes = 0
+
+    def write(self, name: str, data: bytes | bytearray) -> None:
+        self.writes += 1
+        if self.fail_writes_after is not None and self.writes > self.fail_writes_after:
+            raise StorageError(f"injected failure writing {name}")
+        self.inner.write(name, data)
+
+
+def run_cli_wrapping_backends(argv: list[str], wrap: Callable[[Backend], Backend]) -> int:
+    """Run ``lkvault ARGV`` in this process with every backend it opens passed through
+    ``wrap`` (the CLI opens them all in ``config.backend_for``); returns the exit code."""
+    real_backend_for = config.backend_for
+
+    def wrapped_backend_for(location: str) -> Backend:
+        return wrap(real_backend_for(location))
+
+    config.backend_for = wrapped_backend_for
+    try:
+        main(argv)
+    except SystemExit as done:
+        return done.code if isinstance(done.code, int) else 1
+    finally:
+        config.backend_for = real_backend_for
+    return 0
+
+
+def kill_at(spec: str) -> Callable[[Backend], Backend]:
+    """The wrapper for a kill spec: "N" (before the N-th write or delete) or "N:halfway"."""
+    nth, _, mode = spec.partition(":")
+    return lambda backend: KillAtWrite(backend, int(nth), halfway=(mode == "halfway"))
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli_wrapping_backends(sys.argv[2:], kill_at(sys.argv[1])))

@@ -10,8 +10,7 @@ from datetime import date
 from typing import Annotated
 
 import typer
-from lkvault.vault import UsageError
-from lkvault.vault.export.history import parse_day
+from lkvault.vault import UsageError, parse_day
 
 from . import render
 from .app import JsonOption, VaultOption, app, open_vault, print_warnings, warn_rollback

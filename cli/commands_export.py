@@ -13,23 +13,33 @@ from typing import Annotated, Any
 
 import typer
 from lkvault.vault import (
+    DIFF_FILES,
     BadInput,
+    DownloadWatcher,
+    Export,
+    ExportDiff,
+    MemberView,
+    NoProgress,
+    Seen,
     Snapshot,
     SnapshotNotFound,
     UsageError,
     Vault,
     VaultError,
     VaultLocked,
+    contacts_csv,
+    diff_document,
+    diff_exports,
+    exportable,
+    member_view,
+    missing_months,
+    owner_of,
+    parse_day,
+    snapshot_day,
+    summary_from_document,
+    vcards,
+    write_then_rename,
 )
-from lkvault.vault.export import Export, summary_from_document
-from lkvault.vault.export.contacts import contacts_csv, exportable, vcards
-from lkvault.vault.export.diff import COMPARED, ExportDiff, diff_document, diff_exports
-from lkvault.vault.export.downloads import DownloadWatcher, Seen
-from lkvault.vault.export.history import missing_months, parse_day, snapshot_day
-from lkvault.vault.export.members import MemberView, owner_of
-from lkvault.vault.export.members import view as member_view
-from lkvault.vault.operations.restorer import write_then_rename
-from lkvault.vault.progress import NoProgress
 
 from . import render
 from .app import EXIT_FAILED, JsonOption, VaultOption, app, open_vault, print_warnings
@@ -87,7 +97,7 @@ def _choose(opened: Vault, ref: str | None, at: str | None, found: list[Snapshot
 def one_member(
     found: list[Snapshot], member: str | None, around: Snapshot | None = None
 ) -> MemberView:
-    """The snapshots of one member (see vault.export.members.view), a usage error for a
+    """The snapshots of one member (see vault.operations.members.view), a usage error for a
     member the vault holds no export of."""
     try:
         return member_view(found, member, around)
@@ -245,7 +255,7 @@ def _diff_text(before: Snapshot, after: Snapshot, result: ExportDiff, limit: int
     say(f"  to {_describe(after)}")
     for which, missing in (("older", result.missing_before), ("newer", result.missing_after)):
         if missing:
-            files = ", ".join(COMPARED[table] for table in missing)
+            files = ", ".join(DIFF_FILES[table] for table in missing)
             say(f"Not compared, as the {which} export has no such file: {files}")
     if result.empty:
         out.print("\nNo changes.")

@@ -8,9 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from lkvault.vault import UsageError, Vault
-from lkvault.vault.format.paperkey import encode
-from lkvault.vault.repository.keyslots import KeySlot, SlotInfo
+from lkvault.vault import KeySlot, SlotInfo, UsageError, Vault, encode_paper_key
 
 from . import config, render
 from .app import JsonOption, VaultOption, app, print_warnings
@@ -155,7 +153,7 @@ def export(
         raise UsageError("give --paper (the only export format: a key to write down or print)")
     opened, _ = _open(vault)
     key = opened.recovery_key()
-    lines = encode(key)
+    lines = encode_paper_key(key)
     if json:
         render.emit_json({"vault_id": key.vault_id.hex(), "lines": lines})
         return

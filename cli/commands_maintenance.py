@@ -7,12 +7,16 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import typer
-from lkvault.vault import UsageError, Vault
-from lkvault.vault.operations.forgetting import ForgetPlan
-from lkvault.vault.operations.pruner import PruneResult
-from lkvault.vault.operations.repairer import RepairReport
-from lkvault.vault.operations.retention import Policy, parse_duration
-from lkvault.vault.operations.stats import VaultStats
+from lkvault.vault import (
+    ForgetPlan,
+    Policy,
+    PruneResult,
+    RepairReport,
+    UsageError,
+    Vault,
+    VaultStats,
+    parse_duration,
+)
 from rich.table import Table
 
 from . import render

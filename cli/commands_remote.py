@@ -6,9 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from lkvault.vault import Snapshot, UsageError, Vault, VaultNotFound
-from lkvault.vault.backend.location import parse_location
-from lkvault.vault.operations.copier import CopyOutcome
+from lkvault.vault import CopyOutcome, Snapshot, UsageError, Vault, VaultNotFound, parse_location
 
 from . import config, render
 from .app import JsonOption, VaultOption, app, open_vault, print_warnings

@@ -9,18 +9,22 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import platformdirs
-from lkvault.vault import AccessDenied, Environment, UsageError
-from lkvault.vault.backend import Backend, RemoteOptions, is_remote, open_backend
-from lkvault.vault.backend.retry import RetryPolicy
+from lkvault.vault import (
+    AccessDenied,
+    Backend,
+    Environment,
+    RemoteOptions,
+    RetryPolicy,
+    S3Settings,
+    SshSettings,
+    UsageError,
+    is_remote,
+    open_backend,
+)
 
 from . import collector
-
-if TYPE_CHECKING:
-    from lkvault.vault.backend.s3 import S3Settings
-    from lkvault.vault.backend.sftp import SshSettings
 
 APP = "lkvault"
 
@@ -189,8 +193,6 @@ def _running_command() -> str | None:
 
 
 def _s3_settings() -> S3Settings:
-    from lkvault.vault.backend.s3 import S3Settings
-
     env = os.environ
     return S3Settings(
         endpoint_url=env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL") or None,
@@ -203,8 +205,6 @@ def _s3_settings() -> S3Settings:
 
 
 def _ssh_settings() -> SshSettings:
-    from lkvault.vault.backend.sftp import SshSettings
-
     ssh = Path.home() / ".ssh"
     return SshSettings(
         user=getpass.getuser(),

@@ -56,7 +56,7 @@ def init(
     else:
         opened = Vault.init(backend, config.new_passphrase(new_password_file), config.environment())
         created = True
-    vault_id = opened.repo.keys.vault_id.hex()
+    vault_id = opened.vault_id.hex()
     if json:
         render.emit_json({"location": location, "vault_id": vault_id, "created": created})
     elif created:

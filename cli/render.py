@@ -7,9 +7,14 @@ import sys
 from datetime import datetime
 from typing import Any
 
-from lkvault.vault import Snapshot, VerifyReport
-from lkvault.vault.export import summary_document, summary_from_document
-from lkvault.vault.export.members import members, owner_of
+from lkvault.vault import (
+    Snapshot,
+    VerifyReport,
+    members_of,
+    owner_of,
+    summary_document,
+    summary_from_document,
+)
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -131,7 +136,7 @@ def snapshot_table(snaps: list[Snapshot]) -> None:
             overflow="fold",
             justify="right" if column == "Size" else "left",
         )
-    several = len(members(snaps)) > 1  # then each export says whose it is
+    several = len(members_of(snaps)) > 1  # then each export says whose it is
     for snap in snaps:
         owner = owner_of(snap) if several else None
         whose = f" ({owner.name}'s)" if owner is not None else ""

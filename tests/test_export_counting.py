@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from lkvault.vault.export import load_export, summarize
 from lkvault.vault.export.counting import count_export
-from lkvault.vault.export.sources import zip_file_members
+from lkvault.vault.operations.export_sources import zip_file_members
 
 from bench.exportgen import generate_series
 

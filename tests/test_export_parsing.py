@@ -13,8 +13,8 @@ import pytest
 from lkvault.vault.export import load_export, summarize, summary_document
 from lkvault.vault.export.dates import parse_datetime
 from lkvault.vault.export.layout import name_info
-from lkvault.vault.export.sources import export_of_file, zip_file_members
 from lkvault.vault.export.tables import read_table
+from lkvault.vault.operations.export_sources import export_of_file, zip_file_members
 
 from bench.exportgen import generate_export
 

@@ -12,8 +12,8 @@ import pytest
 from lkvault.vault.export import load_export
 from lkvault.vault.export.messagetable import MessageList, MessageTable, read_messages
 from lkvault.vault.export.records import WANTED
-from lkvault.vault.export.sources import zip_file_members
 from lkvault.vault.export.tables import read_rows, read_table
+from lkvault.vault.operations.export_sources import zip_file_members
 
 from bench.exportgen import generate_export
 from tests.test_export_parsing import MESSAGES_2024, PREAMBLE

@@ -14,8 +14,6 @@ from pathlib import Path
 
 from lkvault.vault.backend import Backend, open_backend
 from lkvault.vault.errors import IntegrityError, RollbackDetected, SnapshotNotFound, UsageError
-from lkvault.vault.export import history
-from lkvault.vault.export import sources as export_sources
 from lkvault.vault.export.layout import classify
 from lkvault.vault.export.load import MemberReaders, load_export
 from lkvault.vault.export.model import Export
@@ -26,8 +24,10 @@ from lkvault.vault.operations import (
     archiver,
     checker,
     copier,
+    export_sources,
     extractor,
     forgetting,
+    history,
     pruner,
     repairer,
     restorer,
@@ -100,6 +100,11 @@ class Vault:
                 self.warnings.append(message)
 
         return load_snapshots(self.repo, damaged)
+
+    @property
+    def vault_id(self) -> bytes:
+        """The vault's identity, chosen when it was created (stored in its config)."""
+        return self.repo.keys.vault_id
 
     @property
     def location(self) -> str:
@@ -348,7 +353,7 @@ class Vault:
         return self._snapshot(path, source_name, progress, opaque, reuse_identical=True)
 
     def find_at(self, day: date, found: list[Snapshot] | None = None) -> Snapshot:
-        """The newest snapshot standing for ``day`` or earlier (see vault.export.history)."""
+        """The newest snapshot standing for ``day`` or earlier (see vault.operations.history)."""
         found = self.snapshots() if found is None else found
         if not found:
             raise SnapshotNotFound("the vault has no snapshots yet")

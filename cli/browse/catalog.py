@@ -13,14 +13,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Literal
 
-from lkvault.vault.export.messagetable import MessageList, MessageTable
-from lkvault.vault.export.model import (
+from lkvault.vault import (
     Connection,
     Conversation,
     Endorsement,
     Export,
     Invitation,
     Message,
+    MessageList,
+    MessageTable,
     Recommendation,
 )
 

@@ -13,8 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 
-from lkvault.vault.export import Export
-from lkvault.vault.export.diff import ExportDiff, diff_exports
+from lkvault.vault import Export, ExportDiff, diff_exports
 
 from .catalog import Catalog
 from .people import Version

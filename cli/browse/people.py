@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from lkvault.vault.export.model import Connection, Export
+from lkvault.vault import Connection, Export
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,15 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
-from lkvault.vault import Snapshot, SnapshotNotFound, Vault
-from lkvault.vault.export import Export
-from lkvault.vault.export.history import snapshot_day
-from lkvault.vault.export.layout import TABLES
-from lkvault.vault.export.messagetable import read_messages
+from lkvault.vault import (
+    EXPORT_TABLES,
+    Export,
+    Snapshot,
+    SnapshotNotFound,
+    Vault,
+    read_messages,
+    snapshot_day,
+)
 
 from .. import collector
 from .catalog import Catalog
@@ -39,7 +43,7 @@ HISTORY_TABLES = frozenset(
 )
 MESSAGE_TABLES = frozenset({"messages"})
 # Read first: everything a page shows but the messages (comments are not shown).
-FIRST_TABLES = frozenset(TABLES.values()) - MESSAGE_TABLES - {"comments"}
+FIRST_TABLES = frozenset(EXPORT_TABLES.values()) - MESSAGE_TABLES - {"comments"}
 
 
 class SnapshotSource:

@@ -19,10 +19,7 @@ from itertools import accumulate, chain, compress, repeat
 from operator import is_, is_not
 from typing import NamedTuple, cast, overload
 
-from lkvault.vault.export import records
-from lkvault.vault.export.lazy import LazySequence
-from lkvault.vault.export.messagetable import MessageColumns
-from lkvault.vault.export.model import Conversation, Message
+from lkvault.vault import Conversation, LazySequence, Message, MessageColumns, participants
 
 from .present import display_text
 from .textsearch import TextIndex
@@ -67,7 +64,7 @@ class Conversations(LazySequence[Conversation]):
         threads = self._threads
         messages = tuple(map(threads.source.message, threads.rows_of(index)))
         known = threads.known_participants
-        names = known[index] if known is not None else records.participants(messages)
+        names = known[index] if known is not None else participants(messages)
         return Conversation(threads.ids[index], threads.titles[index], names, messages)
 
 

@@ -16,9 +16,14 @@ from typing import Any, Literal
 from urllib.parse import quote, urlencode
 
 import jinja2
-from lkvault.vault import Snapshot, SnapshotNotFound
-from lkvault.vault.export import contacts, summary_from_document
-from lkvault.vault.export.history import snapshot_day
+from lkvault.vault import (
+    Snapshot,
+    SnapshotNotFound,
+    contacts_csv,
+    snapshot_day,
+    summary_from_document,
+    vcards,
+)
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -229,14 +234,14 @@ class Browse:
 
     def contacts_vcf(self, request: Request) -> Response:
         snapshot = self._snapshot(request)
-        body = contacts.vcards(self.source.catalog(snapshot).connections)
+        body = vcards(self.source.catalog(snapshot).connections)
         return _attachment(
             body.encode(), "text/vcard; charset=utf-8", self._download_name(snapshot, ".vcf")
         )
 
     def contacts_csv(self, request: Request) -> Response:
         snapshot = self._snapshot(request)
-        body = contacts.contacts_csv(self.source.catalog(snapshot).connections)
+        body = contacts_csv(self.source.catalog(snapshot).connections)
         # A byte-order mark makes spreadsheets read the file as UTF-8.
         data = "\ufeff".encode() + body.encode()
         return _attachment(data, "text/csv; charset=utf-8", self._download_name(snapshot, ".csv"))

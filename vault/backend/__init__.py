@@ -5,19 +5,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from lkvault.vault.backend.base import Backend
 from lkvault.vault.backend.local import LocalBackend
 from lkvault.vault.backend.location import S3Location, SftpLocation, parse_location
 from lkvault.vault.backend.retry import Retrier, RetryPolicy
+from lkvault.vault.backend.settings import S3Settings, SshSettings
 from lkvault.vault.errors import UsageError
 
-if TYPE_CHECKING:
-    from lkvault.vault.backend.s3 import S3Settings
-    from lkvault.vault.backend.sftp import SshSettings
-
-__all__ = ["Backend", "LocalBackend", "RemoteOptions", "is_remote", "open_backend"]
+__all__ = [
+    "Backend",
+    "LocalBackend",
+    "RemoteOptions",
+    "RetryPolicy",
+    "S3Settings",
+    "SshSettings",
+    "is_remote",
+    "open_backend",
+    "parse_location",
+]
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@ import base64
 import hashlib
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import boto3
@@ -26,6 +25,7 @@ from botocore.config import Config
 from lkvault.vault.backend.location import S3Location
 from lkvault.vault.backend.names import check_name, check_prefix
 from lkvault.vault.backend.retry import Retrier, Retryable
+from lkvault.vault.backend.settings import S3Settings
 from lkvault.vault.errors import AccessDenied, StorageError, UsageError
 
 T = TypeVar("T")
@@ -67,19 +67,6 @@ NETWORK_ERRORS: tuple[type[Exception], ...] = (
     ConnectionError,
     TimeoutError,
 )
-
-
-@dataclass(frozen=True)
-class S3Settings:
-    """Where the S3 service is and who we are; None leaves the value to boto3's own chain."""
-
-    endpoint_url: str | None = None
-    region: str | None = None
-    access_key_id: str | None = None
-    secret_access_key: str | None = None
-    session_token: str | None = None
-    profile: str | None = None
-    connections: int = 16
 
 
 def _error_code(exc: botocore.exceptions.ClientError) -> str:

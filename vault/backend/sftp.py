@@ -29,6 +29,7 @@ import paramiko
 from lkvault.vault.backend.location import DEFAULT_SSH_PORT, SftpLocation
 from lkvault.vault.backend.names import TEMP_PREFIX, check_name, check_prefix
 from lkvault.vault.backend.retry import Retrier, Retryable
+from lkvault.vault.backend.settings import SshSettings
 from lkvault.vault.errors import AccessDenied, StorageError, UsageError
 from paramiko.agent import AgentSSH
 from paramiko.sftp import CMD_EXTENDED
@@ -39,18 +40,6 @@ T = TypeVar("T")
 KEY_ALGORITHMS = {"ssh-rsa": ("rsa-sha2-512", "rsa-sha2-256", "ssh-rsa")}
 CHANNEL_TIMEOUT = 60.0
 KEEPALIVE_SECONDS = 30
-
-
-@dataclass(frozen=True)
-class SshSettings:
-    """What the SSH client uses besides the location: who we are, keys and known hosts."""
-
-    user: str  # the login name when neither the location nor the SSH config names one
-    known_hosts: tuple[Path, ...] = ()
-    identity_files: tuple[Path, ...] = ()
-    agent_socket: str | None = None
-    config_file: Path | None = None
-    timeout: float = 15.0
 
 
 def fingerprint(key: paramiko.PKey) -> str:

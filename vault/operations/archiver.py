@@ -17,8 +17,6 @@ from datetime import datetime
 from pathlib import Path
 
 from lkvault.vault.errors import BadInput, IntegrityError
-from lkvault.vault.export.members import change_warning
-from lkvault.vault.export.sources import contacts_of_file, export_of_file
 from lkvault.vault.export.summary import summary_from_document
 from lkvault.vault.format import codec
 from lkvault.vault.format.crypto import BlobType
@@ -26,6 +24,8 @@ from lkvault.vault.format.tree import Part, Tree, content_streams, encode_tree, 
 from lkvault.vault.ingest.streams import READ_BLOCK, Ingest, PreviousVersion, StreamStore
 from lkvault.vault.ingest.zipingest import FileReader, KnownMember, ZipIngester
 from lkvault.vault.ingest.zipscan import ZipLimits
+from lkvault.vault.operations.export_sources import contacts_of_file, export_of_file
+from lkvault.vault.operations.members import change_warning
 from lkvault.vault.operations.restorer import chunk_ids, iter_chunk_refs, load_tree
 from lkvault.vault.progress import NoProgress, Progress
 from lkvault.vault.release import tool_name

@@ -1,8 +1,9 @@
 """Where an export's members are read from: a zip file being stored, or a stored snapshot.
 
-The I/O side of vault.export (the parsers stay pure): it builds the lazy member readers that
-``load_export`` takes. Members larger than ``MAX_TABLE_BYTES`` are not read (parsing them
-would need memory in proportion); they become a warning like any unreadable file.
+The bridge between storage and vault.export (whose parsers stay pure): it builds the lazy
+member readers that ``load_export`` takes. Members larger than ``MAX_TABLE_BYTES`` are not
+read (parsing them would need memory in proportion); they become a warning like any
+unreadable file.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 The ``backend`` fixture runs each test against a local folder, an S3 bucket (SeaweedFS on
 127.0.0.1), an SFTP folder (OpenSSH's sshd on 127.0.0.1) and the fault-injecting wrapper. The
-remote ones are exactly what ``open_backend`` gives a command: retries, parallel pack uploads
-and the metadata cache included. A remote server that cannot start skips its tests.
+remote ones are exactly what ``open_backend`` gives a command: retries and the metadata cache
+included. A remote server that cannot start skips its tests.
 """
 
 from __future__ import annotations

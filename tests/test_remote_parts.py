@@ -7,12 +7,13 @@ import threading
 from pathlib import Path
 
 import pytest
-from lkvault.vault import StorageError, UsageError
+from conftest import PASSPHRASE
+from lkvault.vault import Environment, StorageError, UsageError, Vault
 from lkvault.vault.backend import LocalBackend, RemoteOptions, open_backend
 from lkvault.vault.backend.cache import MetadataCache
 from lkvault.vault.backend.location import S3Location, SftpLocation, parse_location
 from lkvault.vault.backend.retry import Retrier, Retryable, RetryPolicy
-from lkvault.vault.backend.uploads import ParallelUploads
+from lkvault.vault.repository.uploads import PackUploads
 from servers import S3Server, SshServer
 from test_backend import FAST_RETRY, s3_settings, ssh_settings
 
@@ -130,7 +131,7 @@ class Recording(LocalBackend):
         with self.lock:
             self.lock.wait_for(lambda: self.active >= count, timeout=60)
 
-    def write(self, name: str, data: bytes) -> None:
+    def write(self, name: str, data: bytes | bytearray) -> None:
         if name.startswith("data/"):
             with self.lock:
                 self.active += 1
@@ -138,7 +139,7 @@ class Recording(LocalBackend):
                 self.lock.notify_all()
             try:
                 self.gate.wait()
-                if name in self.failing:
+                if name in self.failing or "*" in self.failing:
                     raise StorageError(f"injected failure writing {name}")
                 super().write(name, data)
             finally:
@@ -150,13 +151,13 @@ class Recording(LocalBackend):
             self.log.append(name)
 
 
-def test_packs_upload_in_parallel_and_the_index_waits_for_all(tmp_path: Path) -> None:
+def test_packs_upload_in_parallel_and_wait_returns_once_all_are_stored(tmp_path: Path) -> None:
     inner = Recording(tmp_path / "s")
-    uploads = ParallelUploads(inner, uploads=3)
+    uploads = PackUploads(inner, writers=3)
     inner.gate.clear()  # hold every pack upload until all three are under way
     packs = [f"data/0{i}/0{i}aa" for i in range(3)]
     for name in packs:
-        uploads.write(name, secrets.token_bytes(1000))  # returns before the upload is done
+        uploads.submit(name, secrets.token_bytes(1000))  # returns before the pack is stored
 
     def release_once_all_are_uploading() -> None:
         inner.wait_until_active(3)
@@ -164,34 +165,67 @@ def test_packs_upload_in_parallel_and_the_index_waits_for_all(tmp_path: Path) ->
 
     releaser = threading.Thread(target=release_once_all_are_uploading)
     releaser.start()
-    uploads.write("index/11", b"names the three packs")
+    uploads.wait()
+    inner.write("index/11", b"names the three packs")  # what the blob writer does next
     releaser.join()
+    uploads.close()
     assert inner.most_active == 3
     assert sorted(inner.log[:3]) == packs and inner.log[3] == "index/11"
-    assert uploads.read(packs[0], 0, 10) == inner.read(packs[0], 0, 10)
 
 
-def test_a_failed_pack_upload_stops_the_index(tmp_path: Path) -> None:
+def test_a_failed_pack_upload_fails_the_wait_and_later_packs(tmp_path: Path) -> None:
     inner = Recording(tmp_path / "s", failing={"data/01/01aa"})
-    uploads = ParallelUploads(inner, uploads=2)
-    uploads.write("data/00/00aa", b"fine")
-    uploads.write("data/01/01aa", b"lost on the way")
+    uploads = PackUploads(inner, writers=2)
+    uploads.submit("data/00/00aa", b"fine")
+    uploads.submit("data/01/01aa", b"lost on the way")
     with pytest.raises(StorageError, match="01aa"):
-        uploads.write("index/11", b"names both packs")
-    assert "index/11" not in inner.log and inner.list("index/") == []
-    uploads.write("locks/me", b"a lock passes regardless")
-    uploads.write("index/22", b"a later, complete writer may index")  # the error was reported
-    assert inner.list("index/") == ["index/22"]
+        uploads.wait()
+    with pytest.raises(StorageError, match="01aa"):
+        uploads.submit("data/02/02aa", b"not taken after a failure")
+    uploads.close()
+    assert inner.list("data/") == ["data/00/00aa"]
 
 
 def test_pack_bytes_in_flight_are_bounded(tmp_path: Path) -> None:
     inner = Recording(tmp_path / "s")
-    uploads = ParallelUploads(inner, uploads=4, max_bytes=250_000)
+    uploads = PackUploads(inner, writers=4, max_bytes=250_000)
     for i in range(10):
-        uploads.write(f"data/{i:02x}/{i:02x}bb", secrets.token_bytes(100_000))
+        uploads.submit(f"data/{i:02x}/{i:02x}bb", secrets.token_bytes(100_000))
         assert uploads._pending_bytes <= 250_000
-    uploads.flush()
+    uploads.wait()
+    uploads.close()
     assert len(inner.list("data/")) == 10
+
+
+class ParallelRecording(Recording):
+    """A Recording that declares it gains from parallel writes, as remote backends do."""
+
+    parallel_writes = 3
+
+
+def test_a_snapshot_indexes_its_packs_only_once_all_are_stored(
+    tmp_path: Path, env: Environment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The repository owns the order: with packs stored side by side, the index file still
+    comes after every one of them, and a failed pack leaves no index naming it."""
+    # Small frames and packs: one file of 3 MB is many packs, stored side by side.
+    monkeypatch.setattr("lkvault.vault.repository.repo.FRAME_TARGET", 64 * 1024)
+    monkeypatch.setattr("lkvault.vault.repository.repo.PACK_TARGET", 64 * 1024)
+    good = ParallelRecording(tmp_path / "good")
+    vault = Vault.init(good, PASSPHRASE, env)
+    export = tmp_path / "random.bin"
+    export.write_bytes(secrets.token_bytes(3_000_000))
+    vault.snapshot(export, opaque=True)
+    data_and_index = [n for n in good.log if n.startswith(("data/", "index/"))]
+    assert len(data_and_index) > 3 and data_and_index[-1].startswith("index/")
+    assert all(n.startswith("data/") for n in data_and_index[:-1])
+
+    failing = ParallelRecording(tmp_path / "bad")
+    vault = Vault.init(failing, PASSPHRASE, env)
+    failing.failing = {"*"}  # every pack
+    with pytest.raises(StorageError):
+        vault.snapshot(export, opaque=True)
+    assert failing.list("index/") == [] and failing.list("snapshots/") == []
 
 
 # --- the metadata cache ---------------------------------------------------------------------

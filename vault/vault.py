@@ -13,6 +13,7 @@ from datetime import date, datetime, timezone, tzinfo
 from pathlib import Path
 
 from lkvault.vault.backend import Backend, open_backend
+from lkvault.vault.backend.base import CleansTempFiles
 from lkvault.vault.errors import IntegrityError, RollbackDetected, SnapshotNotFound, UsageError
 from lkvault.vault.export.layout import classify
 from lkvault.vault.export.load import MemberReaders, load_export
@@ -166,9 +167,8 @@ class Vault:
 
     def _remove_stale_temp_files(self) -> None:
         """Remove temporary files a crashed writer left; the caller holds the exclusive lock."""
-        cleanup = getattr(self.repo.backend, "remove_stale_temp_files", None)
-        if cleanup is not None:
-            cleanup()
+        if isinstance(self.repo.backend, CleansTempFiles):
+            self.repo.backend.remove_stale_temp_files()
 
     def _remember(self, found: list[Snapshot]) -> None:
         if found and self.rollback_warning(found) is None:

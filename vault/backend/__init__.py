@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lkvault.vault.backend.base import Backend
+from lkvault.vault.backend.base import Backend, Fingerprinted
 from lkvault.vault.backend.local import LocalBackend
 from lkvault.vault.backend.location import S3Location, SftpLocation, parse_location
 from lkvault.vault.backend.retry import Retrier, RetryPolicy
@@ -48,32 +48,30 @@ def is_remote(location: str) -> bool:
 def open_backend(location: str, options: RemoteOptions | None = None) -> Backend:
     """The backend for a vault location: a folder, s3://bucket/prefix or sftp://user@host/path.
 
-    A remote backend comes wrapped: transient failures retried, packs uploaded in parallel,
-    and (with ``options.cache_dir``) index files and snapshot records cached locally.
+    A remote backend retries transient failures, lets the repository store ``options.uploads``
+    packs at once (``ParallelWrites``), and with ``options.cache_root`` comes wrapped in a
+    local cache of index files and snapshot records.
     """
     where = parse_location(location)
     if isinstance(where, str):
         return LocalBackend(where)
     options = options or RemoteOptions()
     retrier = Retrier(where.url, options.retry, notice=options.notice)
-    remote: Backend
+    remote: Fingerprinted
     if isinstance(where, S3Location):
         from lkvault.vault.backend.s3 import S3Backend
 
-        remote = S3Backend(where, options.s3, retrier)
+        remote = S3Backend(where, options.s3, retrier, options.uploads)
     elif isinstance(where, SftpLocation):
         from lkvault.vault.backend.sftp import SftpBackend
 
         if options.ssh is None:
             raise UsageError(f"{location}: no SSH settings given")
-        remote = SftpBackend(where, options.ssh, retrier)
+        remote = SftpBackend(where, options.ssh, retrier, options.uploads)
     else:  # pragma: no cover - parse_location returns one of the above
         raise UsageError(f"unsupported vault location {location!r}")
+    if options.cache_root is None:
+        return remote
     from lkvault.vault.backend.cache import MetadataCache, cache_folder
-    from lkvault.vault.backend.uploads import ParallelUploads
 
-    backend: Backend = ParallelUploads(remote, options.uploads)
-    if options.cache_root is not None:
-        folder = cache_folder(options.cache_root, where.url)
-        backend = MetadataCache(backend, folder)  # type: ignore[arg-type]
-    return backend
+    return MetadataCache(remote, cache_folder(options.cache_root, where.url))

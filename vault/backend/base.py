@@ -6,7 +6,7 @@ A backend never sees keys or plaintext and never interprets what it stores.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class Backend(Protocol):
@@ -35,3 +35,43 @@ class Backend(Protocol):
     def size(self, name: str) -> int: ...
 
     def exists(self, name: str) -> bool: ...
+
+
+# --- optional abilities: a backend declares one by having its members ------------------------
+
+
+@runtime_checkable
+class Fingerprinted(Backend, Protocol):
+    """A backend that can say cheaply whether a file changed: the remote ones."""
+
+    def list_fingerprints(self, prefix: str) -> dict[str, str]:
+        """Name -> fingerprint (size and ETag or modification time) under a folder prefix."""
+        ...
+
+    def fingerprint(self, name: str) -> str: ...
+
+
+@runtime_checkable
+class CleansTempFiles(Protocol):
+    """A backend whose interrupted writes can leave temp files behind (a folder, SFTP)."""
+
+    def remove_stale_temp_files(self, folders: tuple[str, ...] = ...) -> int:
+        """Delete temp files that interrupted writes left in ``folders``; returns how many.
+        Only safe while no other writer is running (the caller holds the exclusive lock)."""
+        ...
+
+
+@runtime_checkable
+class Closes(Protocol):
+    """A backend holding a connection, closed by ``close`` (SFTP); others need nothing."""
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class ParallelWrites(Protocol):
+    """A backend whose writes gain from running side by side (remote storage, where each
+    write waits on the network): the repository stores up to ``parallel_writes`` packs at
+    once. A backend without it gets one write at a time."""
+
+    parallel_writes: int

@@ -20,22 +20,13 @@ import os
 import secrets
 import struct
 from pathlib import Path
-from typing import Protocol
 
-from lkvault.vault.backend.base import Backend
+from lkvault.vault.backend.base import CleansTempFiles, Closes, Fingerprinted, ParallelWrites
 from lkvault.vault.backend.names import check_name
 
 CACHED_PREFIXES = ("index/", "snapshots/")
 MAGIC = b"LKC1"
 TEMP_SUFFIX = ".partial"
-
-
-class Fingerprinted(Backend, Protocol):
-    """A backend that can say cheaply whether a file changed: the remote ones."""
-
-    def list_fingerprints(self, prefix: str) -> dict[str, str]: ...
-
-    def fingerprint(self, name: str) -> str: ...
 
 
 def cache_folder(root: Path, location: str) -> Path:
@@ -156,5 +147,25 @@ class MetadataCache:
     def exists(self, name: str) -> bool:
         return self.inner.exists(name)
 
-    def __getattr__(self, attr: str) -> object:
-        return getattr(self.inner, attr)
+    def list_fingerprints(self, prefix: str) -> dict[str, str]:
+        return self.inner.list_fingerprints(prefix)
+
+    def fingerprint(self, name: str) -> str:
+        return self.inner.fingerprint(name)
+
+    # --- the inner backend's optional abilities ----------------------------------------------
+
+    @property
+    def parallel_writes(self) -> int:
+        return self.inner.parallel_writes if isinstance(self.inner, ParallelWrites) else 1
+
+    def remove_stale_temp_files(
+        self, folders: tuple[str, ...] = ("data", "index", "snapshots")
+    ) -> int:
+        if isinstance(self.inner, CleansTempFiles):
+            return self.inner.remove_stale_temp_files(folders)
+        return 0
+
+    def close(self) -> None:
+        if isinstance(self.inner, Closes):
+            self.inner.close()

@@ -91,9 +91,11 @@ class S3Backend:
         where: S3Location,
         settings: S3Settings | None = None,
         retrier: Retrier | None = None,
+        parallel_writes: int = 4,
     ) -> None:
         self.where = where
         self.location = where.url
+        self.parallel_writes = max(1, parallel_writes)  # packs stored at once (base.ParallelWrites)
         self.settings = settings or S3Settings()
         self.retrier = retrier or Retrier(self.location)
         self._client: Any = None

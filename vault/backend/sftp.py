@@ -80,9 +80,11 @@ class SftpBackend:
         where: SftpLocation,
         settings: SshSettings,
         retrier: Retrier | None = None,
+        parallel_writes: int = 4,
     ) -> None:
         self.where = where
         self.location = where.url
+        self.parallel_writes = max(1, parallel_writes)  # packs stored at once (base.ParallelWrites)
         self.settings = settings
         self.retrier = retrier or Retrier(self.location)
         self.target = self._resolve(where, settings)

@@ -76,6 +76,7 @@ from lkvault.vault.repository.pack import (
     parse_trailer,
     seal_frame,
 )
+from lkvault.vault.repository.uploads import PackUploads, parallel_writes
 from lkvault.vault.spill import Spill
 
 Clock = Callable[[], datetime]
@@ -682,6 +683,7 @@ class BlobWriter:
         self.written: dict[bytes, list[FrameEntry]] = {}
         self.executor = ThreadPoolExecutor(max_workers=max(1, workers))
         self.workers = max(1, workers)
+        self.uploads = PackUploads(repo.backend, parallel_writes(repo.backend))
         self.new_bytes = 0
         self.new_blobs = 0
         self.stored_bytes = 0
@@ -802,7 +804,7 @@ class BlobWriter:
             self.keys, self.pack_body, self.pack_entries, self.repo.rng
         )
         self.pack_body, self.pack_entries = bytearray(), []
-        self.repo.backend.write(pack_name(pack_id), blob)
+        self.uploads.submit(pack_name(pack_id), blob)
         self.stored_bytes += len(blob)
         self.written[pack_id] = entries
         self.packs_written.append(pack_id)
@@ -817,6 +819,7 @@ class BlobWriter:
                 self._collect(future.result())
             self.sealing = []
             self._write_pack()
+            self.uploads.wait()  # the index names only packs already stored
             if self.written:
                 name, blob = encode_index(self.keys, self.written, self.repo.rng)
                 self.repo.backend.write(name, blob)
@@ -828,9 +831,11 @@ class BlobWriter:
             self.pending.clear()
         finally:
             self.executor.shutdown(wait=True)
+            self.uploads.close()
 
     def abort(self) -> None:
         """Stop without indexing; packs already written stay unreferenced (prune removes them)."""
         for future in self.sealing:
             future.cancel()
         self.executor.shutdown(wait=True)
+        self.uploads.close()

@@ -29,6 +29,7 @@ from lkvault.vault.operations import (
     extractor,
     forgetting,
     history,
+    keyring,
     pruner,
     repairer,
     restorer,
@@ -39,7 +40,6 @@ from lkvault.vault.operations.stats import VaultStats, vault_stats
 from lkvault.vault.progress import Progress
 from lkvault.vault.repository.headstate import HeadState, PartState, SeenHead
 from lkvault.vault.repository.keyslots import (
-    KEYS_PREFIX,
     KeySlot,
     SlotInfo,
     VaultConfig,
@@ -47,7 +47,7 @@ from lkvault.vault.repository.keyslots import (
     vault_id_of,
     verify_config,
 )
-from lkvault.vault.repository.locks import Holder, lock
+from lkvault.vault.repository.locks import Holder, Lock, lock
 from lkvault.vault.repository.repo import Repository
 from lkvault.vault.repository.snapshots import Snapshot, load_forgotten, load_snapshots
 
@@ -102,6 +102,12 @@ class Vault:
 
         return load_snapshots(self.repo, damaged)
 
+    def _locked(self, *, exclusive: bool) -> Lock:
+        """The vault's lock for one operation: exclusive for a writer, shared for readers."""
+        return lock(
+            self.repo, self.env.holder(), exclusive=exclusive, wait_seconds=self.env.lock_wait
+        )
+
     @property
     def vault_id(self) -> bytes:
         """The vault's identity, chosen when it was created (stored in its config)."""
@@ -138,7 +144,7 @@ class Vault:
 
     def snapshots(self) -> list[Snapshot]:
         """Every snapshot, oldest first; remembers the newest as seen."""
-        with lock(self.repo, self.env.holder(), exclusive=False, wait_seconds=self.env.lock_wait):
+        with self._locked(exclusive=False):
             found = self._history()
         self._remember(found)
         return found
@@ -214,7 +220,7 @@ class Vault:
     ) -> tuple[Snapshot, bool]:
         if not path.is_file():
             raise UsageError(f"{path} is not a readable file")
-        with lock(self.repo, self.env.holder(), exclusive=True, wait_seconds=self.env.lock_wait):
+        with self._locked(exclusive=True):
             self._remove_stale_temp_files()
             history = self._history()
             self._refuse_rollback(history, "add a snapshot on top")
@@ -237,7 +243,7 @@ class Vault:
         self, ref: str, target: Path, *, force: bool = False, progress: Progress | None = None
     ) -> Snapshot:
         """Write a snapshot's source file back, byte for byte."""
-        with lock(self.repo, self.env.holder(), exclusive=False, wait_seconds=self.env.lock_wait):
+        with self._locked(exclusive=False):
             chosen = self.find(ref, self._history())
             restorer.restore_file(self.repo, chosen, target, force=force, progress=progress)
         return chosen
@@ -246,14 +252,14 @@ class Vault:
         self, ref: str, folder: Path, *, force: bool = False, progress: Progress | None = None
     ) -> tuple[Snapshot, extractor.ExtractResult]:
         """Write a snapshot's members into ``folder``."""
-        with lock(self.repo, self.env.holder(), exclusive=False, wait_seconds=self.env.lock_wait):
+        with self._locked(exclusive=False):
             chosen = self.find(ref, self._history())
             result = extractor.extract(self.repo, chosen, folder, force=force, progress=progress)
         return chosen, result
 
     def cat(self, ref: str, member: str) -> Iterator[bytes]:
         """One member's content, block by block (the whole file for a non-zip snapshot)."""
-        with lock(self.repo, self.env.holder(), exclusive=False, wait_seconds=self.env.lock_wait):
+        with self._locked(exclusive=False):
             chosen = self.find(ref, self._history())
             tree = restorer.load_tree(self.repo, chosen.tree)
             if tree.kind != "zip":
@@ -271,7 +277,7 @@ class Vault:
     def verify(
         self, *, read_data: bool = False, progress: Progress | None = None
     ) -> checker.VerifyReport:
-        with lock(self.repo, self.env.holder(), exclusive=False, wait_seconds=self.env.lock_wait):
+        with self._locked(exclusive=False):
             report = checker.verify(
                 self.repo, read_data=read_data, seen=self.heads.load(), progress=progress
             )
@@ -287,7 +293,7 @@ class Vault:
     def export_tables(self, snapshot: Snapshot, tables: Collection[str]) -> Export:
         """Only the named tables of a stored export (see vault.export.layout.TABLES), e.g.
         its connections without its messages: what ``export`` gives, read in part."""
-        with lock(self.repo, self.env.holder(), exclusive=False, wait_seconds=self.env.lock_wait):
+        with self._locked(exclusive=False):
             tree = restorer.load_tree(self.repo, snapshot.tree)
             if tree.kind != "zip":  # a contacts file holds only connections
                 if "connections" not in tables:
@@ -304,7 +310,7 @@ class Vault:
         """The members holding the named tables of a stored export, read now, as readers for
         ``load_export``: the caller can parse them without holding the vault. A member that
         could not be read raises when its reader is called, as ``export_tables`` would."""
-        with lock(self.repo, self.env.holder(), exclusive=False, wait_seconds=self.env.lock_wait):
+        with self._locked(exclusive=False):
             tree = restorer.load_tree(self.repo, snapshot.tree)
             if tree.kind != "zip":
                 return {}
@@ -316,7 +322,7 @@ class Vault:
     def archive(self, snapshot: Snapshot) -> Iterator[bytes]:
         """The snapshot's source file, block by block, checked against its size and SHA-256
         at the end (an error then means the blocks given so far must be thrown away)."""
-        with lock(self.repo, self.env.holder(), exclusive=False, wait_seconds=self.env.lock_wait):
+        with self._locked(exclusive=False):
             digest, size = hashlib.sha256(), 0
             for block in restorer.render(self.repo, restorer.load_tree(self.repo, snapshot.tree)):
                 digest.update(block)
@@ -369,7 +375,7 @@ class Vault:
     def export(self, snapshot: Snapshot) -> Export:
         """Everything lkvault understands of a stored export (empty for a non-zip snapshot)."""
         with (
-            lock(self.repo, self.env.holder(), exclusive=False, wait_seconds=self.env.lock_wait),
+            self._locked(exclusive=False),
             self.env.parsing(),
         ):
             return export_sources.export_of_snapshot(self.repo, snapshot)
@@ -386,7 +392,7 @@ class Vault:
     ) -> ForgetPlan:
         """Remove the snapshots named by ``refs``, or those ``policy`` does not keep (their
         data stays until ``prune``); with ``dry_run`` only say which."""
-        with lock(self.repo, self.env.holder(), exclusive=True, wait_seconds=self.env.lock_wait):
+        with self._locked(exclusive=True):
             history = self._history()
             self._refuse_rollback(history, "forget snapshots")
             chosen = [self.find(ref, history) for ref in refs]
@@ -399,7 +405,7 @@ class Vault:
         self, *, dry_run: bool = False, progress: Progress | None = None
     ) -> pruner.PruneResult:
         """Remove data no snapshot needs; with ``dry_run`` only plan it."""
-        with lock(self.repo, self.env.holder(), exclusive=True, wait_seconds=self.env.lock_wait):
+        with self._locked(exclusive=True):
             if not dry_run:
                 self._remove_stale_temp_files()
             self._refuse_rollback(self._history(), "prune")
@@ -410,7 +416,7 @@ class Vault:
 
     def stats(self) -> VaultStats:
         """Sizes, ratios, and what each snapshot added."""
-        with lock(self.repo, self.env.holder(), exclusive=False, wait_seconds=self.env.lock_wait):
+        with self._locked(exclusive=False):
             return vault_stats(self.repo, self._history())
 
     def repair(
@@ -418,7 +424,7 @@ class Vault:
     ) -> repairer.RepairReport:
         """Remove what is broken, keep every snapshot that is still whole; with ``dry_run``
         only report what would be done."""
-        with lock(self.repo, self.env.holder(), exclusive=True, wait_seconds=self.env.lock_wait):
+        with self._locked(exclusive=True):
             if not dry_run:
                 self._remove_stale_temp_files()
             return repairer.repair(
@@ -432,7 +438,7 @@ class Vault:
         None, the part after the one this computer read last time (so runs cover it all)."""
         state = PartState(self.env.state_dir, self.repo.keys.vault_id)
         chosen = part if part is not None else state.next_part(parts)
-        with lock(self.repo, self.env.holder(), exclusive=False, wait_seconds=self.env.lock_wait):
+        with self._locked(exclusive=False):
             report = checker.verify(
                 self.repo,
                 read_data=True,
@@ -446,28 +452,11 @@ class Vault:
 
     def key_slots(self) -> list[SlotInfo]:
         """Every key slot, damaged ones included (they show their problem)."""
-        found = []
-        for name in self.repo.backend.list(KEYS_PREFIX):
-            slot_hex = name[len(KEYS_PREFIX) :]
-            try:
-                slot = KeySlot.decode(name, self.repo.backend.read(name))
-            except (IntegrityError, FileNotFoundError) as exc:
-                found.append(SlotInfo(slot_hex, None, False, str(exc)))
-                continue
-            found.append(SlotInfo(slot_hex, slot, slot.slot_id == self.repo.slot_id, ""))
-        return found
+        return keyring.key_slots(self.repo)
 
-    def _master(self) -> bytes:
-        if self.repo.master is None:
-            raise UsageError("this vault was opened without its master secret")
-        return self.repo.master
-
-    def add_key(
-        self, passphrase: bytes, *, label: str = "", kdf: KdfParams | None = None
-    ) -> KeySlot:
-        """A new key slot for ``passphrase``; the vault's data stays as it is."""
-        slot = KeySlot.create(
-            self._master(),
+    def _new_slot(self, passphrase: bytes, kdf: KdfParams | None, label: str) -> KeySlot:
+        return KeySlot.create(
+            keyring.master_secret(self.repo),
             self.repo.keys.vault_id,
             passphrase,
             self.env.rng,
@@ -475,64 +464,37 @@ class Vault:
             label=label,
             created=self.repo.clock().isoformat(timespec="seconds"),
         )
-        with lock(self.repo, self.env.holder(), exclusive=True, wait_seconds=self.env.lock_wait):
-            self.repo.backend.write(slot.name, slot.encode())
+
+    def add_key(
+        self, passphrase: bytes, *, label: str = "", kdf: KdfParams | None = None
+    ) -> KeySlot:
+        """A new key slot for ``passphrase``; the vault's data stays as it is."""
+        slot = self._new_slot(passphrase, kdf, label)
+        with self._locked(exclusive=True):
+            keyring.add_slot(self.repo, slot)
         return slot
 
     def find_slot(self, ref: str) -> SlotInfo:
         """A key slot by unique prefix of its id."""
-        ref = ref.lower()
-        matches = [s for s in self.key_slots() if ref and s.slot_id.startswith(ref)]
-        if not matches:
-            raise UsageError(f"no key slot id starts with {ref!r} (see 'lkvault key list')")
-        if len(matches) > 1:
-            raise UsageError(f"{ref!r} matches {len(matches)} key slots; give more digits")
-        return matches[0]
+        return keyring.find_slot(self.repo, ref)
 
     def remove_key(self, ref: str) -> SlotInfo:
         """Delete a key slot: never the one in use, never the last working one."""
-        with lock(self.repo, self.env.holder(), exclusive=True, wait_seconds=self.env.lock_wait):
-            target = self.find_slot(ref)
-            if target.current:
-                raise UsageError(
-                    f"key slot {target.slot_id[:8]} is the one you opened the vault with; "
-                    "open it with another passphrase to remove this one"
-                )
-            working = [s for s in self.key_slots() if s.slot is not None]
-            if target.slot is not None and len(working) <= 1:
-                raise UsageError(
-                    f"key slot {target.slot_id[:8]} is the vault's only key; removing it would "
-                    "lock everyone out (add another key first)"
-                )
-            self.repo.backend.delete(KEYS_PREFIX + target.slot_id)
-        return target
+        with self._locked(exclusive=True):
+            return keyring.remove_slot(self.repo, ref)
 
     def change_passphrase(self, passphrase: bytes, *, kdf: KdfParams | None = None) -> KeySlot:
         """Replace the slot in use by one for ``passphrase``: the new slot is written before
         the old one is deleted, so a crash leaves one of the two passphrases working."""
-        current = next((s for s in self.key_slots() if s.current), None)
-        if current is None or current.slot is None:
-            raise UsageError(
-                "the vault was not opened with a passphrase; use 'lkvault key add' instead"
-            )
-        slot = KeySlot.create(
-            self._master(),
-            self.repo.keys.vault_id,
-            passphrase,
-            self.env.rng,
-            kdf,
-            label=current.slot.label,
-            created=self.repo.clock().isoformat(timespec="seconds"),
-        )
-        with lock(self.repo, self.env.holder(), exclusive=True, wait_seconds=self.env.lock_wait):
-            self.repo.backend.write(slot.name, slot.encode())
-            self.repo.backend.delete(current.slot.name)
-        self.repo.slot_id = slot.slot_id
+        current = keyring.current_slot(self.repo)
+        slot = self._new_slot(passphrase, kdf, current.label)
+        with self._locked(exclusive=True):
+            keyring.replace_slot(self.repo, current, slot)
         return slot
 
     def recovery_key(self) -> paperkey.RecoveryKey:
         """The vault's master secret as a recovery key (anyone holding it can read the vault)."""
-        return paperkey.RecoveryKey(self.repo.keys.vault_id, self._master())
+        return paperkey.RecoveryKey(self.repo.keys.vault_id, keyring.master_secret(self.repo))
 
     @classmethod
     def recover(
@@ -572,12 +534,10 @@ class Vault:
         the ones it already has; yields what became of each (see vault.copier)."""
         if target.repo.keys.vault_id == self.repo.keys.vault_id:
             raise UsageError("the target is this same vault; give another vault with --to")
-        with lock(self.repo, self.env.holder(), exclusive=False, wait_seconds=self.env.lock_wait):
+        with self._locked(exclusive=False):
             history = self._history()
             chosen = copier.choose(history, [self.find(ref, history) for ref in refs or []])
-            with lock(
-                target.repo, target.env.holder(), exclusive=True, wait_seconds=target.env.lock_wait
-            ):
+            with target._locked(exclusive=True):
                 target._remove_stale_temp_files()
                 target_history = target._history()
                 warning = target.rollback_warning(target_history)

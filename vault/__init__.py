@@ -42,7 +42,6 @@ from lkvault.vault.export import (
 from lkvault.vault.export.contacts import contacts_csv, exportable, vcards
 from lkvault.vault.export.diff import COMPARED as DIFF_FILES
 from lkvault.vault.export.diff import ExportDiff, diff_document, diff_exports
-from lkvault.vault.export.downloads import DownloadWatcher, Seen
 from lkvault.vault.export.layout import TABLES as EXPORT_TABLES
 from lkvault.vault.export.lazy import LazySequence
 from lkvault.vault.export.messagetable import (
@@ -54,6 +53,7 @@ from lkvault.vault.export.messagetable import (
 from lkvault.vault.export.records import participants
 from lkvault.vault.format.crypto import KdfParams
 from lkvault.vault.format.paperkey import encode as encode_paper_key
+from lkvault.vault.ingest.downloads import DownloadWatcher, Seen
 from lkvault.vault.operations.checker import Problem, VerifyReport
 from lkvault.vault.operations.copier import CopyOutcome
 from lkvault.vault.operations.forgetting import ForgetPlan

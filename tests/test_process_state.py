@@ -4,6 +4,7 @@ garbage collector paused only as the front end decides, and one version, the ins
 from __future__ import annotations
 
 import gc
+import os
 import subprocess
 import sys
 import threading
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from helpers_cli import REPO_ROOT, Lk
 from lkvault.cli import collector
-from lkvault.vault import Vault
+from lkvault.vault import Environment, Vault
 
 
 def test_importing_lkvault_changes_no_process_wide_setting() -> None:
@@ -46,6 +47,23 @@ def test_version_is_the_installed_distributions(tmp_path: Path, vault: Vault) ->
     stored = tmp_path / "notes.txt"
     stored.write_bytes(b"any file")
     assert vault.snapshot(stored, opaque=True).tool == f"lkvault {installed}"
+
+
+def test_an_environment_names_the_process_that_made_it() -> None:
+    """A lock taken in a forked process must name that process, or it looks stale (its
+    named holder gone) while it is held, or alive forever once it is not."""
+    reading, writing = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child process
+        try:
+            os.write(writing, str(Environment().pid).encode())
+        finally:
+            os._exit(0)
+    os.close(writing)
+    os.waitpid(child, 0)
+    with os.fdopen(reading) as told:
+        assert int(told.read()) == child
+    assert Environment().pid == os.getpid()
 
 
 def test_collector_pause_lasts_until_the_last_reader_is_done() -> None:

@@ -8,7 +8,7 @@ import socket
 import time
 from collections.abc import Callable, Collection, Iterator
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone, tzinfo
 from pathlib import Path
 
@@ -69,8 +69,9 @@ class Environment:
     rng: Rng = os.urandom
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
     state_dir: Path | None = None
-    host: str = socket.gethostname()
-    pid: int = os.getpid()
+    # Asked when an Environment is made, not on import: a forked process is another holder.
+    host: str = field(default_factory=socket.gethostname)
+    pid: int = field(default_factory=os.getpid)
     pid_alive: Callable[[int], bool] = _pid_alive
     sleep: Callable[[float], None] = time.sleep
     lock_wait: float = 10.0

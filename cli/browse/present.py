@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from collections.abc import Sequence
 from datetime import date, datetime
 
 from .textsearch import fold_character, query_words
@@ -72,6 +73,7 @@ def _folded_matches(text: str, pattern: re.Pattern[str]) -> list[tuple[int, int]
     """Where ``pattern`` (folded words) matches ``text`` once folded, as spans of ``text``:
     each character is folded alone and its folded characters remember where they came from,
     so a letter that folds to two ('ß' -> 'ss') or to none (a combining mark) maps back."""
+    origin: Sequence[int]  # the position in ``text`` of each folded character
     if text.isascii():
         folded, origin = text.lower(), range(len(text))
     else:

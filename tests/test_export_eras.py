@@ -21,7 +21,7 @@ from lkvault.vault.export.contactfiles import load_contacts
 from lkvault.vault.export.contacts import contacts_csv, vcards
 from lkvault.vault.export.diff import diff_document, diff_exports
 from lkvault.vault.export.model import Export, Owner
-from lkvault.vault.export.sources import zip_file_members
+from lkvault.vault.operations.export_sources import zip_file_members
 
 from bench.exportgen import export_name, generate_export
 from tests.conftest import PASSPHRASE

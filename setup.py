@@ -1,4 +1,4 @@
-"""Build hook: compiles the optional AES-NI chunker accelerator; lkvault works without it."""
+"""Build hook: compiles the optional C accelerators (chunker, deflate); lkvault works without them."""
 
 from setuptools import Extension, setup
 
@@ -9,6 +9,12 @@ setup(
             sources=["vault/format/_cdc.c"],
             extra_compile_args=["-O3"],
             optional=True,
-        )
+        ),
+        Extension(
+            "lkvault.vault.format._deflate",
+            sources=["vault/format/_deflate.c"],
+            extra_compile_args=["-O3"],
+            optional=True,
+        ),
     ]
 )

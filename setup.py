@@ -1,4 +1,4 @@
-"""Build hook: compiles the optional C accelerators (chunker, deflate); lkvault works without them."""
+"""Build hook: compiles the optional C accelerators (chunker, deflate); both are optional."""
 
 from setuptools import Extension, setup
 

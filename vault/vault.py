@@ -18,7 +18,7 @@ from lkvault.vault.errors import IntegrityError, RollbackDetected, SnapshotNotFo
 from lkvault.vault.export.layout import classify
 from lkvault.vault.export.load import MemberReaders, load_export
 from lkvault.vault.export.model import Export
-from lkvault.vault.format import paperkey
+from lkvault.vault.format import deflater, paperkey
 from lkvault.vault.format.crypto import KdfParams, Keys, Rng
 from lkvault.vault.ingest.streams import READ_BLOCK
 from lkvault.vault.operations import (
@@ -113,6 +113,12 @@ class Vault:
     def vault_id(self) -> bytes:
         """The vault's identity, chosen when it was created (stored in its config)."""
         return self.repo.keys.vault_id
+
+    def _note_deflate_fallback(self) -> None:
+        """Warn (once per process) when zip members are re-created with the system zlib."""
+        notice = deflater.fallback_notice()
+        if notice is not None:
+            self.warnings.append(notice)
 
     @property
     def location(self) -> str:
@@ -221,6 +227,8 @@ class Vault:
     ) -> tuple[Snapshot, bool]:
         if not path.is_file():
             raise UsageError(f"{path} is not a readable file")
+        if not opaque:
+            self._note_deflate_fallback()
         with self._locked(exclusive=True):
             self._remove_stale_temp_files()
             history = self._history()
@@ -244,6 +252,7 @@ class Vault:
         self, ref: str, target: Path, *, force: bool = False, progress: Progress | None = None
     ) -> Snapshot:
         """Write a snapshot's source file back, byte for byte."""
+        self._note_deflate_fallback()
         with self._locked(exclusive=False):
             chosen = self.find(ref, self._history())
             restorer.restore_file(self.repo, chosen, target, force=force, progress=progress)

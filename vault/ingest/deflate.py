@@ -1,7 +1,7 @@
 """Inflate a zip member while proving which zlib parameters re-create its compressed bytes exactly.
 
 Streaming and bounded: a member of any size is inflated piece by piece (`MemberReader.read`),
-each piece is fed to every live candidate `zlib.compressobj`, and a candidate is dropped at the
+each piece is fed to every live candidate compressor, and a candidate is dropped at the
 first output byte that differs from the original compressed stream, of which only a window is
 kept (the bytes not yet compared by every live candidate; a few hundred KiB in practice).
 A candidate that survives to the end, final flush included, re-creates the stream byte for
@@ -13,8 +13,10 @@ sizes (tests/test_deflate.py checks this), so `Recompressor.feed` takes content 
 sizes.  Level 0 is different: zlib's stored-block sizes depend on the input split and on the
 output buffer space CPython happens to offer, so level 0 is never a candidate and is refused.
 
-Reproduction holds for the zlib this process links (stock 1.2.13 when measured); a restore must
-check the bytes it re-creates, as zlib-ng and other forks compress differently.
+Candidates compress with `vault.format.deflater`: lkvault's own deflate, bit-identical to stock
+zlib whatever zlib Python links (zlib-ng and other forks compress differently), or the system
+zlib where that extension is not built; a restore still checks the bytes it re-creates.
+Inflating uses the system zlib (every inflater reads every deflate stream).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from lkvault.vault.errors import BadInput
+from lkvault.vault.format.deflater import Compressor, compressobj
 from lkvault.vault.ingest.zipscan import (
     METHOD_DEFLATED,
     METHOD_STORED,
@@ -53,20 +56,16 @@ _LEVEL_ORDER = (6, 9, 8, 7, 5, 4, 3, 2, 1)
 
 @dataclass(frozen=True)
 class DeflateParams:
-    """Arguments of zlib.compressobj that re-create one member's compressed bytes."""
+    """Deflate parameters (as zlib.compressobj takes them) that re-create a member's bytes."""
 
     level: int
     mem_level: int
     strategy: int = 0
     wbits: int = -15
 
-    def compressobj(self) -> zlib._Compress:
+    def compressobj(self) -> Compressor:
         """A fresh compressor; level 0 is refused (its output depends on buffer sizes)."""
-        if not 1 <= self.level <= 9:
-            raise ValueError(f"deflate level {self.level} cannot be reproduced; use 1 to 9")
-        return zlib.compressobj(
-            self.level, zlib.DEFLATED, self.wbits, self.mem_level, self.strategy
-        )
+        return compressobj(self.level, self.wbits, self.mem_level, self.strategy)
 
 
 def candidate_params(flags: int) -> list[DeflateParams]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import zlib
 from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import replace
 from datetime import datetime
@@ -18,7 +17,7 @@ from pathlib import Path
 
 from lkvault.vault.errors import BadInput, IntegrityError
 from lkvault.vault.export.summary import summary_from_document
-from lkvault.vault.format import codec
+from lkvault.vault.format import codec, deflater
 from lkvault.vault.format.crypto import BlobType
 from lkvault.vault.format.tree import Part, Tree, content_streams, encode_tree, part_size
 from lkvault.vault.ingest.streams import READ_BLOCK, Ingest, PreviousVersion, StreamStore
@@ -238,6 +237,6 @@ def snapshot(
         },
         warnings=ingest.warnings + export_warnings,
         export=export,
-        zlib=zlib.ZLIB_RUNTIME_VERSION if ingest.tree.kind == "zip" else "",
+        zlib=deflater.IMPLEMENTATION if ingest.tree.kind == "zip" else "",
     )
     return write_snapshot(repo, record)

@@ -10,14 +10,13 @@ import hashlib
 import hmac
 import itertools
 import os
-import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from lkvault.vault.errors import IntegrityError, UsageError
-from lkvault.vault.format import codec
+from lkvault.vault.format import codec, deflater
 from lkvault.vault.format.crypto import BlobType
 from lkvault.vault.format.tree import (
     ChunkRef,
@@ -110,9 +109,9 @@ def iter_deflated(
 ) -> Iterator[bytes]:
     """Re-create a member's compressed bytes from its stored content.
 
-    The output is checked against the member's keyed hash taken at snapshot time, so a zlib
-    that compresses differently from the one that proved the parameters is caught here, by
-    name, instead of as a mismatch of the whole file.
+    The output is checked against the member's keyed hash taken at snapshot time, so a
+    compressor that differs from the one that proved the parameters (the system zlib where
+    lkvault's deflate is not built) is caught here, by name, not as a mismatch of the file.
     """
     compressor = Recompressor(DeflateParams(part.level, part.mem_level, part.strategy, part.wbits))
     mac = None
@@ -134,8 +133,8 @@ def iter_deflated(
         ):
             name = f"member '{member.name}'" if member is not None else "a member"
             raise IntegrityError(
-                f"{name} cannot be re-created byte for byte with this computer's zlib "
-                f"{zlib.ZLIB_RUNTIME_VERSION}; its files can still be read with --extract or cat"
+                f"{name} cannot be re-created byte for byte with {deflater.IMPLEMENTATION}; "
+                "its files can still be read with --extract or cat"
             )
         if out:
             yield out
@@ -154,7 +153,7 @@ def render(repo: Repository, tree: Tree, workers: int = 2) -> Iterator[bytes]:
     """The source's bytes, part by part, in order.
 
     Re-compressing members is the costly step of a restore, so members up to
-    PARALLEL_PART_LIMIT are rebuilt ahead on worker threads (zlib runs without the GIL),
+    PARALLEL_PART_LIMIT are rebuilt ahead on worker threads (deflate runs without the GIL),
     holding at most IN_FLIGHT_LIMIT bytes; larger ones are streamed by the caller's thread.
     """
     owners = {m.part: m for m in tree.members}

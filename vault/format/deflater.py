@@ -41,7 +41,10 @@ NATIVE_NAME = "lkvault-deflate 1 (stock zlib 1.2.12+ output)"
 
 
 def system_implementation() -> str:
-    """The name of the system zlib Python links, e.g. ``zlib 1.2.13``."""
+    """The name of the zlib Python's ``zlib`` module links, e.g. ``zlib 1.2.13``."""
+    ng_version = getattr(zlib, "ZLIBNG_RUNTIME_VERSION", None)  # the PyPI zlib-ng module
+    if isinstance(ng_version, str):
+        return f"zlib-ng {ng_version}"
     return f"zlib {zlib.ZLIB_RUNTIME_VERSION}"
 
 

@@ -160,3 +160,40 @@ def test_documents_round_trip_and_refuse_trailing_garbage() -> None:
     assert codec.decode_document(encoded, "doc") == document
     with pytest.raises(codec.IntegrityError):
         codec.decode_document(encoded[:-1] + b"\x01", "doc")
+
+
+RESTARTS = json.loads((Path(__file__).parent / "vectors" / "restarts.json").read_text())
+
+
+def _restart_content() -> bytes:
+    """The content RESTARTS["content"] describes, written from that text."""
+    return b"".join(
+        f"{i},{i * 7919 % 10007},message {i % 97} to {i % 13}\n".encode() for i in range(20_000)
+    )
+
+
+@pytest.mark.parametrize("vector", RESTARTS["vectors"], ids=lambda v: str(v["params"]))
+def test_restart_points_rebuild_the_pinned_stream(vector: dict) -> None:
+    import zlib
+
+    from lkvault.vault.format import restarts
+    from lkvault.vault.format.tree import Restart
+
+    if not restarts.AVAILABLE:
+        pytest.skip("lkvault's deflate extension is not built")
+    content = _restart_content()
+    assert hashlib.sha256(content).hexdigest() == RESTARTS["content_sha256"]
+    level, mem_level, strategy, wbits = vector["params"]
+    points = [Restart(c, b) for c, b in vector["restarts"]]
+    joiner = restarts.BitJoiner()
+    out = []
+    for job in restarts.segment_jobs([content], len(content), points, wbits):
+        result = restarts.deflate_segment(job, level, mem_level, strategy, wbits)
+        assert result is not None
+        if job.bit_stop is not None:
+            assert result[1] == job.bit_stop - job.bit_start
+        out.append(joiner.add(*result))
+    stream = b"".join(out) + joiner.finish()
+    assert len(stream) == vector["csize"]
+    assert hashlib.sha256(stream).hexdigest() == vector["sha256"]
+    assert zlib.decompress(stream, wbits) == content

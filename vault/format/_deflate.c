@@ -208,6 +208,17 @@ typedef struct {
     int bitcnt;
     int out_of_memory;
     int last_flush;
+    /* block ends, for restart points: content offsets count from the first byte after the
+     * preset dictionary (window position `origin`, which the slide moves down) */
+    long origin;
+    uint64_t bytes_returned; /* output bytes handed to the caller before out[0] */
+    int track_blocks;
+    int64_t *block_ends; /* pairs (content offset, bit offset of the block's end) */
+    size_t block_count, block_cap;
+    long stop_at;     /* >= 0: halt at the block end at this content offset */
+    int halt;         /* set at that block end, or at one past it (stop_bits stays -1) */
+    int64_t stop_bits;
+    int64_t end_bits; /* bits of the whole stream before the final byte alignment */
 } Deflate;
 
 /* ---- bit output ------------------------------------------------------------------------ */
@@ -241,6 +252,11 @@ static inline void put_bits(Deflate *s, unsigned value, int len) {
         s->bitbuf >>= 32;
         s->bitcnt -= 32;
     }
+}
+
+/* Bits written since the stream began, whole bytes handed out included. */
+static inline int64_t bits_out(const Deflate *s) {
+    return (int64_t)(s->bytes_returned + s->out_len) * 8 + s->bitcnt;
 }
 
 static void align_to_byte(Deflate *s) {
@@ -512,12 +528,38 @@ static void write_block(Deflate *s, const uint8_t *data, unsigned long stored_le
         send_symbols(s, s->ltree.code, s->ltree.len, s->dtree.code, s->dtree.len);
     }
     new_block(s);
-    if (last) align_to_byte(s);
+    if (last) {
+        s->end_bits = bits_out(s);
+        align_to_byte(s);
+    }
+}
+
+static void note_block_end(Deflate *s) {
+    long offset = (long)s->strstart - s->origin;
+    if (s->stop_at >= 0 && offset >= s->stop_at) {
+        if (offset == s->stop_at) s->stop_bits = bits_out(s);
+        s->halt = 1;
+    }
+    if (!s->track_blocks) return;
+    if (s->block_count == s->block_cap) {
+        size_t cap = s->block_cap ? 2 * s->block_cap : 256;
+        int64_t *grown = realloc(s->block_ends, cap * 2 * sizeof(int64_t));
+        if (grown == NULL) {
+            s->out_of_memory = 1;
+            return;
+        }
+        s->block_ends = grown;
+        s->block_cap = cap;
+    }
+    s->block_ends[2 * s->block_count] = offset;
+    s->block_ends[2 * s->block_count + 1] = bits_out(s);
+    s->block_count++;
 }
 
 static void end_block(Deflate *s, int last) {
     const uint8_t *data = s->block_start >= 0 ? s->window + s->block_start : NULL;
     write_block(s, data, (unsigned long)((long)s->strstart - s->block_start), last);
+    if (!last) note_block_end(s);
     s->block_start = (long)s->strstart;
 }
 
@@ -572,6 +614,7 @@ static void fill_window(Deflate *s) {
             s->match_start -= wsize;
             s->strstart -= wsize;
             s->block_start -= (long)wsize;
+            s->origin -= (long)wsize;
             if (s->insert > s->strstart) s->insert = s->strstart;
             slide_positions(s->head, s->hash_mask + 1, wsize);
             slide_positions(s->prev, wsize, wsize);
@@ -653,7 +696,7 @@ static unsigned longest_match(Deflate *s, unsigned cur_match) {
     do {                                                                                        \
         if (cond) {                                                                             \
             end_block(s, 0);                                                                    \
-            if (s->out_of_memory) return NEED_MORE;                                             \
+            if (s->out_of_memory || s->halt) return NEED_MORE;                                  \
         }                                                                                       \
     } while (0)
 
@@ -665,7 +708,7 @@ static BlockState finish_pass(Deflate *s, int flush) {
         return FINISH_DONE;
     }
     if (s->sym_count) end_block(s, 0);
-    return BLOCK_DONE;
+    return s->halt ? NEED_MORE : BLOCK_DONE;
 }
 
 /* Levels 1-3: the first match found is taken; the strings inside it are hashed only when it is
@@ -843,7 +886,7 @@ static void deflate_step(Deflate *s, int flush) {
         state = deflate_slow(s, flush);
     else
         state = deflate_fast(s, flush);
-    if (s->out_of_memory || state != BLOCK_DONE) return;
+    if (s->out_of_memory || s->halt || state != BLOCK_DONE) return;
     if (!reserve(s, 16)) return;
     stored_block(s, NULL, 0, 0); /* the empty stored block that marks a sync or full flush */
     if (flush == FULL_FLUSH) {
@@ -876,6 +919,7 @@ static void set_dictionary(Deflate *s, const uint8_t *dict, size_t len) {
     }
     s->strstart += s->lookahead;
     s->block_start = (long)s->strstart;
+    s->origin = (long)s->strstart;
     s->insert = s->lookahead;
     s->lookahead = 0;
     s->match_length = s->prev_length = MIN_MATCH - 1;
@@ -891,6 +935,7 @@ static void deflate_free(Deflate *s) {
     free(s->sym_dist);
     free(s->sym_lc);
     free(s->out);
+    free(s->block_ends);
     memset(s, 0, sizeof *s);
 }
 
@@ -924,6 +969,9 @@ static int deflate_init(Deflate *s, int level, int wbits, int mem_level, int str
     s->max_chain = cfg->chain;
     s->match_length = s->prev_length = MIN_MATCH - 1;
     s->last_flush = -2; /* as zlib: a first sync or full flush is never a repeat */
+    s->stop_at = -1;
+    s->stop_bits = -1;
+    s->end_bits = -1;
     new_block(s);
     return 1;
 }
@@ -935,14 +983,38 @@ typedef struct {
     Deflate state;
     int ready;    /* initialised and not finished */
     int busy;     /* a call is running with the GIL released */
+    int64_t *final_ends; /* the block ends not yet collected when the stream was finished */
+    size_t final_count;
 } DeflaterObject;
 
+static int check_parameters(int level, int wbits, int mem_level, int strategy) {
+    if (level < 1 || level > 9) {
+        PyErr_Format(PyExc_ValueError, "deflate level %d is not supported (1 to 9)", level);
+        return 0;
+    }
+    if (wbits < -15 || wbits > -8) {
+        PyErr_Format(PyExc_ValueError, "wbits %d is not supported (raw deflate: -8 to -15)",
+                     wbits);
+        return 0;
+    }
+    if (mem_level < 1 || mem_level > 9) {
+        PyErr_Format(PyExc_ValueError, "memLevel %d is not supported (1 to 9)", mem_level);
+        return 0;
+    }
+    if (strategy < 0 || strategy > FIXED) {
+        PyErr_Format(PyExc_ValueError, "strategy %d is not supported (0 to 4)", strategy);
+        return 0;
+    }
+    return 1;
+}
+
 static int deflater_init(DeflaterObject *self, PyObject *args, PyObject *kwargs) {
-    static char *keywords[] = {"level", "wbits", "mem_level", "strategy", "zdict", NULL};
-    int level, wbits, mem_level, strategy;
+    static char *keywords[] = {"level",      "wbits", "mem_level", "strategy",
+                               "zdict",      "track_blocks", NULL};
+    int level, wbits, mem_level, strategy, track_blocks = 0;
     Py_buffer zdict = {0};
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "iiii|y*", keywords, &level, &wbits,
-                                     &mem_level, &strategy, &zdict))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "iiii|y*$p", keywords, &level, &wbits,
+                                     &mem_level, &strategy, &zdict, &track_blocks))
         return -1;
     int result = -1;
     if (self->busy) {
@@ -950,32 +1022,20 @@ static int deflater_init(DeflaterObject *self, PyObject *args, PyObject *kwargs)
         goto done;
     }
     if (level == -1) level = 6;
-    if (level < 1 || level > 9) {
-        PyErr_Format(PyExc_ValueError, "deflate level %d is not supported (1 to 9)", level);
-        goto done;
-    }
-    if (wbits < -15 || wbits > -8) {
-        PyErr_Format(PyExc_ValueError, "wbits %d is not supported (raw deflate: -8 to -15)",
-                     wbits);
-        goto done;
-    }
-    if (mem_level < 1 || mem_level > 9) {
-        PyErr_Format(PyExc_ValueError, "memLevel %d is not supported (1 to 9)", mem_level);
-        goto done;
-    }
-    if (strategy < 0 || strategy > FIXED) {
-        PyErr_Format(PyExc_ValueError, "strategy %d is not supported (0 to 4)", strategy);
-        goto done;
-    }
+    if (!check_parameters(level, wbits, mem_level, strategy)) goto done;
     if (self->ready) {
         deflate_free(&self->state);
         self->ready = 0;
     }
+    free(self->final_ends);
+    self->final_ends = NULL;
+    self->final_count = 0;
     if (!deflate_init(&self->state, level, -wbits, mem_level, strategy)) {
         PyErr_NoMemory();
         goto done;
     }
     if (zdict.buf != NULL) set_dictionary(&self->state, zdict.buf, (size_t)zdict.len);
+    self->state.track_blocks = track_blocks;
     self->ready = 1;
     result = 0;
 done:
@@ -985,6 +1045,7 @@ done:
 
 static void deflater_dealloc(DeflaterObject *self) {
     if (self->ready) deflate_free(&self->state);
+    free(self->final_ends);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -1014,8 +1075,12 @@ static PyObject *run(DeflaterObject *self, const uint8_t *data, size_t len, int 
         return PyErr_NoMemory();
     }
     PyObject *out = PyBytes_FromStringAndSize((const char *)s->out, (Py_ssize_t)s->out_len);
+    s->bytes_returned += s->out_len;
     s->out_len = 0;
     if (flush == FINISH) {
+        self->final_ends = s->block_ends;
+        self->final_count = s->block_count;
+        s->block_ends = NULL;
         deflate_free(s);
         self->ready = 0;
     }
@@ -1047,7 +1112,34 @@ static PyObject *deflater_flush(DeflaterObject *self, PyObject *args) {
     return run(self, NULL, 0, mode);
 }
 
+static PyObject *deflater_block_ends(DeflaterObject *self, PyObject *unused) {
+    Deflate *s = &self->state;
+    const int64_t *ends = self->ready ? s->block_ends : self->final_ends;
+    size_t count = self->ready ? s->block_count : self->final_count;
+    PyObject *list = PyList_New((Py_ssize_t)count);
+    if (list == NULL) return NULL;
+    for (size_t i = 0; i < count; i++) {
+        PyObject *pair = Py_BuildValue("(LL)", (long long)ends[2 * i], (long long)ends[2 * i + 1]);
+        if (pair == NULL) {
+            Py_DECREF(list);
+            return NULL;
+        }
+        PyList_SET_ITEM(list, (Py_ssize_t)i, pair);
+    }
+    if (self->ready) {
+        s->block_count = 0;
+    } else {
+        free(self->final_ends);
+        self->final_ends = NULL;
+        self->final_count = 0;
+    }
+    return list;
+}
+
 static PyMethodDef deflater_methods[] = {
+    {"block_ends", (PyCFunction)deflater_block_ends, METH_NOARGS,
+     "block_ends() -> [(content offset, bit offset)]: ends of the non-final blocks written "
+     "since the last call (track_blocks=True only)"},
     {"compress", (PyCFunction)deflater_compress, METH_O,
      "compress(data) -> bytes: feed data; returns the compressed bytes completed so far"},
     {"flush", (PyCFunction)deflater_flush, METH_VARARGS,
@@ -1067,10 +1159,161 @@ static PyTypeObject DeflaterType = {
     .tp_methods = deflater_methods,
 };
 
+/* segment(level, wbits, mem_level, strategy, zdict, data, stop, at_end)
+ *     -> (bytes, nbits) | None
+ * Deflates `data` after the preset dictionary `zdict` and returns the output bits up to the
+ * end of the block that ends at content offset `stop` (nbits of them; the last byte padded
+ * with zeros), or None when no block ends there. stop = -1: the whole stream (at_end must be
+ * true), nbits excluding the final padding. at_end: data reaches the end of the content (it
+ * is then flushed with Z_FINISH, else only compressed). */
+static PyObject *deflate_segment(PyObject *module, PyObject *args) {
+    int level, wbits, mem_level, strategy, at_end;
+    long stop;
+    Py_buffer zdict, data;
+    if (!PyArg_ParseTuple(args, "iiiiy*y*lp", &level, &wbits, &mem_level, &strategy, &zdict,
+                          &data, &stop, &at_end))
+        return NULL;
+    PyObject *result = NULL;
+    Deflate *s = NULL;
+    if (!check_parameters(level, wbits, mem_level, strategy)) goto done;
+    if (stop < -1 || (stop == -1 && !at_end) || stop > data.len) {
+        PyErr_SetString(PyExc_ValueError, "segment: stop must be -1 (with at_end) or in data");
+        goto done;
+    }
+    s = PyMem_RawMalloc(sizeof *s);
+    if (s == NULL || !deflate_init(s, level, -wbits, mem_level, strategy)) {
+        PyMem_RawFree(s);
+        s = NULL;
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (zdict.len) set_dictionary(s, zdict.buf, (size_t)zdict.len);
+    s->stop_at = stop;
+    s->next_in = data.buf;
+    s->avail_in = (size_t)data.len;
+    Py_BEGIN_ALLOW_THREADS
+    deflate_step(s, at_end ? FINISH : NO_FLUSH);
+    Py_END_ALLOW_THREADS
+    if (s->out_of_memory) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    int64_t nbits = stop == -1 ? s->end_bits : s->stop_bits;
+    if (nbits < 0) {
+        result = Py_NewRef(Py_None);
+        goto done;
+    }
+    if (!reserve(s, 8)) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    align_to_byte(s); /* bits past nbits are cut below, or are the final padding */
+    size_t nbytes = (size_t)((nbits + 7) / 8);
+    if (nbits % 8) s->out[nbytes - 1] &= (uint8_t)((1u << (nbits % 8)) - 1);
+    result = Py_BuildValue("(y#L)", (const char *)s->out, (Py_ssize_t)nbytes, (long long)nbits);
+done:
+    if (s != NULL) {
+        deflate_free(s);
+        PyMem_RawFree(s);
+    }
+    PyBuffer_Release(&zdict);
+    PyBuffer_Release(&data);
+    return result;
+}
+
+/* append_bits(carry, carry_bits, data, nbits) -> (bytes, carry, carry_bits)
+ * The whole bytes of the bit string `carry` (carry_bits < 8 bits) followed by the first
+ * nbits of data (deflate order: least significant bit first), and the bits left over. */
+static PyObject *deflate_append_bits(PyObject *module, PyObject *args) {
+    unsigned carry;
+    int carry_bits;
+    long long nbits;
+    Py_buffer data;
+    if (!PyArg_ParseTuple(args, "Iiy*L", &carry, &carry_bits, &data, &nbits)) return NULL;
+    if (carry_bits < 0 || carry_bits > 7 || nbits < 0 || (nbits + 7) / 8 > data.len) {
+        PyBuffer_Release(&data);
+        PyErr_SetString(PyExc_ValueError, "append_bits: bad carry or bit count");
+        return NULL;
+    }
+    Py_ssize_t out_len = (Py_ssize_t)((carry_bits + nbits) / 8);
+    PyObject *out = PyBytes_FromStringAndSize(NULL, out_len);
+    if (out == NULL) {
+        PyBuffer_Release(&data);
+        return NULL;
+    }
+    uint8_t *o = (uint8_t *)PyBytes_AS_STRING(out);
+    const uint8_t *in = data.buf;
+    uint32_t acc = carry & ((1u << carry_bits) - 1);
+    int accbits = carry_bits;
+    Py_ssize_t k = 0;
+    long long whole = nbits / 8;
+    for (long long j = 0; j < whole; j++) {
+        acc |= (uint32_t)in[j] << accbits;
+        o[k++] = (uint8_t)acc;
+        acc >>= 8;
+    }
+    int rest = (int)(nbits % 8);
+    if (rest) {
+        acc |= (uint32_t)(in[whole] & ((1u << rest) - 1)) << accbits;
+        accbits += rest;
+        if (accbits >= 8) {
+            o[k++] = (uint8_t)acc;
+            acc >>= 8;
+            accbits -= 8;
+        }
+    }
+    PyBuffer_Release(&data);
+    return Py_BuildValue("(NIi)", out, (unsigned)acc, accbits);
+}
+
+/* bits_equal(a, a_bit, b, nbits) -> bool: a's bits [a_bit, a_bit + nbits) equal b's first
+ * nbits (a must hold them all). */
+static PyObject *deflate_bits_equal(PyObject *module, PyObject *args) {
+    Py_buffer a, b;
+    long long a_bit, nbits;
+    if (!PyArg_ParseTuple(args, "y*Ly*L", &a, &a_bit, &b, &nbits)) return NULL;
+    int equal = 0;
+    if (a_bit < 0 || nbits < 0 || (a_bit + nbits + 7) / 8 > a.len || (nbits + 7) / 8 > b.len) {
+        PyErr_SetString(PyExc_ValueError, "bits_equal: range outside the data");
+        PyBuffer_Release(&a);
+        PyBuffer_Release(&b);
+        return NULL;
+    }
+    const uint8_t *pa = (const uint8_t *)a.buf + a_bit / 8, *pb = b.buf;
+    int shift = (int)(a_bit % 8);
+    long long whole = nbits / 8;
+    int rest = (int)(nbits % 8);
+    equal = 1;
+    for (long long j = 0; j < whole && equal; j++) {
+        unsigned v = pa[j] >> shift;
+        if (shift) v |= (unsigned)pa[j + 1] << (8 - shift);
+        equal = (uint8_t)v == pb[j];
+    }
+    if (equal && rest) {
+        unsigned v = pa[whole] >> shift;
+        if (shift + rest > 8) v |= (unsigned)pa[whole + 1] << (8 - shift);
+        equal = ((v ^ pb[whole]) & ((1u << rest) - 1)) == 0;
+    }
+    PyBuffer_Release(&a);
+    PyBuffer_Release(&b);
+    return PyBool_FromLong(equal);
+}
+
+static PyMethodDef module_methods[] = {
+    {"segment", deflate_segment, METH_VARARGS,
+     "segment(level, wbits, mem_level, strategy, zdict, data, stop, at_end) -> "
+     "(bytes, nbits) | None"},
+    {"append_bits", deflate_append_bits, METH_VARARGS,
+     "append_bits(carry, carry_bits, data, nbits) -> (bytes, carry, carry_bits)"},
+    {"bits_equal", deflate_bits_equal, METH_VARARGS,
+     "bits_equal(a, a_bit, b, nbits) -> bool"},
+    {NULL, NULL, 0, NULL},
+};
+
 static struct PyModuleDef deflate_module = {
     PyModuleDef_HEAD_INIT, "lkvault.vault.format._deflate",
     "Raw deflate compressor bit-identical to stock zlib (see vault/format/deflater.py).", -1,
-    NULL, NULL, NULL, NULL, NULL,
+    module_methods, NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC PyInit__deflate(void) {

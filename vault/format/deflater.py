@@ -25,6 +25,7 @@ __all__ = [
     "BUILT",
     "IMPLEMENTATION",
     "Compressor",
+    "block_ends",
     "compressobj",
     "fallback_notice",
     "system_implementation",
@@ -68,12 +69,15 @@ def compressobj(
     zdict: BytesLike | None = None,
     *,
     native: bool | None = None,
+    track_blocks: bool = False,
 ) -> Compressor:
     """A raw deflate compressor (``wbits`` -9 to -15), as ``zlib.compressobj`` would give.
 
     ``native=None`` uses lkvault's own deflate when it is built, else the system zlib;
     True insists on lkvault's (ImportError if it is not built), False on the system zlib.
     Level 0 is refused: its stored-block sizes depend on the caller's buffer sizes.
+    ``track_blocks``: lkvault's compressor then also lists where its blocks end, in
+    ``block_ends()`` (see `block_ends`); the system zlib cannot.
     """
     if not 1 <= level <= 9:
         raise ValueError(f"deflate level {level} cannot be reproduced; use 1 to 9")
@@ -84,11 +88,18 @@ def compressobj(
         if _NativeDeflater is None:
             raise ImportError("lkvault's deflate extension (_deflate) is not built")
         if zdict is None:
-            return _NativeDeflater(level, wbits, mem_level, strategy)
-        return _NativeDeflater(level, wbits, mem_level, strategy, zdict)
+            return _NativeDeflater(level, wbits, mem_level, strategy, track_blocks=track_blocks)
+        return _NativeDeflater(level, wbits, mem_level, strategy, zdict, track_blocks=track_blocks)
     if zdict is None:
         return zlib.compressobj(level, zlib.DEFLATED, wbits, mem_level, strategy)
     return zlib.compressobj(level, zlib.DEFLATED, wbits, mem_level, strategy, zdict)
+
+
+def block_ends(compressor: Compressor) -> list[tuple[int, int]] | None:
+    """(content offset, bit offset) of each non-final block end a tracking compressor wrote
+    since the last call, or None for a compressor that does not track them."""
+    collect = getattr(compressor, "block_ends", None)
+    return None if collect is None else collect()
 
 
 _notice_given = False

@@ -66,8 +66,23 @@ class Literal:
 
 
 @dataclass(frozen=True)
+class Restart:
+    """A block boundary of a deflate stream: its content offset and its bit offset."""
+
+    content: int
+    bit: int
+
+
+MAX_RESTARTS = 1 << 16  # restart points a deflate part may hold
+
+
+@dataclass(frozen=True)
 class Deflated:
-    """Raw deflate data recreated from its content: zlib(level, mem_level, strategy, wbits)."""
+    """Raw deflate data recreated from its content: zlib(level, mem_level, strategy, wbits).
+
+    ``restarts`` (format 4) cut the stream into segments that can be re-created on their own
+    (vault/format/restarts.py); empty for a stream re-created in one piece.
+    """
 
     content: Content
     level: int
@@ -75,6 +90,7 @@ class Deflated:
     strategy: int
     wbits: int
     compressed_size: int
+    restarts: tuple[Restart, ...] = ()
 
 
 Part = Literal | Stream | Deflated
@@ -158,7 +174,7 @@ def _part_doc(part: Part) -> dict[str, Any]:
     if isinstance(part, Stream):
         return _stream_doc(part)
     content = part.content
-    return {
+    doc = {
         "t": "deflate",
         "content": _stream_doc(content)
         if isinstance(content, Stream)
@@ -171,16 +187,28 @@ def _part_doc(part: Part) -> dict[str, Any]:
         "params": [part.level, part.mem_level, part.strategy, part.wbits],
         "csize": part.compressed_size,
     }
+    if part.restarts:
+        doc["restarts"] = [[r.content, r.bit] for r in part.restarts]
+    return doc
 
 
 def _reorders(tree: Tree) -> bool:
     return any(isinstance(p, Deflated) and isinstance(p.content, Reordered) for p in tree.parts)
 
 
+def _restarts(tree: Tree) -> bool:
+    return any(isinstance(p, Deflated) and p.restarts for p in tree.parts)
+
+
+def _version(tree: Tree) -> int:
+    """3 with restart points, else 2 with reordered rows, else 1."""
+    return 3 if _restarts(tree) else 2 if _reorders(tree) else 1
+
+
 def encode_tree(tree: Tree) -> dict[str, Any]:
-    """The tree document: version 2 when a member's rows are reordered, else version 1."""
+    """The tree document, at the lowest version that holds what it uses (`_version`)."""
     return {
-        "v": 2 if _reorders(tree) else 1,
+        "v": _version(tree),
         "kind": tree.kind,
         "parts": [_part_doc(p) for p in tree.parts],
         "members": [
@@ -235,15 +263,27 @@ def _decode_part(doc: Any, what: str) -> Part:
         level, mem_level, strategy, wbits = params
         codec.require(0 <= level <= 9 and 1 <= mem_level <= 9 and 0 <= strategy <= 4, what)
         codec.require(-15 <= wbits <= -9, what)
-        return Deflated(
-            _decode_content(doc.get("content"), what),
-            level,
-            mem_level,
-            strategy,
-            wbits,
-            _int(doc.get("csize"), what),
-        )
+        content = _decode_content(doc.get("content"), what)
+        csize = _int(doc.get("csize"), what)
+        restarts = _decode_restarts(doc.get("restarts", []), content.size, csize, what)
+        codec.require(not restarts or 1 <= level <= 9, what)
+        return Deflated(content, level, mem_level, strategy, wbits, csize, restarts)
     raise UnsupportedFormat(f"{what}: unknown part type {kind!r}")
+
+
+def _decode_restarts(items: Any, size: int, csize: int, what: str) -> tuple[Restart, ...]:
+    """Restart points strictly inside the content and the stream, both offsets increasing."""
+    codec.require(isinstance(items, list) and len(items) <= MAX_RESTARTS, what)
+    restarts = []
+    last = Restart(0, 0)
+    for item in items:
+        codec.require(isinstance(item, list) and len(item) == 2, what)
+        point = Restart(_int(item[0], what), _int(item[1], what))
+        codec.require(last.content < point.content < size and last.bit < point.bit, what)
+        codec.require(point.bit < 8 * csize, what)
+        restarts.append(point)
+        last = point
+    return tuple(restarts)
 
 
 def _decode_content(doc: Any, what: str) -> Content:
@@ -255,7 +295,7 @@ def _decode_content(doc: Any, what: str) -> Content:
 
 
 def decode_tree(doc: Any, what: str) -> Tree:
-    version = codec.check_version(doc, what, (1, 2))
+    version = codec.check_version(doc, what, (1, 2, 3))
     kind = codec.field(doc, "kind", str, what)
     codec.require(kind in ("file", "zip"), what)
     parts = [_decode_part(p, what) for p in codec.field(doc, "parts", list, what)]
@@ -279,5 +319,6 @@ def decode_tree(doc: Any, what: str) -> Tree:
             )
         )
     tree = Tree(kind, parts, members)
-    codec.require(version == 2 or not _reorders(tree), what)
+    codec.require(version >= 2 or not _reorders(tree), what)
+    codec.require(version >= 3 or not _restarts(tree), what)
     return tree

@@ -1,0 +1,187 @@
+"""Restart points: a deflate stream cut at block boundaries into segments re-created apart.
+
+A deflate part's restart points (docs/FORMAT.md, "Restart points") are block boundaries of
+its stream, each a content offset ``c`` and a bit offset ``b``. The segment from one point
+to the next, ``(c, b)`` to ``(c2, b2)``, is the stream's bits ``[b, b2)``: the output of a
+fresh compressor with the part's parameters, its preset dictionary the ``wsize`` content
+bytes before ``c``, fed the content from ``c`` on, up to the end of its block that ends at
+content offset ``c2 - c``. The first segment starts at ``(0, 0)`` without a dictionary and
+the last one runs to the end of the stream. The segments joined bit after bit are the
+stream, so a big member is re-created on as many cores as it has segments.
+
+Whether a point is faithful is a fact about one stream, not a rule of deflate: zlib's lazy
+matching carries a pending match across a block boundary, and levels 1-3 leave strings out
+of their hash chains, so a fresh compressor may choose differently. A writer keeps only
+points it has checked (vault/ingest/restartproof.py); a reader still checks every segment's
+length against the next point and the member's keyed hash at the end.
+
+Pure: no I/O. The compression runs in lkvault's deflate extension, without the GIL.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TypeVar
+
+from lkvault.vault.format.tree import Restart
+
+try:
+    from lkvault.vault.format import _deflate
+except ImportError:  # not built: restart points are neither written nor used
+    _deflate = None  # type: ignore[assignment]
+
+__all__ = [
+    "AVAILABLE",
+    "MARGIN",
+    "SPACING",
+    "BitJoiner",
+    "SegmentJob",
+    "choose",
+    "deflate_segment",
+    "ordered_parallel",
+    "segment_jobs",
+]
+
+AVAILABLE: bool = _deflate is not None
+"""True when segments can be re-created (lkvault's deflate extension is built)."""
+
+MARGIN = 1024
+"""Content fed to a segment's compressor past its end: zlib decides nothing about a position
+until MIN_LOOKAHEAD (262) bytes after it are in, so any margin of 262 or more gives the same
+bits up to the segment's end."""
+
+SPACING = 2 << 20
+"""Content between the restart points lkvault writes (a writer's choice, not the format's);
+members under twice this size get none."""
+
+
+def choose(
+    block_ends: Iterable[tuple[int, int]], size: int, spacing: int | None = None
+) -> list[Restart]:
+    """Block ends (content offset, bit offset) at least ``spacing`` (SPACING) bytes apart."""
+    spacing = SPACING if spacing is None else spacing
+    chosen: list[Restart] = []
+    last = 0
+    for content, bit in block_ends:
+        if content - last >= spacing and size - content >= spacing // 2:
+            chosen.append(Restart(content, bit))
+            last = content
+    return chosen
+
+
+@dataclass(frozen=True)
+class SegmentJob:
+    """What one segment's compressor needs: its dictionary, its content and where it stops."""
+
+    index: int
+    zdict: bytes
+    data: bytes
+    stop: int  # content offset in data of the segment's end; -1 for the last segment
+    at_end: bool  # data runs to the end of the content
+    bit_start: int
+    bit_stop: int | None  # None for the last segment
+
+
+def segment_jobs(
+    blocks: Iterable[bytes], size: int, restarts: Sequence[Restart], wbits: int
+) -> Iterator[SegmentJob]:
+    """One job per segment, each as soon as the content it needs has come in.
+
+    ``blocks`` is the member's content in order, in any block sizes. Only what the segments
+    still to come need is kept (their dictionaries and content, up to MARGIN past each).
+    Raises ValueError if the content is shorter than ``size``.
+    """
+    wsize = 1 << -wbits
+    starts = [Restart(0, 0), *restarts]
+    source = iter(blocks)
+    buffer = bytearray()
+    base = 0  # content offset of buffer[0]
+    for index, start in enumerate(starts):
+        last = index + 1 == len(starts)
+        end = size if last else starts[index + 1].content
+        need = size if last else min(size, end + MARGIN)
+        while base + len(buffer) < need:
+            block = next(source, None)
+            if block is None:
+                raise ValueError(f"the content ends before its {size} bytes")
+            buffer += block
+        low = max(0, start.content - wsize)
+        yield SegmentJob(
+            index,
+            bytes(buffer[low - base : start.content - base]),
+            bytes(buffer[start.content - base : need - base]),
+            -1 if last else end - start.content,
+            need == size,
+            start.bit,
+            None if last else starts[index + 1].bit,
+        )
+        keep = max(0, end - wsize)
+        if keep > base:
+            del buffer[: keep - base]
+            base = keep
+
+
+def deflate_segment(
+    job: SegmentJob, level: int, mem_level: int, strategy: int, wbits: int
+) -> tuple[bytes, int] | None:
+    """The segment's bits (bytes, count), or None when its compressor ends no block there."""
+    assert _deflate is not None, "restart points need lkvault's deflate extension"
+    return _deflate.segment(
+        level, wbits, mem_level, strategy, job.zdict, job.data, job.stop, job.at_end
+    )
+
+
+def bits_equal(original: bytes, start_bit: int, bits: bytes, nbits: int) -> bool:
+    """True when original's bits [start_bit, start_bit + nbits) are the first nbits of bits."""
+    assert _deflate is not None
+    return bool(_deflate.bits_equal(original, start_bit, bits, nbits))
+
+
+class BitJoiner:
+    """Joins bit strings (deflate order) into bytes."""
+
+    def __init__(self) -> None:
+        self._carry = 0
+        self._carry_bits = 0
+        self.bits = 0
+
+    def add(self, data: bytes, nbits: int) -> bytes:
+        """Appends the first nbits of data; returns the bytes completed."""
+        assert _deflate is not None
+        out, self._carry, self._carry_bits = _deflate.append_bits(
+            self._carry, self._carry_bits, data, nbits
+        )
+        self.bits += nbits
+        return out
+
+    def finish(self) -> bytes:
+        """The last, partial byte (zero bits after the end), or b""."""
+        return bytes([self._carry]) if self._carry_bits else b""
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def ordered_parallel(
+    work: Callable[[T], R], items: Iterable[T], workers: int, ahead: int
+) -> Iterator[R]:
+    """``work`` over ``items`` on ``workers`` threads; results in order, ``ahead`` queued."""
+    if workers <= 1:
+        yield from map(work, items)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        pending: deque[Future[R]] = deque()
+        try:
+            for item in items:
+                pending.append(pool.submit(work, item))
+                if len(pending) > ahead:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()

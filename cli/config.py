@@ -48,6 +48,16 @@ def state_dir() -> Path:
     return Path(os.environ.get("LKVAULT_STATE_DIR") or platformdirs.user_state_dir(APP))
 
 
+def workers() -> int:
+    """LKVAULT_WORKERS: threads for re-compressing and packing; default: the machine's cores."""
+    text = os.environ.get("LKVAULT_WORKERS", "").strip()
+    if not text:
+        return max(1, os.cpu_count() or 1)
+    if not text.isdigit() or not 1 <= int(text) <= 256:
+        raise UsageError(f"LKVAULT_WORKERS must be a whole number from 1 to 256, not {text!r}")
+    return int(text)
+
+
 def environment() -> Environment:
     wait = os.environ.get("LKVAULT_LOCK_WAIT")
     return Environment(
@@ -55,6 +65,7 @@ def environment() -> Environment:
         pid=os.getpid(),
         lock_wait=float(wait) if wait else 10.0,
         parsing=collector.paused,
+        workers=workers(),
     )
 
 

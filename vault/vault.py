@@ -255,7 +255,9 @@ class Vault:
         self._note_deflate_fallback()
         with self._locked(exclusive=False):
             chosen = self.find(ref, self._history())
-            restorer.restore_file(self.repo, chosen, target, force=force, progress=progress)
+            restorer.restore_file(
+                self.repo, chosen, target, force=force, progress=progress, workers=self.env.workers
+            )
         return chosen
 
     def extract(

@@ -29,6 +29,7 @@ from lkvault.vault.format.tree import (
     member_mac_header,
 )
 from lkvault.vault.ingest.deflate import PROBE_HEAD, MemberReader, probe
+from lkvault.vault.ingest.restartproof import restart_points
 from lkvault.vault.ingest.rows import RecordScanner, RowPlan, encode_order, worth_reordering
 from lkvault.vault.ingest.streams import Ingest, PreviousVersion, StreamStore
 from lkvault.vault.ingest.zipscan import (
@@ -245,6 +246,15 @@ class ZipIngester:
         params = content.result()
         if params is None:
             return store.store(kept, advance=False, previous=previous), True
+        points = restart_points(
+            member,
+            params,
+            content.block_ends(),
+            reader.sequential(member.data_offset, member.compressed_size),
+            lambda offset, n: reader.read_at(member.data_offset + offset, n),
+            self.limits,
+            self.workers,
+        )
         return (
             Deflated(
                 stored,
@@ -253,6 +263,7 @@ class ZipIngester:
                 params.strategy,
                 params.wbits,
                 member.compressed_size,
+                points,
             ),
             False,
         )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import itertools
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -16,7 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from lkvault.vault.errors import IntegrityError, UsageError
-from lkvault.vault.format import codec, deflater
+from lkvault.vault.format import codec, deflater, restarts
 from lkvault.vault.format.crypto import BlobType
 from lkvault.vault.format.tree import (
     ChunkRef,
@@ -105,15 +104,17 @@ def reorder_plan(repo: Repository, content: Reordered) -> RowPlan:
 
 
 def iter_deflated(
-    repo: Repository, part: Deflated, member: MemberEntry | None = None
+    repo: Repository, part: Deflated, member: MemberEntry | None = None, workers: int = 1
 ) -> Iterator[bytes]:
     """Re-create a member's compressed bytes from its stored content.
 
-    The output is checked against the member's keyed hash taken at snapshot time, so a
-    compressor that differs from the one that proved the parameters (the system zlib where
-    lkvault's deflate is not built) is caught here, by name, not as a mismatch of the file.
+    A part with restart points is re-created segment by segment on ``workers`` threads
+    (vault/format/restarts.py). The output is checked against the member's keyed hash taken
+    at snapshot time, so a compressor that differs from the one that proved the parameters
+    (the system zlib where lkvault's deflate is not built) is caught here, by name, not as a
+    mismatch of the file; the last piece is held back until that check has passed.
     """
-    compressor = Recompressor(DeflateParams(part.level, part.mem_level, part.strategy, part.wbits))
+    name = f"member '{member.name}'" if member is not None else "a member"
     mac = None
     if member is not None and member.cmac:
         mac = repo.keys.member_hasher(
@@ -121,32 +122,72 @@ def iter_deflated(
                 member.method, member.crc32, member.size, part.compressed_size, member.flags
             )
         )
+    if part.restarts and restarts.AVAILABLE:
+        pieces = _segmented(repo, part, workers, name)
+    else:
+        pieces = _sequential(repo, part)
     produced = 0
-    for block in itertools.chain(iter_content(repo, part.content), [None]):
-        out = compressor.finish() if block is None else compressor.feed(block)
+    held = b""
+    for out in pieces:
+        if held:
+            yield held
         produced += len(out)
         if mac is not None:
             mac.update(out)
-        if block is None and (
-            produced != part.compressed_size
-            or (mac is not None and not hmac.compare_digest(mac.digest(), member.cmac))  # type: ignore[union-attr]
-        ):
-            name = f"member '{member.name}'" if member is not None else "a member"
-            raise IntegrityError(
-                f"{name} cannot be re-created byte for byte with {deflater.IMPLEMENTATION}; "
-                "its files can still be read with --extract or cat"
-            )
-        if out:
-            yield out
+        held = out
+    if produced != part.compressed_size or (
+        mac is not None and not hmac.compare_digest(mac.digest(), member.cmac)  # type: ignore[union-attr]
+    ):
+        raise IntegrityError(
+            f"{name} cannot be re-created byte for byte with {deflater.IMPLEMENTATION}; "
+            "its files can still be read with --extract or cat"
+        )
+    if held:
+        yield held
 
 
-def render_part(repo: Repository, part: Part, member: MemberEntry | None = None) -> Iterator[bytes]:
+def _sequential(repo: Repository, part: Deflated) -> Iterator[bytes]:
+    compressor = Recompressor(DeflateParams(part.level, part.mem_level, part.strategy, part.wbits))
+    for block in iter_content(repo, part.content):
+        yield compressor.feed(block)
+    yield compressor.finish()
+
+
+def _segmented(repo: Repository, part: Deflated, workers: int, name: str) -> Iterator[bytes]:
+    """The stream re-created from its restart points, each segment on its own thread."""
+
+    def work(job: restarts.SegmentJob) -> tuple[restarts.SegmentJob, tuple[bytes, int] | None]:
+        return job, restarts.deflate_segment(
+            job, part.level, part.mem_level, part.strategy, part.wbits
+        )
+
+    try:
+        jobs = restarts.segment_jobs(
+            iter_content(repo, part.content), part.content.size, part.restarts, part.wbits
+        )
+        joiner = restarts.BitJoiner()
+        for job, result in restarts.ordered_parallel(work, jobs, workers, ahead=workers):
+            expected = None if job.bit_stop is None else job.bit_stop - job.bit_start
+            if result is None or (expected is not None and result[1] != expected):
+                raise IntegrityError(
+                    f"{name}: restart point {job.index} of its tree does not re-create its "
+                    "segment (a damaged tree); its files can still be read with --extract or cat"
+                )
+            yield joiner.add(*result)
+        yield joiner.finish()
+    except ValueError as exc:  # content shorter than the part says
+        raise IntegrityError(f"{name}: {exc}") from None
+
+
+def render_part(
+    repo: Repository, part: Part, member: MemberEntry | None = None, workers: int = 1
+) -> Iterator[bytes]:
     if isinstance(part, Literal):
         yield part.data
     elif isinstance(part, Stream):
         yield from iter_stream(repo, part)
     else:
-        yield from iter_deflated(repo, part, member)
+        yield from iter_deflated(repo, part, member, workers)
 
 
 def render(repo: Repository, tree: Tree, workers: int = 2) -> Iterator[bytes]:
@@ -186,7 +227,7 @@ def render(repo: Repository, tree: Tree, workers: int = 2) -> Iterator[bytes]:
                         queue.append((part, member, None))
                 part, member, job = queue.popleft()
                 if job is None:
-                    yield from render_part(repo, part, member)
+                    yield from render_part(repo, part, member, workers)
                 else:
                     in_flight -= part_size(part)
                     yield job.result()
@@ -203,6 +244,7 @@ def restore_file(
     *,
     force: bool = False,
     progress: Progress | None = None,
+    workers: int = 2,
 ) -> None:
     """Write the snapshot's source to ``target``, only if its SHA-256 matches the record."""
     progress = progress or NoProgress()
@@ -224,7 +266,7 @@ def restore_file(
     try:
         tree = load_tree(repo, snapshot.tree)
         with repo.staged(repo.frames_holding(chunk_ids(repo, tree.parts))):
-            write_then_rename(target, render(repo, tree), progress, matches)
+            write_then_rename(target, render(repo, tree, workers), progress, matches)
     finally:
         progress.done()
 

@@ -1,0 +1,146 @@
+"""Tests of restart points: big members re-deflated in segments, on several cores, exactly.
+
+vault/format/restarts.py cuts a deflate stream at block boundaries into segments that are
+re-created apart and joined at bit level; vault/ingest/restartproof.py proves them at
+snapshot time and the restorer uses them. The reference is stock zlib's output.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import zipfile
+from datetime import date
+from pathlib import Path
+
+import pytest
+from lkvault.vault import Environment, IntegrityError, Vault
+from lkvault.vault.format import deflater, restarts
+from lkvault.vault.format.tree import Deflated, Restart, Stream, Tree, decode_tree, encode_tree
+from lkvault.vault.operations import restorer
+from test_deflater import export_csv, reference
+
+from bench.exportgen import generate_export
+
+pytestmark = pytest.mark.skipif(not restarts.AVAILABLE, reason="lkvault's deflate is not built")
+
+SPACING = 48 << 10  # small segments, so that small test data has many
+
+
+def block_ends(data: bytes, level: int, mem: int, wbits: int = -15) -> list[tuple[int, int]]:
+    comp = deflater.compressobj(level, wbits, mem, native=True, track_blocks=True)
+    comp.compress(data)
+    comp.flush()
+    ends = deflater.block_ends(comp)
+    assert ends is not None
+    return ends
+
+
+def rejoin(
+    data: bytes, level: int, mem: int, points: list[Restart], workers: int, wbits: int = -15
+) -> bytes | None:
+    """The stream re-created from its restart points, or None if a segment does not fit."""
+
+    def work(job: restarts.SegmentJob) -> tuple[restarts.SegmentJob, tuple[bytes, int] | None]:
+        return job, restarts.deflate_segment(job, level, mem, 0, wbits)
+
+    joiner = restarts.BitJoiner()
+    pieces = []
+    blocks = (data[i : i + 10_000] for i in range(0, len(data), 10_000))
+    jobs = restarts.segment_jobs(blocks, len(data), points, wbits)
+    for job, result in restarts.ordered_parallel(work, jobs, workers, ahead=workers):
+        if result is None:
+            return None
+        if job.bit_stop is not None and result[1] != job.bit_stop - job.bit_start:
+            return None
+        pieces.append(joiner.add(*result))
+    return b"".join(pieces) + joiner.finish()
+
+
+@pytest.mark.parametrize(
+    ("level", "mem", "wbits"), [(4, 8, -15), (6, 8, -15), (6, 5, -12), (9, 9, -15)]
+)
+def test_segments_from_block_ends_rejoin_to_stock_zlibs_stream(
+    level: int, mem: int, wbits: int
+) -> None:
+    data = export_csv() * 6
+    points = restarts.choose(block_ends(data, level, mem, wbits), len(data), SPACING)
+    assert len(points) >= 3
+    expected = reference(data, level, wbits, mem)
+    for workers in (1, 2, 3):
+        assert rejoin(data, level, mem, points, workers, wbits) == expected
+
+
+# --- whole vaults ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def big_member_vault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Vault, Path]:
+    """A vault holding one export whose messages.csv was stored with restart points."""
+    monkeypatch.setattr(restarts, "SPACING", SPACING)
+    export = generate_export(tmp_path / "export.zip", date=date(2025, 3, 15), scale=0.3)
+    with zipfile.ZipFile(export) as archive:
+        assert archive.getinfo("messages.csv").file_size > 4 * SPACING
+    vault = Vault.init(
+        str(tmp_path / "vault"), b"pw", Environment(state_dir=tmp_path / "state", workers=2)
+    )
+    vault.snapshot(export)
+    return vault, export
+
+
+def _restart_parts(vault: Vault) -> list[Deflated]:
+    snap = vault.snapshots()[-1]
+    tree = restorer.load_tree(vault.repo, snap.tree)
+    return [p for p in tree.parts if isinstance(p, Deflated) and p.restarts]
+
+
+def test_a_big_member_is_stored_with_proven_restarts_and_restores_at_any_worker_count(
+    big_member_vault: tuple[Vault, Path], tmp_path: Path
+) -> None:
+    vault, export = big_member_vault
+    parts = _restart_parts(vault)
+    assert len(parts) == 1 and len(parts[0].restarts) >= 3
+    for workers in (1, 2, 3):
+        vault.env = dataclasses.replace(vault.env, workers=workers)
+        out = tmp_path / f"restored-{workers}.zip"
+        vault.restore("latest", out)
+        assert out.read_bytes() == export.read_bytes()
+
+
+def test_a_damaged_restart_record_is_caught_never_turned_into_wrong_bytes(
+    big_member_vault: tuple[Vault, Path],
+) -> None:
+    vault, _ = big_member_vault
+    snap = vault.snapshots()[-1]
+    tree = restorer.load_tree(vault.repo, snap.tree)
+    number, part = next(
+        (i, p) for i, p in enumerate(tree.parts) if isinstance(p, Deflated) and p.restarts
+    )
+    member = next(m for m in tree.members if m.part == number)
+    good = part.restarts
+    expected = b"".join(restorer.iter_deflated(vault.repo, part, member))
+    for wrong in (
+        (good[0], dataclasses.replace(good[1], bit=good[1].bit + 3), *good[2:]),
+        (good[0], dataclasses.replace(good[1], content=good[1].content + 1), *good[2:]),
+    ):
+        damaged = dataclasses.replace(part, restarts=wrong)
+        with pytest.raises(IntegrityError, match="messages.csv.*restart point 1"):
+            b"".join(restorer.iter_deflated(vault.repo, damaged, member, workers=2))
+    # A point left out only makes one segment longer: still the member's exact bytes.
+    fewer = dataclasses.replace(part, restarts=good[:1] + good[2:])
+    assert b"".join(restorer.iter_deflated(vault.repo, fewer, member, workers=2)) == expected
+
+
+def test_restart_points_need_tree_version_3_and_are_checked() -> None:
+    part = Deflated(Stream(1000, chunks=()), 6, 8, 0, -15, 300, (Restart(500, 1200),))
+    tree = Tree("zip", [part], [])
+    doc = encode_tree(tree)
+    assert doc["v"] == 3
+    assert decode_tree(doc, "tree").parts[0].restarts == (Restart(500, 1200),)
+    for bad in ([[500, 1200], [400, 1300]], [[1000, 10]], [[10, 2400]], [[0, 0]], [[5, "x"]]):
+        doc["parts"][0]["restarts"] = bad
+        with pytest.raises(IntegrityError):
+            decode_tree(doc, "tree")
+    doc["parts"][0]["restarts"] = [[500, 1200]]
+    doc["v"] = 2
+    with pytest.raises(IntegrityError):
+        decode_tree(doc, "tree")

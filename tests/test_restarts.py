@@ -144,3 +144,14 @@ def test_restart_points_need_tree_version_3_and_are_checked() -> None:
     doc["v"] = 2
     with pytest.raises(IntegrityError):
         decode_tree(doc, "tree")
+
+
+def test_lkvault_workers_must_be_a_whole_number(cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert cli("init").code == 0
+    monkeypatch.setenv("LKVAULT_WORKERS", "two")
+    result = cli("list")
+    assert result.code == 2
+    assert "LKVAULT_WORKERS must be a whole number" in result.err
+    assert "Traceback" not in result.err
+    monkeypatch.setenv("LKVAULT_WORKERS", "1")
+    assert cli("list").code == 0

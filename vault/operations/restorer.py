@@ -195,7 +195,8 @@ def render(repo: Repository, tree: Tree, workers: int = 2) -> Iterator[bytes]:
 
     Re-compressing members is the costly step of a restore, so members up to
     PARALLEL_PART_LIMIT are rebuilt ahead on worker threads (deflate runs without the GIL),
-    holding at most IN_FLIGHT_LIMIT bytes; larger ones are streamed by the caller's thread.
+    holding at most IN_FLIGHT_LIMIT bytes; larger ones are streamed by the caller's thread,
+    and members with restart points have their segments rebuilt on ``workers`` threads.
     """
     owners = {m.part: m for m in tree.members}
     if workers <= 1:
@@ -217,7 +218,11 @@ def render(repo: Repository, tree: Tree, workers: int = 2) -> Iterator[bytes]:
                         break
                     number, part = numbered
                     member = owners.get(number)
-                    if isinstance(part, Deflated) and part.compressed_size <= PARALLEL_PART_LIMIT:
+                    if (
+                        isinstance(part, Deflated)
+                        and part.compressed_size <= PARALLEL_PART_LIMIT
+                        and not part.restarts  # those are split over the workers instead
+                    ):
                         job = pool.submit(
                             lambda p, m: b"".join(iter_deflated(repo, p, m)), part, member
                         )

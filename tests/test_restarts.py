@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import zipfile
+import zlib
 from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lkvault.vault import Environment, IntegrityError, Vault
 from lkvault.vault.format import deflater, restarts
 from lkvault.vault.format.tree import Deflated, Restart, Stream, Tree, decode_tree, encode_tree
@@ -70,6 +73,40 @@ def test_segments_from_block_ends_rejoin_to_stock_zlibs_stream(
         assert rejoin(data, level, mem, points, workers, wbits) == expected
 
 
+def scan(stream: bytes, piece: int = restarts.SCAN_PIECE) -> list[tuple[int, int]] | None:
+    return restarts.scan_blocks(lambda at, n: stream[at : at + n], len(stream), piece)
+
+
+@pytest.mark.parametrize(("level", "mem", "strategy"), [(1, 8, 0), (6, 8, 0), (9, 9, 1), (6, 2, 3)])
+def test_the_block_scanner_finds_the_block_ends_the_compressor_wrote(
+    level: int, mem: int, strategy: int
+) -> None:
+    data = export_csv() * 2 + bytes(range(256)) * 300
+    comp = deflater.compressobj(level, -15, mem, strategy, native=True, track_blocks=True)
+    stream = comp.compress(data) + comp.flush()
+    written = deflater.block_ends(comp)
+    assert written and scan(stream) == written
+    assert scan(stream, piece=1000) == written  # read in pieces shorter than a block
+    # zlib's own stream, with a sync flush's empty stored block in the middle
+    other = zlib.compressobj(level, zlib.DEFLATED, -15, mem, strategy)
+    half = len(data) // 2
+    synced = other.compress(data[:half]) + other.flush(zlib.Z_SYNC_FLUSH)
+    ends = scan(synced + other.compress(data[half:]) + other.flush(), piece=5000)
+    assert ends is not None and (half, 8 * len(synced)) in ends
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=3000), st.integers(0, 2**16), st.integers(0, 7))
+def test_the_block_scanner_refuses_damaged_streams_without_crashing(
+    noise: bytes, where: int, bit: int
+) -> None:
+    stream = bytearray(reference(export_csv()[:20_000], 6))
+    stream[where % len(stream)] ^= 1 << bit
+    for candidate in (noise, bytes(stream), bytes(stream[: where % len(stream)])):
+        ends = scan(candidate, piece=700)
+        assert ends is None or all(c > 0 and 0 < b <= 8 * len(candidate) for c, b in ends)
+
+
 # --- whole vaults ---------------------------------------------------------------------------
 
 
@@ -104,6 +141,51 @@ def test_a_big_member_is_stored_with_proven_restarts_and_restores_at_any_worker_
         out = tmp_path / f"restored-{workers}.zip"
         vault.restore("latest", out)
         assert out.read_bytes() == export.read_bytes()
+
+
+def test_a_big_member_that_does_not_restart_faithfully_is_proven_in_one_piece(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # zlib's levels 1-3 leave the strings inside long matches out of their hash chains, so
+    # a compressor started afresh at a block boundary chooses other matches.
+    monkeypatch.setattr(restarts, "SPACING", SPACING)
+    path = tmp_path / "fast.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        archive.writestr("messages.csv", export_csv() * 3)
+    vault = Vault.init(
+        str(tmp_path / "vault"), b"pw", Environment(state_dir=tmp_path / "state", workers=2)
+    )
+    snap = vault.snapshot(path)
+    tree = restorer.load_tree(vault.repo, snap.tree)
+    (part,) = [p for p in tree.parts if isinstance(p, Deflated)]
+    assert (part.level, part.restarts) == (1, ())
+    vault.restore("latest", tmp_path / "out.zip")
+    assert (tmp_path / "out.zip").read_bytes() == path.read_bytes()
+
+
+def test_a_point_whose_segment_does_not_match_is_dropped_and_the_rest_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(restarts, "SPACING", SPACING)
+    choose = restarts.choose
+    planted: list[Restart] = []
+
+    def with_a_bad_point(ends: list[tuple[int, int]], size: int) -> list[Restart]:
+        points = choose(ends, size)
+        bad = Restart(points[1].content + 999, points[1].bit + 7777)  # inside a block
+        planted.append(bad)
+        return sorted([*points, bad], key=lambda p: p.content)
+
+    monkeypatch.setattr(restarts, "choose", with_a_bad_point)
+    export = generate_export(tmp_path / "export.zip", date=date(2025, 3, 15), scale=0.3)
+    vault = Vault.init(
+        str(tmp_path / "vault"), b"pw", Environment(state_dir=tmp_path / "state", workers=2)
+    )
+    vault.snapshot(export)
+    (part,) = _restart_parts(vault)
+    assert planted and planted[0] not in part.restarts and len(part.restarts) >= 3
+    vault.restore("latest", tmp_path / "out.zip")
+    assert (tmp_path / "out.zip").read_bytes() == export.read_bytes()
 
 
 def test_a_damaged_restart_record_is_caught_never_turned_into_wrong_bytes(

@@ -1299,6 +1299,273 @@ static PyObject *deflate_bits_equal(PyObject *module, PyObject *args) {
     return PyBool_FromLong(equal);
 }
 
+/* ---- block scanner: where the blocks of a raw deflate stream end ----------------------- */
+
+#define FAST_BITS 10
+
+typedef struct {
+    uint16_t count[MAX_BITS + 1]; /* codes of each length */
+    uint16_t symbol[320];         /* symbols ordered by code (canonical order) */
+    uint16_t fast[1 << FAST_BITS]; /* next FAST_BITS bits -> symbol << 4 | length; 0: slow */
+} Huffman;
+
+typedef struct {
+    const uint8_t *data;
+    size_t len, pos; /* pos: next byte to load into bits */
+    uint64_t bits;
+    int nbits;
+    int error;
+} BitReader;
+
+static inline void refill(BitReader *r) {
+    while (r->nbits <= 56) {
+        if (r->pos < r->len) {
+            r->bits |= (uint64_t)r->data[r->pos++] << r->nbits;
+        } else if (r->pos < r->len + 8) {
+            r->pos++; /* zeros past the end: reading them is an error, found in bit_offset() */
+        } else {
+            break;
+        }
+        r->nbits += 8;
+    }
+}
+
+static inline unsigned take(BitReader *r, int n) {
+    if (r->nbits < n) refill(r);
+    if (r->nbits < n) {
+        r->error = 1;
+        return 0;
+    }
+    unsigned v = (unsigned)(r->bits & ((1ull << n) - 1));
+    r->bits >>= n;
+    r->nbits -= n;
+    return v;
+}
+
+/* Bits consumed so far; past the data's end means the stream was cut short. */
+static inline int64_t bit_offset(const BitReader *r) {
+    return (int64_t)r->pos * 8 - r->nbits;
+}
+
+/* Builds a decoder from code lengths; 0 if the code is over-subscribed (an incomplete code is
+ * accepted, and a bit pattern outside it is an error when met). */
+static int huffman_build(Huffman *h, const uint8_t *lens, int n) {
+    uint16_t offs[MAX_BITS + 2];
+    memset(h->count, 0, sizeof h->count);
+    for (int i = 0; i < n; i++) h->count[lens[i]]++;
+    int left = 1;
+    for (int len = 1; len <= MAX_BITS; len++) {
+        left <<= 1;
+        left -= h->count[len];
+        if (left < 0) return 0;
+    }
+    offs[1] = 0;
+    for (int len = 1; len < MAX_BITS; len++) offs[len + 1] = offs[len] + h->count[len];
+    for (int i = 0; i < n; i++)
+        if (lens[i]) h->symbol[offs[lens[i]]++] = (uint16_t)i;
+    memset(h->fast, 0, sizeof h->fast);
+    unsigned code = 0, index = 0;
+    for (int len = 1; len <= FAST_BITS; len++) {
+        for (unsigned k = 0; k < h->count[len]; k++, code++, index++) {
+            unsigned rev = reverse_bits(code, len);
+            for (unsigned fill = rev; fill < (1u << FAST_BITS); fill += 1u << len)
+                h->fast[fill] = (uint16_t)(h->symbol[index] << 4 | len);
+        }
+        code <<= 1;
+    }
+    return 1;
+}
+
+static int huffman_decode(BitReader *r, const Huffman *h) {
+    if (r->nbits < MAX_BITS) refill(r);
+    unsigned entry = h->fast[r->bits & ((1u << FAST_BITS) - 1)];
+    if (entry != 0 && (int)(entry & 15) <= r->nbits) {
+        r->bits >>= entry & 15;
+        r->nbits -= (int)(entry & 15);
+        return (int)(entry >> 4);
+    }
+    /* canonical decoding, one bit at a time (codes longer than FAST_BITS) */
+    int code = 0, first = 0, index = 0;
+    for (int len = 1; len <= MAX_BITS; len++) {
+        code |= (int)take(r, 1);
+        if (r->error) return -1;
+        int count = h->count[len];
+        if (code - count < first) return h->symbol[index + (code - first)];
+        index += count;
+        first += count;
+        first <<= 1;
+        code <<= 1;
+    }
+    r->error = 1;
+    return -1;
+}
+
+static int read_dynamic_codes(BitReader *r, Huffman *lit, Huffman *dist) {
+    uint8_t lens[L_CODES + 2 + D_CODES + 2];
+    unsigned nlen = take(r, 5) + 257, ndist = take(r, 5) + 1, ncode = take(r, 4) + 4;
+    if (r->error || nlen > 286 || ndist > 30) return 0;
+    uint8_t cl[BL_CODES] = {0};
+    for (unsigned i = 0; i < ncode; i++) cl[BL_ORDER[i]] = (uint8_t)take(r, 3);
+    Huffman lencode;
+    if (r->error || !huffman_build(&lencode, cl, BL_CODES)) return 0;
+    unsigned i = 0;
+    while (i < nlen + ndist) {
+        int sym = huffman_decode(r, &lencode);
+        if (sym < 0) return 0;
+        if (sym < 16) {
+            lens[i++] = (uint8_t)sym;
+            continue;
+        }
+        unsigned repeat, value = 0;
+        if (sym == 16) {
+            if (i == 0) return 0;
+            value = lens[i - 1];
+            repeat = 3 + take(r, 2);
+        } else if (sym == 17) {
+            repeat = 3 + take(r, 3);
+        } else {
+            repeat = 11 + take(r, 7);
+        }
+        if (r->error || i + repeat > nlen + ndist) return 0;
+        while (repeat--) lens[i++] = (uint8_t)value;
+    }
+    if (lens[END_BLOCK] == 0) return 0;
+    return huffman_build(lit, lens, (int)nlen) && huffman_build(dist, lens + nlen, (int)ndist);
+}
+
+/* Decodes one compressed block's symbols, counting content; 0 on malformed data. */
+static int skim_block(BitReader *r, const Huffman *lit, const Huffman *dist, int64_t *content) {
+    for (;;) {
+        int sym = huffman_decode(r, lit);
+        if (sym < 0) return 0;
+        if (sym < 256) {
+            (*content)++;
+        } else if (sym == END_BLOCK) {
+            return 1;
+        } else {
+            sym -= 257;
+            if (sym >= LENGTH_CODES) return 0;
+            unsigned length = (sym == 28 ? 255u : length_base[sym]) + 3 + take(r, EXTRA_LBITS[sym]);
+            int dsym = huffman_decode(r, dist);
+            if (dsym < 0 || dsym >= D_CODES) return 0;
+            unsigned distance = dist_base[dsym] + 1 + take(r, EXTRA_DBITS[dsym]);
+            if (r->error || (int64_t)distance > *content) return 0;
+            *content += length;
+        }
+    }
+}
+
+/* scan_blocks(data, bit, content, final) -> ([(content offset, bit offset)], done) | None
+ * The end of every block but the last of a raw deflate stream, as the compressor that wrote
+ * it would report them (vault/format/restarts.py), read from `data`, one piece of the stream:
+ * parsing starts at bit `bit` of data, at a block boundary where `content` bytes of content
+ * came before. Offsets returned count from data[0] (bits) and from the stream's start
+ * (content). done: the final block was read. With final false, a block that data cuts short
+ * ends the scan (done false: scan on from the last end, with more data); with final true it
+ * makes the stream malformed. None: malformed (a distance may not reach before the stream's
+ * start: no preset dictionary). */
+static PyObject *deflate_scan_blocks(PyObject *module, PyObject *args) {
+    Py_buffer data;
+    long long start_bit, start_content;
+    int final;
+    if (!PyArg_ParseTuple(args, "y*LLp", &data, &start_bit, &start_content, &final)) return NULL;
+    if (start_bit < 0 || start_content < 0 || start_bit > (long long)data.len * 8) {
+        PyBuffer_Release(&data);
+        PyErr_SetString(PyExc_ValueError, "scan_blocks: start outside the data");
+        return NULL;
+    }
+    BitReader r = {data.buf, (size_t)data.len, 0, 0, 0, 0};
+    int64_t content = start_content, *ends = NULL;
+    size_t count = 0, cap = 0;
+    int ok = 1, last = 0, nomem = 0, cut_short = 0;
+    Huffman *codes = PyMem_RawMalloc(2 * sizeof(Huffman));
+    if (codes == NULL) {
+        PyBuffer_Release(&data);
+        return PyErr_NoMemory();
+    }
+    Py_BEGIN_ALLOW_THREADS
+    Huffman fixed_lit, fixed_dist;
+    {
+        uint8_t lens[L_CODES + 2];
+        for (int n = 0; n < L_CODES + 2; n++) lens[n] = (uint8_t)fixed_llen[n];
+        huffman_build(&fixed_lit, lens, L_CODES + 2);
+        for (int n = 0; n < D_CODES; n++) lens[n] = 5;
+        huffman_build(&fixed_dist, lens, D_CODES);
+    }
+    r.pos = (size_t)(start_bit / 8);
+    take(&r, (int)(start_bit % 8));
+    while (ok && !last) {
+        last = (int)take(&r, 1);
+        unsigned type = take(&r, 2);
+        if (r.error) {
+            ok = 0;
+        } else if (type == 0) {
+            int drop = r.nbits % 8; /* to the byte boundary */
+            take(&r, drop);
+            unsigned len = take(&r, 16), nlen = take(&r, 16);
+            int64_t at = bit_offset(&r) / 8; /* byte aligned here */
+            if (r.error || (len ^ 0xffff) != nlen || at + (int64_t)len > (int64_t)r.len) {
+                ok = 0;
+            } else { /* skip the stored bytes: read on from just after them */
+                r.pos = (size_t)at + len;
+                r.bits = 0;
+                r.nbits = 0;
+                content += len;
+            }
+        } else if (type == 1) {
+            ok = skim_block(&r, &fixed_lit, &fixed_dist, &content);
+        } else if (type == 2) {
+            ok = read_dynamic_codes(&r, &codes[0], &codes[1]) &&
+                 skim_block(&r, &codes[0], &codes[1], &content);
+        } else {
+            ok = 0;
+        }
+        if (ok && (r.error || bit_offset(&r) > (int64_t)r.len * 8)) ok = 0;
+        if (!ok) {
+            /* in a piece that is not the last, take it that data cut the block short: the
+             * caller scans on from the last end with more data, until the piece is final */
+            cut_short = !final;
+            break;
+        }
+        if (!last) {
+            if (count == cap) {
+                cap = cap ? 2 * cap : 256;
+                int64_t *grown = realloc(ends, cap * 2 * sizeof(int64_t));
+                if (grown == NULL) {
+                    nomem = 1;
+                    ok = 0;
+                    break;
+                }
+                ends = grown;
+            }
+            ends[2 * count] = content;
+            ends[2 * count + 1] = bit_offset(&r);
+            count++;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    PyMem_RawFree(codes);
+    PyBuffer_Release(&data);
+    PyObject *result = NULL, *list = NULL;
+    if (nomem) {
+        PyErr_NoMemory();
+    } else if (!ok && !cut_short) {
+        result = Py_NewRef(Py_None);
+    } else if ((list = PyList_New((Py_ssize_t)count)) != NULL) {
+        for (size_t i = 0; i < count; i++) {
+            PyObject *pair = Py_BuildValue("(LL)", (long long)ends[2 * i], (long long)ends[2 * i + 1]);
+            if (pair == NULL) {
+                Py_CLEAR(list);
+                break;
+            }
+            PyList_SET_ITEM(list, (Py_ssize_t)i, pair);
+        }
+        if (list != NULL) result = Py_BuildValue("(NO)", list, ok ? Py_True : Py_False);
+    }
+    free(ends);
+    return result;
+}
+
 static PyMethodDef module_methods[] = {
     {"segment", deflate_segment, METH_VARARGS,
      "segment(level, wbits, mem_level, strategy, zdict, data, stop, at_end) -> "
@@ -1307,6 +1574,9 @@ static PyMethodDef module_methods[] = {
      "append_bits(carry, carry_bits, data, nbits) -> (bytes, carry, carry_bits)"},
     {"bits_equal", deflate_bits_equal, METH_VARARGS,
      "bits_equal(a, a_bit, b, nbits) -> bool"},
+    {"scan_blocks", deflate_scan_blocks, METH_VARARGS,
+     "scan_blocks(data, bit, content, final) -> ([(content offset, bit offset)], done) | None: "
+     "where the non-final blocks of a piece of a raw deflate stream end"},
     {NULL, NULL, 0, NULL},
 };
 

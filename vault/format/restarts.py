@@ -36,12 +36,14 @@ except ImportError:  # not built: restart points are neither written nor used
 __all__ = [
     "AVAILABLE",
     "MARGIN",
+    "SCAN_PIECE",
     "SPACING",
     "BitJoiner",
     "SegmentJob",
     "choose",
     "deflate_segment",
     "ordered_parallel",
+    "scan_blocks",
     "segment_jobs",
 ]
 
@@ -134,7 +136,40 @@ def deflate_segment(
     )
 
 
-def bits_equal(original: bytes, start_bit: int, bits: bytes, nbits: int) -> bool:
+SCAN_PIECE = 16 << 20
+"""Compressed bytes the block scanner reads at a time (more when one block is longer)."""
+
+
+def scan_blocks(
+    read_at: Callable[[int, int], bytes], size: int, piece: int = SCAN_PIECE
+) -> list[tuple[int, int]] | None:
+    """(content offset, bit offset) of every non-final block end of a whole raw deflate
+    stream of ``size`` bytes, from its compressed bytes alone, read with ``read_at(offset,
+    n)`` a piece at a time; None if it is not one (malformed, cut short, or referring to a
+    preset dictionary)."""
+    assert _deflate is not None
+    ends: list[tuple[int, int]] = []
+    bit = content = 0
+    while True:
+        start = bit // 8
+        want = min(piece, size - start)
+        data = read_at(start, want)
+        if len(data) != want:
+            return None
+        found = _deflate.scan_blocks(data, bit - 8 * start, content, start + want == size)
+        if found is None:
+            return None
+        more, done = found
+        ends.extend((c, b + 8 * start) for c, b in more)
+        if done:
+            return ends
+        if more:
+            content, bit = ends[-1]
+        else:  # one block longer than the piece
+            piece *= 2
+
+
+def bits_equal(original: bytes | memoryview, start_bit: int, bits: bytes, nbits: int) -> bool:
     """True when original's bits [start_bit, start_bit + nbits) are the first nbits of bits."""
     assert _deflate is not None
     return bool(_deflate.bits_equal(original, start_bit, bits, nbits))

@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from lkvault.vault.errors import BadInput
-from lkvault.vault.format.deflater import Compressor, block_ends, compressobj
+from lkvault.vault.format.deflater import Compressor, compressobj
 from lkvault.vault.ingest.zipscan import (
     METHOD_DEFLATED,
     METHOD_STORED,
@@ -63,11 +63,9 @@ class DeflateParams:
     strategy: int = 0
     wbits: int = -15
 
-    def compressobj(self, track_blocks: bool = False) -> Compressor:
+    def compressobj(self) -> Compressor:
         """A fresh compressor; level 0 is refused (its output depends on buffer sizes)."""
-        return compressobj(
-            self.level, self.wbits, self.mem_level, self.strategy, track_blocks=track_blocks
-        )
+        return compressobj(self.level, self.wbits, self.mem_level, self.strategy)
 
 
 def candidate_params(flags: int) -> list[DeflateParams]:
@@ -82,7 +80,7 @@ class _Candidate:
 
     def __init__(self, params: DeflateParams) -> None:
         self.params = params
-        self.comp = params.compressobj(track_blocks=True)
+        self.comp = params.compressobj()
         self.verified = 0  # bytes of output equal to the original stream so far
         self.ahead = b""  # output not yet compared: the original bytes have not been read yet
 
@@ -99,7 +97,6 @@ class _Matcher:
         self._win = bytearray()  # original bytes [base, end)
         self._base = 0
         self._end = 0
-        self.block_ends: list[tuple[int, int]] | None = None  # the first survivor's, at finish
 
     def add_original(self, data: bytes) -> None:
         self._end += len(data)
@@ -131,8 +128,6 @@ class _Matcher:
         for cand in list(self.live):
             self._check(cand, cand.comp.flush())
             if cand in self.live and not cand.ahead and cand.verified == self._end:
-                if not done:
-                    self.block_ends = block_ends(cand.comp)
                 done.append(cand.params)
         self.live = []
         return done
@@ -224,13 +219,6 @@ class MemberReader:
         if not self._done:
             raise RuntimeError("result() is known only after read() has returned b''")
         return self._result
-
-    def block_ends(self) -> list[tuple[int, int]] | None:
-        """After read() returned b"": the (content offset, bit offset) of every non-final
-        block end of the stream `result()` re-creates, when its compressor tracked them."""
-        if not self._done:
-            raise RuntimeError("block_ends() is known only after read() has returned b''")
-        return self._matcher.block_ends if self._matcher is not None else None
 
     def _pull(self, n: int) -> bytes:
         want = min(n, self._member.compressed_size - self._pulled)

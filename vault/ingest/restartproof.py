@@ -1,12 +1,15 @@
-"""Proving a deflated member's restart points before a snapshot records them.
+"""Proving a big deflated member's parameters and restart points, segment by segment.
 
-The prover (vault/ingest/deflate.py) re-creates the whole stream with one compressor and
-learns where its blocks end; `restart_points` picks some of those ends (every
-restarts.SPACING bytes of content) and checks that each segment, re-created on its own from
-its restart point as a restore will (vault/format/restarts.py), gives the original bits
-exactly, by comparing them with the member's compressed bytes in the zip. The segments are
-checked on ``workers`` threads while the member is inflated a second time. A member whose
-segments do not all match gets no restart points and restores in one piece, as before.
+For a member of at least twice restarts.SPACING of content, the snapshot does not re-deflate
+the whole stream on one core to prove its parameters. It finds where the original stream's
+blocks end (`_deflate.scan_blocks`, reading the compressed bytes only), picks some of those
+ends as restart points (every restarts.SPACING bytes of content), and re-creates every
+segment on its own, on ``workers`` threads, as a restore will (vault/format/restarts.py),
+comparing each with the original bits in the zip. A candidate whose every segment matches is
+proven, and the points with it; a point where a fresh compressor happens to choose
+differently (zlib's lazy matching can carry a decision across a block end) is dropped and
+the rest proven again. When no candidate gets there (levels 1-3 leave strings out of their
+hash chains and never restart faithfully), the caller proves the member in one piece.
 """
 
 from __future__ import annotations
@@ -18,50 +21,84 @@ from lkvault.vault.format.tree import Restart
 from lkvault.vault.ingest.deflate import DeflateParams, MemberReader
 from lkvault.vault.ingest.zipscan import Member, ZipLimits
 
+RETRIES = 1  # proofs again without the points whose segments did not match
 
-def restart_points(
+
+def worth_segmenting(member: Member) -> bool:
+    """True for members proven segment by segment (big enough, and the extension built)."""
+    return restarts.AVAILABLE and member.uncompressed_size >= 2 * restarts.SPACING
+
+
+def prove_in_segments(
     member: Member,
-    params: DeflateParams,
-    block_ends: list[tuple[int, int]] | None,
-    read_compressed: Callable[[int], bytes],
+    candidates: list[DeflateParams],
     read_at: Callable[[int, int], bytes],
+    read_compressed: Callable[[], Callable[[int], bytes]],
     limits: ZipLimits,
     workers: int,
-) -> tuple[Restart, ...]:
-    """Proven restart points of a member, or () when it gets none.
+) -> tuple[DeflateParams, tuple[Restart, ...]] | None:
+    """The first candidate whose segments all re-create the member, with its restart points.
 
-    ``read_compressed(n)`` reads the member's compressed bytes from their start, in order;
-    ``read_at(offset, n)`` reads them at an offset (from any thread).
+    ``read_at(offset, n)`` reads the member's compressed bytes at an offset (from any
+    thread); ``read_compressed()`` starts a new sequential read of them (one per candidate
+    tried). None when no candidate does, or the stream cannot be scanned.
     """
-    size = member.uncompressed_size
-    if not restarts.AVAILABLE or block_ends is None or size < 2 * restarts.SPACING:
-        return ()
-    chosen = restarts.choose(block_ends, size)
-    if not chosen:
-        return ()
+    ends = restarts.scan_blocks(read_at, member.compressed_size)
+    if ends is None:
+        return None
+    chosen = tuple(restarts.choose(ends, member.uncompressed_size))
+    for params in candidates:
+        points = chosen
+        for _ in range(RETRIES + 1):
+            failed = _failed_segments(
+                member, params, points, read_at, read_compressed(), limits, workers
+            )
+            if not failed:
+                return params, points
+            if 0 in failed or len(failed) > max(2, len(points) // 8):
+                break  # the candidate itself is wrong
+            # A point where a fresh compressor chooses differently: the segment before it
+            # runs on through it instead (the segment numbered i starts at points[i - 1]).
+            points = tuple(p for i, p in enumerate(points, start=1) if i not in failed)
+    return None
+
+
+def _failed_segments(
+    member: Member,
+    params: DeflateParams,
+    points: tuple[Restart, ...],
+    read_at: Callable[[int, int], bytes],
+    read_compressed: Callable[[int], bytes],
+    limits: ZipLimits,
+    workers: int,
+) -> set[int]:
+    """Numbers of the segments that do not re-create their bits (all of them are tried,
+    unless the first fails: then the candidate is wrong and {0} is returned at once)."""
     total_bits = 8 * member.compressed_size
 
-    def matches(job: restarts.SegmentJob) -> bool:
+    def matches(job: restarts.SegmentJob) -> tuple[int, bool]:
         result = restarts.deflate_segment(
             job, params.level, params.mem_level, params.strategy, params.wbits
         )
         if result is None:
-            return False
+            return job.index, False
         bits, nbits = result
         if job.bit_stop is not None and nbits != job.bit_stop - job.bit_start:
-            return False
+            return job.index, False
         if job.bit_stop is None and (job.bit_start + nbits + 7) // 8 * 8 != total_bits:
-            return False
-        shift = job.bit_start % 8
-        original = read_at(job.bit_start // 8, (shift + nbits + 7) // 8)
-        return restarts.bits_equal(original, shift, bits, nbits)
+            return job.index, False
+        original = read_at(job.bit_start // 8, (job.bit_start % 8 + nbits + 7) // 8)
+        return job.index, restarts.bits_equal(original, job.bit_start % 8, bits, nbits)
 
     content = MemberReader(member, read_compressed, limits, [])
-    jobs = restarts.segment_jobs(_blocks(content), size, chosen, params.wbits)
-    outcomes = restarts.ordered_parallel(matches, jobs, workers, ahead=workers)
-    if all(outcomes):
-        return tuple(chosen)
-    return ()
+    jobs = restarts.segment_jobs(_blocks(content), member.uncompressed_size, points, params.wbits)
+    failed: set[int] = set()
+    for index, ok in restarts.ordered_parallel(matches, jobs, workers, ahead=workers):
+        if not ok:
+            failed.add(index)
+            if index == 0:
+                break
+    return failed
 
 
 def _blocks(content: MemberReader) -> Iterator[bytes]:

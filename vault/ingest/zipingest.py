@@ -23,13 +23,14 @@ from lkvault.vault.format.tree import (
     MemberEntry,
     Part,
     Reordered,
+    Restart,
     Stream,
     Tree,
     content_streams,
     member_mac_header,
 )
-from lkvault.vault.ingest.deflate import PROBE_HEAD, MemberReader, probe
-from lkvault.vault.ingest.restartproof import restart_points
+from lkvault.vault.ingest.deflate import PROBE_HEAD, DeflateParams, MemberReader, probe
+from lkvault.vault.ingest.restartproof import prove_in_segments, worth_segmenting
 from lkvault.vault.ingest.rows import RecordScanner, RowPlan, encode_order, worth_reordering
 from lkvault.vault.ingest.streams import Ingest, PreviousVersion, StreamStore
 from lkvault.vault.ingest.zipscan import (
@@ -232,7 +233,9 @@ class ZipIngester:
             return store.store(content.read, advance=False, previous=previous), False
         head = reader.read_at(member.data_offset, min(PROBE_HEAD, member.compressed_size))
         candidates = probe(member, head)
-        content = MemberReader(member, raw, self.limits, candidates)
+        in_segments = bool(candidates) and worth_segmenting(member)
+        # A big member is proven segment by segment after it is stored (restartproof.py).
+        content = MemberReader(member, raw, self.limits, [] if in_segments else candidates)
         kept = self._kept_bytes(reader, member)
         if not candidates:
             # Nothing reproduces it: check it inflates correctly, then keep its bytes as they are.
@@ -243,18 +246,11 @@ class ZipIngester:
             stored = self._store_rows(store, content, previous)
         else:
             stored = store.store(content.read, advance=False, previous=previous)
-        params = content.result()
+        params, points = content.result(), ()
+        if in_segments:
+            params, points = self._prove_in_segments(reader, member, candidates)
         if params is None:
             return store.store(kept, advance=False, previous=previous), True
-        points = restart_points(
-            member,
-            params,
-            content.block_ends(),
-            reader.sequential(member.data_offset, member.compressed_size),
-            lambda offset, n: reader.read_at(member.data_offset + offset, n),
-            self.limits,
-            self.workers,
-        )
         return (
             Deflated(
                 stored,
@@ -267,6 +263,30 @@ class ZipIngester:
             ),
             False,
         )
+
+    def _prove_in_segments(
+        self, reader: FileReader, member: Member, candidates: list[DeflateParams]
+    ) -> tuple[DeflateParams | None, tuple[Restart, ...]]:
+        """Parameters and restart points proven in parallel; else proven in one piece."""
+        proven = prove_in_segments(
+            member,
+            candidates,
+            lambda offset, n: reader.read_at(member.data_offset + offset, n),
+            lambda: reader.sequential(member.data_offset, member.compressed_size),
+            self.limits,
+            self.workers,
+        )
+        if proven is not None:
+            return proven
+        again = MemberReader(
+            member,
+            reader.sequential(member.data_offset, member.compressed_size),
+            self.limits,
+            candidates,
+        )
+        while again.read():
+            pass
+        return again.result(), ()
 
     def _store_rows(
         self, store: StreamStore, content: MemberReader, previous: PreviousVersion | None

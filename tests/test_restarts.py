@@ -188,6 +188,25 @@ def test_a_point_whose_segment_does_not_match_is_dropped_and_the_rest_kept(
     assert (tmp_path / "out.zip").read_bytes() == export.read_bytes()
 
 
+def test_a_member_stored_in_row_order_gets_restart_points_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lkvault.vault.format.tree import Reordered
+    from lkvault.vault.ingest import zipingest
+
+    monkeypatch.setattr(restarts, "SPACING", SPACING)
+    monkeypatch.setattr(zipingest, "REORDER_MIN_SIZE", 64 * 1024)  # as if it were large
+    export = generate_export(tmp_path / "export.zip", date=date(2025, 3, 15), scale=0.3)
+    vault = Vault.init(
+        str(tmp_path / "vault"), b"pw", Environment(state_dir=tmp_path / "state", workers=2)
+    )
+    vault.snapshot(export)
+    (part,) = _restart_parts(vault)
+    assert isinstance(part.content, Reordered) and part.restarts
+    vault.restore("latest", tmp_path / "out.zip")
+    assert (tmp_path / "out.zip").read_bytes() == export.read_bytes()
+
+
 def test_a_damaged_restart_record_is_caught_never_turned_into_wrong_bytes(
     big_member_vault: tuple[Vault, Path],
 ) -> None:

@@ -16,8 +16,11 @@ from __future__ import annotations
 import zlib
 from typing import Protocol
 
+_NativeDeflater: type[_deflate.Deflater] | None
 try:
-    from lkvault.vault.format._deflate import Deflater as _NativeDeflater
+    from lkvault.vault.format import _deflate
+
+    _NativeDeflater = _deflate.Deflater
 except ImportError:  # not built (no compiler at install time): the system zlib is used
     _NativeDeflater = None
 

@@ -24,14 +24,18 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from types import ModuleType
 from typing import TypeVar
 
 from lkvault.vault.format.tree import Restart
 
+_deflate: ModuleType | None
 try:
-    from lkvault.vault.format import _deflate
+    from lkvault.vault.format import _deflate as _built
+
+    _deflate = _built
 except ImportError:  # not built: restart points are neither written nor used
-    _deflate = None  # type: ignore[assignment]
+    _deflate = None
 
 __all__ = [
     "AVAILABLE",
@@ -131,9 +135,10 @@ def deflate_segment(
 ) -> tuple[bytes, int] | None:
     """The segment's bits (bytes, count), or None when its compressor ends no block there."""
     assert _deflate is not None, "restart points need lkvault's deflate extension"
-    return _deflate.segment(
+    result: tuple[bytes, int] | None = _deflate.segment(
         level, wbits, mem_level, strategy, job.zdict, job.data, job.stop, job.at_end
     )
+    return result
 
 
 SCAN_PIECE = 16 << 20
@@ -156,7 +161,9 @@ def scan_blocks(
         data = read_at(start, want)
         if len(data) != want:
             return None
-        found = _deflate.scan_blocks(data, bit - 8 * start, content, start + want == size)
+        found: tuple[list[tuple[int, int]], bool] | None = _deflate.scan_blocks(
+            data, bit - 8 * start, content, start + want == size
+        )
         if found is None:
             return None
         more, done = found
@@ -186,6 +193,7 @@ class BitJoiner:
     def add(self, data: bytes, nbits: int) -> bytes:
         """Appends the first nbits of data; returns the bytes completed."""
         assert _deflate is not None
+        out: bytes
         out, self._carry, self._carry_bits = _deflate.append_bits(
             self._carry, self._carry_bits, data, nbits
         )

@@ -174,7 +174,7 @@ def _part_doc(part: Part) -> dict[str, Any]:
     if isinstance(part, Stream):
         return _stream_doc(part)
     content = part.content
-    doc = {
+    doc: dict[str, Any] = {
         "t": "deflate",
         "content": _stream_doc(content)
         if isinstance(content, Stream)

@@ -246,7 +246,8 @@ class ZipIngester:
             stored = self._store_rows(store, content, previous)
         else:
             stored = store.store(content.read, advance=False, previous=previous)
-        params, points = content.result(), ()
+        params: DeflateParams | None = content.result()
+        points: tuple[Restart, ...] = ()
         if in_segments:
             params, points = self._prove_in_segments(reader, member, candidates)
         if params is None:

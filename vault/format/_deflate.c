@@ -28,13 +28,20 @@
  * - Level 0 is not offered: zlib's stored-block sizes depend on the caller's output buffer
  *   sizes, so no compressor can promise the same bytes.
  *
- * Python API (private to vault/format/deflater.py):
- *   Deflater(level, wbits, mem_level, strategy, zdict=None)   wbits: -9..-15 (raw deflate)
+ * Python API (private to vault/format/deflater.py and vault/format/restarts.py):
+ *   Deflater(level, wbits, mem_level, strategy, zdict=None, *, track_blocks=False)
+ *                                     wbits: -9..-15 (raw deflate)
  *       .compress(data) -> bytes      like zlib's compressobj().compress (Z_NO_FLUSH)
  *       .flush(mode) -> bytes         Z_NO_FLUSH (0), Z_SYNC_FLUSH (2), Z_FULL_FLUSH (3),
  *                                     Z_FINISH (4); after Z_FINISH the object is spent.
- *   The GIL is released while compressing; one object must not be used by two threads at
- *   once (it raises instead of waiting).
+ *       .block_ends() -> [(content offset, bit offset)] of the blocks written so far
+ *   segment(...)      one segment of a stream re-created from a restart point
+ *   append_bits(...)  joins bit strings; bits_equal(...) compares them
+ *   scan_blocks(...)  where the blocks of a given raw deflate stream end (the one parser
+ *                     here: every read is bounds-checked, malformed data gives None)
+ *   (signatures in _deflate.pyi and at each function below). The GIL is released while
+ *   compressing or scanning; one Deflater must not be used by two threads at once (it
+ *   raises instead of waiting).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>

@@ -15,9 +15,11 @@ from lkvault.vault import (
     UsageError,
     Vault,
     VaultStats,
+    dated_day,
     parse_duration,
 )
 from rich.table import Table
+from rich.text import Text
 
 from . import render
 from .app import EXIT_FAILED, JsonOption, VaultOption, app, open_vault, print_warnings
@@ -42,22 +44,24 @@ def forget(
         ),
     ] = None,
     keep_last: Annotated[int, _count("last", "Keep the newest N snapshots.")] = 0,
-    keep_daily: Annotated[int, _count("daily", "Keep the newest snapshot of each of N days.")] = 0,
+    keep_daily: Annotated[
+        int, _count("daily", "Keep the newest snapshot of each of the N newest days.")
+    ] = 0,
     keep_weekly: Annotated[
-        int, _count("weekly", "Keep the newest snapshot of each of N weeks.")
+        int, _count("weekly", "Keep the newest snapshot of each of the N newest weeks.")
     ] = 0,
     keep_monthly: Annotated[
-        int, _count("monthly", "Keep the newest snapshot of each of N months.")
+        int, _count("monthly", "Keep the newest snapshot of each of the N newest months.")
     ] = 0,
     keep_yearly: Annotated[
-        int, _count("yearly", "Keep the newest snapshot of each of N years.")
+        int, _count("yearly", "Keep the newest snapshot of each of the N newest years.")
     ] = 0,
     keep_within: Annotated[
         str | None,
         typer.Option(
             metavar="DURATION",
-            help="Keep every snapshot taken within DURATION before the newest one "
-            "(e.g. 30d, 2w, 6m, 1y6m).",
+            help="Keep every snapshot whose date is within DURATION before the newest one's "
+            "(e.g. 30d, 2w, 6m, 1y6m; at most 1000y).",
         ),
     ] = None,
     dry_run: DryRunOption = False,
@@ -68,7 +72,13 @@ def forget(
     json: JsonOption = False,
 ) -> None:
     """Remove snapshots by a retention policy (--keep-...) or by id; their data stays until
-    prune. Snapshots dated in the future or out of sequence count for no rule and are kept."""
+    prune (or --prune).
+
+    Every rule counts the date of the export: the date in its file or folder name, else the
+    newest time on its members, else the day it was stored, so old exports stored on one day
+    keep their own days, months and years; the table names the date used. Snapshots stored at
+    a time in the future or out of sequence, or named for a day after they were stored,
+    count for no rule and are kept."""
     policy = Policy(
         last=keep_last,
         daily=keep_daily,
@@ -94,7 +104,7 @@ def forget(
         document["prune"] = _prune_json(pruned) if pruned is not None else None
         render.emit_json(document)
         return
-    _forget_text(plan, dry_run)
+    _forget_text(plan, dry_run, pruning=pruned is not None)
     if pruned is not None:
         _prune_text(pruned)
 
@@ -105,9 +115,12 @@ def _forget_json(plan: ForgetPlan, dry_run: bool) -> dict[str, Any]:
     rows = []
     for snap in plan.history:
         verdict = verdicts.get(snap.id)
+        day, day_from = dated_day(snap)
         rows.append(
             {
                 **render.snapshot_json(snap),
+                "date": day.isoformat(),
+                "date_from": day_from,
                 "keep": snap.id not in going,
                 "reasons": verdict.reasons if verdict else [],
                 "flags": verdict.flags if verdict else [],
@@ -121,11 +134,11 @@ def _forget_json(plan: ForgetPlan, dry_run: bool) -> dict[str, Any]:
     }
 
 
-def _forget_text(plan: ForgetPlan, dry_run: bool) -> None:
+def _forget_text(plan: ForgetPlan, dry_run: bool, *, pruning: bool = False) -> None:
     verdicts = {v.candidate.id: v for v in plan.verdicts}
     going = {s.id for s in plan.remove}
     table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
-    for column in ("ID", "Time", "Source", "", "Why"):
+    for column in ("ID", "Date", "Date from", "Stored", "Source", "", "Why"):
         table.add_column(column, overflow="fold")
     for snap in plan.history:
         verdict = verdicts.get(snap.id)
@@ -135,7 +148,16 @@ def _forget_text(plan: ForgetPlan, dry_run: bool) -> None:
             continue  # forgetting by id: only the named snapshots are of interest
         else:
             action, why = "keep", ", ".join(verdict.reasons)
-        table.add_row(snap.short_id, render.local_time(snap.time), snap.source, action, why)
+        day, day_from = dated_day(snap)
+        table.add_row(
+            snap.short_id,
+            day.isoformat(),
+            day_from,
+            render.local_time(snap.time),
+            Text(snap.source),
+            action,
+            why,
+        )
     if plan.history:
         render.stdout.print(table)
     kept = len(plan.history) - len(plan.remove)
@@ -145,9 +167,9 @@ def _forget_text(plan: ForgetPlan, dry_run: bool) -> None:
             "(dry run: nothing was changed)."
         )
     else:
+        hint = " Run 'lkvault prune' to free their data." if plan.remove and not pruning else ""
         render.stdout.print(
-            f"Forgot {render.plural(len(plan.remove), 'snapshot')}; {kept} kept. "
-            + ("Run 'lkvault prune' to free their data." if plan.remove else "")
+            f"Forgot {render.plural(len(plan.remove), 'snapshot')}; {kept} kept.{hint}"
         )
 
 

@@ -30,8 +30,8 @@ PUBLIC_API = {
     "PruneResult", "RepairReport", "VaultStats", "CopyOutcome", "KeySlot", "SlotInfo",
     "encode_paper_key", "Progress", "NoProgress", "write_then_rename",
     # snapshots over time, and whose export each one is
-    "snapshot_day", "parse_day", "missing_months", "owner_of", "members_of", "member_view",
-    "MemberView",
+    "snapshot_day", "dated_day", "parse_day", "missing_months", "owner_of", "members_of",
+    "member_view", "MemberView",
     # what an export holds
     "Export", "EXPORT_TABLES", "Connection", "Conversation", "Endorsement", "Invitation",
     "Message", "Recommendation", "participants", "summary_document", "summary_from_document",

@@ -9,7 +9,7 @@ The calendar (all times UTC, 09:00 unless said otherwise; "now" is 2026-03-15 12
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from lkvault.vault import UsageError
@@ -103,8 +103,8 @@ def test_future_and_out_of_sequence_snapshots_are_flagged_kept_and_not_counted()
         13: ["flagged: kept until removed by id"],
         14: ["flagged: kept until removed by id"],
     }
-    assert by_seq[13].flags == ["dated in the future (2031-01-01T00:00+00:00)"]
-    assert by_seq[14].flags == ["out of sequence: #14 is dated before #12, which precedes it"]
+    assert by_seq[13].flags == ["stored at a time in the future (2031-01-01T00:00+00:00)"]
+    assert by_seq[14].flags == ["out of sequence: #14 was stored before #12, which precedes it"]
 
 
 def test_stuffed_snapshots_cannot_push_real_ones_out() -> None:
@@ -158,3 +158,27 @@ def test_an_empty_policy_is_refused() -> None:
         apply_policy(CALENDAR, Policy(), NOW, UTC)
     with pytest.raises(UsageError):
         Policy(last=-1)
+
+
+def test_rules_count_the_export_day_not_the_day_stored() -> None:
+    stored = datetime(2026, 3, 15, 9, tzinfo=UTC)
+    backlog = [
+        Candidate(bytes([seq]) * 32, seq, stored + timedelta(minutes=seq), day)
+        for seq, day in ((1, date(2026, 2, 15)), (2, date(2025, 12, 15)), (3, date(2026, 3, 15)))
+    ]
+    verdicts = apply_policy(backlog, Policy(monthly=2, yearly=2), NOW, UTC)
+    assert kept(verdicts) == {1: ["monthly 2"], 2: ["yearly 2"], 3: ["monthly 1", "yearly 1"]}
+    within = apply_policy(backlog, Policy(within=parse_duration("28d")), NOW, UTC)
+    assert kept(within) == {1: ["within 28d"], 3: ["within 28d"]}
+
+
+def test_an_export_named_for_a_day_after_it_was_stored_is_flagged() -> None:
+    stored = datetime(2026, 3, 1, 9, tzinfo=UTC)
+    real = Candidate(b"r" * 32, 1, stored, date(2026, 3, 1))
+    # A zip named for next week must not become the newest of its month and year.
+    named_ahead = Candidate(b"a" * 32, 2, stored + timedelta(hours=1), date(2026, 3, 9))
+    verdicts = {
+        v.candidate.seq: v for v in apply_policy([real, named_ahead], Policy(monthly=1), NOW, UTC)
+    }
+    assert verdicts[1].reasons == ["monthly 1"]
+    assert verdicts[2].flags == ["named for 2026-03-09, after the day it was stored (2026-03-01)"]

@@ -57,7 +57,7 @@ from lkvault.vault.ingest.downloads import DownloadWatcher, Seen
 from lkvault.vault.operations.checker import Problem, VerifyReport
 from lkvault.vault.operations.copier import CopyOutcome
 from lkvault.vault.operations.forgetting import ForgetPlan
-from lkvault.vault.operations.history import missing_months, parse_day, snapshot_day
+from lkvault.vault.operations.history import dated_day, missing_months, parse_day, snapshot_day
 from lkvault.vault.operations.members import MemberView, owner_of
 from lkvault.vault.operations.members import members as members_of
 from lkvault.vault.operations.members import view as member_view
@@ -125,6 +125,7 @@ __all__ = [
     "VaultStats",
     "VerifyReport",
     "contacts_csv",
+    "dated_day",
     "diff_document",
     "diff_exports",
     "encode_paper_key",

@@ -171,3 +171,22 @@ def export_identity(
         kind = kind or folder_kind
         when = when or folder_date
     return recognised, kind, when
+
+
+# LinkedIn opened on 5 May 2003: a member time before it is a zip tool's placeholder (DOS time
+# starts in 1980), not the day an export was made.
+FIRST_EXPORT_DAY = date(2003, 5, 5)
+
+
+def date_of_members(times: Iterable[tuple[int, int, int, int, int, int]]) -> date | None:
+    """The day an export was made, from its members' modification times (a zip's
+    ``date_time`` tuples): the newest of them, when one is plausible. For a zip renamed
+    without its date; the name says it better, so it comes first."""
+    days = []
+    for year, month, day, *_ in times:
+        try:
+            days.append(date(year, month, day))
+        except ValueError:
+            continue
+    newest = max(days, default=None)
+    return newest if newest is not None and newest >= FIRST_EXPORT_DAY else None

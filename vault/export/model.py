@@ -118,6 +118,9 @@ class Comment:
     message: str
 
 
+DateSource = Literal["name", "contents", "modified"]
+
+
 @dataclass(frozen=True)
 class SetAside:
     """A member holding another version of a table part that a second member holds too: it is
@@ -164,6 +167,10 @@ class ExportSummary:
     # recommendations_received, recommendations_given, endorsements_received, positions
     owner: Owner | None = None
     set_aside: tuple[SetAside, ...] = ()
+    # Where ``date`` comes from: "name" (the zip's or its folder's name), "contents" (the
+    # newest time on its members, for a zip renamed without its date) or "modified" (a
+    # contacts file's modification day).
+    date_from: DateSource | None = None
 
 
 @dataclass

@@ -24,8 +24,10 @@ COUNTS = (
 )
 KINDS = ("basic", "complete", "contacts")
 OWNER_SOURCES = ("profile", "messages", "invitations")
+DATE_SOURCES = ("name", "contents", "modified")
 # 1: kind, date, headline, counts. 2 adds member (whose export it is) and set_aside (files
-# that are another version of a table read from another file). Absent means 1.
+# that are another version of a table read from another file). Absent means 1. date_from
+# (where the date comes from) may be in either; absent, the date came from the name.
 SUMMARY_FORMAT = 2
 
 
@@ -49,13 +51,15 @@ def summarize(export: Export) -> ExportSummary:
 
 
 def summary_document(summary: ExportSummary) -> dict[str, Any]:
-    """The summary as stored and shown: kind, date (YYYY-MM-DD), headline, counts, whose
-    export it is and the files set aside as another version of a table."""
+    """The summary as stored and shown: kind, date (YYYY-MM-DD) and where it comes from,
+    headline, counts, whose export it is and the files set aside as another version of a
+    table."""
     owner = summary.owner
     return {
         "format": SUMMARY_FORMAT,
         "kind": summary.kind,
         "date": summary.date.isoformat() if summary.date else None,
+        "date_from": (summary.date_from or "name") if summary.date else None,
         "headline": summary.headline,
         "counts": {name: int(summary.counts.get(name, 0)) for name in COUNTS},
         "member": {"name": owner.name, "from": owner.source} if owner is not None else None,
@@ -94,6 +98,8 @@ def summary_from_document(document: Any) -> ExportSummary | None:
     when = document.get("date")
     headline = document.get("headline")
     counts = document.get("counts")
+    # Summaries written before "date_from" existed took their date from the name only.
+    date_from = document.get("date_from")
     try:
         parsed_date = date.fromisoformat(when) if isinstance(when, str) else None
     except ValueError:
@@ -109,4 +115,5 @@ def summary_from_document(document: Any) -> ExportSummary | None:
         },
         owner=_owner(document.get("member")),
         set_aside=_set_aside(document.get("set_aside")),
+        date_from=(date_from if date_from in DATE_SOURCES else "name") if parsed_date else None,
     )

@@ -8,6 +8,7 @@ unreadable file.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import zipfile
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from lkvault.vault.export.contactfiles import (
     load_contacts,
 )
 from lkvault.vault.export.counting import count_export
+from lkvault.vault.export.layout import date_of_members
 from lkvault.vault.export.load import MemberReaders, load_export
 from lkvault.vault.export.model import Export
 from lkvault.vault.export.summary import summarize, summary_document
@@ -72,7 +74,8 @@ def stored_members(repo: Repository, tree: Tree) -> MemberReaders:
 
 def export_of_file(path: Path, archive_name: str) -> tuple[dict[str, Any] | None, list[str]]:
     """The summary document of the export in the zip at ``path`` (None when it is not a
-    LinkedIn export) and the warnings met on the way. Never raises for bad input.
+    LinkedIn export) and the warnings met on the way. Never raises for bad input. Its date
+    is the one the name gives, else the newest time on the zip's members.
 
     Rows are counted as they stream by (``counting``), so memory does not grow with the
     export: a summary is taken at every snapshot, of exports of any size."""
@@ -84,6 +87,10 @@ def export_of_file(path: Path, archive_name: str) -> tuple[dict[str, Any] | None
                 if not info.is_dir()
             }
             summary, warnings = count_export(streams, archive_name)
+            if summary is not None and summary.date is None:
+                made = date_of_members(info.date_time for info in archive.infolist())
+                if made is not None:
+                    summary = dataclasses.replace(summary, date=made, date_from="contents")
     except Exception as exc:  # noqa: BLE001 - a summary must never fail a snapshot
         return None, [f"the export's contents could not be summarised ({exc})"]
     if summary is None:
@@ -107,7 +114,8 @@ def contacts_of_file(path: Path, name: str) -> tuple[dict[str, Any] | None, list
     # The file says nothing of its day: the day it was last written stands for it (a file
     # downloaded in 2012 and kept since says 2012; a copy made today, today).
     export.date = datetime.fromtimestamp(modified, timezone.utc).date()
-    return summary_document(summarize(export)), export.warnings
+    summary = dataclasses.replace(summarize(export), date_from="modified")
+    return summary_document(summary), export.warnings
 
 
 def export_of_snapshot(repo: Repository, snapshot: Snapshot) -> Export:

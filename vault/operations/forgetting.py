@@ -3,15 +3,17 @@ with a forget record first and their files after (docs/FORMAT.md, "Forget record
 
 Once the record is written the snapshots are gone for every reader, so a forget killed before
 it deleted every file is complete anyway; the files left are deleted by the next forget or
-prune. Their data stays until 'lkvault prune'.
+prune. Their data stays until 'lkvault prune'. Policies count the day each export was made
+(vault.operations.history), not the day it was stored.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 
 from lkvault.vault.errors import UsageError
+from lkvault.vault.operations.history import DAY_STORED, dated_day
 from lkvault.vault.operations.retention import Candidate, Policy, Verdict, apply_policy
 from lkvault.vault.repository.repo import Repository
 from lkvault.vault.repository.snapshots import (
@@ -60,13 +62,18 @@ def plan_forget(
             )
         unique = {s.id: s for s in chosen}
         return ForgetPlan(history, remove=list(unique.values()), reason="named by the user")
-    verdicts = apply_policy(
-        [Candidate(s.id, s.seq, s.time) for s in history], policy or Policy(), now, zone
-    )
+    candidates = [Candidate(s.id, s.seq, s.time, _export_day(s, zone)) for s in history]
+    verdicts = apply_policy(candidates, policy or Policy(), now, zone)
     by_id = {s.id: s for s in history}
     remove = [by_id[v.candidate.id] for v in verdicts if not v.keep]
     reason = f"retention policy: keep {(policy or Policy()).describe()}"
     return ForgetPlan(history, verdicts, remove, reason)
+
+
+def _export_day(snapshot: Snapshot, zone: tzinfo) -> date | None:
+    """The day the snapshot's export was made, if it says (retention counts it)."""
+    day, source = dated_day(snapshot, zone)
+    return None if source == DAY_STORED else day
 
 
 def forget_snapshots(repo: Repository, plan: ForgetPlan) -> int:

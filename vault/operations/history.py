@@ -1,7 +1,9 @@
 """Snapshots over time: the day each one stands for, picking one by date, and missing months.
 
 Pure. A snapshot of a LinkedIn export stands for the day the export was made (from its
-name); any other snapshot for the day it was taken, in the given time zone (local by default).
+name, else from the times on its members); any other snapshot for the day it was stored, in
+the given time zone (local by default). Picking by date (``--at``) and retention
+(``forget --keep-...``) both count these days.
 """
 
 from __future__ import annotations
@@ -12,13 +14,26 @@ from datetime import date, tzinfo
 from lkvault.vault.export.summary import summary_from_document
 from lkvault.vault.repository.snapshots import Snapshot
 
+# Where a snapshot's day comes from, as the retention tables name it.
+DAY_FROM_NAME = "export name"
+DAY_FROM_CONTENTS = "export contents"
+DAY_FROM_FILE_TIME = "file modified"
+DAY_STORED = "day stored"
 
-def snapshot_day(snapshot: Snapshot, zone: tzinfo | None = None) -> date:
-    """The export's date when known, else the day the snapshot was taken."""
+
+def dated_day(snapshot: Snapshot, zone: tzinfo | None = None) -> tuple[date, str]:
+    """The day a snapshot stands for and where it comes from (``DAY_FROM_NAME``,
+    ``DAY_FROM_CONTENTS``, ``DAY_FROM_FILE_TIME`` or ``DAY_STORED``)."""
     summary = summary_from_document(snapshot.export)
     if summary is not None and summary.date is not None:
-        return summary.date
-    return snapshot.time.astimezone(zone).date()
+        source = {"contents": DAY_FROM_CONTENTS, "modified": DAY_FROM_FILE_TIME}
+        return summary.date, source.get(summary.date_from or "name", DAY_FROM_NAME)
+    return snapshot.time.astimezone(zone).date(), DAY_STORED
+
+
+def snapshot_day(snapshot: Snapshot, zone: tzinfo | None = None) -> date:
+    """The export's date when known, else the day the snapshot was stored."""
+    return dated_day(snapshot, zone)[0]
 
 
 def parse_day(text: str) -> date:

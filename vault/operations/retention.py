@@ -2,16 +2,23 @@
 
 Rules, as in restic and borg: keep the newest N snapshots (``last``); the newest snapshot of
 each of the newest N days, ISO weeks, months and years that have one (``daily`` ...
-``yearly``); every snapshot taken within a duration before the newest one (``within``). A
-snapshot is kept when any rule keeps it, and each rule says why ("monthly 3": the newest
-snapshot of the third newest month with one).
+``yearly``); every snapshot whose day is within a duration before the newest one's
+(``within``). A snapshot is kept when any rule keeps it, and each rule says why ("monthly 3":
+the newest snapshot of the third newest month with one).
 
-Snapshot times come from the clocks of the computers that took them, so they can lie. A
-snapshot dated in the future, or dated before a snapshot that precedes it in the chain (its
-sequence number is higher), is **flagged**: it counts for no rule, so snapshots stuffed into
-the vault with made-up dates cannot push real ones out of their slots, and no policy removes
-it either (``lkvault forget ID`` does, once a person has looked at it). The snapshot with the
-highest sequence number is always kept: it anchors the chain that rollback detection checks.
+Every rule counts the day a snapshot stands for: the day its export was made (the date in
+its name, else on its members), else the day it was stored. Exports stored long after they
+were made (a backlog of old zips imported on one day) thus keep their own months and years.
+Snapshots of the same day are ordered by when they were stored.
+
+Clocks and names can lie. A snapshot stored at a time in the future, or before a snapshot
+that precedes it in the chain (its sequence number is higher), or naming an export day
+after the day it was stored, is **flagged**: it counts for no rule, so snapshots stuffed
+into the vault with made-up dates cannot push real ones out of their slots, and no policy
+removes it either (``lkvault forget ID`` does, once a person has looked at it). Export days
+out of storing order are not flagged: importing old exports after newer ones is normal. The
+snapshot with the highest sequence number is always kept: it anchors the chain that
+rollback detection checks.
 """
 
 from __future__ import annotations
@@ -20,21 +27,28 @@ import calendar
 import re
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 
 from lkvault.vault.errors import UsageError
 
 # Two computers' clocks may disagree by this much before a date counts as impossible.
 CLOCK_SKEW_TOLERANCE = timedelta(hours=1)
+# An export's name gives the day where it was made; stored a few hours later, that can be
+# the day after, or before, in the time zone of the computer storing it.
+EXPORT_DAY_TOLERANCE = timedelta(days=1)
+# Durations are bounded so that date arithmetic cannot overflow: longer than any vault lives.
+MAX_DURATION_DAYS = 1000 * 366
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """What retention knows of a snapshot: its id, place in the chain and time."""
+    """What retention knows of a snapshot: its id, place in the chain, when it was stored,
+    and the day it stands for (None: the day it was stored)."""
 
     id: bytes
     seq: int
     time: datetime
+    day: date | None = None
 
 
 @dataclass(frozen=True)
@@ -54,7 +68,13 @@ class Duration:
             return datetime.min.replace(tzinfo=moment.tzinfo)
         day = min(moment.day, calendar.monthrange(year, month + 1)[1])
         shifted = moment.replace(year=year, month=month + 1, day=day)
-        return shifted - timedelta(days=self.days, hours=self.hours)
+        try:
+            return shifted - timedelta(days=self.days, hours=self.hours)
+        except OverflowError:  # before the year 1: every moment is after it
+            return datetime.min.replace(tzinfo=moment.tzinfo)
+
+    def approximate_days(self) -> float:
+        return self.years * 366 + self.months * 31 + self.days + self.hours / 24
 
     def __str__(self) -> str:
         text = "".join(
@@ -82,11 +102,16 @@ def parse_duration(text: str) -> Duration:
             "(y years, m months, w weeks, d days, h hours)"
         )
     amounts = {"y": 0, "m": 0, "w": 0, "d": 0, "h": 0}
-    for number, unit in _DURATION_PART.findall(compact):
+    parts = _DURATION_PART.findall(compact)
+    if any(len(number.lstrip("0")) > 9 for number, _ in parts):
+        raise UsageError(f"duration {text!r} is too long: at most 1000y")
+    for number, unit in parts:
         amounts[unit] += int(number)
     duration = Duration(amounts["y"], amounts["m"], amounts["w"] * 7 + amounts["d"], amounts["h"])
     if str(duration) == "0d":
         raise UsageError(f"duration {text!r} is zero; it would keep nothing")
+    if duration.approximate_days() > MAX_DURATION_DAYS:
+        raise UsageError(f"duration {text!r} is too long: at most 1000y")
     return duration
 
 
@@ -137,24 +162,37 @@ class Verdict:
         return bool(self.flags)
 
 
-def flag_dates(candidates: list[Candidate], now: datetime) -> dict[bytes, list[str]]:
-    """Snapshots whose dates cannot be true: in the future, or before an earlier snapshot.
+def day_of(candidate: Candidate, zone: tzinfo) -> date:
+    """The day a snapshot stands for: its export's, else the day it was stored in ``zone``."""
+    if candidate.day is not None:
+        return candidate.day
+    return candidate.time.astimezone(zone).date()
 
-    Walking the chain in sequence order, a snapshot dated (more than the clock-skew tolerance)
-    before the latest trustworthy date seen so far is out of sequence; future dates never
-    become the date the others are measured against.
+
+def flag_dates(candidates: list[Candidate], now: datetime) -> dict[bytes, list[str]]:
+    """Snapshots whose dates cannot be true: stored in the future or before an earlier
+    snapshot, or naming an export made after the day it was stored.
+
+    Walking the chain in sequence order, a snapshot stored (more than the clock-skew
+    tolerance) before the latest trustworthy time seen so far is out of sequence; future
+    times never become the time the others are measured against.
     """
     flags: dict[bytes, list[str]] = {}
     latest: Candidate | None = None
     for cand in sorted(candidates, key=lambda c: c.seq):
+        if cand.day is not None and cand.day > (cand.time + EXPORT_DAY_TOLERANCE).date():
+            flags.setdefault(cand.id, []).append(
+                f"named for {cand.day.isoformat()}, after the day it was stored "
+                f"({cand.time.date().isoformat()})"
+            )
         if cand.time > now + CLOCK_SKEW_TOLERANCE:
             flags.setdefault(cand.id, []).append(
-                f"dated in the future ({cand.time.isoformat(timespec='minutes')})"
+                f"stored at a time in the future ({cand.time.isoformat(timespec='minutes')})"
             )
             continue
         if latest is not None and cand.time < latest.time - CLOCK_SKEW_TOLERANCE:
             flags.setdefault(cand.id, []).append(
-                f"out of sequence: #{cand.seq} is dated before #{latest.seq}, which precedes it"
+                f"out of sequence: #{cand.seq} was stored before #{latest.seq}, which precedes it"
             )
             continue
         if latest is None or cand.time > latest.time:
@@ -165,15 +203,15 @@ def flag_dates(candidates: list[Candidate], now: datetime) -> dict[bytes, list[s
 def _bucket_rules(
     policy: Policy, zone: tzinfo
 ) -> list[tuple[str, int, Callable[[Candidate], Hashable]]]:
-    def local(c: Candidate) -> datetime:
-        return c.time.astimezone(zone)
+    def day(c: Candidate) -> date:
+        return day_of(c, zone)
 
     return [
         ("last", policy.last, lambda c: c.seq),
-        ("daily", policy.daily, lambda c: local(c).date()),
-        ("weekly", policy.weekly, lambda c: local(c).isocalendar()[:2]),
-        ("monthly", policy.monthly, lambda c: (local(c).year, local(c).month)),
-        ("yearly", policy.yearly, lambda c: local(c).year),
+        ("daily", policy.daily, day),
+        ("weekly", policy.weekly, lambda c: day(c).isocalendar()[:2]),
+        ("monthly", policy.monthly, lambda c: (day(c).year, day(c).month)),
+        ("yearly", policy.yearly, lambda c: day(c).year),
     ]
 
 
@@ -191,7 +229,7 @@ def apply_policy(
     verdicts = {c.id: Verdict(c, keep=False, flags=flags.get(c.id, [])) for c in candidates}
     counted = sorted(
         (c for c in candidates if c.id not in flags),
-        key=lambda c: (c.time, c.seq),
+        key=lambda c: (day_of(c, zone), c.time, c.seq),
         reverse=True,
     )
     for name, count, bucket_of in _bucket_rules(policy, zone):
@@ -207,9 +245,10 @@ def apply_policy(
                 verdicts[cand.id].keep = True
                 verdicts[cand.id].reasons.append(f"{name} {kept}")
     if policy.within is not None and counted:
-        since = policy.within.before(counted[0].time)
+        # Days, not moments: an export's date has no time of day.
+        since = policy.within.before(datetime.combine(day_of(counted[0], zone), time.min))
         for cand in counted:
-            if cand.time >= since:
+            if datetime.combine(day_of(cand, zone), time.min) >= since:
                 verdicts[cand.id].keep = True
                 verdicts[cand.id].reasons.append(f"within {policy.within}")
     for verdict in verdicts.values():

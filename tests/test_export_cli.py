@@ -46,6 +46,7 @@ def test_list_shows_what_each_export_holds(cli, two_exports, tmp_path: Path) -> 
         "format": 2,
         "kind": "basic",
         "date": "2026-01-15",
+        "date_from": "name",
         "headline": "Backend Developer at Falcon Networks B.V. | ex-Summit Studios Sp. z o.o.",
         "counts": SAMPLE_COUNTS,
         "member": {"name": "James Reed", "from": "profile"},

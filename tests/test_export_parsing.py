@@ -120,6 +120,7 @@ def test_current_export_counts_every_category(tmp_path: Path) -> None:
         "format": 2,
         "kind": "basic",
         "date": "2026-05-09",
+        "date_from": "name",
         "headline": "Staff Engineer, Acme",
         "member": {"name": "Ada Example", "from": "profile"},
         "set_aside": [],

@@ -668,8 +668,9 @@ class Member:
     """Everything that is true of the synthetic member at export ``month`` of a series."""
 
     def __init__(self, *, seed: int, f: float, start: date, month: int, era: str,
-                 quirks: frozenset[str] = frozenset()) -> None:
+                 quirks: frozenset[str] = frozenset(), deleted_at: int | None = None) -> None:
         self.seed, self.f, self.month, self.era, self.quirks = seed, f, month, era, quirks
+        self.deleted_at = deleted_at  # from this month on, one conversation is deleted
         self.plan = Plan.for_scale(f)
         off = 6 * 3600 + _seed(seed, "hour") % (4 * 3600)  # export made in the morning, UTC
         self.T = [calendar.timegm(add_months(start, k).timetuple()) + off for k in range(month + 1)]
@@ -897,9 +898,19 @@ class Member:
         return times, _seed(self.seed, "conversation")
 
     def conversation_order(self) -> list[int]:
-        """Conversations with at least one message before now, most recently active first."""
+        """Conversations with at least one message before now, most recently active first.
+
+        With ``deleted_at``, from that month on the conversation most recently active at the
+        first export is gone: its member deleted it (as a contact may ask them to)."""
+        order = self._active_conversations(self.now)
+        if self.deleted_at is not None and self.month >= self.deleted_at:
+            deleted = self._active_conversations(self.T[0])[0]
+            order = [j for j in order if j != deleted]
+        return order
+
+    def _active_conversations(self, now: float) -> list[int]:
         starts, cbase = self._conversations()
-        r, now, keyed = random.Random(), self.now, []
+        r, keyed = random.Random(), []
         for j, s in enumerate(starts):
             r.seed(cbase + j)
             _, times = self._conv_times(r, s)
@@ -1453,7 +1464,8 @@ def _write_with_tool(path: Path, members: list[tuple[str, Chunks]], ts: int, pro
 
 
 def _build(path: Path, *, start: date, month_index: int, scale: str | float, seed: int,
-           era: str, producer: str, quirks: Iterable[str] = ()) -> Path:
+           era: str, producer: str, quirks: Iterable[str] = (),
+           deleted_at: int | None = None) -> Path:
     if era not in ERAS:
         raise ValueError(f"unknown era {era!r}: use one of {ERAS}")
     if producer not in PRODUCERS:
@@ -1463,7 +1475,7 @@ def _build(path: Path, *, start: date, month_index: int, scale: str | float, see
     if unknown:
         raise ValueError(f"unknown quirk {sorted(unknown)[0]!r}: use some of {sorted(QUIRKS)}")
     mem = Member(seed=seed, f=f, start=start, month=month_index, era=era,
-                 quirks=frozenset(quirks))
+                 quirks=frozenset(quirks), deleted_at=deleted_at)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     part = path.with_name(path.name + ".part")
@@ -1489,11 +1501,14 @@ def _build(path: Path, *, start: date, month_index: int, scale: str | float, see
 
 def generate_export(path: str | os.PathLike[str], *, date: date, scale: str | float = "small",
                     seed: int = 1, era: str = "2025", producer: str = "python",
-                    month_index: int = 0, quirks: Iterable[str] = ()) -> Path:
+                    month_index: int = 0, quirks: Iterable[str] = (),
+                    deleted_at: int | None = None) -> Path:
     """Write one export made on ``date``, the ``month_index``-th of a monthly series, with
-    the ``quirks`` named (keys of ``QUIRKS``). A different ``seed`` is a different member."""
+    the ``quirks`` named (keys of ``QUIRKS``). A different ``seed`` is a different member.
+    With ``deleted_at``, the member deletes a conversation in that month (see ``Member``)."""
     return _build(Path(path), start=add_months(date, -month_index), month_index=month_index,
-                  scale=scale, seed=seed, era=era, producer=producer, quirks=quirks)
+                  scale=scale, seed=seed, era=era, producer=producer, quirks=quirks,
+                  deleted_at=deleted_at)
 
 
 def generate_series(out_dir: str | os.PathLike[str], *, months: int, scale: str | float,

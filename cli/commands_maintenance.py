@@ -198,6 +198,8 @@ def _prune_json(result: PruneResult) -> dict[str, Any]:
         "blobs_unused": plan.blobs_unused,
         "bytes_unused": plan.bytes_unused,
         "bytes_repacked": plan.bytes_repack,
+        "frames_reencoded": plan.frames_reencoded,
+        "bytes_reencoded": plan.bytes_reencoded,
         "packs_kept": len(plan.keep),
         "packs_repacked": len(plan.repack),
         "packs_deleted": len(plan.delete),
@@ -206,6 +208,7 @@ def _prune_json(result: PruneResult) -> dict[str, Any]:
         "packs_written": result.packs_written,
         "bytes_freed": result.bytes_freed,
         "bytes_written": result.bytes_written,
+        "bytes_freed_net": result.net_freed,
     }
 
 
@@ -224,12 +227,24 @@ def _prune_text(result: PruneResult, dry_run: bool = False) -> None:
         f"{render.plural(goes, 'pack')} to delete, {len(plan.repack)} to repack "
         f"({render.human_size(plan.bytes_repack)} still needed), {len(plan.keep)} kept",
     ]
+    if plan.frames_reencoded:
+        lines.append(
+            f"{render.plural(plan.frames_reencoded, 'frame')} to re-encode without the "
+            f"unneeded data it was compressed against ({render.human_size(plan.bytes_reencoded)})"
+        )
     if dry_run:
         render.stdout.print("Prune would remove " + "; ".join(lines) + " (dry run).")
         return
+    net = result.net_freed
+    change = (
+        f"The vault is {render.human_size(net)} smaller"
+        if net >= 0
+        else f"The vault grew by {render.human_size(-net)} (re-encoded frames no longer draw "
+        "on the removed data)"
+    )
     render.stdout.print(
-        "Pruned: " + "; ".join(lines) + f". Freed {render.human_size(result.bytes_freed)}, "
-        f"wrote {render.human_size(result.bytes_written)}."
+        "Pruned: " + "; ".join(lines) + f". {change}: deleted "
+        f"{render.human_size(result.bytes_freed)}, wrote {render.human_size(result.bytes_written)}."
     )
 
 

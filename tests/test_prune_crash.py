@@ -12,13 +12,21 @@ S1 and S3 are forgotten: S3's pack goes whole, S1's pack is partly needed (R1 is
 repacked; every snapshot's index file is replaced by one. After a kill at any point: verify
 --read-data passes, exactly S2 and S4 are listed and restore byte for byte, and the next
 prune finishes the job (after it, a dry run finds nothing left to do).
+
+A second vault holds January's and February's exports (bench/exportgen.py), February's frames
+compressed against January's chunks, and a conversation only January has; January is
+forgotten, so prune re-encodes February's frames. Killed at any of those writes, the same
+holds, and once the next prune has finished the conversation is in no frame of the vault.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import zipfile
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +51,8 @@ class Base:
     data: list[bytes]
     opened: Any  # the base vault opened once: its keys serve every copy
     forgotten: Lk  # a copy of the vault in which S1 and S3 were forgotten
-
-    @property
-    def kept(self) -> list[int]:
-        return [1, 3]  # S2 and S4
+    kept: list[int] = field(default_factory=lambda: [1, 3])  # S2 and S4
+    markers: list[bytes] = field(default_factory=list)  # only in forgotten snapshots
 
 
 @pytest.fixture(scope="module")
@@ -100,9 +106,55 @@ def check_prune_finishes(base: Base, lk: Lk, label: str) -> None:
     code, _out, err = lk.run("prune")
     assert_clean_stderr(err)
     assert code == 0, f"{label}: the next prune exited {code}: {err}"
-    plan = reopen(base.opened, lk.vault).prune(dry_run=True).plan
+    vault = reopen(base.opened, lk.vault)
+    plan = vault.prune(dry_run=True).plan
     assert plan.nothing_to_do and plan.blobs_unused == 0, f"{label}: prune left work: {plan}"
     check_consistent(base, lk, f"{label}, after the next prune", [kept])
+    for content in every_frame(vault):
+        assert not any(m in content for m in base.markers), f"{label}: forgotten data stays"
+
+
+def every_frame(vault: Any) -> list[bytes]:
+    """The decrypted content of every frame of every pack stored, indexed or not."""
+    from lkvault.vault.repository.index import FrameRef, pack_id_of_name
+
+    repo = vault.repo
+    repo.reload_index()
+    contents = []
+    for name in repo.backend.list("data/"):
+        pack_id = pack_id_of_name(name)
+        assert pack_id is not None, name
+        contents += [repo.read_frame(FrameRef(pack_id, e)) for e in repo.read_pack_header(pack_id)]
+    return contents
+
+
+@pytest.fixture(scope="module")
+def chained(tmp_path_factory: pytest.TempPathFactory) -> Base:
+    from bench.exportgen import export_name, generate_export
+
+    root = tmp_path_factory.mktemp("prune-chain")
+    lk = Lk(root / "vault", root / "state")
+    lk.init()
+    ids, data = [], []
+    for month in range(2):
+        when = date(2026, 1 + month, 15)
+        path = generate_export(
+            root / export_name(when), date=when, scale=0.05, month_index=month, deleted_at=1
+        )
+        ids.append(lk.snapshot(path))
+        data.append(path.read_bytes())
+    rows = [_conversation_ids(d) for d in data]
+    markers = [cid.encode() for cid in rows[0] - rows[1]]
+    assert markers and not any(m in data[1] for m in markers)
+    forgotten = copy_lk(lk, root / "forgotten")
+    forgotten.ok("forget", ids[0])
+    return Base(lk, ids, data, open_vault(lk), forgotten, kept=[1], markers=markers)
+
+
+def _conversation_ids(export: bytes) -> set[str]:
+    with zipfile.ZipFile(io.BytesIO(export)) as archive:
+        text = archive.read("messages.csv").decode("utf-8")
+    return {row["CONVERSATION ID"] for row in csv.DictReader(io.StringIO(text))}
 
 
 def sweep(base: Base, tmp_path: Path, args: list[str], forgotten: bool, check: Any) -> int:
@@ -139,6 +191,15 @@ def test_prune_killed_at_every_storage_change(base: Base, tmp_path: Path) -> Non
     changes = sweep(base, tmp_path, ["prune"], True, check_prune_finishes)
     # lock; the repacked pack and its index; the new index; 5 old index files; 2 packs.
     assert changes >= 10, changes
+
+
+def test_prune_killed_at_every_reencoding_write(chained: Base, tmp_path: Path) -> None:
+    assert every_frame(chained.opened) and any(
+        m in content for content in every_frame(chained.opened) for m in chained.markers
+    )
+    changes = sweep(chained, tmp_path, ["prune"], True, check_prune_finishes)
+    # lock; the re-encoded frames' pack and its index; the new index; old ones; old packs.
+    assert changes >= 5, changes
 
 
 def test_forget_killed_at_every_storage_change(base: Base, tmp_path: Path) -> None:

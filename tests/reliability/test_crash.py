@@ -168,6 +168,29 @@ def forgotten_base(tmp_path: Path) -> Base:
     return base
 
 
+def forgotten_chain_base(tmp_path: Path) -> Base:
+    """January's and February's exports, February's frames compressed against January's
+    chunks, and January forgotten: prune must re-encode February's frames."""
+    from bench.exportgen import export_name, generate_export
+
+    months = []
+    for month in range(2):
+        when = date(2026, 1 + month, 15)
+        path = generate_export(
+            tmp_path / "gen" / export_name(when),
+            date=when,
+            scale=0.05,
+            seed=7,
+            month_index=month,
+            deleted_at=1,
+        )
+        months.append((path.name, path.read_bytes()))
+    base = base_with(tmp_path, months, None)
+    base.lk.ok("forget", base.committed[0].id)
+    base.committed = base.committed[1:]
+    return base
+
+
 def command_missing(name: str) -> str | None:
     import lkvault.cli.main  # noqa: F401 - registers every command on the app
     from lkvault.cli.app import app
@@ -198,6 +221,14 @@ CRASH_OPERATIONS = [
     Operation(
         "prune after forget",
         forgotten_base,
+        lambda base: ["prune"],
+        stores_target=False,
+        fast_sample=1,
+        available=lambda: command_missing("prune"),
+    ),
+    Operation(
+        "prune re-encoding frames that drew on a forgotten export",
+        forgotten_chain_base,
         lambda base: ["prune"],
         stores_target=False,
         fast_sample=1,

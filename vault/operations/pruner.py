@@ -1,14 +1,21 @@
 """Prune: removes the data no snapshot needs, copying the still-needed blobs out of packs
-that also hold unneeded ones.
+that also hold unneeded ones, and re-encoding the frames compressed against them.
 
-Every pack is sorted into one of four kinds: *kept* (all its blobs are needed, or needed
-nowhere else), *repacked* (some blobs are needed: they are written fresh into new packs, in
-plain frames), *deleted* (nothing in it is needed) and *unreferenced* (no index file lists
-it: what an interrupted snapshot or prune left). Then, in this order: new packs and their
-index file; new index files listing every pack that stays; deletion of the old index files;
-deletion of the packs that go (vault.repository.compaction). Killed at any moment, the vault
-is consistent, every kept snapshot restores, and the next prune finishes the job. Memory:
-the index, the set of needed blob ids, and the writer's bounded buffer of frames.
+A blob is needed when a snapshot names it. A frame compressed against a dictionary encodes
+its blobs as differences from the dictionary's blobs, so a frame that stays as it is must
+draw only on needed blobs (usage.frame_stays); otherwise a forgotten snapshot's content
+would stay decryptable through the frames of the snapshots that followed it.
+
+Every pack is sorted into one of four kinds: *kept* (every frame in it stays as it is),
+*repacked* (some blobs are needed: they are written fresh into new packs, in plain frames,
+which also re-encodes a frame whose dictionary draws on unneeded blobs), *deleted* (nothing
+in it is needed) and *unreferenced* (no index file lists it: what an interrupted snapshot or
+prune left). Then, in this order: new packs and their index file; new index files listing
+every pack that stays; deletion of the old index files; deletion of the packs that go
+(vault.repository.compaction). Killed at any moment, the vault is consistent, every kept
+snapshot restores, and the next prune finishes the job. Memory: the index, the set of needed
+blob ids, and the writer's bounded buffer of frames; the repacked frames' dictionary chains
+are decoded once each into scratch space (Repository.staged).
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from lkvault.vault.errors import IntegrityError, StorageError
-from lkvault.vault.operations.usage import used_blobs
+from lkvault.vault.operations.usage import frame_stays, used_blobs
 from lkvault.vault.progress import NoProgress, Progress
 from lkvault.vault.repository.compaction import (
     copy_frame_blobs,
@@ -52,6 +59,8 @@ class PrunePlan:
     blobs_unused: int = 0
     bytes_unused: int = 0  # content bytes of blobs nothing needs
     bytes_repack: int = 0  # content bytes to copy into new packs
+    frames_reencoded: int = 0  # frames whose needed blobs are copied off a dictionary
+    bytes_reencoded: int = 0  # content bytes of those blobs (part of bytes_repack)
     stored_delete: int = 0  # stored bytes of the frames in packs that go
 
     @property
@@ -73,6 +82,12 @@ class PruneResult:
     bytes_freed: int = 0  # stored bytes of deleted packs
     bytes_written: int = 0  # stored bytes of new packs and index files
 
+    @property
+    def net_freed(self) -> int:
+        """How much smaller the vault's packs are; negative when re-encoded frames, now
+        without the forgotten blobs they were compressed against, take more room."""
+        return self.bytes_freed - self.bytes_written
+
 
 def plan_prune(repo: Repository) -> PrunePlan:
     """Decide what prune does. Refuses (IntegrityError) when the vault is damaged: with an
@@ -84,7 +99,7 @@ def plan_prune(repo: Repository) -> PrunePlan:
     try:
         forgotten = load_forgotten(repo)
         snapshots = load_snapshots(repo)
-        used = used_blobs(repo, snapshots, index)
+        used = used_blobs(repo, snapshots)
     except (IntegrityError, StorageError) as exc:
         raise IntegrityError(f"prune needs every snapshot whole: {exc}; {REPAIR_HINT}") from None
     missing = [blob_id for blob_id in used if blob_id not in index]
@@ -119,36 +134,56 @@ def _id_of(name: str) -> bytes | None:
 
 
 def _sort_packs(plan: PrunePlan, index: Index, used: set[bytes]) -> None:
-    """Keep packs whose every blob is needed; from the others, take each needed blob that
-    no kept pack holds once (a blob stored twice is copied at most once)."""
-    covered: set[bytes] = set()
+    """Keep packs whose every frame stays as it is; from the others, take each needed blob
+    that no kept pack holds once (a blob stored twice is copied at most once)."""
+    covered: dict[bytes, int] = {}  # blob -> the depth of its shallowest copy in a kept pack
+    kept_dictionaries: set[bytes] = set()
     partial: list[bytes] = []
     for pack_id, frames in index.packs.items():
-        if all(blob_id in used for entry in frames for blob_id in entry.blob_ids()):
+        if all(frame_stays(entry, used) for entry in frames):
             plan.keep[pack_id] = frames
-            covered.update(blob_id for entry in frames for blob_id in entry.blob_ids())
+            for entry in frames:
+                kept_dictionaries.update(ref.id for ref in entry.dictionary)
+                for blob_id in entry.blob_ids():
+                    covered[blob_id] = min(covered.get(blob_id, entry.depth), entry.depth)
         else:
             partial.append(pack_id)
+    copied: set[bytes] = set()
     for pack_id in partial:
         frames = index.packs[pack_id]
         needed: list[tuple[FrameEntry, list[BlobEntry]]] = []
         for entry in frames:
-            blobs = []
+            blobs = [
+                blob
+                for blob in entry.blobs
+                if blob.id in used
+                and blob.id not in copied
+                and _copy_needed(blob.id, covered, kept_dictionaries)
+            ]
+            copied.update(blob.id for blob in blobs)
             for blob in entry.blobs:
-                if blob.id in used and blob.id not in covered:
-                    covered.add(blob.id)
-                    blobs.append(blob)
-                    plan.bytes_repack += blob.length
-                else:
+                if blob.id not in used:
                     plan.blobs_unused += 1
                     plan.bytes_unused += blob.length
             if blobs:
                 needed.append((entry, blobs))
+                plan.bytes_repack += sum(blob.length for blob in blobs)
+                if not frame_stays(entry, used) and entry.has_dictionary:
+                    plan.frames_reencoded += 1
+                    plan.bytes_reencoded += sum(blob.length for blob in blobs)
         plan.stored_delete += sum(entry.length for entry in frames)
         if needed:
             plan.repack[pack_id] = needed
         else:
             plan.delete.append(pack_id)
+
+
+def _copy_needed(blob_id: bytes, covered: dict[bytes, int], kept_dictionaries: set[bytes]) -> bool:
+    """Whether a needed blob in a pack that goes must be copied: no kept pack holds it, or a
+    kept frame's dictionary draws on it and the kept copy sits deeper than a fresh plain copy
+    would (a dictionary must sit in a shallower frame than the frame it serves)."""
+    depth = covered.get(blob_id)
+    return depth is None or (depth > 0 and blob_id in kept_dictionaries)
 
 
 def run_prune(
@@ -167,11 +202,13 @@ def run_prune(
     if plan.repack:
         writer = repo.writer(workers, fresh=True)
         progress.start("Repacking", plan.bytes_repack)
+        sources = [FrameRef(p, entry) for p, frames in plan.repack.items() for entry, _ in frames]
         try:
-            for pack_id, frames in plan.repack.items():
-                for entry, blobs in frames:
-                    copied = copy_frame_blobs(repo, writer, FrameRef(pack_id, entry), blobs)
-                    progress.advance(copied)
+            with repo.staged(sources):
+                for pack_id, frames in plan.repack.items():
+                    for entry, blobs in frames:
+                        copied = copy_frame_blobs(repo, writer, FrameRef(pack_id, entry), blobs)
+                        progress.advance(copied)
             writer.finish()
         except BaseException:
             writer.abort()

@@ -94,7 +94,8 @@ def vault_stats(repo: Repository, snapshots: list[Snapshot]) -> VaultStats:
             usage.unique += content
             usage.unique_stored += stored
     stats.content = sum(u.content for u in stats.snapshots)
-    needed_all = index.with_dictionaries(set(first))
+    # Blobs only a dictionary draws on are unused: prune re-encodes the frames they serve.
+    needed_all = set(first)
     for blob_id in index:
         content, stored = _stored_share(index, blob_id)
         if blob_id in needed_all:

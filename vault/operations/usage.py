@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from lkvault.vault.format.tree import content_streams
 from lkvault.vault.operations.restorer import iter_chunk_refs, load_tree
-from lkvault.vault.repository.index import Index
+from lkvault.vault.repository.pack import FrameEntry
 from lkvault.vault.repository.repo import Repository
 from lkvault.vault.repository.snapshots import Snapshot
 
@@ -25,11 +25,20 @@ def snapshot_blobs(repo: Repository, snapshot: Snapshot) -> Iterator[tuple[bytes
                 yield ref.id, ref.length
 
 
-def used_blobs(repo: Repository, snapshots: list[Snapshot], index: Index) -> set[bytes]:
-    """Every blob that reading ``snapshots`` needs: what their trees name, and what the
-    frames holding those blobs need in turn (the dictionaries some frames are compressed
-    against). Anything else in the vault can go."""
+def used_blobs(repo: Repository, snapshots: list[Snapshot]) -> set[bytes]:
+    """Every blob ``snapshots`` name: their trees, lists and chunks. Anything else in the
+    vault can go, including blobs only a frame's dictionary draws on: prune re-encodes such
+    frames (``frame_stays``), so that nothing of a forgotten snapshot stays behind."""
     used: set[bytes] = set()
     for snapshot in snapshots:
         used.update(blob_id for blob_id, _ in snapshot_blobs(repo, snapshot))
-    return index.with_dictionaries(used)
+    return used
+
+
+def frame_stays(entry: FrameEntry, used: set[bytes]) -> bool:
+    """Whether a frame may stay as it is: every blob in it is used, and so is every blob it
+    is compressed against (its dictionary's bytes are part of what it encodes: a frame
+    compressed against a forgotten chunk would keep that chunk's content recoverable)."""
+    return all(blob_id in used for blob_id in entry.blob_ids()) and all(
+        ref.id in used for ref in entry.dictionary
+    )

@@ -26,7 +26,7 @@ def copy_frame_blobs(
 ) -> int:
     """Store ``blobs`` of one frame again through ``writer`` (a fresh one: plain frames, no
     dictionary); each is checked against its keyed id. Returns the bytes copied."""
-    content = repo.read_frame(ref)
+    content = repo.frame_content(ref)
     copied = 0
     for blob in blobs:
         data = content[blob.offset : blob.offset + blob.length]

@@ -136,14 +136,6 @@ class Index:
         frames = [f for entries in self.packs.values() for f in entries if f.has_dictionary]
         return sorted(frames, key=lambda f: f.depth, reverse=True)
 
-    def with_dictionaries(self, used: set[bytes]) -> set[bytes]:
-        """``used`` plus every blob that reading them needs as (part of) a dictionary."""
-        needed = set(used)
-        for frame in self.dictionary_frames():
-            if any(blob_id in needed for blob_id in frame.blob_ids()):
-                needed.update(ref.id for ref in frame.dictionary)
-        return needed
-
 
 def pack_name(pack_id: bytes) -> str:
     """Storage name of a pack: packs are spread over 256 folders by their first byte."""

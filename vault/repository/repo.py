@@ -385,6 +385,15 @@ class Repository:
             return None
         return self._stage.read_at(start + location.offset, location.length)
 
+    def frame_content(self, ref: FrameRef) -> bytes:
+        """A frame's authenticated content: from the stage when it is staged (inside
+        ``staged``), else as ``read_frame`` gives it."""
+        if self._stage is not None:
+            start = self._staged.get(frame_key(ref))
+            if start is not None:
+                return self._stage.read_at(start, ref.entry.raw_size)
+        return self.read_frame(ref)
+
     def read_frame(self, ref: FrameRef) -> bytes:
         """A frame's authenticated content, from a small cache shared by threads."""
         content = self._cached_frame(ref)

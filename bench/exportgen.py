@@ -900,11 +900,13 @@ class Member:
     def conversation_order(self) -> list[int]:
         """Conversations with at least one message before now, most recently active first.
 
-        With ``deleted_at``, from that month on the conversation most recently active at the
-        first export is gone: its member deleted it (as a contact may ask them to)."""
+        With ``deleted_at``, from that month on the conversation started last before the
+        export of the month before is gone: its member deleted it (as a contact may ask them
+        to). With ``deleted_at`` >= 2 only that month's export holds it."""
         order = self._active_conversations(self.now)
         if self.deleted_at is not None and self.month >= self.deleted_at:
-            deleted = self._active_conversations(self.T[0])[0]
+            starts, _ = self._conversations()
+            deleted = bisect.bisect_left(starts, self.T[self.deleted_at - 1]) - 1
             order = [j for j in order if j != deleted]
         return order
 

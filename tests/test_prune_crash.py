@@ -13,10 +13,11 @@ repacked; every snapshot's index file is replaced by one. After a kill at any po
 --read-data passes, exactly S2 and S4 are listed and restore byte for byte, and the next
 prune finishes the job (after it, a dry run finds nothing left to do).
 
-A second vault holds January's and February's exports (bench/exportgen.py), February's frames
-compressed against January's chunks, and a conversation only January has; January is
-forgotten, so prune re-encodes February's frames. Killed at any of those writes, the same
-holds, and once the next prune has finished the conversation is in no frame of the vault.
+A second vault holds three monthly exports (bench/exportgen.py), each month's frames
+compressed against the month before, and a conversation only February has; February is
+forgotten, so prune re-encodes March's frames against January's chunks. Killed at any of
+those writes, the same holds, and once the next prune has finished the conversation is in
+no frame of the vault.
 """
 
 from __future__ import annotations
@@ -136,19 +137,19 @@ def chained(tmp_path_factory: pytest.TempPathFactory) -> Base:
     lk = Lk(root / "vault", root / "state")
     lk.init()
     ids, data = [], []
-    for month in range(2):
+    for month in range(3):
         when = date(2026, 1 + month, 15)
         path = generate_export(
-            root / export_name(when), date=when, scale=0.05, month_index=month, deleted_at=1
+            root / export_name(when), date=when, scale=0.05, month_index=month, deleted_at=2
         )
         ids.append(lk.snapshot(path))
         data.append(path.read_bytes())
     rows = [_conversation_ids(d) for d in data]
-    markers = [cid.encode() for cid in rows[0] - rows[1]]
-    assert markers and not any(m in data[1] for m in markers)
+    markers = [cid.encode() for cid in rows[1] - rows[0] - rows[2]]
+    assert markers and not any(m in data[0] + data[2] for m in markers)
     forgotten = copy_lk(lk, root / "forgotten")
-    forgotten.ok("forget", ids[0])
-    return Base(lk, ids, data, open_vault(lk), forgotten, kept=[1], markers=markers)
+    forgotten.ok("forget", ids[1])
+    return Base(lk, ids, data, open_vault(lk), forgotten, kept=[0, 2], markers=markers)
 
 
 def _conversation_ids(export: bytes) -> set[str]:

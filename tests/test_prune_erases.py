@@ -58,7 +58,7 @@ def exports(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[
     markers += [row["CONTENT"].encode() for row in gone if len(row["CONTENT"]) >= 40]
     with zipfile.ZipFile(february) as archive:
         stored = b"".join(archive.read(info) for info in archive.infolist())
-    assert len(markers) >= 2 and not any(marker in stored for marker in markers)
+    assert not any(marker in stored for marker in markers)
     return january, february, markers
 
 
@@ -92,3 +92,39 @@ def test_a_forgotten_conversation_is_in_no_frame_after_prune(
     again = cli("prune", "--json").json()
     assert again["frames_reencoded"] == 0 and again["packs_deleted"] == 0
     assert "Nothing to prune" in cli("prune").out
+
+
+def stored_bytes(vault: Path) -> int:
+    files = [p for folder in ("data", "index") for p in (vault / folder).rglob("*")]
+    return sum(p.stat().st_size for p in files if p.is_file())
+
+
+def test_thinning_re_encodes_against_the_months_kept(cli, tmp_path: Path) -> None:  # noqa: ANN001
+    # February alone holds a conversation (started in February, deleted by March). Forgetting
+    # February: March's frames drew on February's chunks and are re-encoded against
+    # January's versions of them, which stay; stored whole they would take more room than
+    # the forgotten month frees.
+    months = [date(2026, m, 15) for m in (1, 2, 3)]
+    paths = [
+        generate_export(tmp_path / export_name(d), date=d, scale=0.05, month_index=k, deleted_at=2)
+        for k, d in enumerate(months)
+    ]
+    ids = [{row["CONVERSATION ID"] for row in messages(p)} for p in paths]
+    markers = [cid.encode() for cid in ids[1] - ids[0] - ids[2]]
+    assert markers
+    assert cli("init").code == 0
+    snaps = [cli("snapshot", str(p)).out.strip() for p in paths]
+    before = stored_bytes(tmp_path / "vault")
+    pruned = cli("forget", snaps[1], "--prune", "--json").json()["prune"]
+    assert pruned["frames_reencoded"] >= 1
+    assert stored_bytes(tmp_path / "vault") < before
+    vault = Vault.open(str(tmp_path / "vault"), PASSPHRASE, Environment(state_dir=tmp_path / "s"))
+    index = vault.repo.reload_index()
+    assert any(f.has_dictionary for frames in index.packs.values() for f in frames)
+    for frame in every_frame(vault):
+        assert not any(marker in frame for marker in markers)
+    for snap_id, path in ((snaps[0], paths[0]), (snaps[2], paths[2])):
+        out = tmp_path / f"{snap_id}.zip"
+        assert cli("restore", snap_id, "-o", str(out)).code == 0
+        assert out.read_bytes() == path.read_bytes()
+    assert cli("verify", "--read-data").code == 0

@@ -169,12 +169,12 @@ def forgotten_base(tmp_path: Path) -> Base:
 
 
 def forgotten_chain_base(tmp_path: Path) -> Base:
-    """January's and February's exports, February's frames compressed against January's
-    chunks, and January forgotten: prune must re-encode February's frames."""
+    """Three monthly exports, each month's frames compressed against the month before, and
+    the middle one forgotten: prune must re-encode March's frames against January's chunks."""
     from bench.exportgen import export_name, generate_export
 
     months = []
-    for month in range(2):
+    for month in range(3):
         when = date(2026, 1 + month, 15)
         path = generate_export(
             tmp_path / "gen" / export_name(when),
@@ -182,12 +182,12 @@ def forgotten_chain_base(tmp_path: Path) -> Base:
             scale=0.05,
             seed=7,
             month_index=month,
-            deleted_at=1,
+            deleted_at=2,
         )
         months.append((path.name, path.read_bytes()))
     base = base_with(tmp_path, months, None)
-    base.lk.ok("forget", base.committed[0].id)
-    base.committed = base.committed[1:]
+    base.lk.ok("forget", base.committed[1].id)
+    base.committed = [base.committed[0], base.committed[2]]
     return base
 
 

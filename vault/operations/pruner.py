@@ -7,8 +7,9 @@ draw only on needed blobs (usage.frame_stays); otherwise a forgotten snapshot's 
 would stay decryptable through the frames of the snapshots that followed it.
 
 Every pack is sorted into one of four kinds: *kept* (every frame in it stays as it is),
-*repacked* (some blobs are needed: they are written fresh into new packs, in plain frames,
-which also re-encodes a frame whose dictionary draws on unneeded blobs), *deleted* (nothing
+*repacked* (some blobs are needed: they are written fresh into new packs, which also
+re-encodes a frame whose dictionary draws on unneeded blobs: compressed against the needed
+blobs nearest to them in its chain that stay where they are, else plain), *deleted* (nothing
 in it is needed) and *unreferenced* (no index file lists it: what an interrupted snapshot or
 prune left). Then, in this order: new packs and their index file; new index files listing
 every pack that stays; deletion of the old index files; deletion of the packs that go
@@ -32,7 +33,7 @@ from lkvault.vault.repository.compaction import (
     replace_index,
 )
 from lkvault.vault.repository.index import FrameRef, Index
-from lkvault.vault.repository.pack import BlobEntry, FrameEntry
+from lkvault.vault.repository.pack import MAX_DICT_BLOBS, BlobEntry, FrameEntry
 from lkvault.vault.repository.repo import Repository
 from lkvault.vault.repository.snapshots import (
     delete_forgotten_files,
@@ -61,6 +62,8 @@ class PrunePlan:
     bytes_repack: int = 0  # content bytes to copy into new packs
     frames_reencoded: int = 0  # frames whose needed blobs are copied off a dictionary
     bytes_reencoded: int = 0  # content bytes of those blobs (part of bytes_repack)
+    # What each re-encoded frame (by pack and offset) may be compressed against instead
+    bases: dict[tuple[bytes, int], list[bytes]] = field(default_factory=dict)
     stored_delete: int = 0  # stored bytes of the frames in packs that go
 
     @property
@@ -171,11 +174,42 @@ def _sort_packs(plan: PrunePlan, index: Index, used: set[bytes]) -> None:
                 if not frame_stays(entry, used) and entry.has_dictionary:
                     plan.frames_reencoded += 1
                     plan.bytes_reencoded += sum(blob.length for blob in blobs)
+                    bases = _bases_still_needed(entry, index, used, plan.keep)
+                    if bases:
+                        plan.bases[(pack_id, entry.offset)] = bases
         plan.stored_delete += sum(entry.length for entry in frames)
         if needed:
             plan.repack[pack_id] = needed
         else:
             plan.delete.append(pack_id)
+
+
+def _bases_still_needed(
+    entry: FrameEntry, index: Index, used: set[bytes], keep: dict[bytes, list[FrameEntry]]
+) -> list[bytes]:
+    """What a frame re-encoded without its unneeded dictionary blobs may be compressed
+    against, likeliest first: its dictionary blobs still needed, then, for each unneeded one,
+    the blobs its own frame was compressed against, and so on down the chain (the versions of
+    the same rows before the forgotten ones). Only needed blobs in packs that stay as they are
+    qualify: their content is a kept snapshot's, and their place and depth do not change."""
+    bases: list[bytes] = []
+    seen: set[bytes] = set()
+    level = [ref.id for ref in entry.dictionary]
+    while level and len(bases) < MAX_DICT_BLOBS:
+        below: list[bytes] = []
+        for blob_id in level:
+            if blob_id in seen:
+                continue
+            seen.add(blob_id)
+            location = index.get(blob_id)
+            if location is None:
+                continue
+            if blob_id not in used:
+                below.extend(ref.id for ref in location.frame.entry.dictionary)
+            elif location.frame.pack_id in keep:
+                bases.append(blob_id)
+        level = below
+    return bases
 
 
 def _copy_needed(blob_id: bytes, covered: dict[bytes, int], kept_dictionaries: set[bytes]) -> bool:
@@ -207,7 +241,10 @@ def run_prune(
             with repo.staged(sources):
                 for pack_id, frames in plan.repack.items():
                     for entry, blobs in frames:
-                        copied = copy_frame_blobs(repo, writer, FrameRef(pack_id, entry), blobs)
+                        bases = plan.bases.get((pack_id, entry.offset), [])
+                        copied = copy_frame_blobs(
+                            repo, writer, FrameRef(pack_id, entry), blobs, bases
+                        )
                         progress.advance(copied)
             writer.finish()
         except BaseException:

@@ -10,7 +10,7 @@ lists it. Killed anywhere, a vault holds at worst duplicates and unreferenced pa
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from lkvault.vault.errors import IntegrityError
 from lkvault.vault.repository.index import FrameRef, encode_index, pack_name
@@ -22,15 +22,20 @@ MAX_BLOBS_PER_INDEX = 100_000
 
 
 def copy_frame_blobs(
-    repo: Repository, writer: BlobWriter, ref: FrameRef, blobs: Iterable[BlobEntry]
+    repo: Repository,
+    writer: BlobWriter,
+    ref: FrameRef,
+    blobs: Iterable[BlobEntry],
+    bases: Sequence[bytes] = (),
 ) -> int:
-    """Store ``blobs`` of one frame again through ``writer`` (a fresh one: plain frames, no
-    dictionary); each is checked against its keyed id. Returns the bytes copied."""
+    """Store ``blobs`` of one frame again through ``writer`` (a fresh one: plain frames, or
+    compressed against ``bases``, stored blobs that stay); each is checked against its keyed
+    id. Returns the bytes copied."""
     content = repo.frame_content(ref)
     copied = 0
     for blob in blobs:
         data = content[blob.offset : blob.offset + blob.length]
-        if writer.add(blob.type, data) != blob.id:
+        if writer.add(blob.type, data, bases) != blob.id:
             raise IntegrityError(
                 f"blob {blob.id.hex()[:16]} in {pack_name(ref.pack_id)} does not match its id"
             )

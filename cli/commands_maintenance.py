@@ -179,7 +179,9 @@ def prune(
     vault: VaultOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Remove the data no snapshot needs, repacking packs that are partly needed. Safe to
+    """Remove the data no snapshot needs, repacking packs that are partly needed. Frames of
+    kept snapshots that were compressed against removed data are re-encoded, so nothing of a
+    forgotten snapshot's content stays in the vault (see SECURITY.md for what does). Safe to
     interrupt at any moment: the next run finishes the job."""
     opened = open_vault(vault)
     result = opened.prune(dry_run=dry_run, progress=render.BarProgress(not json))

@@ -1,0 +1,146 @@
+"""Dictionary chains over a vault's life: stored bytes, restore time and scratch space by age.
+
+Stores a monthly series (bench/exportgen.py) in one vault per chain depth bound (the depth
+past which a writer stores a changed blob whole again instead of compressing it against its
+previous version: MAX_DICT_DEPTH, 48, in lkvault today) and, every
+``--every`` months, measures the vault's stored bytes and, for the newest and the oldest
+snapshot, the restore time (frame cache emptied first, keys already unlocked) and the scratch
+space the restore stages: the raw bytes of every frame in the dictionary chains it decodes
+(Repository.staged). Prints one JSON line a measurement, then a Markdown table a depth.
+
+    python -m bench.chains --scale small --months 120 --depths 12,48 --every 12
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from lkvault.vault import Environment, Vault
+from lkvault.vault.operations.usage import snapshot_blobs
+from lkvault.vault.repository import repo as repo_module
+from lkvault.vault.repository.index import FrameRef
+from lkvault.vault.repository.pack import MAX_DICT_DEPTH
+from lkvault.vault.repository.snapshots import Snapshot
+
+from bench.exportgen import generate_series
+
+PASSPHRASE = b"bench chains passphrase"
+
+
+def stored_bytes(root: Path) -> int:
+    files = [p for folder in ("data", "index") for p in (root / folder).rglob("*")]
+    return sum(p.stat().st_size for p in files if p.is_file())
+
+
+def chain_bytes(vault: Vault, snapshot: Snapshot) -> tuple[int, int]:
+    """(raw bytes, frames) of every dictionary frame restoring ``snapshot`` decodes, and of
+    the frames their dictionaries draw on, transitively: what the restore stages."""
+    repo = vault.repo
+    index = repo.index
+    pending = [
+        location.frame
+        for blob_id, _ in snapshot_blobs(repo, snapshot)
+        if (location := index.get(blob_id)) is not None and location.frame.entry.has_dictionary
+    ]
+    seen: dict[tuple[bytes, int], FrameRef] = {}
+    while pending:
+        ref = pending.pop()
+        key = (ref.pack_id, ref.entry.offset)
+        if key in seen:
+            continue
+        seen[key] = ref
+        for dictionary_ref in ref.entry.dictionary:
+            location = index.get(dictionary_ref.id)
+            if location is not None:
+                pending.append(location.frame)
+    return sum(ref.entry.raw_size for ref in seen.values()), len(seen)
+
+
+def restore_seconds(vault: Vault, snapshot: Snapshot, out: Path) -> float:
+    vault.repo.use_index(vault.repo.index)  # an empty frame cache, as in a new process
+    start = time.perf_counter()
+    vault.restore(snapshot.id.hex(), out, force=True)
+    seconds = time.perf_counter() - start
+    out.unlink()
+    return seconds
+
+
+def run_depth(paths: Sequence[Path], depth: int, every: int, work: Path) -> list[dict[str, Any]]:
+    if not 1 <= depth <= MAX_DICT_DEPTH:
+        raise SystemExit(f"depth {depth}: readers accept chains up to {MAX_DICT_DEPTH} deep")
+    repo_module.MAX_DICT_DEPTH = depth  # the writer's bound (pack.MAX_DICT_DEPTH: readers')
+    root = work / f"vault-{depth}"
+    shutil.rmtree(root, ignore_errors=True)
+    vault = Vault.init(str(root), PASSPHRASE, Environment(state_dir=work / f"state-{depth}"))
+    rows = []
+    for month, path in enumerate(paths, start=1):
+        vault.snapshot(path)
+        if month % every and month != len(paths):
+            continue
+        snapshots = vault.snapshots()
+        row: dict[str, Any] = {"depth": depth, "month": month, "stored": stored_bytes(root)}
+        row["max_frame_depth"] = max(
+            (f.depth for frames in vault.repo.index.packs.values() for f in frames), default=0
+        )
+        for label, snap in (("newest", snapshots[-1]), ("oldest", snapshots[0])):
+            scratch, frames = chain_bytes(vault, snap)
+            row[f"{label}_scratch"] = scratch
+            row[f"{label}_chain_frames"] = frames
+            row[f"{label}_restore_s"] = round(restore_seconds(vault, snap, work / "out.zip"), 3)
+        print(json.dumps(row), flush=True)
+        rows.append(row)
+    shutil.rmtree(root, ignore_errors=True)
+    return rows
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        "| month | stored | deepest frame | restore newest | scratch newest | "
+        "restore oldest | scratch oldest |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['month']} | {r['stored'] / 1e6:.2f} MB | {r['max_frame_depth']} | "
+            f"{r['newest_restore_s']:.2f} s | {r['newest_scratch'] / 1e6:.1f} MB | "
+            f"{r['oldest_restore_s']:.2f} s | {r['oldest_scratch'] / 1e6:.1f} MB |"
+        )
+    return "\n".join(lines)
+
+
+def _export_day(path: Path) -> tuple[int, ...]:
+    """(year, month, day) of an exportgen name ending in MM-DD-YYYY.zip."""
+    month, day, year = path.stem.rsplit("_", 1)[-1].split("-")
+    return int(year), int(month), int(day)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.chains", description=__doc__)
+    parser.add_argument("--scale", default="small")
+    parser.add_argument("--months", type=int, default=120)
+    parser.add_argument("--depths", default=str(MAX_DICT_DEPTH), help="e.g. 12,48")
+    parser.add_argument("--every", type=int, default=12)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--exports", type=Path, help="folder of the series (kept; else a temp)")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="lkvault-chains-") as tmp:
+        folder = args.exports or Path(tmp) / "exports"
+        paths = sorted(folder.glob("*.zip"), key=_export_day)
+        if len(paths) != args.months:
+            paths = generate_series(folder, months=args.months, scale=args.scale, seed=args.seed)
+        for depth in (int(d) for d in args.depths.split(",")):
+            rows = run_depth(paths, depth, args.every, Path(tmp))
+            print(f"\n{args.scale} x {args.months} months, chains at most {depth} deep\n")
+            print(markdown(rows), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -97,3 +97,22 @@ def test_numbers_out_of_range_are_refused_in_one_line(cli, backlog, args, says) 
     result = cli("forget", *args, "--dry-run")
     assert result.code == 2
     assert says in assert_one_line_error(result.err)
+
+
+def test_a_contacts_file_is_dated_by_its_modification_day(
+    cli, exports: list[Path], tmp_path: Path
+) -> None:  # noqa: ANN001
+    contacts = generate_export(
+        tmp_path / export_name(date(2012, 6, 1), "2012-outlook"),
+        date=date(2012, 6, 1),
+        scale=0.05,
+        era="2012-outlook",
+    )
+    assert cli("init").code == 0
+    assert cli("snapshot", str(contacts)).code == 0
+    assert cli("snapshot", str(exports[2])).code == 0
+    rows = cli("forget", "--keep-yearly", "1", "--dry-run", "--json").json()["snapshots"]
+    assert [(r["date"], r["date_from"], r["keep"]) for r in rows] == [
+        ("2012-06-01", "file modified", False),
+        ("2026-03-15", "export name", True),
+    ]

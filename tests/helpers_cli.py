@@ -279,3 +279,18 @@ def reopen(opened: Any, root: Path) -> Any:
         lambda: datetime.now(timezone.utc),
     )
     return Vault(fresh, Environment(state_dir=None, lock_wait=5.0))
+
+
+def decrypted_frames(vault: Any) -> list[bytes]:
+    """The decrypted content of every frame of every pack the vault stores, indexed or not:
+    what anyone holding the keys could read from it."""
+    from lkvault.vault.repository.index import FrameRef, pack_id_of_name
+
+    repo = vault.repo
+    repo.reload_index()
+    contents = []
+    for name in repo.backend.list("data/"):
+        pack_id = pack_id_of_name(name)
+        assert pack_id is not None, name
+        contents += [repo.read_frame(FrameRef(pack_id, e)) for e in repo.read_pack_header(pack_id)]
+    return contents

@@ -38,6 +38,7 @@ from helpers_cli import (
     assert_clean_stderr,
     assert_library_restores,
     copy_lk,
+    decrypted_frames,
     export_zip,
     open_vault,
     random_bytes,
@@ -111,22 +112,8 @@ def check_prune_finishes(base: Base, lk: Lk, label: str) -> None:
     plan = vault.prune(dry_run=True).plan
     assert plan.nothing_to_do and plan.blobs_unused == 0, f"{label}: prune left work: {plan}"
     check_consistent(base, lk, f"{label}, after the next prune", [kept])
-    for content in every_frame(vault):
+    for content in decrypted_frames(vault):
         assert not any(m in content for m in base.markers), f"{label}: forgotten data stays"
-
-
-def every_frame(vault: Any) -> list[bytes]:
-    """The decrypted content of every frame of every pack stored, indexed or not."""
-    from lkvault.vault.repository.index import FrameRef, pack_id_of_name
-
-    repo = vault.repo
-    repo.reload_index()
-    contents = []
-    for name in repo.backend.list("data/"):
-        pack_id = pack_id_of_name(name)
-        assert pack_id is not None, name
-        contents += [repo.read_frame(FrameRef(pack_id, e)) for e in repo.read_pack_header(pack_id)]
-    return contents
 
 
 @pytest.fixture(scope="module")
@@ -195,9 +182,8 @@ def test_prune_killed_at_every_storage_change(base: Base, tmp_path: Path) -> Non
 
 
 def test_prune_killed_at_every_reencoding_write(chained: Base, tmp_path: Path) -> None:
-    assert every_frame(chained.opened) and any(
-        m in content for content in every_frame(chained.opened) for m in chained.markers
-    )
+    stored = decrypted_frames(chained.opened)
+    assert any(m in content for content in stored for m in chained.markers)
     changes = sweep(chained, tmp_path, ["prune"], True, check_prune_finishes)
     # lock; the re-encoded frames' pack and its index; the new index; old ones; old packs.
     assert changes >= 5, changes

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 from conftest import PASSPHRASE
+from helpers_cli import decrypted_frames
 from lkvault.vault import Environment, Vault
-from lkvault.vault.repository.index import FrameRef, pack_id_of_name
 
 from bench.exportgen import export_name, generate_export
 
@@ -27,19 +27,6 @@ def messages(path: Path) -> list[dict[str, str]]:
     with zipfile.ZipFile(path) as archive:
         text = archive.read("messages.csv").decode("utf-8")
     return list(csv.DictReader(io.StringIO(text)))
-
-
-def every_frame(vault: Vault) -> list[bytes]:
-    """The decrypted content of every frame of every pack stored, indexed or not."""
-    repo = vault.repo
-    repo.reload_index()
-    contents = []
-    for name in repo.backend.list("data/"):
-        pack_id = pack_id_of_name(name)
-        assert pack_id is not None, name
-        for entry in repo.read_pack_header(pack_id):
-            contents.append(repo.read_frame(FrameRef(pack_id, entry)))
-    return contents
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +61,7 @@ def test_a_forgotten_conversation_is_in_no_frame_after_prune(
     vault = Vault.open(
         str(tmp_path / "vault"), PASSPHRASE, Environment(state_dir=tmp_path / "state")
     )
-    assert any(m in frame for frame in every_frame(vault) for m in markers)  # stored at first
+    assert any(m in frame for frame in decrypted_frames(vault) for m in markers)  # stored at first
 
     forgot = cli("forget", first, "--prune", "--json")
     assert forgot.code == 0, forgot.err
@@ -82,7 +69,7 @@ def test_a_forgotten_conversation_is_in_no_frame_after_prune(
     assert pruned["frames_reencoded"] >= 1  # February's frames drew on January's chunks
     assert pruned["bytes_freed_net"] == pruned["bytes_freed"] - pruned["bytes_written"]
 
-    for frame in every_frame(vault):
+    for frame in decrypted_frames(vault):
         for marker in markers:
             assert marker not in frame, f"{marker[:30]!r} survived forget + prune"
     restored = tmp_path / "february.zip"
@@ -121,7 +108,7 @@ def test_thinning_re_encodes_against_the_months_kept(cli, tmp_path: Path) -> Non
     vault = Vault.open(str(tmp_path / "vault"), PASSPHRASE, Environment(state_dir=tmp_path / "s"))
     index = vault.repo.reload_index()
     assert any(f.has_dictionary for frames in index.packs.values() for f in frames)
-    for frame in every_frame(vault):
+    for frame in decrypted_frames(vault):
         assert not any(marker in frame for marker in markers)
     for snap_id, path in ((snaps[0], paths[0]), (snaps[2], paths[2])):
         out = tmp_path / f"{snap_id}.zip"

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 import socket
 import time
 from collections.abc import Callable, Collection, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone, tzinfo
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 
+from lkvault.vault import identity
 from lkvault.vault.backend import Backend, open_backend
 from lkvault.vault.backend.base import CleansTempFiles
 from lkvault.vault.errors import IntegrityError, RollbackDetected, SnapshotNotFound, UsageError
@@ -47,7 +49,7 @@ from lkvault.vault.repository.keyslots import (
     vault_id_of,
     verify_config,
 )
-from lkvault.vault.repository.locks import Holder, Lock, lock
+from lkvault.vault.repository.locks import REFRESH_EVERY, Holder, Lock, lock
 from lkvault.vault.repository.repo import Repository
 from lkvault.vault.repository.snapshots import Snapshot, load_forgotten, load_snapshots
 
@@ -64,7 +66,11 @@ def _pid_alive(pid: int) -> bool:
 
 @dataclass(frozen=True)
 class Environment:
-    """Everything the library takes from the world: randomness, clock, identity, state."""
+    """Everything the library takes from the world: randomness, clock, identity, state.
+
+    ``boot_id`` and ``pid_namespace`` say where this process's pid means something (see
+    vault.identity). ``uniform`` draws the random pauses between tries of a busy lock.
+    """
 
     rng: Rng = os.urandom
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
@@ -72,16 +78,31 @@ class Environment:
     # Asked when an Environment is made, not on import: a forked process is another holder.
     host: str = field(default_factory=socket.gethostname)
     pid: int = field(default_factory=os.getpid)
+    boot_id: str | None = field(default_factory=identity.boot_id)
+    pid_namespace: str | None = field(default_factory=identity.pid_namespace)
     pid_alive: Callable[[int], bool] = _pid_alive
     sleep: Callable[[float], None] = time.sleep
+    uniform: Callable[[float, float], float] = field(
+        default_factory=lambda: random.Random(os.urandom(16)).uniform
+    )
     lock_wait: float = 10.0
+    lock_refresh: timedelta = REFRESH_EVERY
     workers: int = 2
     # Held while an export is parsed: a front end may pause the cyclic garbage collector
     # (process-wide, so the library never does it on its own).
     parsing: Callable[[], AbstractContextManager[None]] = nullcontext
 
     def holder(self) -> Holder:
-        return Holder(self.host, self.pid, self.pid_alive, self.sleep)
+        return Holder(
+            self.host,
+            self.pid,
+            self.pid_alive,
+            self.sleep,
+            self.uniform,
+            boot_id=self.boot_id,
+            pid_namespace=self.pid_namespace,
+            refresh_every=self.lock_refresh,
+        )
 
 
 class Vault:

@@ -1,20 +1,29 @@
 """Vault locks: exclusive for writers, shared for readers, stale ones removed without a manual step.
 
-A lock is a sealed file ``locks/<random id>`` naming the holder's host, pid and the time it
-was last refreshed. A lock is stale when its process is gone (same host) or when it has not
-been refreshed for STALE_AFTER (any host); stale locks are deleted by whoever finds them.
+A lock is a sealed file ``locks/<random id>`` naming the holder's host, pid, boot id, PID
+namespace and the time it was last refreshed. A lock is stale when it has not been refreshed
+for STALE_AFTER (any holder), or when its holder provably shares this host, boot and PID
+namespace and its pid is not alive. A pid seen from elsewhere (a container or Flatpak with
+the same host name, another machine with the same name on a network share, a lock written
+before these fields existed) proves nothing, so only the lock's age can make it stale there.
+Stale locks are deleted by whoever finds them.
+
+A held lock refreshes itself every REFRESH_EVERY. When a refresh fails, or finds the lock
+removed by another process, the lock is lost: every later write or delete through the
+repository's storage raises StorageError, so the operation stops before its next write.
 """
 
 from __future__ import annotations
 
 import contextlib
-import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from lkvault.vault.errors import IntegrityError, VaultLocked
+from lkvault.vault.backend import Backend
+from lkvault.vault.errors import IntegrityError, StorageError, VaultLocked
 from lkvault.vault.format import codec
 from lkvault.vault.format.crypto import ObjectType, seal, unseal
 from lkvault.vault.repository.repo import Repository
@@ -26,12 +35,21 @@ STALE_AFTER = timedelta(minutes=30)
 
 @dataclass(frozen=True)
 class Holder:
-    """Who this process is, and how to tell whether another process still lives."""
+    """Who this process is, and how to tell whether another process still lives.
+
+    ``boot_id`` and ``pid_namespace`` are None where the system does not tell them; a pid
+    is then never taken as proof that a lock is stale. ``uniform(a, b)`` draws the random
+    back-off between tries; ``refresh_every`` is how often a held lock is rewritten.
+    """
 
     host: str
     pid: int
     pid_alive: Callable[[int], bool]
     sleep: Callable[[float], None]
+    uniform: Callable[[float, float], float]
+    boot_id: str | None = None
+    pid_namespace: str | None = None
+    refresh_every: timedelta = REFRESH_EVERY
 
 
 @dataclass(frozen=True)
@@ -41,11 +59,91 @@ class LockInfo:
     pid: int
     time: datetime
     exclusive: bool
+    boot_id: str | None = None
+    pid_namespace: str | None = None
 
     def describe(self) -> str:
         kind = "an exclusive" if self.exclusive else "a shared"
         since = self.time.strftime("%Y-%m-%d %H:%M:%S %Z")
         return f"{kind} lock held by pid {self.pid} on {self.host} since {since}"
+
+
+def shares_pids_with(holder: Holder, other: LockInfo) -> bool:
+    """Whether ``other``'s pid names a process ``holder`` can see: same host, same boot,
+    same PID namespace, each of them known on both sides."""
+    return (
+        other.host == holder.host
+        and holder.boot_id is not None
+        and other.boot_id == holder.boot_id
+        and holder.pid_namespace is not None
+        and other.pid_namespace == holder.pid_namespace
+    )
+
+
+def is_stale(holder: Holder, other: LockInfo, now: datetime) -> bool:
+    """Whether ``holder`` may delete ``other``'s lock."""
+    if now - other.time > STALE_AFTER:
+        return True
+    return shares_pids_with(holder, other) and not holder.pid_alive(other.pid)
+
+
+class GuardedBackend:
+    """The repository's storage while locks are taken on it: writes and deletes stop once a
+    lock held on it is lost. Reads and everything else go to the storage as they are."""
+
+    def __init__(self, inner: Backend) -> None:
+        self.inner = inner
+        self.location = inner.location
+        self._held: set[Lock] = set()
+        self._mutex = threading.Lock()
+
+    def hold(self, held: Lock) -> None:
+        with self._mutex:
+            self._held.add(held)
+
+    def drop(self, held: Lock) -> None:
+        with self._mutex:
+            self._held.discard(held)
+
+    def _check(self) -> None:
+        with self._mutex:
+            lost = next((h.lost for h in self._held if h.lost is not None), None)
+        if lost is not None:
+            raise StorageError(f"{lost}; stopped before writing to the vault")
+
+    def write(self, name: str, data: bytes) -> None:
+        self._check()
+        self.inner.write(name, data)
+
+    def delete(self, name: str) -> None:
+        self._check()
+        self.inner.delete(name)
+
+    def read(self, name: str, offset: int = 0, length: int | None = None) -> bytes:
+        return self.inner.read(name, offset, length)
+
+    def list(self, prefix: str) -> list[str]:
+        return self.inner.list(prefix)
+
+    def size(self, name: str) -> int:
+        return self.inner.size(name)
+
+    def exists(self, name: str) -> bool:
+        return self.inner.exists(name)
+
+    def __getattr__(self, attr: str) -> Any:
+        # Optional abilities of the storage (temp-file cleanup, flushing uploads).
+        return getattr(self.inner, attr)
+
+
+_GUARDING = threading.Lock()
+
+
+def _guard(repo: Repository) -> GuardedBackend:
+    with _GUARDING:
+        if not isinstance(repo.backend, GuardedBackend):
+            repo.backend = GuardedBackend(repo.backend)
+        return repo.backend
 
 
 class Lock:
@@ -57,25 +155,32 @@ class Lock:
         self.exclusive = exclusive
         self.lock_id = repo.rng(16)
         self.name = LOCKS_PREFIX + self.lock_id.hex()
+        self.lost: str | None = None  # why the lock is no longer held, once it is not
+        self._guard = _guard(repo)
+        self._store = self._guard.inner  # the lock's own writes pass even once it is lost
         self._stop = threading.Event()
         self._refresher: threading.Thread | None = None
 
     def _write(self) -> None:
-        document = {
+        document: dict[str, Any] = {
             "v": 1,
             "host": self.holder.host,
             "pid": self.holder.pid,
             "time": self.repo.clock().isoformat(),
             "exclusive": self.exclusive,
         }
+        if self.holder.boot_id is not None:
+            document["boot"] = self.holder.boot_id
+        if self.holder.pid_namespace is not None:
+            document["pidns"] = self.holder.pid_namespace
         plaintext = codec.encode_document(document)
-        self.repo.backend.write(
+        self._store.write(
             self.name, seal(self.repo.keys, ObjectType.LOCK, self.lock_id, plaintext, self.repo.rng)
         )
 
     def _others(self) -> list[LockInfo | str]:
         found: list[LockInfo | str] = []
-        for name in self.repo.backend.list(LOCKS_PREFIX):
+        for name in self._store.list(LOCKS_PREFIX):
             if name == self.name:
                 continue
             try:
@@ -86,24 +191,20 @@ class Lock:
                 found.append(name)  # unreadable: not one of ours, treat as stale
         return found
 
-    def _stale(self, other: LockInfo) -> bool:
-        if self.repo.clock() - other.time > STALE_AFTER:
-            return True
-        return other.host == self.holder.host and not self.holder.pid_alive(other.pid)
-
     def acquire(self, wait_seconds: float) -> Lock:
         waited = 0.0
         while True:
             self._write()
             blocker = None
             for other in self._others():
-                if isinstance(other, str) or self._stale(other):
+                if isinstance(other, str) or is_stale(self.holder, other, self.repo.clock()):
                     name = other if isinstance(other, str) else other.name
                     with contextlib.suppress(FileNotFoundError):
-                        self.repo.backend.delete(name)
+                        self._store.delete(name)
                 elif self.exclusive or other.exclusive:
                     blocker = other
             if blocker is None:
+                self._guard.hold(self)
                 self._start_refresher()
                 return self
             self._delete_own()
@@ -111,28 +212,42 @@ class Lock:
                 raise VaultLocked(
                     f"the vault is busy: {blocker.describe()}; try again when it has finished"
                 )
-            pause = random.uniform(0.2, 1.0)
+            pause = self.holder.uniform(0.2, 1.0)
             self.holder.sleep(pause)
             waited += pause
 
+    def refresh(self) -> None:
+        """Write the lock again with the current time; on failure the lock is lost."""
+        try:
+            if not self._store.exists(self.name):
+                self.lost = (
+                    f"the vault's lock {self.name} was removed by another process, which took "
+                    "it for stale"
+                )
+                return
+            self._write()
+        except (StorageError, OSError) as exc:
+            self.lost = f"the vault's lock could not be refreshed ({exc})"
+
     def _start_refresher(self) -> None:
         def refresh() -> None:
-            while not self._stop.wait(REFRESH_EVERY.total_seconds()):
-                # A failed refresh must not kill the work; the next one may succeed.
-                with contextlib.suppress(Exception):
-                    self._write()
+            while self.lost is None and not self._stop.wait(
+                self.holder.refresh_every.total_seconds()
+            ):
+                self.refresh()
 
         self._refresher = threading.Thread(target=refresh, daemon=True)
         self._refresher.start()
 
     def _delete_own(self) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            self.repo.backend.delete(self.name)
+        with contextlib.suppress(FileNotFoundError, StorageError):
+            self._store.delete(self.name)
 
     def release(self) -> None:
         self._stop.set()
         if self._refresher is not None:
             self._refresher.join()
+        self._guard.drop(self)
         self._delete_own()
 
     def __enter__(self) -> Lock:
@@ -163,7 +278,15 @@ def read_lock(repo: Repository, name: str) -> LockInfo:
         pid=codec.field(document, "pid", int, what),
         time=time,
         exclusive=codec.field(document, "exclusive", bool, what),
+        boot_id=_optional_text(document, "boot", what),
+        pid_namespace=_optional_text(document, "pidns", what),
     )
+
+
+def _optional_text(document: Any, key: str, what: str) -> str | None:
+    value = document.get(key)
+    codec.require(value is None or isinstance(value, str), what)
+    return value
 
 
 def lock(repo: Repository, holder: Holder, *, exclusive: bool, wait_seconds: float) -> Lock:

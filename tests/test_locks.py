@@ -1,0 +1,238 @@
+"""Locks across PID namespaces, lost locks, and what interrupted lock writes leave behind.
+
+A pid proves a lock stale only to a process that sees the holder's pids: same host, same
+boot, same PID namespace. The tests run real processes in a real PID namespace
+(``unshare --pid --fork --mount-proc``, which needs root or user namespaces) beside real
+holders, and a held lock that is removed or cannot be rewritten stops its operation before
+its next write.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from helpers_cli import (
+    REPO_ROOT,
+    Lk,
+    assert_one_line_error,
+    random_bytes,
+    vault_files,
+)
+from lkvault.vault import Environment, StorageError, Vault
+from lkvault.vault.repository.locks import STALE_AFTER, Holder, LockInfo, is_stale, lock
+from test_concurrency import HOLDER, release
+
+NO_WAIT = {"LKVAULT_LOCK_WAIT": "0"}
+
+
+def _unshare_refusal() -> str | None:
+    """Why a PID namespace cannot be made here, or None when it can."""
+    if shutil.which("unshare") is None:
+        return "unshare(1) is not installed"
+    done = subprocess.run(
+        ["unshare", "--pid", "--fork", "--mount-proc", "true"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        return f"unshare --pid is refused here: {done.stderr.strip() or done.returncode}"
+    return None
+
+
+REFUSAL = _unshare_refusal()
+needs_pid_namespace = pytest.mark.skipif(REFUSAL is not None, reason=str(REFUSAL))
+IN_NAMESPACE = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"]
+
+
+@pytest.fixture
+def lk(tmp_path: Path) -> Lk:
+    vault = Lk(tmp_path / "vault", tmp_path / "state")
+    vault.init()
+    return vault
+
+
+def start_holder(lk: Lk, exclusive: bool, prefix: list[str]) -> subprocess.Popen[str]:
+    """A process (run under ``prefix``, e.g. in its own PID namespace) holding the vault's
+    lock until its stdin is closed."""
+    proc = subprocess.Popen(
+        [
+            *prefix,
+            sys.executable,
+            "-c",
+            HOLDER,
+            str(lk.vault),
+            lk.password,
+            str(lk.state_dir / "holder"),
+            "x" if exclusive else "s",
+        ],
+        cwd=REPO_ROOT,
+        env=lk.env(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if line.strip() != "locked":
+        proc.kill()
+        proc.wait()
+        pytest.fail(
+            f"the holder did not take the lock: {line}{proc.stderr.read() if proc.stderr else ''}"
+        )
+    return proc
+
+
+@pytest.fixture
+def holders() -> Iterator[list[subprocess.Popen[str]]]:
+    """Holders started by a test; killed when it ends, whatever happened."""
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
+@needs_pid_namespace
+def test_a_namespaced_prune_does_not_delete_a_live_snapshot_lock(
+    lk: Lk, tmp_path: Path, holders: list[subprocess.Popen[str]]
+) -> None:
+    data = tmp_path / "a.bin"
+    data.write_bytes(random_bytes(300_000, seed=70))
+    snap_id = lk.snapshot(data)
+    holder = start_holder(lk, exclusive=True, prefix=[])
+    holders.append(holder)
+    held = vault_files(lk.vault, "locks")
+    assert len(held) == 1
+    before = vault_files(lk.vault)
+
+    # prune in its own PID namespace cannot see the holder's pid: the lock is not stale to it.
+    done = subprocess.run(
+        [*IN_NAMESPACE, *lk.argv("prune")],
+        cwd=REPO_ROOT,
+        env=lk.env(NO_WAIT),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 1, f"prune ran beside a live lock: {done.stdout}{done.stderr}"
+    message = assert_one_line_error(done.stderr)
+    assert "busy" in message and str(holder.pid) in message, message
+    assert vault_files(lk.vault) == before, "the namespaced prune changed the vault"
+    assert vault_files(lk.vault, "locks") == held, "the live lock was deleted"
+    release(holder)
+    code, out, err = lk.run("restore", snap_id, "-o", str(tmp_path / "back.bin"))
+    assert code == 0, err
+    assert (tmp_path / "back.bin").read_bytes() == data.read_bytes()
+
+
+@needs_pid_namespace
+def test_a_lock_held_in_a_namespace_keeps_outside_writers_out(
+    lk: Lk, tmp_path: Path, holders: list[subprocess.Popen[str]]
+) -> None:
+    data = tmp_path / "a.bin"
+    data.write_bytes(random_bytes(100_000, seed=71))
+    holder = start_holder(lk, exclusive=False, prefix=IN_NAMESPACE)
+    holders.append(holder)
+    before = vault_files(lk.vault)
+    code, _, err = lk.run("snapshot", str(data), extra=NO_WAIT)
+    assert code == 1 and "busy" in assert_one_line_error(err)
+    assert vault_files(lk.vault) == before
+    code, _, err = lk.run("list", extra=NO_WAIT)
+    assert code == 0, f"a reader was blocked by a namespaced reader: {err}"
+    release(holder)
+    code, _, err = lk.run("snapshot", str(data), extra=NO_WAIT)
+    assert code == 0, err
+
+
+def holder_of(host: str, boot: str | None, pidns: str | None, alive: bool) -> Holder:
+    return Holder(
+        host,
+        1000,
+        lambda pid: alive,
+        lambda seconds: None,
+        lambda a, b: a,
+        boot_id=boot,
+        pid_namespace=pidns,
+    )
+
+
+def lock_of(host: str, boot: str | None, pidns: str | None, age: timedelta) -> LockInfo:
+    now = datetime(2026, 12, 6, 12, 0, tzinfo=timezone.utc)
+    return LockInfo("locks/" + "ab" * 16, host, 4242, now - age, True, boot, pidns)
+
+
+def test_only_a_holder_sharing_host_boot_and_namespace_is_judged_by_its_pid() -> None:
+    now = datetime(2026, 12, 6, 12, 0, tzinfo=timezone.utc)
+    me = holder_of("vm", "boot-1", "pid:[1]", alive=False)
+    young, old = timedelta(minutes=1), STALE_AFTER + timedelta(seconds=1)
+    assert is_stale(me, lock_of("vm", "boot-1", "pid:[1]", young), now)
+    for elsewhere in (
+        lock_of("vm", "boot-1", "pid:[2]", young),  # a container or Flatpak on this machine
+        lock_of("vm", "boot-0", "pid:[1]", young),  # written before a reboot... or elsewhere
+        lock_of("other", "boot-1", "pid:[1]", young),
+        lock_of("vm", None, None, young),  # written by an lkvault that did not record them
+    ):
+        assert not is_stale(me, elsewhere, now), elsewhere
+        assert is_stale(
+            me, lock_of(elsewhere.host, elsewhere.boot_id, elsewhere.pid_namespace, old), now
+        )
+    unknown = holder_of("vm", None, None, alive=False)
+    assert not is_stale(unknown, lock_of("vm", None, None, young), now)
+    alive = holder_of("vm", "boot-1", "pid:[1]", alive=True)
+    assert not is_stale(alive, lock_of("vm", "boot-1", "pid:[1]", young), now)
+
+
+def open_with_refresh(lk: Lk, every: timedelta) -> Vault:
+    env = Environment(state_dir=lk.state_dir, lock_wait=0, lock_refresh=every)
+    return Vault.open(str(lk.vault), lk.password.encode(), env)
+
+
+def wait_until_lost(held: object) -> str:
+    deadline = time.monotonic() + 60  # a bound on a hang, not a timing assumption
+    while held.lost is None:
+        assert time.monotonic() < deadline, "the refresher never noticed"
+        time.sleep(0.01)
+    return str(held.lost)
+
+
+@pytest.mark.parametrize("how", ["removed by another process", "cannot be rewritten"])
+def test_an_operation_whose_lock_is_lost_stops_before_its_next_write(
+    lk: Lk, tmp_path: Path, how: str
+) -> None:
+    data = tmp_path / "a.bin"
+    data.write_bytes(random_bytes(200_000, seed=72))
+    vault = open_with_refresh(lk, timedelta(milliseconds=20))
+    held = lock(vault.repo, vault.env.holder(), exclusive=True, wait_seconds=0)
+    try:
+        locks = vault.repo.backend.list("locks/")
+        assert locks == [held.name]
+        if how == "removed by another process":
+            (lk.vault / held.name).unlink()
+        else:  # the folder became a file: even root cannot write the lock again
+            shutil.rmtree(lk.vault / "locks")
+            (lk.vault / "locks").write_bytes(b"")
+        assert "lock" in wait_until_lost(held)
+        before = vault_files(lk.vault)
+        from lkvault.vault.operations import archiver
+
+        with pytest.raises(StorageError) as stopped:
+            archiver.snapshot(vault.repo, data, history=[])
+        assert "stopped before writing" in str(stopped.value)
+        assert "\n" not in str(stopped.value)
+        assert vault_files(lk.vault) == before, "a write went through after the lock was lost"
+    finally:
+        held.release()
+    if how != "removed by another process":
+        (lk.vault / "locks").unlink()
+    # The next operation takes a new lock and works.
+    assert open_with_refresh(lk, timedelta(minutes=5)).snapshot(data).seq == 1

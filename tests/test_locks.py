@@ -9,6 +9,7 @@ its next write.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -236,3 +237,23 @@ def test_an_operation_whose_lock_is_lost_stops_before_its_next_write(
         (lk.vault / "locks").unlink()
     # The next operation takes a new lock and works.
     assert open_with_refresh(lk, timedelta(minutes=5)).snapshot(data).seq == 1
+
+
+def test_temp_files_of_interrupted_lock_writes_are_removed_once_surely_abandoned(
+    lk: Lk, tmp_path: Path
+) -> None:
+    locks = lk.vault / "locks"
+    locks.mkdir(exist_ok=True)
+    abandoned, in_flight = locks / ".tmp-killed", locks / ".tmp-being-written"
+    abandoned.write_bytes(b"half a lock")
+    in_flight.write_bytes(b"a reader is writing its lock")
+    long_ago = time.time() - 2 * STALE_AFTER.total_seconds()
+    os.utime(abandoned, (long_ago, long_ago))
+    code, _, err = lk.run("list")  # a reader leaves other processes' files alone
+    assert code == 0, err
+    assert abandoned.exists() and in_flight.exists()
+    data = tmp_path / "a.bin"
+    data.write_bytes(random_bytes(50_000, seed=73))
+    lk.snapshot(data)  # a writer removes what no write can still be busy with
+    assert not abandoned.exists(), "an abandoned lock temp file stayed forever"
+    assert in_flight.exists(), "a temp file another process may be writing was removed"

@@ -49,7 +49,7 @@ from lkvault.vault.repository.keyslots import (
     vault_id_of,
     verify_config,
 )
-from lkvault.vault.repository.locks import REFRESH_EVERY, Holder, Lock, lock
+from lkvault.vault.repository.locks import REFRESH_EVERY, STALE_AFTER, Holder, Lock, lock
 from lkvault.vault.repository.repo import Repository
 from lkvault.vault.repository.snapshots import Snapshot, load_forgotten, load_snapshots
 
@@ -203,6 +203,12 @@ class Vault:
         """Remove temporary files a crashed writer left; the caller holds the exclusive lock."""
         if isinstance(self.repo.backend, CleansTempFiles):
             self.repo.backend.remove_stale_temp_files()
+            # Readers write lock files while we hold ours: only temp files older than any
+            # lock can be are certainly abandoned.
+            cutoff = self.repo.clock() - STALE_AFTER
+            self.repo.backend.remove_stale_temp_files(
+                ("locks",), modified_before=cutoff.timestamp()
+            )
 
     def _remember(self, found: list[Snapshot]) -> None:
         if found and self.rollback_warning(found) is None:

@@ -55,9 +55,13 @@ class Fingerprinted(Backend, Protocol):
 class CleansTempFiles(Protocol):
     """A backend whose interrupted writes can leave temp files behind (a folder, SFTP)."""
 
-    def remove_stale_temp_files(self, folders: tuple[str, ...] = ...) -> int:
+    def remove_stale_temp_files(
+        self, folders: tuple[str, ...] = ..., *, modified_before: float | None = ...
+    ) -> int:
         """Delete temp files that interrupted writes left in ``folders``; returns how many.
-        Only safe while no other writer is running (the caller holds the exclusive lock)."""
+        Only safe while no other writer is running (the caller holds the exclusive lock), or,
+        with ``modified_before`` (a POSIX time), for temp files no write can still be busy
+        with."""
         ...
 
 

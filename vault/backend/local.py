@@ -96,11 +96,16 @@ class LocalBackend:
         return self._path(name).is_file()
 
     def remove_stale_temp_files(
-        self, folders: tuple[str, ...] = ("data", "index", "snapshots")
+        self,
+        folders: tuple[str, ...] = ("data", "index", "snapshots"),
+        *,
+        modified_before: float | None = None,
     ) -> int:
         """Delete temp files that interrupted writes left in ``folders``; returns how many.
 
-        Only safe while no other process writes there (the caller holds the exclusive lock).
+        Only safe while no other process writes there (the caller holds the exclusive lock),
+        or, with ``modified_before`` (a POSIX time), for temp files no write can still be
+        busy with (readers write lock files while a writer holds its lock).
         """
         removed = 0
         for folder in folders:
@@ -109,9 +114,17 @@ class LocalBackend:
                 continue
             for dirpath, _dirs, files in os.walk(base):
                 for f in files:
-                    if f.startswith(TEMP_PREFIX):
-                        Path(dirpath, f).unlink(missing_ok=True)
-                        removed += 1
+                    if not f.startswith(TEMP_PREFIX):
+                        continue
+                    path = Path(dirpath, f)
+                    try:
+                        if modified_before is None or path.stat().st_mtime < modified_before:
+                            path.unlink()
+                            removed += 1
+                    except FileNotFoundError:
+                        continue
+                    except OSError as exc:
+                        raise StorageError(f"cannot remove {path}: {exc.strerror or exc}") from None
         return removed
 
 

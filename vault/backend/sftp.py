@@ -431,19 +431,25 @@ class SftpBackend:
         return self._run(f"looking up {name}", lambda sftp: sftp.stat(path))
 
     def remove_stale_temp_files(
-        self, folders: tuple[str, ...] = ("data", "index", "snapshots")
+        self,
+        folders: tuple[str, ...] = ("data", "index", "snapshots"),
+        *,
+        modified_before: float | None = None,
     ) -> int:
         """Delete temp files that interrupted writes left in ``folders``; returns how many.
 
-        Only safe while no other process writes there (the caller holds the exclusive lock).
+        Only safe while no other process writes there (the caller holds the exclusive lock),
+        or, with ``modified_before`` (a POSIX time), for temp files no write can still be
+        busy with (readers write lock files while a writer holds its lock).
         """
 
         def clean(sftp: paramiko.SFTPClient) -> int:
             removed = 0
             for folder in folders:
                 start = posixpath.join(self.where.path, folder)
-                for name, _attrs in self._walk(sftp, start, f"{folder}/", temps=True):
-                    if posixpath.basename(name).startswith(TEMP_PREFIX):
+                for name, attrs in self._walk(sftp, start, f"{folder}/", temps=True):
+                    old = modified_before is None or (attrs.st_mtime or 0) < modified_before
+                    if posixpath.basename(name).startswith(TEMP_PREFIX) and old:
                         with contextlib.suppress(FileNotFoundError):
                             sftp.remove(posixpath.join(self.where.path, name))
                         removed += 1

@@ -348,7 +348,7 @@ def repair(
     if json:
         render.emit_json(_repair_json(report))
     else:
-        _repair_text(report)
+        _repair_text(report, opened.location)
 
 
 def _repair_json(report: RepairReport) -> dict[str, Any]:
@@ -365,13 +365,23 @@ def _repair_json(report: RepairReport) -> dict[str, Any]:
         "blobs_salvaged": report.blobs_salvaged,
         "blobs_lost": report.blobs_lost,
         "notes": report.notes,
+        "foreign_files_set_aside": [{"name": n, "moved_to": t} for n, t in report.set_aside],
     }
 
 
-def _repair_text(report: RepairReport) -> None:
+def _repair_text(report: RepairReport, report_location: str) -> None:
     out = render.stdout
     for note in report.notes:
         render.stderr.print(f"note: {note}", markup=False)
+    if report.set_aside:
+        moved = "would be moved" if report.dry_run else "moved"
+        out.print(
+            f"{render.plural(len(report.set_aside), 'foreign file')} (not vault objects) "
+            f"{moved} aside, in the vault at {report_location}:",
+            markup=False,
+        )
+        for name, target in report.set_aside:
+            out.print(render.shown(f"  {name} -> {target}"), markup=False)
     if not report.changes:
         out.print(
             f"Nothing to repair: {render.plural(report.kept, 'snapshot')} whole "

@@ -170,7 +170,7 @@ def verify_json(report: VerifyReport) -> dict[str, Any]:
 
 def verify_text(report: VerifyReport) -> None:
     for note in report.notes:
-        stderr.print(f"note: {note}")
+        stderr.print(f"note: {note}", markup=False)
     scope = "structure and all data" if report.read_data else "structure"
     if report.ok:
         extra = (

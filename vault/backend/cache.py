@@ -160,10 +160,13 @@ class MetadataCache:
         return self.inner.parallel_writes if isinstance(self.inner, ParallelWrites) else 1
 
     def remove_stale_temp_files(
-        self, folders: tuple[str, ...] = ("data", "index", "snapshots")
+        self,
+        folders: tuple[str, ...] = ("data", "index", "snapshots"),
+        *,
+        modified_before: float | None = None,
     ) -> int:
         if isinstance(self.inner, CleansTempFiles):
-            return self.inner.remove_stale_temp_files(folders)
+            return self.inner.remove_stale_temp_files(folders, modified_before=modified_before)
         return 0
 
     def close(self) -> None:

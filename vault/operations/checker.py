@@ -17,6 +17,7 @@ from lkvault.vault.progress import NoProgress, Progress
 from lkvault.vault.repository.headstate import SeenHead
 from lkvault.vault.repository.index import FrameRef, Index, pack_name
 from lkvault.vault.repository.keyslots import load_slots
+from lkvault.vault.repository.objects import foreign_names, shown
 from lkvault.vault.repository.pack import FrameEntry, open_frame
 from lkvault.vault.repository.repo import Repository
 from lkvault.vault.repository.snapshots import (
@@ -76,6 +77,7 @@ class Checker:
     ) -> VerifyReport:
         self.report.read_data = read_data
         self.report.subset = subset if read_data else None
+        self._note_foreign()
         self._check_slots()
         index = self.repo.reload_index()
         for name, message in self.repo.index_problems:
@@ -97,6 +99,13 @@ class Checker:
             self._carry_to_dictionaries(index)
             self._check_packs(index, read_data, subset)
         return self.report
+
+    def _note_foreign(self) -> None:
+        for name in foreign_names(self.repo.backend):
+            self.report.notes.append(
+                f"{shown(name)} is a foreign file, not a vault object (left by a sync tool or a "
+                "file manager?); ignored ('lkvault repair' moves it aside)"
+            )
 
     def _unreadable_record(self, name: str, exc: Exception) -> None:
         if name.startswith(FORGET_PREFIX):

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from lkvault.vault.errors import IntegrityError, UsageError
 from lkvault.vault.repository.keyslots import KEYS_PREFIX, KeySlot, SlotInfo
+from lkvault.vault.repository.objects import list_objects
 from lkvault.vault.repository.repo import Repository
 
 
 def key_slots(repo: Repository) -> list[SlotInfo]:
     """Every key slot, damaged ones included (they show their problem)."""
     found = []
-    for name in repo.backend.list(KEYS_PREFIX):
+    for name in list_objects(repo.backend, KEYS_PREFIX):
         slot_hex = name[len(KEYS_PREFIX) :]
         try:
             slot = KeySlot.decode(name, repo.backend.read(name))

@@ -39,6 +39,7 @@ from lkvault.vault.repository.snapshots import (
     delete_forgotten_files,
     load_forgotten,
     load_snapshots,
+    snapshot_names,
 )
 
 REPAIR_HINT = "run 'lkvault verify' and 'lkvault repair' first"
@@ -116,9 +117,7 @@ def plan_prune(repo: Repository) -> PrunePlan:
         raise IntegrityError(f"pack {absent[0].hex()[:16]} is missing; {REPAIR_HINT}")
 
     plan = PrunePlan(snapshots=len(snapshots), index_files=repo.index_names())
-    plan.forgotten_files = sum(
-        1 for name in repo.backend.list("snapshots/") if _id_of(name) in forgotten
-    )
+    plan.forgotten_files = sum(1 for name in snapshot_names(repo) if _id_of(name) in forgotten)
     plan.blobs_used = len(used)
     plan.unreferenced = sorted(p for p in stored if p not in index.packs)
     _sort_packs(plan, index, used)

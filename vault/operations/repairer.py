@@ -20,6 +20,7 @@ from lkvault.vault.progress import NoProgress, Progress
 from lkvault.vault.repository.compaction import copy_frame_blobs, delete_packs, replace_index
 from lkvault.vault.repository.index import FrameRef, Index, decode_index, pack_name
 from lkvault.vault.repository.keyslots import load_slots
+from lkvault.vault.repository.objects import foreign_names, set_aside_name
 from lkvault.vault.repository.pack import BlobEntry, FrameEntry, open_frame
 from lkvault.vault.repository.repo import Repository
 from lkvault.vault.repository.snapshots import (
@@ -29,6 +30,7 @@ from lkvault.vault.repository.snapshots import (
     delete_forgotten_files,
     load_forgotten,
     read_snapshot,
+    snapshot_names,
     write_forget_record,
 )
 
@@ -53,6 +55,7 @@ class RepairReport:
     blobs_salvaged: int = 0  # authentic blobs copied out of broken packs
     blobs_lost: int = 0
     notes: list[str] = field(default_factory=list)
+    set_aside: list[tuple[str, str]] = field(default_factory=list)  # (foreign file, moved to)
 
     @property
     def changes(self) -> bool:
@@ -77,6 +80,7 @@ class Repairer:
 
     def run(self, dry_run: bool, workers: int) -> RepairReport:
         self.report.dry_run = dry_run
+        self._set_aside_foreign(dry_run)
         self._note_key_slots()
         index_names = self.repo.index_names()
         listed = self._read_index_files(index_names)
@@ -121,6 +125,17 @@ class Repairer:
             return self.report
         self._apply(checks, lost, index_names, workers)
         return self.report
+
+    def _set_aside_foreign(self, dry_run: bool) -> None:
+        """Move files that cannot be vault objects under set-aside/<time>/: copied first,
+        deleted after, so a crash leaves them in one place or both."""
+        when = self.repo.clock()
+        for name in foreign_names(self.repo.backend):
+            target = set_aside_name(name, when)
+            if not dry_run:
+                self.repo.backend.write(target, self.repo.backend.read(name))
+                self.repo.backend.delete(name)
+            self.report.set_aside.append((name, target))
 
     def _note_key_slots(self) -> None:
         try:
@@ -198,7 +213,7 @@ class Repairer:
         lost: dict[bytes, Forgotten] = {}
         forgotten = load_forgotten(self.repo, self._damaged_forget_record)
         readable: list[Snapshot] = []
-        for name in self.repo.backend.list(SNAPSHOTS_PREFIX):
+        for name in snapshot_names(self.repo):
             try:
                 snapshot_id = bytes.fromhex(name[len(SNAPSHOTS_PREFIX) :])
             except ValueError:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from lkvault.vault.errors import IntegrityError, StorageError
 from lkvault.vault.operations.usage import snapshot_blobs
 from lkvault.vault.repository.index import Index
+from lkvault.vault.repository.objects import list_objects
 from lkvault.vault.repository.repo import Repository
 from lkvault.vault.repository.snapshots import Snapshot
 
@@ -105,7 +106,7 @@ def vault_stats(repo: Repository, snapshots: list[Snapshot]) -> VaultStats:
             stats.unused_content += content
             stats.unused_stored += stored
     for folder in VAULT_FOLDERS:
-        names = repo.backend.list(folder)
+        names = list_objects(repo.backend, folder)
         sizes = [repo.backend.size(name) for name in names]
         stats.files[folder.rstrip("/")] = (len(names), sum(sizes))
     stats.files["config"] = (1, repo.backend.size("config"))

@@ -21,6 +21,7 @@ from lkvault.vault.format.crypto import (
     unwrap_secret,
     wrap_secret,
 )
+from lkvault.vault.repository.objects import list_objects
 
 CONFIG_NAME = "config"
 KEYS_PREFIX = "keys/"
@@ -271,7 +272,7 @@ def _int(value: Any) -> int:
 
 def load_slots(backend: Backend) -> list[KeySlot]:
     slots = []
-    for name in backend.list(KEYS_PREFIX):
+    for name in list_objects(backend, KEYS_PREFIX):
         raw = backend.read(name)
         if len(raw) > MAX_JSON:
             raise IntegrityError(f"key slot {name} is implausibly large")
@@ -290,7 +291,7 @@ def unlock_slot(backend: Backend, vault_id: bytes, passphrase: bytes) -> tuple[b
     A damaged slot or one offering weak KDF parameters is skipped; if no slot opens, the
     error names the refused slot rather than blaming the passphrase.
     """
-    names = backend.list(KEYS_PREFIX)
+    names = list_objects(backend, KEYS_PREFIX)
     if not names:
         raise AccessDenied(f"the vault at {backend.location} has no key slots")
     refused: IntegrityError | None = None

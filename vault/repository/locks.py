@@ -26,6 +26,7 @@ from lkvault.vault.backend import Backend
 from lkvault.vault.errors import IntegrityError, StorageError, VaultLocked
 from lkvault.vault.format import codec
 from lkvault.vault.format.crypto import ObjectType, seal, unseal
+from lkvault.vault.repository.objects import list_objects
 from lkvault.vault.repository.repo import Repository
 
 LOCKS_PREFIX = "locks/"
@@ -180,7 +181,7 @@ class Lock:
 
     def _others(self) -> list[LockInfo | str]:
         found: list[LockInfo | str] = []
-        for name in self._store.list(LOCKS_PREFIX):
+        for name in list_objects(self._store, LOCKS_PREFIX):
             if name == self.name:
                 continue
             try:

@@ -61,6 +61,7 @@ from lkvault.vault.repository.keyslots import (
     vault_id_of,
     verify_config,
 )
+from lkvault.vault.repository.objects import list_objects
 from lkvault.vault.repository.pack import (
     MAX_DICT_BLOBS,
     MAX_DICT_BYTES,
@@ -188,7 +189,7 @@ class Repository:
                 f"{backend.location} holds a vault's snapshots and data but no config; refusing "
                 "to create a new vault over them (restore the config from a backup copy)"
             )
-        for name in backend.list("keys/"):
+        for name in list_objects(backend, "keys/"):
             # Slots without a config are left by an init that was interrupted: no data can
             # have been stored under them, so they guard nothing.
             backend.delete(name)
@@ -282,7 +283,7 @@ class Repository:
         return self.index
 
     def index_names(self) -> list[str]:
-        return self.backend.list(INDEX_PREFIX)
+        return list_objects(self.backend, INDEX_PREFIX)
 
     def stored_pack_ids(self) -> set[bytes]:
         """The ids of the packs in storage (files under data/ that are not packs left out)."""
@@ -662,7 +663,7 @@ class Repository:
 
 
 def _holds_vault_data(backend: Backend) -> bool:
-    return any(backend.list(prefix) for prefix in VAULT_DATA_PREFIXES)
+    return any(list_objects(backend, prefix) for prefix in VAULT_DATA_PREFIXES)
 
 
 class BlobWriter:

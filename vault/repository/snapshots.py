@@ -14,6 +14,7 @@ from typing import Any
 from lkvault.vault.errors import IntegrityError
 from lkvault.vault.format import codec
 from lkvault.vault.format.crypto import ID_SIZE, ObjectType
+from lkvault.vault.repository.objects import list_objects
 from lkvault.vault.repository.repo import Repository
 
 SNAPSHOTS_PREFIX = "snapshots/"
@@ -98,7 +99,7 @@ class Snapshot:
 
 
 def snapshot_names(repo: Repository) -> list[str]:
-    return repo.backend.list(SNAPSHOTS_PREFIX)
+    return list_objects(repo.backend, SNAPSHOTS_PREFIX)
 
 
 def read_snapshot(repo: Repository, name: str) -> Snapshot:
@@ -184,7 +185,7 @@ class Forgotten:
 
 
 def forget_record_names(repo: Repository) -> list[str]:
-    return repo.backend.list(FORGET_PREFIX)
+    return list_objects(repo.backend, FORGET_PREFIX)
 
 
 def load_forgotten(repo: Repository, on_error: Any = None) -> dict[bytes, Forgotten]:

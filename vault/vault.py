@@ -16,7 +16,13 @@ from pathlib import Path
 from lkvault.vault import identity
 from lkvault.vault.backend import Backend, open_backend
 from lkvault.vault.backend.base import CleansTempFiles
-from lkvault.vault.errors import IntegrityError, RollbackDetected, SnapshotNotFound, UsageError
+from lkvault.vault.errors import (
+    IntegrityError,
+    RollbackDetected,
+    SnapshotNotFound,
+    UsageError,
+    VaultError,
+)
 from lkvault.vault.export.layout import classify
 from lkvault.vault.export.load import MemberReaders, load_export
 from lkvault.vault.export.model import Export
@@ -40,7 +46,7 @@ from lkvault.vault.operations.forgetting import ForgetPlan
 from lkvault.vault.operations.retention import Policy
 from lkvault.vault.operations.stats import VaultStats, vault_stats
 from lkvault.vault.progress import Progress
-from lkvault.vault.repository.headstate import HeadState, PartState, SeenHead
+from lkvault.vault.repository.headstate import HeadState, PartState, SeenHead, SlotState
 from lkvault.vault.repository.keyslots import (
     KeySlot,
     SlotInfo,
@@ -166,7 +172,17 @@ class Vault:
     ) -> Vault:
         env = env or Environment()
         backend = open_backend(location) if isinstance(location, str) else location
-        return cls(Repository.open(backend, passphrase, env.rng, env.clock), env)
+        slots = _slot_state(backend, env)
+        repo = Repository.open(
+            backend,
+            passphrase,
+            env.rng,
+            env.clock,
+            preferred_slot=None if slots is None else slots.load(),
+        )
+        if slots is not None and repo.slot_id is not None:
+            slots.save(repo.slot_id)
+        return cls(repo, env)
 
     # --- snapshots ------------------------------------------------------------------------
 
@@ -599,6 +615,16 @@ class Vault:
                         target.heads.save(SeenHead(outcome.target.seq, outcome.target.id))
                     yield outcome
         self._remember(history)
+
+
+def _slot_state(backend: Backend, env: Environment) -> SlotState | None:
+    """Where this computer remembers the vault's last opened key slot, if it can know."""
+    if env.state_dir is None:
+        return None
+    try:
+        return SlotState(env.state_dir, vault_id_of(read_config_unverified(backend)))
+    except (VaultError, FileNotFoundError):
+        return None  # Repository.open reports what is wrong with the config
 
 
 def file_digest(path: Path) -> tuple[int, bytes]:

@@ -68,10 +68,18 @@ class KdfParams:
     MIN_ITERATIONS = 3
     MIN_MEMORY_KIB = 65536
     MIN_SALT = 16
-    # Maximums, so a hostile vault cannot make opening it exhaust the machine.
-    MAX_ITERATIONS = 64
-    MAX_MEMORY_KIB = 4 * 1024 * 1024
+    # Maximums, so a hostile vault cannot make opening it exhaust the machine: 2 GiB is
+    # RFC 9106's first recommendation (with 1 pass), and the work (memory x passes) is held
+    # to about 20 times the default's (SECURITY.md, "Key slots").
+    MAX_ITERATIONS = 16
+    MAX_MEMORY_KIB = 2 * 1024 * 1024
     MAX_LANES = 64
+    MAX_COST = 4 * 1024 * 1024  # KiB x passes: 4 GiB once, 1 GiB 4 times, 256 MiB 16 times
+
+    @property
+    def cost(self) -> int:
+        """The work of one derivation, as memory (KiB) times passes."""
+        return self.memory_kib * self.iterations
 
     def check(self) -> None:
         """Refuse parameters below the minimums or above the maximums."""
@@ -84,6 +92,11 @@ class KdfParams:
             raise IntegrityError(
                 f"key slot asks for Argon2id memory={self.memory_kib} KiB; "
                 f"allowed {self.MIN_MEMORY_KIB}..{self.MAX_MEMORY_KIB} KiB"
+            )
+        if self.cost > self.MAX_COST:
+            raise IntegrityError(
+                f"key slot asks for Argon2id memory={self.memory_kib} KiB with "
+                f"iterations={self.iterations}; allowed up to {self.MAX_COST} KiB x passes"
             )
         if not (1 <= self.lanes <= self.MAX_LANES):
             raise IntegrityError(f"key slot asks for Argon2id lanes={self.lanes}")

@@ -16,7 +16,7 @@ from lkvault.vault.operations.restorer import iter_chunk_refs, load_tree
 from lkvault.vault.progress import NoProgress, Progress
 from lkvault.vault.repository.headstate import SeenHead
 from lkvault.vault.repository.index import FrameRef, Index, pack_name
-from lkvault.vault.repository.keyslots import load_slots
+from lkvault.vault.repository.keyslots import KeySlot, load_slots
 from lkvault.vault.repository.objects import foreign_names, shown
 from lkvault.vault.repository.pack import FrameEntry, open_frame
 from lkvault.vault.repository.repo import Repository
@@ -26,6 +26,10 @@ from lkvault.vault.repository.snapshots import (
     load_forgotten,
     load_snapshots,
 )
+
+# A key slot whose Argon2id work is this many times the cheapest slot's is reported: every
+# slot the CLI writes has the default parameters, so such a slot was made on purpose.
+COSTLY_SLOT_FACTOR = 8
 
 
 @dataclass
@@ -119,13 +123,22 @@ class Checker:
         except IntegrityError as exc:
             self.problem("keys/", str(exc))
             return
+        usable = [s for s in slots if _kdf_problem(s) is None]
+        cheapest = min((s.kdf.cost for s in usable), default=0)
         for slot in slots:
             # A slot the vault opened without (say one added with weak Argon2id parameters)
             # is never used, but someone forged it: report it.
-            try:
-                slot.kdf.check()
-            except IntegrityError as exc:
-                self.problem(slot.name, f"{exc}; this key slot was tampered with")
+            problem = _kdf_problem(slot)
+            if problem is not None:
+                self.problem(slot.name, f"{problem}; this key slot was tampered with")
+            elif slot.kdf.cost > COSTLY_SLOT_FACTOR * cheapest:
+                self.problem(
+                    slot.name,
+                    f"this key slot's Argon2id work (memory x passes) is "
+                    f"{slot.kdf.cost // cheapest} times the cheapest slot's: planted to slow "
+                    "down every wrong passphrase? Remove it with 'lkvault key remove "
+                    f"{slot.slot_id.hex()[:8]}' unless you added it on purpose",
+                )
             if slot.vault_id != self.repo.keys.vault_id:
                 self.problem(slot.name, "key slot belongs to another vault")
 
@@ -280,6 +293,14 @@ class Checker:
 
     def _names(self, owner_bits: int) -> set[str]:
         return {name for i, name in enumerate(self.owners) if owner_bits >> i & 1}
+
+
+def _kdf_problem(slot: KeySlot) -> str | None:
+    try:
+        slot.kdf.check()
+    except IntegrityError as exc:
+        return str(exc)
+    return None
 
 
 def _streams(tree: Tree) -> Iterator[Stream]:

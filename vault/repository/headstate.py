@@ -1,4 +1,5 @@
-"""The client's memory of the newest snapshot it has seen in each vault, to detect rollbacks."""
+"""What this computer remembers of each vault: the newest snapshot it saw (to detect
+rollbacks), the key slot it opened last, and where verify's partial reads go next."""
 
 from __future__ import annotations
 
@@ -81,3 +82,33 @@ class PartState:
         temp = self.path.with_suffix(".tmp")
         temp.write_text(json.dumps({"parts": parts, "next": part % parts + 1}) + "\n")
         os.replace(temp, self.path)
+
+
+class SlotState:
+    """The key slot this computer opened the vault with last, tried first next time.
+
+    A small JSON file per vault beside head.json: {"slot": hex}. Without a state folder, or
+    when it is unreadable, no slot is preferred.
+    """
+
+    def __init__(self, state_dir: Path | None, vault_id: bytes) -> None:
+        self.path = None if state_dir is None else state_dir / vault_id.hex() / "slot.json"
+
+    def load(self) -> bytes | None:
+        if self.path is None:
+            return None
+        try:
+            return bytes.fromhex(json.loads(self.path.read_text())["slot"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def save(self, slot_id: bytes) -> None:
+        if self.path is None or self.load() == slot_id:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            temp = self.path.with_suffix(".tmp")
+            temp.write_text(json.dumps({"slot": slot_id.hex()}) + "\n")
+            os.replace(temp, self.path)
+        except OSError:
+            pass  # a hint for speed only: a read-only state folder must not stop a command

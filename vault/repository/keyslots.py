@@ -285,8 +285,17 @@ def unlock(backend: Backend, vault_id: bytes, passphrase: bytes) -> bytes:
     return unlock_slot(backend, vault_id, passphrase)[1]
 
 
-def unlock_slot(backend: Backend, vault_id: bytes, passphrase: bytes) -> tuple[bytes, bytes]:
-    """Try the passphrase on every key slot; (the slot id that opened, the master secret).
+def trial_order(slots: list[KeySlot], preferred: bytes | None) -> list[KeySlot]:
+    """The order to try slots in: the one this computer opened last, then the cheapest
+    first, so a slot planted with a costly KDF is only derived when no other slot opens."""
+    return sorted(slots, key=lambda s: (s.slot_id != preferred, s.kdf.cost, s.slot_id))
+
+
+def unlock_slot(
+    backend: Backend, vault_id: bytes, passphrase: bytes, preferred: bytes | None = None
+) -> tuple[bytes, bytes]:
+    """Try the passphrase on the key slots in ``trial_order``; (the slot id that opened,
+    the master secret).
 
     A damaged slot or one offering weak KDF parameters is skipped; if no slot opens, the
     error names the refused slot rather than blaming the passphrase.
@@ -295,16 +304,21 @@ def unlock_slot(backend: Backend, vault_id: bytes, passphrase: bytes) -> tuple[b
     if not names:
         raise AccessDenied(f"the vault at {backend.location} has no key slots")
     refused: IntegrityError | None = None
+    slots = []
     for name in names:
         try:
             raw = backend.read(name)
             if len(raw) > MAX_JSON:
                 raise IntegrityError(f"key slot {name} is implausibly large")
-            slot = KeySlot.decode(name, raw)
+            slots.append(KeySlot.decode(name, raw))
+        except FileNotFoundError:
+            continue
+        except IntegrityError as exc:
+            refused = exc
+    for slot in trial_order(slots, preferred):
+        try:
             return slot.slot_id, slot.unlock(vault_id, passphrase)
         except AccessDenied:
-            continue
-        except FileNotFoundError:
             continue
         except IntegrityError as exc:
             refused = exc

@@ -205,8 +205,16 @@ class Repository:
         return cls(backend, keys, settings, rng, clock, master=master, slot_id=slot.slot_id)
 
     @classmethod
-    def open(cls, backend: Backend, passphrase: bytes, rng: Rng, clock: Clock) -> Repository:
-        """Unlock an existing vault with a passphrase."""
+    def open(
+        cls,
+        backend: Backend,
+        passphrase: bytes,
+        rng: Rng,
+        clock: Clock,
+        *,
+        preferred_slot: bytes | None = None,
+    ) -> Repository:
+        """Unlock an existing vault with a passphrase, trying ``preferred_slot`` first."""
         check_passphrase(passphrase)
         try:
             document = read_config_unverified(backend)
@@ -219,7 +227,7 @@ class Repository:
                 "(a new 'lkvault init' here cannot read them)"
             ) from None
         vault_id = vault_id_of(document)
-        slot_id, master = unlock_slot(backend, vault_id, passphrase)
+        slot_id, master = unlock_slot(backend, vault_id, passphrase, preferred_slot)
         keys = Keys.derive(master, vault_id)
         return cls(
             backend,

@@ -442,6 +442,7 @@ def verify_subset(opened: Vault, spec: str, json: bool) -> None:
     vault is damaged."""
     part, parts = parse_data_subset(spec)
     report = opened.verify_part(part, parts, progress=render.BarProgress(not json))
+    print_warnings(opened)
     assert report.subset is not None
     chosen, parts = report.subset
     if json:

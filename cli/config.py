@@ -31,7 +31,9 @@ APP = "lkvault"
 
 def vault_location(option: str | None) -> str:
     """--vault, else LKVAULT_VAULT, else the user's data folder."""
-    if option:
+    if option is not None:
+        if not option.strip():
+            raise UsageError("--vault is empty: give a folder, s3://bucket/prefix or sftp://...")
         return option
     env = os.environ.get("LKVAULT_VAULT")
     if env:

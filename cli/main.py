@@ -291,6 +291,7 @@ def verify(
         verify_subset(opened, read_data_subset, json)
         return
     report = opened.verify(read_data=read_data, progress=render.BarProgress(not json))
+    print_warnings(opened)
     if json:
         render.emit_json(render.verify_json(report))
     else:

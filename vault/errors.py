@@ -11,7 +11,8 @@ VaultError                      base; "the operation failed" (exit 1)
 │   ├── UnsupportedFormat       a format version this build cannot read
 │   └── RollbackDetected        the vault is older than one this client saw
 └── StorageError                the storage failed, perhaps transiently (exit 1)
-    └── VaultLocked             another process holds the vault's lock
+    ├── VaultLocked             another process holds the vault's lock
+    └── ReadOnlyStorage         the storage refuses every write (a read-only disk or mount)
 """
 
 from __future__ import annotations
@@ -63,3 +64,7 @@ class StorageError(VaultError):
 
 class VaultLocked(StorageError):
     """Another live process holds a conflicting lock on the vault."""
+
+
+class ReadOnlyStorage(StorageError):
+    """The storage refuses writes: a read-only disk, mount or folder."""

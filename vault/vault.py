@@ -18,6 +18,7 @@ from lkvault.vault.backend import Backend, open_backend
 from lkvault.vault.backend.base import CleansTempFiles
 from lkvault.vault.errors import (
     IntegrityError,
+    ReadOnlyStorage,
     RollbackDetected,
     SnapshotNotFound,
     UsageError,
@@ -55,7 +56,7 @@ from lkvault.vault.repository.keyslots import (
     vault_id_of,
     verify_config,
 )
-from lkvault.vault.repository.locks import REFRESH_EVERY, STALE_AFTER, Holder, Lock, lock
+from lkvault.vault.repository.locks import REFRESH_EVERY, STALE_AFTER, Holder, lock
 from lkvault.vault.repository.repo import Repository
 from lkvault.vault.repository.snapshots import Snapshot, load_forgotten, load_snapshots
 
@@ -130,11 +131,27 @@ class Vault:
 
         return load_snapshots(self.repo, damaged)
 
-    def _locked(self, *, exclusive: bool) -> Lock:
-        """The vault's lock for one operation: exclusive for a writer, shared for readers."""
-        return lock(
-            self.repo, self.env.holder(), exclusive=exclusive, wait_seconds=self.env.lock_wait
-        )
+    def _locked(self, *, exclusive: bool) -> AbstractContextManager[object]:
+        """The vault's lock for one operation: exclusive for a writer, shared for readers.
+
+        Readers go without one where the vault cannot be written at all (a read-only disk or
+        mount), which is said in one warning: nobody can change such a vault from here, but
+        a writer elsewhere could, and would not see this reader.
+        """
+        try:
+            return lock(
+                self.repo, self.env.holder(), exclusive=exclusive, wait_seconds=self.env.lock_wait
+            )
+        except ReadOnlyStorage:
+            if exclusive:
+                raise
+            message = (
+                f"the vault at {self.location} cannot be written (read-only); reading it "
+                "without a lock"
+            )
+            if message not in self.warnings:
+                self.warnings.append(message)
+            return nullcontext()
 
     @property
     def vault_id(self) -> bytes:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 from pathlib import Path
 
 from lkvault.vault.backend.names import TEMP_PREFIX, check_name, check_prefix
-from lkvault.vault.errors import StorageError
+from lkvault.vault.errors import ReadOnlyStorage, StorageError
 
 __all__ = ["TEMP_PREFIX", "LocalBackend"]
+
+# A write refused for good: a read-only file system, or a folder this user may not write.
+READ_ONLY_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
 
 
 class LocalBackend:
@@ -57,7 +61,8 @@ class LocalBackend:
         except OSError as exc:
             with contextlib.suppress(OSError):
                 temp.unlink(missing_ok=True)
-            raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from None
+            kind = ReadOnlyStorage if exc.errno in READ_ONLY_ERRNOS else StorageError
+            raise kind(f"cannot write {path}: {exc.strerror or exc}") from None
 
     def delete(self, name: str) -> None:
         path = self._path(name)

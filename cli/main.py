@@ -268,8 +268,9 @@ def verify(
     accept_rollback: Annotated[
         bool,
         typer.Option(
-            help="Trust the vault's current newest snapshot from now on (after restoring an "
-            "older copy of the vault on purpose)."
+            help="Trust the vault as it is now (after putting back an older copy of it on "
+            "purpose): shows the newest snapshot this computer had seen and the one it trusts "
+            "from now on, then verifies."
         ),
     ] = False,
     read_data_subset: Annotated[
@@ -284,7 +285,7 @@ def verify(
     """Check that the vault is intact and name every damaged object; exit 1 if not."""
     opened = open_vault(vault)
     if accept_rollback:
-        opened.accept_current_head()
+        render.accepted_rollback(*opened.accept_current_head())
     if read_data_subset is not None:
         from .commands_maintenance import verify_subset
 

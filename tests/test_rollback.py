@@ -127,6 +127,27 @@ def test_restoring_the_vault_folder_from_an_older_copy_is_a_rollback(two: TwoSna
     assert_accept_rollback(two, [two.ids[0]])
 
 
+def test_after_putting_back_an_older_copy_the_way_out_is_named_and_shows_what_it_knew(
+    two: TwoSnapshots,
+) -> None:
+    lk = two.lk
+    shutil.rmtree(lk.vault)
+    shutil.copytree(two.copy_after_first, lk.vault)
+    code, _, err = lk.run("snapshot", str(two.new_input))
+    assert code == 1
+    assert "lkvault verify --accept-rollback" in assert_one_line_error(err)
+    code, out, _ = lk.run("verify")
+    assert code == 1 and "lkvault verify --accept-rollback" in out, out
+
+    code, out, err = lk.run("verify", "--accept-rollback")
+    assert code == 0, out + err
+    (shown,) = [line for line in err.splitlines() if line.strip()]
+    assert shown.startswith("Accepted the vault as it is now: "), err
+    assert f"had seen snapshot #2 ({two.ids[1][:8]})" in shown, shown
+    assert f"its newest now is #1 ({two.ids[0][:8]}, " in shown and "'a.bin'" in shown, shown
+    assert lk.snapshot(two.new_input)
+
+
 def test_a_replaced_newest_snapshot_is_reported(two: TwoSnapshots) -> None:
     # Someone rolls the vault back to the copy and stores something else as snapshot #2: the
     # vault's newest seq is the one this computer saw, but not the snapshot it saw.

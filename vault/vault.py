@@ -71,6 +71,12 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+ROLLBACK_WAY_OUT = (
+    "run 'lkvault verify'; if you put back an older copy of the vault yourself, "
+    "'lkvault verify --accept-rollback' trusts it as it is now"
+)
+
+
 @dataclass(frozen=True)
 class Environment:
     """Everything the library takes from the world: randomness, clock, identity, state.
@@ -230,7 +236,7 @@ class Vault:
     def _refuse_rollback(self, history: list[Snapshot], doing: str) -> None:
         warning = self.rollback_warning(history)
         if warning is not None:
-            raise RollbackDetected(f"{warning}; refusing to {doing} (run 'lkvault verify')")
+            raise RollbackDetected(f"{warning}; refusing to {doing} ({ROLLBACK_WAY_OUT})")
 
     def _remove_stale_temp_files(self) -> None:
         """Remove temporary files a crashed writer left; the caller holds the exclusive lock."""
@@ -355,10 +361,14 @@ class Vault:
             )
         return report
 
-    def accept_current_head(self) -> None:
-        """Forget what this computer saw and trust the vault's current newest snapshot."""
-        found = self._history()
+    def accept_current_head(self) -> tuple[SeenHead | None, Snapshot | None]:
+        """Forget what this computer saw and trust the vault's current newest snapshot;
+        returns (what this computer had seen, the newest snapshot it trusts from now on)."""
+        with self._reading():
+            found = self._history()
+        seen = self.heads.load()
         self.heads.force(SeenHead(found[-1].seq, found[-1].id) if found else None)
+        return seen, found[-1] if found else None
 
     # --- browse (issue 8) ---
 

@@ -27,6 +27,9 @@ from lkvault.vault.repository.snapshots import (
     load_snapshots,
 )
 
+ACCEPT_HINT = (
+    " (if you put back an older copy of the vault yourself: 'lkvault verify --accept-rollback')"
+)
 # A key slot whose Argon2id work is this many times the cheapest slot's is reported: every
 # slot the CLI writes has the default parameters, so such a slot was made on purpose.
 COSTLY_SLOT_FACTOR = 8
@@ -173,13 +176,14 @@ class Checker:
                 self.problem(
                     "snapshots/",
                     f"the vault was rolled back: this computer saw snapshot #{seen.seq} "
-                    f"({seen.snapshot_id.hex()[:8]}) but the newest now is #{newest}",
+                    f"({seen.snapshot_id.hex()[:8]}) but the newest now is #{newest}"
+                    f"{ACCEPT_HINT}",
                 )
             elif not any(s.seq == seen.seq and s.id == seen.snapshot_id for s in snapshots):
                 self.problem(
                     "snapshots/",
                     f"snapshot #{seen.seq} ({seen.snapshot_id.hex()[:8]}) that this computer "
-                    "saw is gone or was replaced",
+                    f"saw is gone or was replaced{ACCEPT_HINT}",
                 )
 
     def _collect_blobs(self, snap: Snapshot, index: Index) -> None:

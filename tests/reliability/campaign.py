@@ -117,6 +117,7 @@ def summary(long: bool, tests: dict[str, int], totals: dict, atheris: dict, minu
         f"refused in one line) |",
         f"| CSV exports fuzzed (hypothesis) | {csvs.get('inputs', 0)} |",
     ]
+    lines += store_hardening_rows(totals)
     for target, (inputs, _ok) in atheris.items():
         lines.append(f"| {target} inputs fuzzed by atheris (coverage-guided) | {inputs} |")
     lines += [
@@ -125,6 +126,24 @@ def summary(long: bool, tests: dict[str, int], totals: dict, atheris: dict, minu
         f"| **failures** | **{failures}** |",
     ]
     return "\n".join(lines)
+
+
+def store_hardening_rows(totals: dict) -> list[str]:
+    """The storage families of issue 22: namespaced locks, litter, key slots, read-only."""
+    locks = totals.get("namespaced-locks", {})
+    litter = totals.get("sync-litter", {})
+    slots = totals.get("costly-key-slots", {})
+    read_only = totals.get("read-only-vault", {})
+    return [
+        f"| namespaced lock holders: rounds / commands turned away busy / prunes started in "
+        f"another PID namespace beside a running snapshot | {locks.get('rounds', 0)} / "
+        f"{locks.get('turned_away', 0)} / {locks.get('prunes_beside_a_snapshot', 0)} |",
+        f"| sync-tool litter files planted (ignored by every command) / set aside by repair | "
+        f"{litter.get('files', 0)} / {litter.get('set_aside', 0)} |",
+        f"| costly key slots planted / reported by verify (never derived) | "
+        f"{slots.get('planted', 0)} / {slots.get('reported', 0)} |",
+        f"| commands run on a read-only vault | {read_only.get('commands', 0)} |",
+    ]
 
 
 def write_doc(text: str) -> None:

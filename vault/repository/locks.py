@@ -142,9 +142,11 @@ _GUARDING = threading.Lock()
 
 def _guard(repo: Repository) -> GuardedBackend:
     with _GUARDING:
-        if not isinstance(repo.backend, GuardedBackend):
-            repo.backend = GuardedBackend(repo.backend)
-        return repo.backend
+        guard = repo.backend
+        if not isinstance(guard, GuardedBackend):
+            guard = GuardedBackend(repo.backend)
+            repo.backend = guard
+        return guard
 
 
 class Lock:

@@ -372,7 +372,7 @@ def _repair_json(report: RepairReport) -> dict[str, Any]:
 def _repair_text(report: RepairReport, report_location: str) -> None:
     out = render.stdout
     for note in report.notes:
-        render.stderr.print(f"note: {note}", markup=False)
+        render.stderr.print(render.shown(f"note: {note}"), markup=False)
     if report.set_aside:
         moved = "would be moved" if report.dry_run else "moved"
         out.print(
@@ -451,7 +451,7 @@ def verify_subset(opened: Vault, spec: str, json: bool) -> None:
         render.emit_json(document)
     else:
         for note in report.notes:
-            render.stderr.print(f"note: {note}", markup=False)
+            render.stderr.print(render.shown(f"note: {note}"), markup=False)
         scope = f"structure and part {chosen} of {parts} of the data"
         if report.ok:
             render.stdout.print(

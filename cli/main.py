@@ -285,7 +285,8 @@ def verify(
     """Check that the vault is intact and name every damaged object; exit 1 if not."""
     opened = open_vault(vault)
     if accept_rollback:
-        render.accepted_rollback(*opened.accept_current_head())
+        seen, newest = opened.accept_current_head()
+        render.accepted_rollback(None if seen is None else (seen.seq, seen.snapshot_id), newest)
     if read_data_subset is not None:
         from .commands_maintenance import verify_subset
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lkvault.vault import (
     Snapshot,
@@ -26,9 +26,6 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 from rich.table import Table
-
-if TYPE_CHECKING:
-    from lkvault.vault.repository.headstate import SeenHead
 
 # Off a terminal (pipes, files) lines are not cut to 80 columns: names must stay whole.
 stdout = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 240)
@@ -171,29 +168,32 @@ def verify_json(report: VerifyReport) -> dict[str, Any]:
     }
 
 
-def accepted_rollback(seen: SeenHead | None, newest: Snapshot | None) -> None:
-    """What ``verify --accept-rollback`` knew and what it trusts now, on stderr."""
+def accepted_rollback(seen: tuple[int, bytes] | None, newest: Snapshot | None) -> None:
+    """What ``verify --accept-rollback`` knew (the sequence number and id of the newest
+    snapshot this computer had seen) and what it trusts now, on stderr."""
     before = (
         "this computer had seen no snapshot of this vault"
         if seen is None
-        else f"this computer had seen snapshot #{seen.seq} ({seen.snapshot_id.hex()[:8]})"
+        else f"this computer had seen snapshot #{seen[0]} ({seen[1].hex()[:8]})"
     )
     now = (
         "the vault holds no snapshot"
         if newest is None
         else f"its newest now is #{newest.seq} ({newest.short_id}, "
-        f"{newest.time:%Y-%m-%d %H:%M %Z}, {newest.source!r})"
+        f"{newest.time:%Y-%m-%d %H:%M %Z}, '{newest.source}')"
     )
     stderr.print(
-        f"Accepted the vault as it is now: {before}; {now}. Snapshots after it that this "
-        "computer saw will be reported no more.",
+        shown(
+            f"Accepted the vault as it is now: {before}; {now}. Snapshots after it that this "
+            "computer saw will be reported no more."
+        ),
         markup=False,
     )
 
 
 def verify_text(report: VerifyReport) -> None:
     for note in report.notes:
-        stderr.print(f"note: {note}", markup=False)
+        stderr.print(shown(f"note: {note}"), markup=False)
     scope = "structure and all data" if report.read_data else "structure"
     if report.ok:
         extra = (

@@ -364,7 +364,7 @@ class Vault:
     def accept_current_head(self) -> tuple[SeenHead | None, Snapshot | None]:
         """Forget what this computer saw and trust the vault's current newest snapshot;
         returns (what this computer had seen, the newest snapshot it trusts from now on)."""
-        with self._reading():
+        with self._locked(exclusive=False):
             found = self._history()
         seen = self.heads.load()
         self.heads.force(SeenHead(found[-1].seq, found[-1].id) if found else None)

@@ -17,7 +17,7 @@ from lkvault.vault.progress import NoProgress, Progress
 from lkvault.vault.repository.headstate import SeenHead
 from lkvault.vault.repository.index import FrameRef, Index, pack_name
 from lkvault.vault.repository.keyslots import KeySlot, load_slots
-from lkvault.vault.repository.objects import foreign_names, shown
+from lkvault.vault.repository.objects import foreign_names
 from lkvault.vault.repository.pack import FrameEntry, open_frame
 from lkvault.vault.repository.repo import Repository
 from lkvault.vault.repository.snapshots import (
@@ -110,7 +110,7 @@ class Checker:
     def _note_foreign(self) -> None:
         for name in foreign_names(self.repo.backend):
             self.report.notes.append(
-                f"{shown(name)} is a foreign file, not a vault object (left by a sync tool or a "
+                f"{name} is a foreign file, not a vault object (left by a sync tool or a "
                 "file manager?); ignored ('lkvault repair' moves it aside)"
             )
 

@@ -9,7 +9,6 @@ docs/FORMAT.md ("Files of a vault") are read as vault objects; the rest are repo
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import datetime
 
 from lkvault.vault.backend import Backend
@@ -48,11 +47,3 @@ def foreign_names(backend: Backend) -> list[str]:
 def set_aside_name(name: str, when: datetime) -> str:
     """Where ``repair`` moves the foreign file ``name``: under set-aside/<UTC time>/."""
     return f"{SET_ASIDE_PREFIX}{when.strftime('%Y%m%dT%H%M%SZ')}/{name}"
-
-
-def shown(name: str) -> str:
-    """A foreign name as it can be printed: control and format characters (terminal escape
-    sequences, bidirectional overrides) written as Python escapes."""
-    return "".join(
-        repr(c)[1:-1] if unicodedata.category(c)[0] == "C" or c == "\\" else c for c in name
-    )

@@ -112,7 +112,7 @@ class GuardedBackend:
         if lost is not None:
             raise StorageError(f"{lost}; stopped before writing to the vault")
 
-    def write(self, name: str, data: bytes) -> None:
+    def write(self, name: str, data: bytes | bytearray) -> None:
         self._check()
         self.inner.write(name, data)
 
@@ -142,10 +142,10 @@ _GUARDING = threading.Lock()
 
 def _guard(repo: Repository) -> GuardedBackend:
     with _GUARDING:
-        guard = repo.backend
-        if not isinstance(guard, GuardedBackend):
-            guard = GuardedBackend(repo.backend)
-            repo.backend = guard
+        if isinstance(repo.backend, GuardedBackend):
+            return repo.backend
+        guard = GuardedBackend(repo.backend)
+        repo.backend = guard
         return guard
 
 
@@ -288,8 +288,10 @@ def read_lock(repo: Repository, name: str) -> LockInfo:
 
 def _optional_text(document: Any, key: str, what: str) -> str | None:
     value = document.get(key)
-    codec.require(value is None or isinstance(value, str), what)
-    return value
+    if value is None:
+        return None
+    codec.require(isinstance(value, str), what)
+    return str(value)
 
 
 def lock(repo: Repository, holder: Holder, *, exclusive: bool, wait_seconds: float) -> Lock:

@@ -27,6 +27,7 @@ from lkvault.vault import (
     Vault,
     VaultError,
     VaultLocked,
+    check_replaceable,
     contacts_csv,
     diff_document,
     diff_exports,
@@ -471,8 +472,8 @@ def contacts(
     kind = format.lower()
     if kind not in ("vcf", "csv"):
         raise UsageError(f"--format must be vcf or csv, not {format!r}")
-    if output is not None and (output.exists() or output.is_symlink()) and not force:
-        raise UsageError(f"{output} already exists; nothing was written (use --force)")
+    if output is not None:
+        check_replaceable(output, force)
     opened = open_vault(vault)
     found = opened.snapshots()
     print_warnings(opened)

@@ -63,7 +63,7 @@ from lkvault.vault.operations.members import members as members_of
 from lkvault.vault.operations.members import view as member_view
 from lkvault.vault.operations.pruner import PruneResult
 from lkvault.vault.operations.repairer import RepairReport
-from lkvault.vault.operations.restorer import write_then_rename
+from lkvault.vault.operations.restorer import check_replaceable, write_then_rename
 from lkvault.vault.operations.retention import Policy, parse_duration
 from lkvault.vault.operations.stats import VaultStats
 from lkvault.vault.progress import NoProgress, Progress
@@ -146,5 +146,6 @@ __all__ = [
     "summary_from_document",
     "vcards",
     "version",
+    "check_replaceable",
     "write_then_rename",
 ]

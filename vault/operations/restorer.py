@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import stat
+import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -253,10 +255,7 @@ def restore_file(
 ) -> None:
     """Write the snapshot's source to ``target``, only if its SHA-256 matches the record."""
     progress = progress or NoProgress()
-    if target.exists() and not force:
-        raise UsageError(f"{target} already exists (use --force to replace it)")
-    if target.is_dir():
-        raise UsageError(f"{target} is a folder; give a file name")
+    check_replaceable(target, force)
     if not target.parent.is_dir():
         raise UsageError(f"folder {target.parent} does not exist")
 
@@ -276,6 +275,31 @@ def restore_file(
         progress.done()
 
 
+def check_replaceable(target: Path, force: bool) -> None:
+    """Refuse a ``target`` that must not be replaced: an existing file without ``force``, and
+    anything that is not a regular file (a folder, a device such as /dev/full, a pipe, a
+    symbolic link) even with it, since renaming over it would replace the thing itself."""
+    try:
+        found = os.lstat(target)
+    except FileNotFoundError:
+        return
+    except NotADirectoryError:
+        raise UsageError(f"{target}: a part of this path is not a folder") from None
+    if stat.S_ISDIR(found.st_mode):
+        raise UsageError(f"{target} is a folder; give a file name")
+    if stat.S_ISLNK(found.st_mode):
+        raise UsageError(
+            f"{target} is a symbolic link; lkvault replaces only regular files "
+            "(remove the link or choose another name)"
+        )
+    if not stat.S_ISREG(found.st_mode):
+        raise UsageError(
+            f"{target} is not a regular file (a device, pipe or socket); lkvault never replaces one"
+        )
+    if not force:
+        raise UsageError(f"{target} already exists (use --force to replace it)")
+
+
 def write_then_rename(
     target: Path,
     blocks: Iterable[bytes],
@@ -283,12 +307,19 @@ def write_then_rename(
     check: Callable[[int, bytes], None] | None = None,
 ) -> None:
     """Write ``blocks`` beside ``target`` and put the file in place only once it is complete,
-    flushed to disk and, if given, ``check(size, sha256)`` did not raise."""
-    temp = target.parent / f".{target.name}.lkvault-partial"
+    flushed to disk and, if given, ``check(size, sha256)`` did not raise.
+
+    The temporary file gets an unpredictable name, is created exclusively with mode 0600 (a
+    file or link someone planted in the folder is never opened) and stays private once in
+    place. Whatever is at ``target`` when the file is ready must be a regular file (see
+    ``check_replaceable``); the caller decides beforehand whether one may be replaced.
+    """
+    handle, temp_name = tempfile.mkstemp(prefix=".lkvault-partial-", dir=target.parent)
+    temp = Path(temp_name)
     digest = hashlib.sha256()
     size = 0
     try:
-        with open(temp, "wb") as out:
+        with os.fdopen(handle, "wb") as out:
             for block in blocks:
                 out.write(block)
                 digest.update(block)
@@ -296,9 +327,31 @@ def write_then_rename(
                 progress.advance(len(block))
             out.flush()
             os.fsync(out.fileno())
-        if check is not None:
-            check(size, digest.digest())
-        os.replace(temp, target)
+            if check is not None:
+                check(size, digest.digest())
+            check_replaceable(target, force=True)
+            written = os.fstat(out.fileno())
+            if not os.path.samestat(written, os.lstat(temp)):
+                raise UsageError(
+                    f"the temporary file beside {target} was replaced while it was written; "
+                    "nothing was put in place"
+                )
+            os.replace(temp, target)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
+    _sync_folder(target.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the rename itself durable (best effort: some filesystems refuse a folder's fsync)."""
+    try:
+        handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(handle)
+    except OSError:
+        pass
+    finally:
+        os.close(handle)

@@ -194,6 +194,8 @@ def _restore(
         chosen, result = opened.extract(snapshot_ref, extract, force=force, progress=progress)
         for warning in result.warnings:
             render.warning_line(warning)
+        for failure in result.failed:
+            render.warning_line(f"not written: {failure}")
         if json:
             render.emit_json(
                 {
@@ -201,6 +203,7 @@ def _restore(
                     "folder": str(extract),
                     "written": result.written,
                     "warnings": result.warnings,
+                    "failed": result.failed,
                 }
             )
         else:
@@ -209,6 +212,12 @@ def _restore(
                 f"(snapshot {chosen.short_id}) into {extract}",
                 markup=False,
             )
+        if result.failed:
+            render.error_line(
+                f"{render.plural(len(result.failed), 'member')} could not be written "
+                f"(listed above); the other {len(result.written)} files were"
+            )
+            raise typer.Exit(EXIT_FAILED)
         return
     assert output is not None
     chosen = opened.restore(snapshot_ref, output, force=force, progress=progress)

@@ -77,3 +77,29 @@ def leave_stale_lock(lk: Lk, source: Path) -> Path:
             assert len(locks) == 1, locks
             return locks[0]
     raise AssertionError("no killed snapshot left its lock behind")
+
+
+def all_paths(root: Path) -> list[Path]:
+    """Everything under ``root``, without recursion (Path.rglob and shutil.rmtree recurse
+    once per folder level, and extraction tests make trees a thousand folders deep)."""
+    found: list[Path] = []
+    pending = [root]
+    while pending:
+        with os.scandir(pending.pop()) as entries:
+            for entry in entries:
+                found.append(Path(entry.path))
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(Path(entry.path))
+    return found
+
+
+def remove_tree(root: Path) -> None:
+    """Delete ``root`` and everything under it, however deep (see all_paths)."""
+    if not root.exists():
+        return
+    for path in sorted(all_paths(root), key=lambda p: len(p.parts), reverse=True):
+        if path.is_dir() and not path.is_symlink():
+            path.rmdir()
+        else:
+            path.unlink()
+    root.rmdir()

@@ -34,7 +34,7 @@ from lkvault.vault import BadInput, Environment, Vault, VaultError
 from lkvault.vault.format.crypto import KdfParams
 from zipmakers import Crafted, craft_zip, deflated, make_zip, missing_tool, zeros_stream
 
-from .checks import one_line
+from .checks import all_paths, one_line, remove_tree
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 ZIP_CORPUS = CORPUS / "zip"
@@ -288,6 +288,47 @@ def _ratio_bomb() -> bytes:
     return craft_zip([Crafted(b"Connections.csv", zeros_stream(64), zlib.crc32(bytes(size)), size)])
 
 
+KEPT = b"a,b\n1,2\n"  # the member every extraction clash case must still write
+
+
+def _with_kept(*members: tuple[str, bytes]) -> bytes:
+    """A zip of ``members`` (file names and contents) and Connections.csv, written with
+    Python's zipfile so that a symbolic link entry carries its Unix mode."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, content in members:
+            info = zipfile.ZipInfo(name, (2026, 1, 15, 12, 0, 0))
+            if name.startswith("link"):
+                info.create_system = 3
+                info.external_attr = 0o120777 << 16  # a symbolic link to /etc
+            zf.writestr(info, content)
+        zf.writestr("Connections.csv", KEPT)
+    return out.getvalue()
+
+
+def extraction_clash_cases() -> dict[str, tuple[Callable[[], bytes], int]]:
+    """Zips whose members cannot all be written into one folder: (zip, members that cannot)."""
+    deep = "d/" * 1000 + "x.csv"
+    too_long = ("p" * 200 + "/") * 25 + "x.csv"  # every name fits; the path is over PATH_MAX
+    return {
+        "extraction clash: a member 1,000 folders deep": (lambda: _with_kept((deep, b"deep")), 0),
+        "extraction clash: a path over the OS limit": (lambda: _with_kept((too_long, b"x")), 1),
+        "extraction clash: a file Jobs and Jobs/x.csv": (
+            lambda: _with_kept(("Jobs", b"file"), ("Jobs/x.csv", b"member")),
+            1,
+        ),
+        "extraction clash: Jobs/x.csv and then a file Jobs": (
+            lambda: _with_kept(("Jobs/x.csv", b"member"), ("Jobs", b"file")),
+            1,
+        ),
+        "extraction clash: a symbolic link entry and link/x": (
+            lambda: _with_kept(("link", b"/etc"), ("link/x", b"through the link")),
+            1,
+        ),
+        "extraction clash: a/. beside a/b": (lambda: _with_kept(("a/.", b"dot"), ("a/b", b"b")), 1),
+    }
+
+
 def hostile_cases() -> dict[str, Callable[[], bytes]]:
     """The classic hostile zips by name; each must be refused in one line or stored exactly."""
     cases: dict[str, Callable[[], bytes]] = {
@@ -308,6 +349,8 @@ def hostile_cases() -> dict[str, Callable[[], bytes]]:
     }
     for name in HOSTILE_NAMES:
         cases[f"path traversal: {name!r}"] = functools.partial(_traversal, name or b"/")
+    for name, (build, _) in extraction_clash_cases().items():
+        cases[name] = build
     return cases
 
 
@@ -376,7 +419,7 @@ class ZipHarness:
             self.stored += 1
             return "stored"
         finally:
-            shutil.rmtree(work, ignore_errors=True)
+            remove_tree(work)
 
     def _snapshot_files(self) -> list[str]:
         return self.vault.repo.backend.list("snapshots/")
@@ -385,12 +428,15 @@ class ZipHarness:
         # Deep enough that the traversal names' '..' steps would still land inside ``work``.
         folder = work.joinpath("d1", "d2", "d3", "d4", "d5", "d6", "extracted")
         folder.parent.mkdir(parents=True)
-        before = set(work.rglob("*"))
+        before = set(all_paths(work))
         try:
-            self.vault.extract(snap_id, folder)
+            result = self.vault.extract(snap_id, folder)[1]
         except VaultError as exc:
             one_line(str(exc))
-        outside = [p for p in work.rglob("*") if p not in before and not p.is_relative_to(folder)]
+        else:
+            for line in result.failed:
+                one_line(line)
+        outside = [p for p in all_paths(work) if p not in before and not p.is_relative_to(folder)]
         assert not outside, f"extract wrote outside its folder: {outside}"
         for target in ESCAPE_TARGETS:
             assert not target.exists(), f"extract wrote {target}"

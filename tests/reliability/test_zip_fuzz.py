@@ -21,10 +21,13 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from .budget import LONG, pick, record
+from .checks import all_paths, remove_tree
 from .hostile_zips import (
+    KEPT,
     Mutation,
     ZipHarness,
     corpus_inputs,
+    extraction_clash_cases,
     hostile_cases,
     mutate,
     seed_zips,
@@ -76,6 +79,32 @@ def test_hostile_zips_through_the_command_line(cli: Callable, tmp_path: Path) ->
             lines = [line for line in result.err.splitlines() if line.strip()]
             assert result.code == 2, f"{case}: exit {result.code}: {result.err}"
             assert len(lines) == 1 and lines[0].startswith("lkvault: error: "), (case, lines)
+
+
+@pytest.mark.parametrize("case", sorted(extraction_clash_cases()))
+def test_extraction_skips_what_cannot_be_written_and_writes_the_rest(
+    cli: Callable, tmp_path: Path, case: str
+) -> None:
+    build, cannot = extraction_clash_cases()[case]
+    assert cli("init").code == 0
+    path = tmp_path / "Basic_LinkedInDataExport_01-15-2026.zip"
+    path.write_bytes(build())
+    assert cli("snapshot", str(path)).code == 0
+    folder = tmp_path / "out"
+    done = cli("restore", "latest", "--extract", str(folder))
+    assert "Traceback" not in done.err and "internal error" not in done.err, done.err
+    assert (folder / "Connections.csv").read_bytes() == KEPT, "the other members must be written"
+    skipped = [line for line in done.err.splitlines() if "not written:" in line]
+    assert len(skipped) == cannot, done.err
+    if cannot:
+        assert done.code == 1, done.err
+        assert done.err.splitlines()[-1].startswith("lkvault: error: "), done.err
+        assert f"{cannot} member" in done.err.splitlines()[-1]
+    else:
+        assert done.code == 0, done.err
+    assert not any(p.is_symlink() for p in all_paths(folder)), "a zip entry became a link"
+    assert not Path("/etc/x").exists()
+    remove_tree(tmp_path)  # pytest's own clean-up recurses once per folder level
 
 
 MUTATION = st.builds(

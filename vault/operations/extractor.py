@@ -7,6 +7,7 @@ are checked; files appear under their final name only once complete.
 
 from __future__ import annotations
 
+import errno
 import os
 import zlib
 from collections.abc import Iterator
@@ -107,6 +108,8 @@ def member_target(root: Path, name: str) -> Path | None:
 class ExtractResult:
     written: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # One line per member that could not be written (the rest were): its name and why.
+    failed: list[str] = field(default_factory=list)
 
 
 def extract(
@@ -117,14 +120,19 @@ def extract(
     force: bool = False,
     progress: Progress | None = None,
 ) -> ExtractResult:
-    """Write every member of a zip snapshot (or the single file of another) under ``root``."""
+    """Write every member of a zip snapshot (or the single file of another) under ``root``.
+
+    A member that cannot be written (its folder is a file of another member, its path is too
+    long for the filesystem, it would lead outside ``root``...) is skipped and named in
+    ``failed``; every other member is still written.
+    """
     progress = progress or NoProgress()
     tree = load_tree(repo, snapshot.tree)
     result = ExtractResult()
     if root.exists() and not root.is_dir():
         raise UsageError(f"{root} exists and is not a folder")
     plan = _plan(tree, snapshot, root, result)
-    clashes = [path for _, path in plan if path.exists() or path.is_symlink()]
+    clashes = [path for _, path in plan if _occupied(path)]
     if clashes and not force:
         more = f" and {len(clashes) - 1} more" if len(clashes) > 1 else ""
         raise UsageError(f"{clashes[0]}{more} already exist; nothing was written (use --force)")
@@ -134,21 +142,71 @@ def extract(
     try:
         with repo.staged(repo.frames_holding(chunk_ids(repo, tree.parts))):
             for member, path in plan:
-                _check_inside(real_root, path)
-                if member is None:
-                    path.mkdir(parents=True, exist_ok=True)
+                try:
+                    _write_member(repo, tree, real_root, root, member, path, progress)
+                except (OSError, UsageError) as exc:
+                    name = member.name if member is not None else str(path.relative_to(root))
+                    result.failed.append(f"{quote_name(name)}: {_reason(exc)}")
                     continue
-                path.parent.mkdir(parents=True, exist_ok=True)
-                blocks = (
-                    member_content(repo, tree, member)
-                    if tree.kind == "zip"
-                    else iter_stream(repo, tree.parts[0])  # type: ignore[arg-type]
-                )
-                write_then_rename(path, blocks, progress)
-                result.written.append(str(path))
+                if member is not None:
+                    result.written.append(str(path))
     finally:
         progress.done()
     return result
+
+
+def _write_member(
+    repo: Repository,
+    tree: Tree,
+    real_root: Path,
+    root: Path,
+    member: MemberEntry | None,
+    path: Path,
+    progress: Progress,
+) -> None:
+    """One member (a folder when ``member`` is None) at ``path``; raises what stops it."""
+    _make_folders(root, path if member is None else path.parent)
+    _check_inside(real_root, path)
+    if member is None:
+        return
+    blocks = (
+        member_content(repo, tree, member)
+        if tree.kind == "zip"
+        else iter_stream(repo, tree.parts[0])  # type: ignore[arg-type]
+    )
+    write_then_rename(path, blocks, progress)
+
+
+def _make_folders(root: Path, folder: Path) -> None:
+    """Create ``folder`` and the folders between ``root`` and it, one level at a time (a member
+    a thousand folders deep must not exhaust Python's recursion like Path.mkdir does)."""
+    at = root
+    for part in folder.relative_to(root).parts:
+        at = at / part
+        try:
+            os.mkdir(at)
+        except FileExistsError:
+            if at.is_symlink() or not at.is_dir():
+                where = quote_name(str(at.relative_to(root)))
+                raise UsageError(f"{where} is a file or a link, not a folder") from None
+
+
+def _occupied(path: Path) -> bool:
+    try:
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError:  # a name the filesystem cannot even look up is reported when written
+        return False
+    return True
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, OSError):
+        if error.errno == errno.ENAMETOOLONG:
+            return "its path is too long for this filesystem"
+        return error.strerror or str(error)
+    return str(error)
 
 
 def _plan(

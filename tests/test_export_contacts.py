@@ -78,3 +78,12 @@ def test_csv_cells_that_look_like_formulas_stay_text() -> None:
     rows = list(csv.DictReader(io.StringIO(contacts_csv([hostile]), newline="")))
     values = [rows[0][CSV_HEADER[i]] for i in range(4)]
     assert values == ['\'=HYPERLINK("http://x")', "'+1", "'@Corp", "'-CEO"]
+
+
+def test_every_csv_column_neutralises_formulas_the_email_and_url_too() -> None:
+    hostile = Connection("Eve", "Doe", "=1+1", '=HYPERLINK("https://evil.example")', None, None)
+    rows = list(csv.DictReader(io.StringIO(contacts_csv([hostile]), newline="")))
+    assert rows[0]["E-mail 1 - Value"] == '\'=HYPERLINK("https://evil.example")'
+    assert rows[0]["Website 1 - Value"] == "'=1+1"
+    for cell in rows[0].values():
+        assert cell[:1] not in ("=", "+", "-", "@", "\t", "\r")

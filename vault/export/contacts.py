@@ -106,8 +106,9 @@ def vcards(connections: Iterable[Connection]) -> str:
 def spreadsheet_safe(value: str) -> str:
     """A cell a spreadsheet will show as text, never run as a formula.
 
-    Names, companies and titles are chosen by other people; one starting with ``=``, ``+``,
-    ``-`` or ``@`` would otherwise be a formula when the file is opened in Excel or Sheets.
+    Names, companies, titles, emails and URLs are chosen by other people; one starting with
+    ``=``, ``+``, ``-`` or ``@`` would otherwise be a formula when the file is opened in Excel
+    or Sheets.
     """
     if value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
@@ -120,18 +121,18 @@ def contacts_csv(connections: Iterable[Connection]) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
     for c in exportable(connections):
-        writer.writerow(
-            [
-                spreadsheet_safe(c.first_name),
-                spreadsheet_safe(c.last_name),
-                spreadsheet_safe(c.company or ""),
-                spreadsheet_safe(c.position or ""),
-                "Work" if c.email else "",
-                c.email or "",
-                LABEL if c.url else "",
-                c.url or "",
-                note(c),
-                f"{LABEL} ::: * myContacts",
-            ]
-        )
+        row = [
+            c.first_name,
+            c.last_name,
+            c.company or "",
+            c.position or "",
+            "Work" if c.email else "",
+            c.email or "",
+            LABEL if c.url else "",
+            c.url or "",
+            note(c),
+            f"{LABEL} ::: * myContacts",
+        ]
+        # Every cell, the email and URL included: any of them can come from someone else.
+        writer.writerow([spreadsheet_safe(cell) for cell in row])
     return out.getvalue()

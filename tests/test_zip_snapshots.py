@@ -194,7 +194,7 @@ def test_extract_never_writes_outside_the_folder(vault: Vault, tmp_path: Path) -
     assert restored(vault, "latest", tmp_path) == data
     target = tmp_path / "deep" / "out"
     _, result = vault.extract("latest", target)
-    assert (target / "ok" / "fine.csv").read_bytes() == b"good"
+    assert (target / "ok" / "fine.csv").read_bytes() == b"second copy"  # the last, as unzip
     assert not (tmp_path / "deep" / "escape.csv").exists()
     assert sorted(p.name for p in target.rglob("*")) == ["fine.csv", "ok"]
     assert len(result.warnings) == 4
@@ -321,3 +321,25 @@ def test_a_zlib_that_compresses_differently_is_caught_by_member(
     assert (tmp_path / "files" / "Connections.csv").read_bytes() == dict(standard_members())[
         "Connections.csv"
     ]
+
+
+def test_every_reader_takes_the_last_of_duplicate_members(vault: Vault, tmp_path: Path) -> None:
+    header = "First Name,Last Name,URL,Email Address,Company,Position,Connected On\n"
+    first = header + "Ada,Lovelace,,,,,15 Jan 2026\n"
+    last = first + "Grace,Hopper,,,,,16 Jan 2026\n"
+    path = tmp_path / "Basic_LinkedInDataExport_01-20-2026.zip"
+    path.write_bytes(
+        craft_zip(
+            [
+                deflated("Connections.csv", first.encode()),
+                deflated("Connections.csv", last.encode()),
+            ]
+        )
+    )
+    snap = vault.snapshot(path)
+    assert [c.name for c in vault.export(snap).connections] == ["Ada Lovelace", "Grace Hopper"]
+    assert b"".join(vault.cat("latest", "Connections.csv")) == last.encode()
+    assert b"".join(vault.cat("latest", "connections.csv")) == last.encode()
+    _, result = vault.extract("latest", tmp_path / "out")
+    assert (tmp_path / "out" / "Connections.csv").read_bytes() == last.encode()
+    assert any("earlier copy" in w for w in result.warnings)

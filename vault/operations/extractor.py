@@ -33,16 +33,20 @@ NAME_MAX = 255  # bytes in one file or folder name, on every common filesystem
 
 
 def find_member(tree: Tree, name: str) -> MemberEntry:
-    """A member by exact name, else by unique case-insensitive base name at any depth."""
+    """A member by exact name, else by unique case-insensitive base name at any depth.
+
+    Of several members with one name, the last is meant, as unzip (which overwrites), Python's
+    zipfile and the export readers behind summaries and browse all take it.
+    """
     exact = [m for m in tree.members if m.name == name]
     if exact:
-        return exact[0]
+        return exact[-1]
     wanted = name.lower().rstrip("/")
     loose = [
         m for m in tree.members if not m.is_dir and PurePosixPath(m.name).name.lower() == wanted
     ]
-    if len(loose) == 1:
-        return loose[0]
+    if len({m.name for m in loose}) == 1:
+        return loose[-1]
     if len(loose) > 1:
         names = ", ".join(quote_name(m.name) for m in loose[:5])
         raise SnapshotNotFound(f"{quote_name(name)} matches several members: {names}")
@@ -219,9 +223,9 @@ def _plan(
         entry = MemberEntry(snapshot.source, 0, snapshot.size, 0, 0, False)
         return [(entry, target)]
     plan: list[tuple[MemberEntry | None, Path]] = []
-    seen: set[Path] = set()
-    for member in tree.members:
-        target = member_target(root, member.name)
+    named = [(member, member_target(root, member.name)) for member in tree.members]
+    last = {target: number for number, (_, target) in enumerate(named) if target is not None}
+    for number, (member, target) in enumerate(named):
         if target is None:
             result.warnings.append(f"skipped member {quote_name(member.name)}: unsafe name")
             continue
@@ -232,10 +236,12 @@ def _plan(
                 f"than {NAME_MAX} bytes"
             )
             continue
-        if target in seen:
-            result.warnings.append(f"skipped duplicate member {quote_name(member.name)}")
+        if last[target] != number:
+            # The last copy is the one written, as cat, summaries and browse read it.
+            result.warnings.append(
+                f"skipped an earlier copy of duplicate member {quote_name(member.name)}"
+            )
             continue
-        seen.add(target)
         if member.encrypted:
             result.warnings.append(f"skipped encrypted member {quote_name(member.name)}")
             continue

@@ -80,6 +80,9 @@ QUIRKS = {
     "moved-urls": "some connections change their public profile URL in a later month",
     "no-messages": "no messages.csv (the member did not ask for messages)",
     "no-profile": "no Profile.csv",
+    "hostile": "text that attacks whoever shows it (2025 era): terminal escape sequences in "
+    "names, companies, titles, the headline and a member's name; javascript:, data: and "
+    "//host profile URLs; formulas as emails",
 }
 PRODUCERS = ("python", "infozip-6", "infozip-9", "7z", "stored")
 
@@ -679,6 +682,7 @@ class Member:
         self._days: dict[int, str] = {}
         self.profile = _Profile(self)
         self.conns, self.conn_t = self._connections()
+        self.planted_rows: list[list[str]] = []  # rows on top of Connections.csv (quirks)
 
     # -- event streams ---------------------------------------------------------------------
 
@@ -760,6 +764,7 @@ class Member:
 
     def connection_rows(self) -> Iterator[list[str]]:
         m = self.month
+        yield from self.planted_rows
         for i in range(len(self.conns) - 1, -1, -1):  # newest on top
             c = self.conns[i]
             if c.removed <= m:
@@ -1181,6 +1186,8 @@ def _with_quirks(mem: Member, members: list[tuple[str, Chunks]]) -> list[tuple[s
     gone = {name for quirk, name in (("no-messages", "messages.csv"),
                                      ("no-messages", "Messages.csv"),
                                      ("no-profile", "Profile.csv")) if quirk in mem.quirks}
+    if "hostile" in mem.quirks:
+        out.append((HOSTILE_MEMBER, lambda: [b"a member whose name attacks a terminal\n"]))
     return [(name, chunks) for name, chunks in out if name not in gone]
 
 
@@ -1465,6 +1472,44 @@ def _write_with_tool(path: Path, members: list[tuple[str, Chunks]], ts: int, pro
 # --------------------------------------------------------------------------- public API
 
 
+# --------------------------------------------------------------------------- hostile text
+
+# Terminal control sequences an attacker can put in any text field of an export: clear the
+# screen, set the window title, write the clipboard (OSC 52), a hidden link (OSC 8), an 8-bit
+# CSI (C1) and a right-to-left override that disguises what follows.
+TERMINAL_ATTACKS = (
+    "\x1b[2J\x1b[H", "\x1b]0;owned\x07", "\x1b]52;c;cm0gLXJmIH4=\x07",
+    "\x1b]8;;https://evil.example/\x1b\\here\x1b]8;;\x1b\\", "\x9b31m", "\u202egnp.exe",
+)
+# Profile URLs that must never become links, and cells that a spreadsheet would run.
+HOSTILE_URLS = ("javascript:alert(document.domain)", "data:text/html,<script>alert(1)</script>",
+                "vbscript:msgbox(1)", "//evil.example/in/eve", "JaVaScRiPt:alert(2)",
+                " javascript:alert(3)")
+FORMULAS = ("=HYPERLINK(\"https://evil.example\",\"open\")", "+SUM(1+1)", "-2+3", "@SUM(1)",
+            "\t=1+1", "\r=1+1")
+HOSTILE_MEMBER = "Hostile \x1b]0;owned\x07 \x1b[2J name \u202eosc.csv"
+
+
+def _hostile_rows(day: str) -> list[list[str]]:
+    """Connections.csv rows (2025 columns) whose every field attacks a terminal, a page or a
+    spreadsheet; each person is still a different, named connection."""
+    rows = []
+    for k, attack in enumerate(TERMINAL_ATTACKS):
+        rows.append([f"Eve{k}{attack}", f"Attacker{attack}", HOSTILE_URLS[k % len(HOSTILE_URLS)],
+                     FORMULAS[k % len(FORMULAS)], f"Corp{attack}", f"Title{attack}", day])
+    return rows
+
+
+def _plant_hostile_text(mem: Member) -> None:
+    """The quirk ``hostile``: escape sequences, dangerous URLs and formulas in names,
+    companies, titles, emails and the headline (2025 layout); ``_with_quirks`` adds the
+    member with a hostile name."""
+    if mem.era != "2025":
+        raise ValueError("hostile text is only generated for the 2025 era")
+    mem.planted_rows = _hostile_rows(_dmy(mem.now))
+    mem.profile.headline = "Headline" + "".join(TERMINAL_ATTACKS)
+
+
 def _build(path: Path, *, start: date, month_index: int, scale: str | float, seed: int,
            era: str, producer: str, quirks: Iterable[str] = (),
            deleted_at: int | None = None) -> Path:
@@ -1478,6 +1523,8 @@ def _build(path: Path, *, start: date, month_index: int, scale: str | float, see
         raise ValueError(f"unknown quirk {sorted(unknown)[0]!r}: use some of {sorted(QUIRKS)}")
     mem = Member(seed=seed, f=f, start=start, month=month_index, era=era,
                  quirks=frozenset(quirks), deleted_at=deleted_at)
+    if "hostile" in mem.quirks:
+        _plant_hostile_text(mem)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     part = path.with_name(path.name + ".part")

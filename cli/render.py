@@ -1,4 +1,8 @@
-"""How results look: JSON documents, rich tables, progress bars and one-line errors."""
+"""How results look: JSON documents, rich tables, progress bars and one-line errors.
+
+Everything printed here goes through ``terminal_text`` (lkvault.vault.printable): a name,
+title, headline or file name from an export cannot send control sequences to the terminal.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,12 @@ from datetime import datetime
 from typing import Any
 
 from lkvault.vault import (
+    UNSAFE_BUT_LINES,
     Snapshot,
     VerifyReport,
     members_of,
     owner_of,
+    printable,
     summary_document,
     summary_from_document,
 )
@@ -27,32 +33,54 @@ from rich.progress import (
 )
 from rich.table import Table
 
+
+def terminal_text(text: str, *, lines: bool = False) -> str:
+    """The one escaping of text for the terminal: controls, ESC sequences (CSI, OSC), C1 and
+    bidirectional overrides shown as visible escapes; ``lines`` keeps line breaks and tabs."""
+    return printable(text, lines=lines)
+
+
+class TerminalConsole(Console):
+    """A rich console that passes every string it renders (printed text, table cells, progress
+    labels) through ``terminal_text`` first; rich's own styling is added afterwards."""
+
+    def render_str(self, text: str, **options: Any) -> Any:
+        return super().render_str(terminal_text(text, lines=True), **options)
+
+
 # Off a terminal (pipes, files) lines are not cut to 80 columns: names must stay whole.
-stdout = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 240)
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+stdout = TerminalConsole(
+    highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 240
+)
+stderr = TerminalConsole(stderr=True, highlight=False, soft_wrap=True)
 
 
 def emit_json(document: Any) -> None:
-    sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    # The same value as plain JSON, with controls and format characters written as \uXXXX
+    # escapes (json leaves DEL, C1 and bidi overrides raw when ensure_ascii is off).
+    text = json.dumps(document, indent=2, ensure_ascii=False)
+    sys.stdout.write(UNSAFE_BUT_LINES.sub(_json_escape, text) + "\n")
+
+
+def _json_escape(match: Any) -> str:
+    return json.dumps(match.group(0))[1:-1]  # \u202e, or a surrogate pair beyond the BMP
 
 
 def shown(text: str) -> str:
     """Text that may come from an export or a file name, as a terminal may show it: control
     and format characters (ESC, BEL, bidi overrides) written as escapes, never acted on; line
-    breaks are kept."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() or c == "\n" else ascii(c)[1:-1] for c in text)
+    breaks are kept. The same escaping as every console here applies (``terminal_text``)."""
+    return terminal_text(text, lines=True)
 
 
 def error_line(message: str) -> None:
     # One line, whatever the message contains (names from an export, file names).
-    text = shown(" ".join(str(message).split()))
+    text = terminal_text(" ".join(str(message).split()))
     sys.stderr.write(f"lkvault: error: {text}\n")
 
 
 def warning_line(message: str) -> None:
-    text = shown(" ".join(str(message).split()))
+    text = terminal_text(" ".join(str(message).split()))
     sys.stderr.write(f"lkvault: warning: {text}\n")
 
 
@@ -118,7 +146,7 @@ def already_stored(path: Any, snap: Snapshot, json_mode: bool) -> None:
         emit_json(snapshot_json(snap) | {"already_stored": True})
         return
     sys.stderr.write(
-        f"lkvault: {path} is already in the vault as snapshot {snap.short_id} "
+        f"lkvault: {terminal_text(str(path))} is already in the vault as snapshot {snap.short_id} "
         f"(#{snap.seq}, stored {local_time(snap.time)}, same SHA-256); nothing new was stored\n"
     )
     print(snap.id.hex())

@@ -66,6 +66,7 @@ from lkvault.vault.operations.repairer import RepairReport
 from lkvault.vault.operations.restorer import check_replaceable, write_then_rename
 from lkvault.vault.operations.retention import Policy, parse_duration
 from lkvault.vault.operations.stats import VaultStats
+from lkvault.vault.printable import UNSAFE_BUT_LINES, printable
 from lkvault.vault.progress import NoProgress, Progress
 from lkvault.vault.release import version
 from lkvault.vault.repository.keyslots import KeySlot, SlotInfo, VaultConfig
@@ -147,5 +148,7 @@ __all__ = [
     "vcards",
     "version",
     "check_replaceable",
+    "printable",
+    "UNSAFE_BUT_LINES",
     "write_then_rename",
 ]

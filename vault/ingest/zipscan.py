@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lkvault.vault.errors import BadInput
+from lkvault.vault.printable import printable
 
 LOCAL_SIG = b"PK\x03\x04"
 CENTRAL_SIG = b"PK\x01\x02"
@@ -103,7 +104,7 @@ class _End:
 
 def quote_name(name: str, limit: int = 120) -> str:
     """A member name quoted for a one-line message: control characters escaped, long names cut."""
-    shown = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in name)
+    shown = printable(name)
     if len(shown) > limit:
         shown = shown[: limit - 3] + "..."
     return f"'{shown}'"

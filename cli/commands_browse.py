@@ -110,6 +110,7 @@ def browse(
             port=bound_port,
             token=token,
             session=secrets.token_urlsafe(32),
+            scope=secrets.token_urlsafe(18),
         )
         url = f"http://127.0.0.1:{bound_port}/?token={token}"
         if json:

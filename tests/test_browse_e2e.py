@@ -10,7 +10,10 @@ browser run saves screenshots of the main views to docs/screenshots/ (shown in t
 from __future__ import annotations
 
 import csv
+import html
 import http.client
+import http.cookiejar
+import http.server
 import io
 import json
 import os
@@ -18,16 +21,20 @@ import re
 import select
 import signal
 import subprocess
+import threading
 import time
+import urllib.request
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 import vobject
 
+from bench.exportgen import HOSTILE_URLS, generate_export
 from tests.helpers_cli import REPO_ROOT, Lk, assert_clean_stderr, assert_one_line_error
 
 SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
@@ -279,6 +286,7 @@ class Server:
     process: subprocess.Popen[str]
     url: str  # as printed, with the token
     port: int
+    base: str = ""  # the secret path the application is served under, once session() learnt it
 
     def stop(self) -> tuple[int, str]:
         """Ctrl-C, as a person stops it; returns the exit code and stderr."""
@@ -337,11 +345,15 @@ def get(
 
 
 def session(server: Server) -> str:
-    """Trade the printed address's token for the session cookie, as a browser does."""
+    """Trade the printed address's token for the session cookie, as a browser does; the
+    cookie is scoped to the secret path the browser is sent to (``server.base``)."""
     response = get(server, server.url.removeprefix(f"http://127.0.0.1:{server.port}"))
-    assert response.status == 303 and response.getheader("location") == "/"
+    location = response.getheader("location") or ""
+    assert response.status == 303 and re.fullmatch(r"/[A-Za-z0-9_-]{24,}/", location), location
+    server.base = location.rstrip("/")
     cookie = response.getheader("set-cookie") or ""
-    assert re.fullmatch(rf"lkvault-{server.port}=[^;]+; Path=/; HttpOnly; SameSite=Strict", cookie)
+    expected = rf"lkvault-{server.port}=[^;]+; Path={server.base}; HttpOnly; SameSite=Strict"
+    assert re.fullmatch(expected, cookie), cookie
     return cookie.split(";")[0]
 
 
@@ -369,12 +381,16 @@ def test_the_token_is_required_and_works_once(server: Server) -> None:
     cookie = session(server)
     again = get(server, server.url.removeprefix(f"http://127.0.0.1:{server.port}"))
     assert again.status == 403, "a used token must not open a second session"
-    page = get(server, "/", cookie=cookie)
+    page = get(server, server.base + "/", cookie=cookie)
     assert page.status == 303
     overview = get(server, page.getheader("location") or "", cookie=cookie)
     assert overview.status == 200 and b"Jamie Doe" in body(overview)
     assert_private(overview)
-    assert get(server, "/s/", cookie="lkvault-1=forged").status == 403
+    assert get(server, server.base + "/s/", cookie="lkvault-1=forged").status == 403
+    # Outside its path the cookie opens nothing, and the path without the cookie neither.
+    assert get(server, "/", cookie=cookie).status == 403
+    assert get(server, "/s/", cookie=cookie).status == 403
+    assert get(server, server.base + "/").status == 403
 
 
 def test_a_foreign_host_header_is_refused(server: Server) -> None:
@@ -383,15 +399,17 @@ def test_a_foreign_host_header_is_refused(server: Server) -> None:
         refused = get(server, "/", cookie=cookie, host=host)
         assert refused.status == 403, host
         assert_private(refused)
-    assert get(server, "/", cookie=cookie, host=f"localhost:{server.port}").status == 303
+    assert (
+        get(server, server.base + "/", cookie=cookie, host=f"localhost:{server.port}").status == 303
+    )
 
 
 def test_every_response_is_private_and_downloads_are_right(server: Server, stored: Vault) -> None:
     cookie = session(server)
-    root = f"/s/{stored.ids[-1][:8]}"
+    root = f"{server.base}/s/{stored.ids[-1][:8]}"
     for target in (
-        "/static/app.js",
-        "/static/app.css",
+        f"{server.base}/static/app.js",
+        f"{server.base}/static/app.css",
         f"{root}/api/connections?q=ada",
         f"{root}/download/archive",
         f"{root}/nowhere",
@@ -422,8 +440,8 @@ def test_an_older_snapshot_by_date_and_bad_input(stored: Vault) -> None:
     older = start(stored.lk, "--at", "2025-01-31")
     try:
         cookie = session(older)
-        location = get(older, "/", cookie=cookie).getheader("location")
-        assert location == f"/s/{stored.ids[0][:8]}/"
+        location = get(older, older.base + "/", cookie=cookie).getheader("location")
+        assert location == f"{older.base}/s/{stored.ids[0][:8]}/"
         page = body(get(older, f"{location}connections?q=ada", cookie=cookie)).decode()
         assert "Analytical Engines Ltd" in page and "Difference Labs" not in page
     finally:
@@ -467,6 +485,120 @@ def test_json_prints_one_line_with_the_address(stored: Vault) -> None:
         assert process.wait(timeout=20) == 0
 
 
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> Lk:
+    """A vault holding exportgen's hostile export (dangerous profile URLs, escapes)."""
+    root = tmp_path_factory.mktemp("browse-hostile")
+    lk = Lk(root / "vault", root / "state")
+    lk.init()
+    path = generate_export(
+        root / "Basic_LinkedInDataExport_02-15-2026.zip", date=date(2026, 2, 15), scale=0.02,
+        hostile=True,
+    )  # fmt: skip
+    lk.snapshot(path)
+    return lk
+
+
+def test_only_http_and_https_addresses_become_links(hostile: Lk) -> None:
+    running = start(hostile)
+    try:
+        cookie = session(running)
+        overview = get(running, running.base + "/", cookie=cookie).getheader("location") or ""
+        found = body(get(running, f"{overview}connections?q=attacker", cookie=cookie)).decode()
+        people = sorted(set(re.findall(r'href="([^"]*/people/[^"]+)"', found)))
+        assert len(people) == len(HOSTILE_URLS)
+        for person in people:
+            page = body(get(running, html.unescape(person), cookie=cookie)).decode()
+            targets = [html.unescape(t) for t in re.findall(r'(?:href|src|action)="([^"]*)"', page)]
+            for target in targets:
+                inside = target.startswith((running.base + "/", "#"))
+                outside = re.match(r"https?://[^/\\\s]", target) or target.startswith("mailto:")
+                assert inside or outside, f"{person}: a link to {target!r}"
+            shown = [u for u in HOSTILE_URLS if html.escape(u.strip()) in page]
+            assert shown, f"{person}: the profile address is not shown as text"
+    finally:
+        code, err = running.stop()
+    assert code == 0, err
+
+
+class CookieCatcher:
+    """Another local user's web server on another 127.0.0.1 port: it answers every GET and
+    keeps the Cookie headers browsers send it. Stopped by the ``with`` block that started it."""
+
+    def __init__(self) -> None:
+        self.cookies: list[str] = []
+        catcher = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+                catcher.cookies.extend(self.headers.get_all("Cookie") or [])
+                data = b"<!doctype html><title>elsewhere</title><h1>elsewhere</h1>"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> CookieCatcher:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+    def lkvault_cookies(self) -> list[str]:
+        return [c for c in self.cookies if "lkvault" in c]
+
+
+def test_the_cookie_never_reaches_another_port_and_is_refused_elsewhere(stored: Vault) -> None:
+    first = start(stored.lk)
+    second: Server | None = None
+    try:
+        with CookieCatcher() as catcher:
+            # A cookie jar as browsers keep one (Python's: RFC 6265 paths, no port scoping).
+            jar = http.cookiejar.CookieJar()
+            browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+            with browser.open(first.url) as page:
+                assert page.status == 200
+            assert [c.name for c in jar] == [f"lkvault-{first.port}"]
+            for path in ("/", "/s/", f"/s/{stored.ids[-1][:8]}/", "/static/app.js"):
+                browser.open(f"http://127.0.0.1:{catcher.port}{path}").read()
+            assert catcher.lkvault_cookies() == [], "another local port received the cookie"
+        # Replayed where it was not minted, the cookie opens nothing.
+        (minted,) = jar
+        cookie, first.base = f"{minted.name}={minted.value}", minted.path
+        assert get(first, first.base + "/", cookie=cookie).status == 303
+        second = start(stored.lk)
+        other = session(second)
+        value = cookie.split("=", 1)[1]
+        forged = f"lkvault-{second.port}={value}"
+        assert get(second, second.base + "/", cookie=forged).status == 403
+        assert get(first, first.base + "/", cookie=other).status == 403
+        assert get(second, first.base + "/", cookie=cookie).status == 403
+        # A later run on the same port: the old cookie (same name) is refused everywhere.
+        old_base, port = first.base, first.port
+        code, err = first.stop()
+        assert code == 0, err
+        first = start(stored.lk, "--port", str(port))
+        fresh = session(first)
+        assert get(first, old_base + "/", cookie=cookie).status == 403
+        assert get(first, first.base + "/", cookie=cookie).status == 403
+        assert get(first, first.base + "/", cookie=fresh).status == 303
+    finally:
+        for running in (first, second):
+            if running is not None:
+                running.stop()
+
+
 # --- in Chromium ----------------------------------------------------------------------------
 
 
@@ -496,6 +628,29 @@ def browser() -> Iterator[Any]:
         pytest.skip(f"Chromium does not start here: {exc.msg}")
     yield driver
     driver.quit()
+
+
+def test_in_chromium_another_local_port_never_gets_the_cookie(browser: Any, server: Server) -> None:
+    """The attack of issue 22: after browse is opened, the browser is sent to another local
+    port (a page there, or a link); that server must not receive the session cookie."""
+    from selenium.webdriver.common.by import By
+
+    driver = browser
+    with CookieCatcher() as catcher:
+        driver.get(server.url)
+        wait_for(driver, lambda d: "Jamie Doe" in d.find_element(By.TAG_NAME, "h1").text, 60)
+        inside = driver.current_url
+        scoped = [c for c in driver.get_cookies() if c["name"] == f"lkvault-{server.port}"]
+        assert len(scoped) == 1 and scoped[0]["path"] != "/" and scoped[0]["httpOnly"]
+        for path in ("/", "/s/", "/static/app.js"):
+            driver.get(f"http://127.0.0.1:{catcher.port}{path}")
+            wait_for(driver, lambda d: d.title == "elsewhere")
+        # and a page of browse's own sending the browser there, as a link in an export would
+        driver.get(inside)
+        wait_for(driver, lambda d: "Jamie Doe" in d.find_element(By.TAG_NAME, "h1").text)
+        driver.execute_script(f"window.location = 'http://127.0.0.1:{catcher.port}/s/';")
+        wait_for(driver, lambda d: d.title == "elsewhere")
+    assert catcher.lkvault_cookies() == [], "Chromium sent the browse cookie to another port"
 
 
 def wait_for(driver: Any, condition: Any, timeout: float = 15) -> Any:

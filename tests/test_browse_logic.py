@@ -13,10 +13,12 @@ from hypothesis import strategies as st
 from lkvault.cli.browse.catalog import PAGE_SIZE, Catalog
 from lkvault.cli.browse.changes import changes_since
 from lkvault.cli.browse.people import People, Version, person_id
-from lkvault.cli.browse.present import display_text, snippet
+from lkvault.cli.browse.present import display_text, link_target, mail_target, snippet
 from lkvault.cli.browse.textsearch import SEPARATOR, TextIndex, _fold_all, fold
 from lkvault.vault.export import Connection, Export, Message, conversations
 from lkvault.vault.export.messagetable import read_messages
+
+from bench.exportgen import HOSTILE_URLS
 
 ADA_URL = "https://www.linkedin.com/in/ada-lovelace"
 
@@ -295,3 +297,15 @@ def test_threads_from_the_rows_are_the_threads_records_make() -> None:
     ada = Connection("Ada", "", "u/ada", None, None, None, None)
     assert built.threads_with(ada) == [1]  # by profile URL, trailing slash or not
     assert built.threads_with(Connection("Ada", "", None, None, None, None, None)) == [1, 3]
+
+
+def test_only_absolute_http_and_https_addresses_are_link_targets() -> None:
+    for url in (*HOSTILE_URLS, "https:evil.example", "https:\\\\evil.example", "java\tscript:x",
+                "/relative", "https://", "ftp://files.example/", "", None):  # fmt: skip
+        assert link_target(url) is None, url
+    for url in (ADA_URL, "http://example.com/a?b=c#d", "HTTPS://WWW.LINKEDIN.COM/in/x"):
+        assert link_target(url) == url
+    assert mail_target("ada@example.com") == "mailto:ada@example.com"
+    assert mail_target("ada@example.com?cc=eve@evil.example") is None
+    assert mail_target("ada@example.com?bcc=x") == "mailto:ada@example.com%3Fbcc%3Dx"
+    assert mail_target('=HYPERLINK("x")') is None

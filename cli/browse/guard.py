@@ -1,11 +1,19 @@
-"""The browse server's gate: loopback Host only, a one-time token then a session cookie, and
-security headers on every response.
+"""The browse server's gate: loopback Host only, a one-time token then a session cookie scoped
+to a secret path, and security headers on every response.
 
 An ASGI middleware, so it guards static files, downloads and errors alike. The token in the
 printed address is accepted once and exchanged for an HttpOnly, SameSite=Strict cookie, then
-the browser is sent to the same address without it (so it stays out of history). A Host
+the browser is sent to the application without it (so it stays out of history). A Host
 header naming anything but this server's loopback address is refused: that is what a DNS
 rebinding page would send.
+
+Browsers do not scope cookies by port: a cookie set by 127.0.0.1:8000 is also sent to any
+other server on 127.0.0.1, such as one another local user runs. So the application lives
+under a secret path chosen for this run (``/<scope>/...``) and the cookie carries
+``Path=/<scope>``: a browser sends it only to addresses under that path, which a server on
+another port cannot know (it cannot read this server's pages, and no page sends a Referer).
+A request needs both the path and the cookie; a cookie of another run or port is refused.
+A ``__Host-`` cookie would need ``Secure`` (HTTPS) and ``Path=/``, so it cannot be used here.
 """
 
 from __future__ import annotations
@@ -42,10 +50,11 @@ BAD_HOST = "Forbidden: this server answers only to its own loopback address.\n"
 class Guard:
     """Wraps the application; see the module docstring."""
 
-    def __init__(self, app: ASGIApp, *, port: int, token: str, session: str) -> None:
+    def __init__(self, app: ASGIApp, *, port: int, token: str, session: str, scope: str) -> None:
         self.app = app
         self.hosts = {f"127.0.0.1:{port}", f"localhost:{port}"}
         self.cookie = f"lkvault-{port}"
+        self.base = f"/{scope}"  # where the application is served; see the module docstring
         self._token: str | None = token
         self._session = session
         self._lock = threading.Lock()
@@ -64,8 +73,13 @@ class Guard:
         if headers.get("host", "").lower() not in self.hosts:
             await _refuse(send_with_headers, BAD_HOST)
             return
-        if self._has_session(headers):
-            await self.app(scope, receive, send_with_headers)
+        path = scope.get("path", "/")
+        if path == self.base or path.startswith(self.base + "/"):
+            if not self._has_session(headers):
+                await _refuse(send_with_headers, NO_TOKEN)
+                return
+            inner = {**scope, "root_path": scope.get("root_path", "") + self.base}
+            await self.app(inner, receive, send_with_headers)
             return
         query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
         offered = next((value for name, value in query if name == TOKEN_PARAMETER), None)
@@ -73,8 +87,8 @@ class Guard:
             await _refuse(send_with_headers, NO_TOKEN)
             return
         rest = urlencode([(name, value) for name, value in query if name != TOKEN_PARAMETER])
-        location = scope.get("path", "/") + (f"?{rest}" if rest else "")
-        cookie = f"{self.cookie}={self._session}; Path=/; HttpOnly; SameSite=Strict"
+        location = self.base + path + (f"?{rest}" if rest else "")
+        cookie = f"{self.cookie}={self._session}; Path={self.base}; HttpOnly; SameSite=Strict"
         await send_with_headers(
             {
                 "type": "http.response.start",

@@ -11,6 +11,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from datetime import date, datetime
+from urllib.parse import quote, urlsplit
 
 from .textsearch import fold_character, query_words
 
@@ -25,6 +26,29 @@ def display_text(content: str) -> str:
     if "&" not in content and content.count("<") == content.count("<br>"):
         return content.replace("<br>", "\n")  # the usual case, without a regular expression
     return html.unescape(_LINE_BREAK.sub("\n", content))
+
+
+def link_target(url: str | None) -> str | None:
+    """``url`` if the page may link to it: an absolute http or https address with a host.
+    Anything else (javascript:, data:, vbscript:, //host, a relative path, an address with
+    spaces, controls or backslashes that browsers would read differently) is None: text."""
+    if not url or any(c.isspace() or not c.isprintable() or c == "\\" for c in url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    return url
+
+
+def mail_target(email: str | None) -> str | None:
+    """A mailto: link to exactly this address (nothing after it can add recipients or a
+    body), or None when ``email`` does not look like one address."""
+    if not email or email.count("@") != 1 or any(not c.isprintable() or c.isspace() for c in email):
+        return None
+    return "mailto:" + quote(email, safe="@")
 
 
 def when(moment: datetime | None) -> str:

@@ -23,6 +23,9 @@ def bind(port: int | None) -> socket.socket:
     if port is not None and not 0 < port < 65536:
         raise UsageError(f"--port must be between 1 and 65535, not {port}")
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # A port browse served on a moment ago (connections in TIME_WAIT) can be served on again;
+    # one another process listens on is still refused (Linux checks listeners regardless).
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((LOOPBACK, port or 0))
     except OSError as exc:

@@ -56,7 +56,13 @@ def _templates() -> Jinja2Templates:
         lstrip_blocks=True,
     )
     environment.filters.update(when=present.when, day=present.day, text=present.display_text)
-    environment.globals.update(count=present.count, snippet=present.snippet, person_id=person_id)
+    environment.globals.update(
+        count=present.count,
+        snippet=present.snippet,
+        person_id=person_id,
+        link_target=present.link_target,
+        mail_target=present.mail_target,
+    )
     return Jinja2Templates(env=environment)
 
 
@@ -90,7 +96,8 @@ class Browse:
             "snapshot": snapshot,
             "snapshot_date": snapshot_day(snapshot),
             "latest": self.source.snapshots[-1],
-            "root": f"/s/{snapshot.short_id}",
+            "root": _root(request, snapshot),
+            "base": _base(request),
             "catalog": catalog,
             "conversations_ready": catalog is not None and catalog.conversations_ready,
             "messages_ready": catalog is not None and catalog.messages_ready,
@@ -122,7 +129,7 @@ class Browse:
     # --- pages ------------------------------------------------------------------------------
 
     async def home(self, request: Request) -> Response:
-        return RedirectResponse(f"/s/{self.shown.short_id}/", status_code=303)
+        return RedirectResponse(f"{_root(request, self.shown)}/", status_code=303)
 
     def overview(self, request: Request) -> Response:
         snapshot = self._snapshot(request)
@@ -260,7 +267,7 @@ class Browse:
         query, order, number = self._connection_params(request)
         catalog = self.source.catalog(snapshot)
         page = catalog.search_connections(query, order, number)
-        root = f"/s/{snapshot.short_id}"
+        root = _root(request, snapshot)
         items = []
         for n in page.items:
             c = catalog.connections[n]
@@ -283,7 +290,7 @@ class Browse:
         if query_words(query) and not catalog.conversation_search_ready:
             return self._reading_messages(request, snapshot)
         page = catalog.search_threads(query, number)
-        root = f"/s/{snapshot.short_id}"
+        root = _root(request, snapshot)
         items = []
         for n in page.items:
             thread = catalog.conversations[n]
@@ -306,7 +313,7 @@ class Browse:
         catalog = self.source.catalog(snapshot)
         query, number = self._search_params(request)
         page = catalog.search_messages(query, number)
-        root = f"/s/{snapshot.short_id}"
+        root = _root(request, snapshot)
         items = [
             self._message_json(catalog, catalog.message_hits[n], root, query) for n in page.items
         ]
@@ -332,7 +339,7 @@ class Browse:
         return self.templates.TemplateResponse(
             request,
             "error.html",
-            {"message": detail, "root": f"/s/{self.shown.short_id}"},
+            {"message": detail, "root": _root(request, self.shown), "base": _base(request)},
             status_code=status,
         )
 
@@ -347,7 +354,8 @@ class Browse:
                 "snapshot": snapshot,
                 "day": snapshot_day(snapshot),
                 "counts": _counts(snapshot),
-                "root": f"/s/{snapshot.short_id}",
+                "root": _root(request, snapshot),
+                "base": _base(request),
             },
         )
 
@@ -355,7 +363,11 @@ class Browse:
         return self.templates.TemplateResponse(
             request,
             "error.html",
-            {"message": f"This could not be shown: {message}", "root": f"/s/{self.shown.short_id}"},
+            {
+                "message": f"This could not be shown: {message}",
+                "root": _root(request, self.shown),
+                "base": _base(request),
+            },
             status_code=500,
         )
 
@@ -396,6 +408,16 @@ class Browse:
                 return self._failed(request, " ".join(str(exc).split()) or type(exc).__name__)
 
         return run
+
+
+def _base(request: Request) -> str:
+    """Where the application is mounted: the secret prefix guard.Guard serves it under."""
+    return str(request.scope.get("root_path", ""))
+
+
+def _root(request: Request, snapshot: Snapshot) -> str:
+    """The address every page of ``snapshot`` lives under."""
+    return f"{_base(request)}/s/{snapshot.short_id}"
 
 
 def _counts(snapshot: Snapshot) -> dict[str, int]:

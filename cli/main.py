@@ -19,7 +19,7 @@ from lkvault.vault import (
     VaultError,
 )
 
-from . import config, render
+from . import config, entry, render
 from .app import (
     EXIT_ACCESS,
     EXIT_FAILED,
@@ -378,9 +378,11 @@ def main(argv: list[str] | None = None) -> None:
         # The reader went away (e.g. `lkvault cat ... | head`): not an error worth a message.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(EXIT_OK)
-    except (typer.Abort, KeyboardInterrupt):
-        render.error_line("interrupted; an unfinished snapshot leaves no trace in the vault")
-        sys.exit(130)
+    except (typer.Abort, KeyboardInterrupt) as stopped:
+        render.error_line(
+            f"{entry.describe(stopped)}; an unfinished snapshot leaves no trace in the vault"
+        )
+        sys.exit(entry.exit_code(stopped))
     except VaultError as exc:
         _fail(exc, str(exc) or exc.__class__.__name__, json_mode)
     except OSError as exc:
@@ -396,4 +398,5 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
+    entry.install()  # as the console script does (after the imports here, though)
     main()

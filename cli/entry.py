@@ -1,0 +1,71 @@
+"""The ``lkvault`` console entry point: takes over Ctrl-C and SIGTERM before anything else.
+
+Loading the command line takes a few tenths of a second (typer, rich, cryptography); a signal
+in that time used to print Python's traceback, or end the process by the signal itself. This
+module imports only the standard library, installs the handlers, and then loads the rest: from
+the first moment it runs, SIGINT and SIGTERM end lkvault with one line and exit 130 or 143.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from types import FrameType
+
+MESSAGES = {
+    signal.SIGINT: "interrupted",
+    signal.SIGTERM: "terminated (SIGTERM)",
+}
+
+
+class Interrupted(KeyboardInterrupt):
+    """Raised in the main thread by SIGINT or SIGTERM; every ``except KeyboardInterrupt``
+    (a snapshot cleaning up, watch and browse stopping) handles both signals alike."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def exit_code(error: BaseException) -> int:
+    """130 for Ctrl-C, 143 for SIGTERM: 128 plus the signal's number, as shells report it."""
+    return 128 + getattr(error, "signum", signal.SIGINT)
+
+
+def describe(error: BaseException) -> str:
+    return MESSAGES.get(getattr(error, "signum", signal.SIGINT), "interrupted")
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    # The first signal unwinds (clean-up runs, one line is printed); a second one while that
+    # happens ends the process at once: the vault is consistent at any moment by design.
+    for number in MESSAGES:
+        signal.signal(number, _second_signal)
+    raise Interrupted(signum)
+
+
+def _second_signal(signum: int, frame: FrameType | None) -> None:
+    os._exit(128 + signum)
+
+
+def install() -> None:
+    for number in MESSAGES:
+        if signal.getsignal(number) is not signal.SIG_IGN:  # e.g. nohup: keep ignoring
+            signal.signal(number, _on_signal)
+
+
+def main() -> None:
+    install()
+    try:
+        from lkvault.cli.main import main as run_command_line
+
+        run_command_line()
+    except KeyboardInterrupt as stopped:
+        # Only before the command line's own handling exists (it prints its own line).
+        os.write(2, f"lkvault: error: {describe(stopped)}\n".encode())
+        sys.exit(exit_code(stopped))
+
+
+if __name__ == "__main__":
+    main()

@@ -19,6 +19,9 @@ MESSAGES = {
 }
 
 
+received: int | None = None  # the signal that is stopping lkvault, once one arrived
+
+
 class Interrupted(KeyboardInterrupt):
     """Raised in the main thread by SIGINT or SIGTERM; every ``except KeyboardInterrupt``
     (a snapshot cleaning up, watch and browse stopping) handles both signals alike."""
@@ -40,6 +43,8 @@ def describe(error: BaseException) -> str:
 def _on_signal(signum: int, frame: FrameType | None) -> None:
     # The first signal unwinds (clean-up runs, one line is printed); a second one while that
     # happens ends the process at once: the vault is consistent at any moment by design.
+    global received
+    received = signum
     for number in MESSAGES:
         signal.signal(number, _second_signal)
     raise Interrupted(signum)

@@ -66,8 +66,15 @@ def main() -> None:
         from lkvault.cli.main import main as run_command_line
 
         run_command_line()
-    except KeyboardInterrupt as stopped:
-        # Only before the command line's own handling exists (it prints its own line).
+    except SystemExit:
+        raise
+    except BaseException as error:
+        # Only before the command line's own handling exists (it prints its own line). The
+        # interruption may arrive wrapped: Python 3.11 turns an exception raised while a class
+        # is created (a dataclass field's __set_name__, say) into a RuntimeError.
+        if received is None and not isinstance(error, KeyboardInterrupt):
+            raise
+        stopped = Interrupted(received or signal.SIGINT)
         os.write(2, f"lkvault: error: {describe(stopped)}\n".encode())
         sys.exit(exit_code(stopped))
 

@@ -340,6 +340,7 @@ def _is_usage_error(error: BaseException) -> bool:
 
 
 def _fail(error: BaseException, message: str, json_mode: bool) -> NoReturn:
+    _exit_if_interrupted()  # a signal's KeyboardInterrupt may arrive wrapped in another error
     code = exit_code_for(error)
     render.error_line(message)
     if json_mode:

@@ -256,8 +256,6 @@ def restore_file(
     """Write the snapshot's source to ``target``, only if its SHA-256 matches the record."""
     progress = progress or NoProgress()
     check_replaceable(target, force)
-    if not target.parent.is_dir():
-        raise UsageError(f"folder {target.parent} does not exist")
 
     def matches(size: int, sha256: bytes) -> None:
         if size != snapshot.size or sha256 != snapshot.sha256:
@@ -276,12 +274,15 @@ def restore_file(
 
 
 def check_replaceable(target: Path, force: bool) -> None:
-    """Refuse a ``target`` that must not be replaced: an existing file without ``force``, and
-    anything that is not a regular file (a folder, a device such as /dev/full, a pipe, a
-    symbolic link) even with it, since renaming over it would replace the thing itself."""
+    """Refuse a ``target`` that cannot or must not be written: one in a missing folder, an
+    existing file without ``force``, and anything that is not a regular file (a folder, a
+    device such as /dev/full, a pipe, a symbolic link) even with it, since renaming over it
+    would replace the thing itself."""
     try:
         found = os.lstat(target)
     except FileNotFoundError:
+        if not target.parent.is_dir():
+            raise UsageError(f"folder {target.parent} does not exist") from None
         return
     except NotADirectoryError:
         raise UsageError(f"{target}: a part of this path is not a folder") from None

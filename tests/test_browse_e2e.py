@@ -10,7 +10,6 @@ browser run saves screenshots of the main views to docs/screenshots/ (shown in t
 from __future__ import annotations
 
 import csv
-import html
 import http.client
 import http.cookiejar
 import http.server
@@ -23,18 +22,15 @@ import signal
 import subprocess
 import threading
 import time
-import urllib.request
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 import vobject
 
-from bench.exportgen import HOSTILE_URLS, generate_export
 from tests.helpers_cli import REPO_ROOT, Lk, assert_clean_stderr, assert_one_line_error
 
 SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
@@ -485,42 +481,6 @@ def test_json_prints_one_line_with_the_address(stored: Vault) -> None:
         assert process.wait(timeout=20) == 0
 
 
-@pytest.fixture(scope="module")
-def hostile(tmp_path_factory: pytest.TempPathFactory) -> Lk:
-    """A vault holding exportgen's hostile export (dangerous profile URLs, escapes)."""
-    root = tmp_path_factory.mktemp("browse-hostile")
-    lk = Lk(root / "vault", root / "state")
-    lk.init()
-    path = generate_export(
-        root / "Basic_LinkedInDataExport_02-15-2026.zip", date=date(2026, 2, 15), scale=0.02,
-        hostile=True,
-    )  # fmt: skip
-    lk.snapshot(path)
-    return lk
-
-
-def test_only_http_and_https_addresses_become_links(hostile: Lk) -> None:
-    running = start(hostile)
-    try:
-        cookie = session(running)
-        overview = get(running, running.base + "/", cookie=cookie).getheader("location") or ""
-        found = body(get(running, f"{overview}connections?q=attacker", cookie=cookie)).decode()
-        people = sorted(set(re.findall(r'href="([^"]*/people/[^"]+)"', found)))
-        assert len(people) == len(HOSTILE_URLS)
-        for person in people:
-            page = body(get(running, html.unescape(person), cookie=cookie)).decode()
-            targets = [html.unescape(t) for t in re.findall(r'(?:href|src|action)="([^"]*)"', page)]
-            for target in targets:
-                inside = target.startswith((running.base + "/", "#"))
-                outside = re.match(r"https?://[^/\\\s]", target) or target.startswith("mailto:")
-                assert inside or outside, f"{person}: a link to {target!r}"
-            shown = [u for u in HOSTILE_URLS if html.escape(u.strip()) in page]
-            assert shown, f"{person}: the profile address is not shown as text"
-    finally:
-        code, err = running.stop()
-    assert code == 0, err
-
-
 class CookieCatcher:
     """Another local user's web server on another 127.0.0.1 port: it answers every GET and
     keeps the Cookie headers browsers send it. Stopped by the ``with`` block that started it."""
@@ -557,46 +517,6 @@ class CookieCatcher:
 
     def lkvault_cookies(self) -> list[str]:
         return [c for c in self.cookies if "lkvault" in c]
-
-
-def test_the_cookie_never_reaches_another_port_and_is_refused_elsewhere(stored: Vault) -> None:
-    first = start(stored.lk)
-    second: Server | None = None
-    try:
-        with CookieCatcher() as catcher:
-            # A cookie jar as browsers keep one (Python's: RFC 6265 paths, no port scoping).
-            jar = http.cookiejar.CookieJar()
-            browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-            with browser.open(first.url) as page:
-                assert page.status == 200
-            assert [c.name for c in jar] == [f"lkvault-{first.port}"]
-            for path in ("/", "/s/", f"/s/{stored.ids[-1][:8]}/", "/static/app.js"):
-                browser.open(f"http://127.0.0.1:{catcher.port}{path}").read()
-            assert catcher.lkvault_cookies() == [], "another local port received the cookie"
-        # Replayed where it was not minted, the cookie opens nothing.
-        (minted,) = jar
-        cookie, first.base = f"{minted.name}={minted.value}", minted.path
-        assert get(first, first.base + "/", cookie=cookie).status == 303
-        second = start(stored.lk)
-        other = session(second)
-        value = cookie.split("=", 1)[1]
-        forged = f"lkvault-{second.port}={value}"
-        assert get(second, second.base + "/", cookie=forged).status == 403
-        assert get(first, first.base + "/", cookie=other).status == 403
-        assert get(second, first.base + "/", cookie=cookie).status == 403
-        # A later run on the same port: the old cookie (same name) is refused everywhere.
-        old_base, port = first.base, first.port
-        code, err = first.stop()
-        assert code == 0, err
-        first = start(stored.lk, "--port", str(port))
-        fresh = session(first)
-        assert get(first, old_base + "/", cookie=cookie).status == 403
-        assert get(first, first.base + "/", cookie=cookie).status == 403
-        assert get(first, first.base + "/", cookie=fresh).status == 303
-    finally:
-        for running in (first, second):
-            if running is not None:
-                running.stop()
 
 
 # --- in Chromium ----------------------------------------------------------------------------

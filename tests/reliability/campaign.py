@@ -91,6 +91,7 @@ def summary(long: bool, tests: dict[str, int], totals: dict, atheris: dict, minu
     zips = totals.get("fuzz-zip", {})
     csvs = totals.get("fuzz-csv", {})
     hostile = totals.get("hostile-vault", {})
+    output = {name: totals.get(name, {}) for name in OUTPUT_FAMILIES}
     failures = tests["failures"] + tests["errors"] + sum(1 for _, ok in atheris.values() if not ok)
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"],
@@ -116,6 +117,7 @@ def summary(long: bool, tests: dict[str, int], totals: dict, atheris: dict, minu
         f"({zips.get('stored', 0)} stored and restored exactly, {zips.get('refused', 0)} "
         f"refused in one line) |",
         f"| CSV exports fuzzed (hypothesis) | {csvs.get('inputs', 0)} |",
+        *output_lines(output),
     ]
     lines += store_hardening_rows(totals)
     for target, (inputs, _ok) in atheris.items():
@@ -143,6 +145,37 @@ def store_hardening_rows(totals: dict) -> list[str]:
         f"| costly key slots planted / reported by verify (never derived) | "
         f"{slots.get('planted', 0)} / {slots.get('reported', 0)} |",
         f"| commands run on a read-only vault | {read_only.get('commands', 0)} |",
+    ]
+
+
+# The families of issue 22's output side: what reaches a file, the terminal or the browser.
+OUTPUT_FAMILIES = (
+    "temp-files",
+    "extraction-clashes",
+    "terminal-escapes",
+    "startup-signals",
+    "cookie-scope",
+    "url-schemes",
+)
+
+
+def output_lines(figures: dict[str, dict[str, int]]) -> list[str]:
+    temp, clash = figures["temp-files"], figures["extraction-clashes"]
+    text, signals = figures["terminal-escapes"], figures["startup-signals"]
+    cookie, urls = figures["cookie-scope"], figures["url-schemes"]
+    return [
+        f"| restore/contacts outputs beside a planted temporary file or link / onto a device, "
+        f"pipe, folder or link (never written through, never replaced) | "
+        f"{temp.get('planted', 0)} / {temp.get('special_targets', 0)} |",
+        f"| extraction name clashes (members skipped and named, the rest written) | "
+        f"{clash.get('cases', 0)} ({clash.get('skipped', 0)} skipped) |",
+        f"| commands fed an export full of terminal escapes (none reached the terminal) | "
+        f"{text.get('commands', 0)} |",
+        f"| signals sent at start-up (exit 130/143, one line) | {signals.get('signals', 0)} |",
+        f"| browse cookie: other-port visits / replays refused | "
+        f"{cookie.get('ports_probed', 0)} / {cookie.get('replays_refused', 0)} |",
+        f"| URLs with dangerous or disguised schemes shown as text / pages checked | "
+        f"{urls.get('urls', 0)} / {urls.get('pages', 0)} |",
     ]
 
 

@@ -22,6 +22,8 @@ from lkvault.vault import Environment, Vault
 
 from bench.exportgen import generate_export
 
+from .budget import record
+
 VICTIM_TEXT = b"a file of someone else that must not change\n"
 
 
@@ -90,6 +92,7 @@ def test_a_planted_temporary_file_or_link_is_never_written_through(
         assert target.read_bytes() == stored
     leftovers = [p.name for p in target.parent.iterdir() if "lkvault-partial-" in p.name]
     assert not leftovers
+    record("temp-files", planted=1)
 
 
 def _special(kind: str, at: Path, tmp_path: Path) -> Callable[[], bool]:
@@ -125,6 +128,7 @@ def test_only_a_regular_file_is_ever_replaced(
     assert len(lines) == 1 and lines[0].startswith("lkvault: error: "), done.err
     assert still_there(), f"the {kind} at the target was replaced"
     assert not [p for p in target.parent.iterdir() if "lkvault-partial-" in p.name]
+    record("temp-files", special_targets=1)
 
 
 def test_force_replaces_a_regular_file_with_a_private_one(

@@ -1481,12 +1481,13 @@ TERMINAL_ATTACKS = (
     "\x1b[2J\x1b[H", "\x1b]0;owned\x07", "\x1b]52;c;cm0gLXJmIH4=\x07",
     "\x1b]8;;https://evil.example/\x1b\\here\x1b]8;;\x1b\\", "\x9b31m", "\u202egnp.exe",
 )
-# Profile URLs that must never become links, and cells that a spreadsheet would run.
+# Profile URLs that must never become links.
 HOSTILE_URLS = ("javascript:alert(document.domain)", "data:text/html,<script>alert(1)</script>",
                 "vbscript:msgbox(1)", "//evil.example/in/eve", "JaVaScRiPt:alert(2)",
                 " javascript:alert(3)")
-FORMULAS = ("=HYPERLINK(\"https://evil.example\",\"open\")", "+SUM(1+1)", "-2+3", "@SUM(1)",
-            "\t=1+1", "\r=1+1")
+# Email addresses (as lkvault reads them: one @, a domain) that a spreadsheet would run.
+FORMULAS = ("=cmd|'/Ccalc'!A0@evil.example", "+1+1@evil.example", "-2+3@evil.example",
+            "=1+1@evil.example", "+cmd|'/Ccalc'!A0@evil.example", "-cmd|'/Ccalc'!A0@evil.example")
 HOSTILE_MEMBER = "Hostile \x1b]0;owned\x07 \x1b[2J name \u202eosc.csv"
 
 

@@ -69,7 +69,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Lk:
     lk.init()
     path = generate_export(
         root / "Basic_LinkedInDataExport_02-15-2026.zip", date=date(2026, 2, 15), scale=0.02,
-        hostile=True,
+        quirks=("hostile",),
     )  # fmt: skip
     lk.snapshot(path)
     return lk

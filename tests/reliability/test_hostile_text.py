@@ -136,4 +136,4 @@ def test_the_contacts_csv_holds_no_formula_in_any_column(cli: Callable, two_expo
         for column, cell in zip(header, row, strict=True)
         if "mail" in column
     ]
-    assert '\'=HYPERLINK("https://evil.example","open")' in emails
+    assert "'=cmd|'/Ccalc'!A0@evil.example" in emails

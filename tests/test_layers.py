@@ -28,7 +28,9 @@ PUBLIC_API = {
     # what operations report
     "Snapshot", "VerifyReport", "Problem", "ForgetPlan", "Policy", "parse_duration",
     "PruneResult", "RepairReport", "VaultStats", "CopyOutcome", "KeySlot", "SlotInfo",
-    "encode_paper_key", "Progress", "NoProgress", "write_then_rename",
+    "encode_paper_key", "Progress", "NoProgress", "write_then_rename", "check_replaceable",
+    # text from an export made safe for a terminal (vault/printable.py)
+    "printable", "UNSAFE_BUT_LINES",
     # snapshots over time, and whose export each one is
     "snapshot_day", "dated_day", "parse_day", "missing_months", "owner_of", "members_of",
     "member_view", "MemberView",

@@ -374,7 +374,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         result = command.main(args=args, prog_name="lkvault", standalone_mode=False)
     except typer.Exit as done:
-        _exit_if_interrupted()
+        if done.exit_code == 130:
+            _exit_if_interrupted()
         sys.exit(done.exit_code)
     except BrokenPipeError:
         # The reader went away (e.g. `lkvault cat ... | head`): not an error worth a message.
@@ -396,13 +397,15 @@ def main(argv: list[str] | None = None) -> None:
         if os.environ.get("LKVAULT_DEBUG"):
             raise
         _fail(exc, f"internal error ({exc.__class__.__name__}: {exc}); please report it", json_mode)
-    _exit_if_interrupted()
+    if result == 130:  # typer's silent Exit(130) for a KeyboardInterrupt inside the command
+        _exit_if_interrupted()
     sys.exit(result if isinstance(result, int) else EXIT_OK)
 
 
 def _exit_if_interrupted() -> None:
     """Typer turns a KeyboardInterrupt inside a command into a silent exit 130; when a signal
-    (entry.py) caused it, say so in one line and exit with that signal's code (143: SIGTERM)."""
+    (entry.py) caused it, say so in one line and exit with that signal's code (143: SIGTERM).
+    A command that stops on purpose when interrupted (browse, watch) returns normally: exit 0."""
     if entry.received is not None:
         stopped = entry.Interrupted(entry.received)
         render.error_line(

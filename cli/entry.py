@@ -20,6 +20,7 @@ MESSAGES = {
 
 
 received: int | None = None  # the signal that is stopping lkvault, once one arrived
+loading = True  # until the command line is loaded: nothing to clean up, nothing written yet
 
 
 class Interrupted(KeyboardInterrupt):
@@ -45,6 +46,11 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
     # happens ends the process at once: the vault is consistent at any moment by design.
     global received
     received = signum
+    if loading:
+        # An exception raised while modules load can be swallowed by an import's own bare
+        # ``except`` (or by a finaliser), leaving the signal unanswered; nothing is open yet.
+        os.write(2, f"lkvault: error: {MESSAGES.get(signum, 'interrupted')}\n".encode())
+        os._exit(128 + signum)
     for number in MESSAGES:
         signal.signal(number, _second_signal)
     raise Interrupted(signum)
@@ -65,6 +71,8 @@ def main() -> None:
     try:
         from lkvault.cli.main import main as run_command_line
 
+        global loading
+        loading = False
         run_command_line()
     except SystemExit:
         raise

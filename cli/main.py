@@ -82,12 +82,25 @@ def snapshot(
             help="Store the file as opaque bytes, without reading it as a zip (e.g. a damaged zip)."
         ),
     ] = False,
+    any_file: Annotated[
+        bool,
+        typer.Option(
+            "--any-file",
+            help="Store the file even if it is not a LinkedIn export (without it, anything but "
+            "an export zip or an early contacts export is refused).",
+        ),
+    ] = False,
 ) -> None:
-    """Store an export (or any file) in the vault; prints the new snapshot's id."""
+    """Store a LinkedIn export in the vault; prints the new snapshot's id.
+
+    Anything else is refused unless you ask for it with --any-file (or --opaque).
+    """
     if not file.is_file():
         raise UsageError(f"{file} does not exist or is not a file")
     opened = open_vault(vault)
-    created, new = opened.snapshot_once(file, progress=render.BarProgress(not json), opaque=opaque)
+    created, new = opened.snapshot_once(
+        file, progress=render.BarProgress(not json), opaque=opaque, any_file=any_file
+    )
     print_warnings(opened)
     if not new:  # issue 4: an identical archive is not stored twice
         render.already_stored(file, created, json)

@@ -16,7 +16,7 @@ def test_full_user_journey(cli, tmp_path: Path) -> None:  # noqa: ANN001
     export = tmp_path / "Basic_LinkedInDataExport_01-15-2026.zip"
     data = os.urandom(200_000)
     export.write_bytes(data)
-    first = cli("snapshot", str(export))
+    first = cli("snapshot", "--any-file", str(export))
     assert first.code == 0
     snap_id = first.out.strip()
     assert len(snap_id) == 64 and int(snap_id, 16) >= 0
@@ -50,7 +50,7 @@ def test_snapshot_json_document(cli, tmp_path: Path) -> None:  # noqa: ANN001
     cli("init")
     f = tmp_path / "x.csv"
     f.write_bytes(b"a,b\n1,2\n")
-    result = cli("snapshot", str(f), "--json")
+    result = cli("snapshot", "--any-file", str(f), "--json")
     assert result.code == 0
     doc = result.json()
     assert doc["source"] == "x.csv" and doc["size"] == 8 and doc["seq"] == 1
@@ -60,7 +60,7 @@ def test_restore_refuses_to_overwrite_without_force(cli, tmp_path: Path) -> None
     cli("init")
     f = tmp_path / "x"
     f.write_bytes(b"new content")
-    cli("snapshot", str(f))
+    cli("snapshot", "--any-file", str(f))
     target = tmp_path / "existing"
     target.write_bytes(b"precious")
     refused = cli("restore", "latest", "-o", str(target))
@@ -84,7 +84,7 @@ def test_bad_input_is_one_line_and_exit_2(cli, tmp_path: Path, args, code, fragm
     cli("init")
     f = tmp_path / "x"
     f.write_bytes(b"x")
-    cli("snapshot", str(f))
+    cli("snapshot", "--any-file", str(f))
     result = cli(*args)
     assert result.code == code
     assert fragment in result.err
@@ -206,7 +206,13 @@ def test_cat_into_a_closed_pipe_is_quiet(tmp_path: Path) -> None:
     subprocess.run([*run, "init"], env=env, cwd=root, check=True, capture_output=True)
     big = tmp_path / "big.csv"
     big.write_bytes(b"a,b,c\n" * 2_000_000)
-    subprocess.run([*run, "snapshot", str(big)], env=env, cwd=root, check=True, capture_output=True)
+    subprocess.run(
+        [*run, "snapshot", "--any-file", str(big)],
+        env=env,
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
     piped = subprocess.run(
         f"{sys.executable} -m lkvault.cli.main cat latest big.csv | head -c 10",
         shell=True,

@@ -35,7 +35,7 @@ def lk(tmp_path: Path) -> Lk:
 
 def run_together(lk: Lk, inputs: list[Path]) -> list[tuple[int, str, str]]:
     """Start one ``lkvault snapshot`` per input at the same moment; wait for all."""
-    procs = [lk.start("snapshot", str(path)) for path in inputs]
+    procs = [lk.start("snapshot", "--any-file", str(path)) for path in inputs]
     results = []
     for proc in procs:
         out, err = proc.communicate(timeout=180)
@@ -100,7 +100,7 @@ def test_stale_lock_of_a_killed_process_does_not_block(lk: Lk, tmp_path: Path) -
     # Then a reader, and after a second kill a writer, with no waiting allowed: neither is
     # blocked, and nobody has to unlock anything by hand.
     for command in (("list",), ("snapshot", str(second))):
-        code, _, err = lk.run_killed_at("2", "snapshot", str(second))
+        code, _, err = lk.run_killed_at("2", "snapshot", "--any-file", str(second))
         assert code == SIGKILLED, err
         assert len(vault_files(lk.vault, "locks")) == 1, "the killed process left no lock"
         code, out, err = lk.run(*command, extra=no_wait)
@@ -164,7 +164,7 @@ def test_a_live_writer_lock_makes_others_busy(lk: Lk, tmp_path: Path) -> None:
     holder = hold_lock(lk, exclusive=True)
     try:
         before = vault_files(lk.vault)
-        for command in (("snapshot", str(data)), ("list",), ("verify",)):
+        for command in (("snapshot", "--any-file", str(data)), ("list",), ("verify",)):
             code, out, err = lk.run(*command, extra=no_wait)
             assert code == 1, f"{command[0]} ran while another process held the lock"
             message = assert_one_line_error(err)
@@ -172,7 +172,7 @@ def test_a_live_writer_lock_makes_others_busy(lk: Lk, tmp_path: Path) -> None:
         assert vault_files(lk.vault) == before, "a busy command changed the vault"
     finally:
         release(holder)
-    code, out, err = lk.run("snapshot", str(data), extra=no_wait)
+    code, out, err = lk.run("snapshot", "--any-file", str(data), extra=no_wait)
     assert code == 0, f"snapshot still blocked after the holder released its lock: {err}"
     assert_vault_consistent(lk, {out.strip(): data.read_bytes()}, tmp_path)
 
@@ -186,7 +186,7 @@ def test_a_live_reader_lock_blocks_writers_but_not_readers(lk: Lk, tmp_path: Pat
     try:
         code, _, err = lk.run("list", extra=no_wait)
         assert code == 0, f"a reader was blocked by another reader: {err}"
-        code, _, err = lk.run("snapshot", str(data), extra=no_wait)
+        code, _, err = lk.run("snapshot", "--any-file", str(data), extra=no_wait)
         assert code == 1 and "busy" in assert_one_line_error(err)
     finally:
         release(holder)

@@ -57,7 +57,7 @@ def test_list_shows_what_each_export_holds(cli, two_exports, tmp_path: Path) -> 
     assert "basic 2026-01-15: 344 connections, 1,503 messages" in text
     other = tmp_path / "notes.txt"
     other.write_text("not an export")
-    cli("snapshot", str(other))
+    cli("snapshot", "--any-file", str(other))
     assert cli("list", "--json").json()[-1]["export"] is None
 
 
@@ -169,7 +169,7 @@ def test_diff_of_something_that_is_not_an_export_is_refused(cli, tmp_path: Path)
     cli("init")
     other = tmp_path / "notes.txt"
     other.write_text("plain")
-    snap = cli("snapshot", str(other)).out.strip()
+    snap = cli("snapshot", "--any-file", str(other)).out.strip()
     result = cli("diff", snap[:8], snap[:8])
     assert result.code == 2 and "not a LinkedIn export" in assert_one_line_error(result.err)
 

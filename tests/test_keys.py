@@ -25,7 +25,7 @@ def stored(cli, tmp_path: Path) -> tuple[str, bytes]:  # noqa: ANN001
     source = tmp_path / "Basic_LinkedInDataExport_01-15-2026.zip"
     data = os.urandom(100_000)
     source.write_bytes(data)
-    result = cli("snapshot", str(source))
+    result = cli("snapshot", "--any-file", str(source))
     assert result.code == 0, result.err
     return result.out.strip(), data
 

@@ -79,7 +79,7 @@ def assert_rollback_reported_and_refused(two: TwoSnapshots, words: tuple[str, ..
 
     # snapshot refuses to write on top, and changes nothing in the vault.
     before = vault_files(lk.vault)
-    code, out, err = lk.run("snapshot", str(two.new_input))
+    code, out, err = lk.run("snapshot", "--any-file", str(two.new_input))
     assert code == 1, f"snapshot on a rolled-back vault exited {code}"
     message = assert_one_line_error(err)
     assert any(w in message for w in words) and "refusing" in message, message
@@ -107,7 +107,7 @@ def assert_accept_rollback(two: TwoSnapshots, expected_ids: list[str]) -> None:
     assert code == 0 and err.strip() == "", f"warning after accepting the rollback: {err}"
     assert [s["id"] for s in json.loads(out)] == expected_ids
     # Writing works again and continues the chain from the accepted head.
-    code, out, err = lk.run("snapshot", "--json", str(two.new_input))
+    code, out, err = lk.run("snapshot", "--any-file", "--json", str(two.new_input))
     assert code == 0, f"snapshot after accepting the rollback: {err}"
     assert json.loads(out)["seq"] == len(expected_ids) + 1
 
@@ -156,7 +156,7 @@ def test_a_replaced_newest_snapshot_is_reported(two: TwoSnapshots) -> None:
     other = Lk(two.lk.vault, two.tmp / "other-state")
     forged = two.tmp / "forged.bin"
     forged.write_bytes(random_bytes(50_000, seed=34))
-    code, out, err = other.run("snapshot", "--json", str(forged))
+    code, out, err = other.run("snapshot", "--any-file", "--json", str(forged))
     assert code == 0, err
     forged_id = json.loads(out)["id"]
     assert json.loads(out)["seq"] == 2
@@ -183,13 +183,13 @@ def test_no_false_alarm_for_a_second_computer_or_after_normal_use(two: TwoSnapsh
     other = Lk(lk.vault, two.tmp / "other-state")  # a second computer using the same vault
     assert lk.run("verify")[0] == 0
     # The other computer adds a snapshot: the first one now sees a newer vault, which is fine.
-    code, out, err = other.run("snapshot", "--json", str(two.new_input))
+    code, out, err = other.run("snapshot", "--any-file", "--json", str(two.new_input))
     assert code == 0 and err.strip() == "", err
     assert json.loads(out)["seq"] == 3
     code, _, err = lk.run("list")
     assert code == 0 and err.strip() == "", f"false rollback warning: {err}"
     another_input = two.tmp / "another-export.bin"
     another_input.write_bytes(b"a later export " * 100)
-    code, out, err = lk.run("snapshot", "--json", str(another_input))
+    code, out, err = lk.run("snapshot", "--any-file", "--json", str(another_input))
     assert code == 0, f"false rollback refusal: {err}"
     assert json.loads(out)["seq"] == 4

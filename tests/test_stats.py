@@ -13,7 +13,7 @@ from helpers_cli import assert_one_line_error, csv_text
 
 def store(cli, path: Path, data: bytes) -> str:  # noqa: ANN001
     path.write_bytes(data)
-    result = cli("snapshot", str(path))
+    result = cli("snapshot", "--any-file", str(path))
     assert result.code == 0, result.err
     return result.out.strip()
 

@@ -29,6 +29,7 @@ from lkvault.vault.export.load import MemberReaders, load_export
 from lkvault.vault.export.model import Export
 from lkvault.vault.format import deflater, paperkey
 from lkvault.vault.format.crypto import KdfParams, Keys, Rng
+from lkvault.vault.ingest.admission import refuse_unless_export
 from lkvault.vault.ingest.streams import READ_BLOCK
 from lkvault.vault.operations import (
     archiver,
@@ -431,13 +432,17 @@ class Vault:
         source_name: str | None = None,
         progress: Progress | None = None,
         opaque: bool = False,
+        any_file: bool = False,
     ) -> tuple[Snapshot, bool]:
         """Store a file unless an identical one is already in the vault.
 
         Returns the snapshot holding the file and whether it was created now. The check and
         the snapshot happen under one exclusive lock, so two processes storing the same file
-        at once create one snapshot.
+        at once create one snapshot. A file that is not a LinkedIn export is refused (BadInput)
+        unless ``any_file`` or ``opaque`` says the caller means to store it.
         """
+        if not (any_file or opaque):
+            refuse_unless_export(path, source_name)
         return self._snapshot(path, source_name, progress, opaque, reuse_identical=True)
 
     def find_at(self, day: date, found: list[Snapshot] | None = None) -> Snapshot:

@@ -70,7 +70,7 @@ def leave_stale_lock(lk: Lk, source: Path) -> Path:
     """The lock file a writer leaves when it is killed while holding it: ``lkvault snapshot``
     killed at its first writes, one more each time, until a lock is left behind."""
     for nth in range(1, 8):
-        code, _out, err = lk.run_killed_at(str(nth), "snapshot", str(source))
+        code, _out, err = lk.run_killed_at(str(nth), "snapshot", "--any-file", str(source))
         assert code == SIGKILLED, f"the snapshot was not killed at write {nth}: {err}"
         locks = sorted((lk.vault / "locks").glob("[0-9a-f]*"))
         if locks:

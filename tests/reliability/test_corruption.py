@@ -204,7 +204,7 @@ def check_lock_damage(t: Template, cli: Callable[..., Any], root: Path, how: str
     result = cli("verify", "--read-data", "--json")
     assert result.code == 0 and result.json()["ok"], f"{label}: verify: {result}"
     assert not vault_files(root, "locks"), f"{label}: the unreadable lock was not removed"
-    result = cli("snapshot", "--json", str(root.parent / "new.bin"))
+    result = cli("snapshot", "--any-file", "--json", str(root.parent / "new.bin"))
     assert result.code == 0, f"{label}: snapshot after the damaged lock: {result.err}"
     vault = reopen(t.opened, root)
     out_dir = root.parent / "out"

@@ -149,7 +149,7 @@ def monthly_export_base(tmp_path: Path) -> Base:
 
 def snapshot_argv(base: Base) -> list[str]:
     assert base.target is not None
-    return ["snapshot", "--json", str(base.target)]
+    return ["snapshot", "--any-file", "--json", str(base.target)]
 
 
 def three_snapshots_base(tmp_path: Path) -> Base:

@@ -113,7 +113,7 @@ def refused_everywhere(c: Case, named: str) -> str:
     for command in (
         ("verify", "--read-data"),
         ("list",),
-        ("snapshot", str(c.new_input)),
+        ("snapshot", "--any-file", str(c.new_input)),
         ("restore", "latest", "-o", str(c.work / "out.zip")),
     ):
         result = c.cli(*command)

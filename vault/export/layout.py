@@ -190,3 +190,55 @@ def date_of_members(times: Iterable[tuple[int, int, int, int, int, int]]) -> dat
             continue
     newest = max(days, default=None)
     return newest if newest is not None and newest >= FIRST_EXPORT_DAY else None
+
+
+# The contacts exports of 2012-2014 ('Export contacts'): one file, not a zip.
+_OUTLOOK_CSV = re.compile(r"linkedin_connections_export_.*\.csv$", re.IGNORECASE)
+
+
+def is_contacts_export(file_name: str, head: bytes) -> bool:
+    """Whether a single (non-zip) file is one of LinkedIn's early contacts exports: the
+    Outlook-style CSV or a vCard file. ``head`` is the file's first bytes."""
+    base = PurePosixPath(file_name.replace("\\", "/")).name
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").upper()
+    if _OUTLOOK_CSV.search(base):
+        return b"FIRST NAME" in text or b"E-MAIL ADDRESS" in text
+    return base.lower().endswith((".vcf", ".vcard")) and text.startswith(b"BEGIN:VCARD")
+
+
+def describe_file(head: bytes) -> str:
+    """What a file that is not a zip looks like, for a refusal message."""
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if not head:
+        return "an empty file"
+    if text.startswith((b"<!doctype html", b"<html")) or b"<html" in text[:1024]:
+        return "an HTML page (a download that failed or a saved web page?)"
+    if text.startswith(b"%pdf"):
+        return "a PDF document"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # not just a character cut at the end of ``head``
+            return "binary data"
+    return "a text file"
+
+
+def export_refusal(file_name: str, member_names: list[str] | None, head: bytes) -> str | None:
+    """Why a file given to 'lkvault snapshot' is not a LinkedIn export, or None when it is one.
+
+    The one check of what 'snapshot' accepts without --any-file: a zip that holds at least one
+    file and is named like an export or holds one of an export's tables, or one of the early
+    single-file contacts exports. ``member_names`` is None when the file is not a zip.
+    """
+    if member_names is None:
+        if is_contacts_export(file_name, head):
+            return None
+        return f"it is {describe_file(head)}, not a zip"
+    files = [name for name in member_names if not name.endswith("/")]
+    if not files:
+        return "it is an empty zip"
+    recognised, _, _ = export_identity(file_name, files)
+    tables, _ = classify(files)
+    if recognised or tables:
+        return None
+    return "it is a zip that holds none of an export's files (e.g. Connections.csv)"

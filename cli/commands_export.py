@@ -32,6 +32,7 @@ from lkvault.vault import (
     diff_document,
     diff_exports,
     exportable,
+    latest_snapshot,
     member_view,
     missing_months,
     owner_of,
@@ -191,10 +192,11 @@ def diff(
             raise SnapshotNotFound(
                 f"the vault holds fewer than two LinkedIn exports{whose}; nothing to compare"
             )
-        picks = exports[-2:]
+        picks = sorted(exports, key=lambda s: (snapshot_day(s), s.seq))[-2:]
     elif len(picks) == 1:
-        exports = [s for s in chosen.snapshots if s.export is not None] or chosen.snapshots
-        picks.append(exports[-1])
+        newest = latest_snapshot(chosen.snapshots)
+        assert newest is not None  # the pick is one of them
+        picks.append(newest)
     before, after = picks
     older, newer = _export_of(opened, before), _export_of(opened, after)
     if older.owner and newer.owner and older.owner.key != newer.owner.key:
@@ -382,11 +384,14 @@ def timeline(
         )
     days = [snapshot_day(s) for s in found]
     gaps = [f"{year:04d}-{month:02d}" for year, month in missing_months(days)]
+    newest = latest_snapshot(found)
+    latest_id = newest.id.hex() if newest is not None else None
     if json:
         render.emit_json(
             {
                 "snapshots": rows,
                 "missing_months": gaps,
+                "latest": latest_id,
                 **_members_json(chosen),
             }
         )
@@ -394,7 +399,7 @@ def timeline(
     if not rows:
         render.stdout.print("No snapshots yet. Store one with: lkvault snapshot EXPORT.zip")
         return
-    _timeline_text(rows, gaps)
+    _timeline_text(rows, gaps, latest_id)
 
 
 def _members_json(chosen: MemberView) -> dict[str, Any]:
@@ -404,7 +409,7 @@ def _members_json(chosen: MemberView) -> dict[str, Any]:
     }
 
 
-def _timeline_text(rows: list[dict[str, Any]], gaps: list[str]) -> None:
+def _timeline_text(rows: list[dict[str, Any]], gaps: list[str], latest_id: str | None) -> None:
     out = render.stdout
     largest = max((r["connections"] or 0 for r in rows), default=0)
     out.print(f"{'Date':<10}  {'Snapshot':<8}  {'Connections':<{BAR_WIDTH + 8}}  Messages")
@@ -424,9 +429,10 @@ def _timeline_text(rows: list[dict[str, Any]], gaps: list[str]) -> None:
             continue
         connections = row["connections"] or 0
         bar = _bar(connections, largest)
+        mark = "  (latest)" if row["id"] == latest_id else ""
         out.print(
             f"{row['date']:<10}  {row['short_id']:<8}  [cyan]{bar:<{BAR_WIDTH}}[/]"
-            f" {connections:>6,}  {row['messages'] or 0:>8,}"
+            f" {connections:>6,}  {row['messages'] or 0:>8,}{mark}"
         )
     if gaps:
         out.print(
@@ -540,12 +546,11 @@ def status(
     today = opened.env.clock().astimezone().date()
     # A contacts file of the old "Export contacts" page is no current export: never "fresh".
     exports = [s for s in found if s.export is not None and _kind(s) != "contacts"]
-    newest = exports[-1] if exports else (found[-1] if found else None)
+    newest = latest_snapshot(exports) or latest_snapshot(found)
     if newest is None:
         message = "the vault holds no snapshot yet: store an export with 'lkvault snapshot'"
         _status_out(json, False, None, None, max_age, chosen, message)
         raise typer.Exit(EXIT_FAILED)
-    newest = max(exports or found, key=lambda s: (snapshot_day(s), s.seq))
     age = (today - snapshot_day(newest)).days
     ok = age <= max_age and bool(exports)
     if not exports:

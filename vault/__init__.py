@@ -57,7 +57,13 @@ from lkvault.vault.ingest.downloads import DownloadWatcher, Seen
 from lkvault.vault.operations.checker import Problem, VerifyReport
 from lkvault.vault.operations.copier import CopyOutcome
 from lkvault.vault.operations.forgetting import ForgetPlan
-from lkvault.vault.operations.history import dated_day, missing_months, parse_day, snapshot_day
+from lkvault.vault.operations.history import (
+    dated_day,
+    latest_snapshot,
+    missing_months,
+    parse_day,
+    snapshot_day,
+)
 from lkvault.vault.operations.members import MemberView, owner_of
 from lkvault.vault.operations.members import members as members_of
 from lkvault.vault.operations.members import view as member_view
@@ -132,6 +138,7 @@ __all__ = [
     "encode_paper_key",
     "exportable",
     "is_remote",
+    "latest_snapshot",
     "member_view",
     "members_of",
     "missing_months",

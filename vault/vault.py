@@ -59,7 +59,12 @@ from lkvault.vault.repository.keyslots import (
 )
 from lkvault.vault.repository.locks import REFRESH_EVERY, STALE_AFTER, Holder, lock
 from lkvault.vault.repository.repo import Repository
-from lkvault.vault.repository.snapshots import Snapshot, load_forgotten, load_snapshots
+from lkvault.vault.repository.snapshots import (
+    Snapshot,
+    load_forgotten,
+    load_snapshots,
+    survivor_of,
+)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -222,8 +227,17 @@ class Vault:
         seen = self.heads.load()
         if seen is None:
             return None
-        if seen.snapshot_id in load_forgotten(self.repo, lambda name, exc: None):
-            return None  # removed by 'lkvault forget' or 'repair', not behind lkvault's back
+        forgotten = load_forgotten(self.repo, lambda name, exc: None)
+        if seen.snapshot_id in forgotten:
+            # Removed by 'lkvault forget' or 'repair', not behind lkvault's back; the snapshot
+            # it continued must still be there (or be forgotten too).
+            survivor = survivor_of(seen.snapshot_id, forgotten)
+            if survivor is None or any(s.id == survivor for s in found):
+                return None
+            return (
+                f"this vault was rolled back or altered: snapshot {survivor.hex()[:8]}, which "
+                f"came before the forgotten #{seen.seq} this computer saw, is no longer there"
+            )
         newest = found[-1].seq if found else 0
         if newest < seen.seq or not any(
             s.seq == seen.seq and s.id == seen.snapshot_id for s in found
@@ -260,7 +274,9 @@ class Vault:
         if not found:
             raise SnapshotNotFound("the vault has no snapshots yet")
         if ref == "latest":
-            return found[-1]
+            chosen = history.latest_snapshot(found)
+            assert chosen is not None  # found is not empty
+            return chosen
         ref = ref.lower()
         if not ref or any(c not in "0123456789abcdef" for c in ref):
             raise SnapshotNotFound(f"{ref!r} is not a snapshot id (hex digits, or 'latest')")
@@ -268,7 +284,11 @@ class Vault:
         if not matches:
             raise SnapshotNotFound(f"no snapshot id starts with {ref!r}")
         if len(matches) > 1:
-            raise SnapshotNotFound(f"{ref!r} matches {len(matches)} snapshots; give more digits")
+            shown = ", ".join(f"{s.id.hex()[: len(ref) + 4]} ({s.source})" for s in matches[:10])
+            more = f" and {len(matches) - 10:,} more" if len(matches) > 10 else ""
+            raise SnapshotNotFound(
+                f"{ref!r} matches {len(matches):,} snapshots: {shown}{more}; give more digits"
+            )
         return matches[0]
 
     def snapshot(

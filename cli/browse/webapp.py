@@ -20,6 +20,7 @@ from lkvault.vault import (
     Snapshot,
     SnapshotNotFound,
     contacts_csv,
+    latest_snapshot,
     snapshot_day,
     summary_from_document,
     vcards,
@@ -95,7 +96,7 @@ class Browse:
         base = {
             "snapshot": snapshot,
             "snapshot_date": snapshot_day(snapshot),
-            "latest": self.source.snapshots[-1],
+            "latest": latest_snapshot(self.source.snapshots),
             "root": _root(request, snapshot),
             "base": _base(request),
             "catalog": catalog,

@@ -29,7 +29,13 @@ from lkvault.vault.operations.restorer import chunk_ids, iter_chunk_refs, load_t
 from lkvault.vault.progress import NoProgress, Progress
 from lkvault.vault.release import tool_name
 from lkvault.vault.repository.repo import Repository
-from lkvault.vault.repository.snapshots import Snapshot, load_snapshots, write_snapshot
+from lkvault.vault.repository.snapshots import (
+    Snapshot,
+    chain_end,
+    load_forgotten,
+    load_snapshots,
+    write_snapshot,
+)
 
 KNOWN_FROM_SNAPSHOTS = 6
 
@@ -217,11 +223,12 @@ def snapshot(
     member_changed = change_warning(history, summary.owner if summary is not None else None)
     if member_changed is not None:
         export_warnings = [*export_warnings, member_changed]
-    head = history[-1] if history else None
+    # The chain continues from the newest snapshot ever stored, forgotten or not.
+    end_seq, end_id = chain_end(history, load_forgotten(repo, lambda name, exc: None))
     record = Snapshot(
         id=b"",
-        seq=(head.seq + 1) if head else 1,
-        prev=head.id if head else None,
+        seq=end_seq + 1,
+        prev=end_id or None,
         time=time or repo.clock(),
         source=source_name or path.name,
         size=ingest.size,

@@ -48,18 +48,12 @@ def plan_forget(
 ) -> ForgetPlan:
     """Snapshots named by the user (``chosen``), or those ``policy`` does not keep.
 
-    The newest snapshot is never removed: it is the end of the chain that every computer
-    checks for rollbacks (store a newer one first).
+    Any snapshot may go, the newest included: its forget record keeps its place in the chain
+    (the next snapshot continues from it), so rollback detection loses nothing.
     """
     if chosen and policy is not None and not policy.empty:
         raise UsageError("name snapshots to forget, or give a policy (--keep-...), not both")
-    newest = history[-1] if history else None
     if chosen:
-        if newest is not None and any(s.id == newest.id for s in chosen):
-            raise UsageError(
-                f"snapshot {newest.short_id} is the newest; it anchors the snapshot chain that "
-                "rollback detection checks, so it can only be forgotten once a newer one exists"
-            )
         unique = {s.id: s for s in chosen}
         return ForgetPlan(history, remove=list(unique.values()), reason="named by the user")
     candidates = [Candidate(s.id, s.seq, s.time, _export_day(s, zone)) for s in history]

@@ -36,6 +36,14 @@ def snapshot_day(snapshot: Snapshot, zone: tzinfo | None = None) -> date:
     return dated_day(snapshot, zone)[0]
 
 
+def latest_snapshot(snapshots: Sequence[Snapshot], zone: tzinfo | None = None) -> Snapshot | None:
+    """What 'latest' means in every command: the newest LinkedIn export (by the day it was
+    made, then the order stored), so a file stored with --any-file or an older export stored
+    late never takes its place; the newest snapshot when none is an export."""
+    exports = [s for s in snapshots if s.export is not None]
+    return max(exports or snapshots, key=lambda s: (snapshot_day(s, zone), s.seq), default=None)
+
+
 def parse_day(text: str) -> date:
     """A day as a user types it: YYYY-MM-DD. Raises ValueError with a usable message."""
     try:

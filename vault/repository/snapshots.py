@@ -216,6 +216,30 @@ def write_forget_record(repo: Repository, entries: list[Forgotten]) -> bytes:
     return repo.write_document(FORGET_PREFIX, ObjectType.FORGET, document)
 
 
+def chain_end(snapshots: list[Snapshot], forgotten: dict[bytes, Forgotten]) -> tuple[int, bytes]:
+    """(seq, id) of the snapshot a new one continues the chain from: the highest sequence
+    number among the snapshots there and those forget records name, so forgetting the newest
+    snapshot never lets a later one reuse its number. (0, b"") for a vault that never held one.
+    """
+    ends = [(s.seq, s.id) for s in snapshots]
+    ends += [(f.seq, f.id) for f in forgotten.values() if f.seq is not None]
+    return max(ends, default=(0, b""))
+
+
+def survivor_of(snapshot_id: bytes, forgotten: dict[bytes, Forgotten]) -> bytes | None:
+    """The first snapshot before ``snapshot_id`` (itself included) that no forget record
+    names, following the chain back through forgotten ones; None when the chain ends first.
+
+    Rollback detection uses it when the newest snapshot a computer saw was forgotten: the one
+    it continued must still be there (or be forgotten too)."""
+    current: bytes | None = snapshot_id
+    visited: set[bytes] = set()
+    while current is not None and current in forgotten and current not in visited:
+        visited.add(current)
+        current = forgotten[current].prev
+    return None if current in visited else current
+
+
 def snapshot_name(snapshot_id: bytes) -> str:
     return SNAPSHOTS_PREFIX + snapshot_id.hex()
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json as jsonlib
 import secrets
-import signal
 import sys
 from datetime import date
 from typing import Annotated
@@ -71,7 +70,7 @@ def browse(
     """  # noqa: E501 - typer keeps line breaks, so each paragraph is one line
     # Imported here: the web stack is only needed by this command.
     from .browse.guard import Guard
-    from .browse.serve import bind, open_browser, run
+    from .browse.serve import Stopper, bind, exit_now, open_browser, run
     from .browse.source import SnapshotSource
     from .browse.webapp import build_app
 
@@ -113,6 +112,10 @@ def browse(
             scope=secrets.token_urlsafe(18),
         )
         url = f"http://127.0.0.1:{bound_port}/?token={token}"
+        # From here a Ctrl-C (even one that comes before the server runs, or to a command
+        # started with SIGINT ignored, as a shell does in the background) stops the server.
+        stopper = Stopper()
+        stopper.install()
         if json:
             print(jsonlib.dumps({"url": url, "snapshot": render.snapshot_json(chosen)}), flush=True)
         else:
@@ -124,11 +127,10 @@ def browse(
                 )
         if not no_open:
             open_browser(url)
-        # Ctrl-C must stop it even when started with SIGINT ignored (as a shell does for a
-        # command started in the background): uvicorn hands the signal back to this handler.
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        run(guarded, sock)
-    except KeyboardInterrupt:
-        render.stderr.print("Stopped; nothing was written to disk.", markup=False)
+        run(guarded, sock, stopper)
+    except KeyboardInterrupt:  # a Ctrl-C before the Stopper was installed
+        pass
     finally:
         sock.close()
+    render.stderr.print("Stopped; nothing was written to disk.", markup=False)
+    exit_now(0)

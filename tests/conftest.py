@@ -3,19 +3,33 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers_cli import kill_started
 from lkvault.cli.main import main
 from lkvault.vault import Environment, Vault
+
+from tests.helpers_cli import kill_started as kill_started_by_package
 
 # The real S3 and SSH servers of the remote-vault tests (session-wide; see tests/servers.py).
 from servers import s3_server, ssh_server  # noqa: F401  # isort: skip
 
 PASSPHRASE = b"correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def _no_process_outlives_its_test() -> Iterator[None]:
+    """Every process a test started through helpers_cli is killed when the test ends, failed
+    or not (a browse left running would keep serving a decrypted vault)."""
+    yield
+    # Test modules import the helper as helpers_cli or as tests.helpers_cli: two modules,
+    # each noting the processes started through it.
+    kill_started()
+    kill_started_by_package()
 
 
 @pytest.fixture

@@ -86,15 +86,18 @@ class Lk:
         return self.run(*args, killed_at=spec)
 
     def start(self, *args: str, extra: Mapping[str, str] | None = None) -> subprocess.Popen[str]:
-        """Start ``lkvault ARGS`` without waiting (for concurrency tests)."""
-        return subprocess.Popen(
-            self.argv(*args),
-            cwd=REPO_ROOT,
-            env=self.env(extra),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
-            text=True,
+        """Start ``lkvault ARGS`` without waiting (for concurrency tests); killed after the
+        test if it is still running (``kill_started``)."""
+        return started(
+            subprocess.Popen(
+                self.argv(*args),
+                cwd=REPO_ROOT,
+                env=self.env(extra),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                stdin=subprocess.DEVNULL,
+                text=True,
+            )
         )
 
     # --- common commands, asserting success ------------------------------------------------
@@ -126,6 +129,32 @@ class Lk:
 
     def list_json(self) -> list[dict[str, Any]]:
         return json.loads(self.ok("list", "--json"))
+
+
+_STARTED: list[subprocess.Popen[str]] = []
+
+
+def started(process: subprocess.Popen[str]) -> subprocess.Popen[str]:
+    """Note a process a test started, so that ``kill_started`` ends it whatever happens."""
+    _STARTED.append(process)
+    return process
+
+
+def kill_started() -> list[list[str]]:
+    """Kill every noted process still running (a test failed before stopping it) and reap
+    them all; returns the command lines of those that had to be killed. The conftest runs
+    this after every test, so no process outlives the test that started it."""
+    killed = []
+    while _STARTED:
+        process = _STARTED.pop()
+        if process.poll() is None:
+            process.kill()
+            killed.append([str(a) for a in process.args])  # type: ignore[union-attr]
+        process.wait()
+        for stream in (process.stdin, process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+    return killed
 
 
 def assert_clean_stderr(err: str) -> None:

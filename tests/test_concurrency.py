@@ -22,6 +22,7 @@ from helpers_cli import (
     export_zip,
     open_vault,
     random_bytes,
+    started,
     vault_files,
 )
 
@@ -129,22 +130,24 @@ HOLDER = textwrap.dedent(
 
 def hold_lock(lk: Lk, exclusive: bool) -> subprocess.Popen[str]:
     """Another live process holding the vault's lock until its stdin is closed."""
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            HOLDER,
-            str(lk.vault),
-            lk.password,
-            str(lk.state_dir / "holder"),
-            "x" if exclusive else "s",
-        ],
-        cwd=REPO_ROOT,
-        env=lk.env(),
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    proc = started(
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                HOLDER,
+                str(lk.vault),
+                lk.password,
+                str(lk.state_dir / "holder"),
+                "x" if exclusive else "s",
+            ],
+            cwd=REPO_ROOT,
+            env=lk.env(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()

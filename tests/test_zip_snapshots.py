@@ -24,7 +24,7 @@ from zipmakers import (
     zeros_stream,
 )
 
-# Which producers stock zlib reproduces (building-blocks.md §5): members stored by content.
+# Which producers stock zlib reproduces (docs/building-blocks.md §5): members stored by content.
 REPRODUCED = {
     "python",
     "python-zip64",

@@ -1,15 +1,24 @@
 """Serving the browse application: a loopback socket, uvicorn, and the browser.
 
 The socket is bound before the address is printed, so the address is right (a free port when
-none is asked for) and a browser that connects at once waits in the listen queue.
+none is asked for) and a browser that connects at once waits in the listen queue. Ctrl-C and
+SIGTERM are caught from before the address is printed (``Stopper``), so a signal that comes
+while the server is still starting is never lost.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import errno
+import os
+import signal
 import socket
+import sys
 import threading
 import webbrowser
+from collections.abc import Iterator
+from types import FrameType
 
 import uvicorn
 from lkvault.vault import UsageError
@@ -46,8 +55,40 @@ def open_browser(url: str) -> None:
     ).start()
 
 
-def run(app: ASGIApp, sock: socket.socket) -> None:
-    """Serve until Ctrl-C or SIGTERM; uvicorn then re-raises the signal (KeyboardInterrupt)."""
+class Stopper:
+    """Ctrl-C and SIGTERM, as a request to stop the server, from ``install`` on.
+
+    uvicorn's own handling is not used: it is installed only once the server runs, and a
+    signal in the moment before went to asyncio's or Python's handler instead (seen as a
+    browse that ignored Ctrl-C and kept serving). A second signal stops at once.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.server: uvicorn.Server | None = None
+
+    def install(self) -> None:
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, self._stop)
+
+    def _stop(self, number: int, frame: FrameType | None) -> None:
+        if self.requested and self.server is not None:
+            self.server.force_exit = True
+        self.requested = True
+        if self.server is not None:
+            self.server.should_exit = True
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, leaving the signals to the ``Stopper``."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def run(app: ASGIApp, sock: socket.socket, stopper: Stopper) -> None:
+    """Serve until ``stopper`` is asked to stop (at once if it already was)."""
     config = uvicorn.Config(
         app,
         log_level="warning",
@@ -56,4 +97,23 @@ def run(app: ASGIApp, sock: socket.socket) -> None:
         server_header=False,
         timeout_graceful_shutdown=2,
     )
-    uvicorn.Server(config).run(sockets=[sock])
+    server = _Server(config)
+    stopper.server = server
+    server.should_exit = stopper.requested
+    # A loop of our own, not asyncio.run: that installs a Ctrl-C handler of its own.
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(server.serve(sockets=[sock]))
+    finally:
+        loop.close()
+
+
+def exit_now(code: int) -> None:
+    """End the process without waiting for the threads still reading the vault.
+
+    They only fill memory (browse writes nothing), but Python waits at exit for the worker
+    threads of a read in progress, which kept a stopped browse alive for many seconds.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -13,6 +13,8 @@ import threading
 from pathlib import Path
 from typing import TypeVar
 
+import pytest
+
 T = TypeVar("T")
 
 LONG = os.environ.get("LKVAULT_RELIABILITY", "").strip().lower() == "long"
@@ -44,3 +46,17 @@ def record(sweep: str, **figures: int) -> None:
     line = json.dumps({"sweep": sweep, "mode": MODE, **figures}, sort_keys=True)
     with _FIGURES_LOCK, Path(target).open("a", encoding="utf-8") as out:
         out.write(line + "\n")
+
+
+def corpus_cases(paths: list[Path], folder: Path) -> list[object]:
+    """``paths`` as test parameters; when there are none, one case skipped with a reason a
+    reader understands (pytest's own would be "got empty parameter set")."""
+    if paths:
+        return [pytest.param(path, id=path.name) for path in paths]
+    root = Path(__file__).resolve().parents[2]
+    where = folder.relative_to(root) if folder.is_relative_to(root) else folder
+    reason = (
+        f"no past failure saved in {where} yet: the fuzzers save there each input that ever "
+        "failed, and this test replays them"
+    )
+    return [pytest.param(None, id="empty-corpus", marks=pytest.mark.skip(reason=reason))]

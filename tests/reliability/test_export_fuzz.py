@@ -15,8 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from .budget import LONG, pick, record
+from .budget import LONG, corpus_cases, pick, record
 from .hostile_exports import (
+    CSV_CORPUS,
     check_export,
     corpus_inputs,
     export_modules_missing,
@@ -67,7 +68,7 @@ def test_damaged_exports_never_raise(era: int, rng_seed: int, damages: int, name
     check_export(mutated, archive_name if named else None)
 
 
-@pytest.mark.parametrize("path", corpus_inputs(), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", corpus_cases(corpus_inputs(), CSV_CORPUS))
 def test_corpus_of_past_failures(path: Path) -> None:
     members, archive_name = load_failure(path)
     check_export(members, archive_name)

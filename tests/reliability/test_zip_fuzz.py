@@ -20,10 +20,11 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from .budget import LONG, pick, record
+from .budget import LONG, corpus_cases, pick, record
 from .checks import all_paths, remove_tree
 from .hostile_zips import (
     KEPT,
+    ZIP_CORPUS,
     Mutation,
     ZipHarness,
     corpus_inputs,
@@ -137,6 +138,6 @@ def test_mutated_real_zips(harness: ZipHarness, seed: int, mutations: list[Mutat
     event(f"{name}: {outcome}")
 
 
-@pytest.mark.parametrize("path", corpus_inputs(), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", corpus_cases(corpus_inputs(), ZIP_CORPUS))
 def test_corpus_of_past_failures(harness: ZipHarness, path: Path) -> None:
     harness.check(path.read_bytes(), f"corpus {path.name}")

@@ -7,7 +7,7 @@ put aside so the parts of one table are read in order. Two members that are the 
 of one table under two names (a 2022 Complete export holds ``Endorsement_Received_Info.csv``
 and its legacy UTF-16 copy ``Endorsement Received Info.csv``) are two versions of it, not
 two parts: only LinkedIn's current name is read (``classify_versions``). See
-docs/linkedin-export-format.md (shared) for the eras this covers.
+docs/linkedin-export-format.md for the eras this covers.
 """
 
 from __future__ import annotations
@@ -202,7 +202,7 @@ def is_contacts_export(file_name: str, head: bytes) -> bool:
     base = PurePosixPath(file_name.replace("\\", "/")).name
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n").upper()
     if _OUTLOOK_CSV.search(base):
-        return b"FIRST NAME" in text or b"E-MAIL ADDRESS" in text
+        return b"FIRST" in text[:200]  # Outlook: "Title","First Name",...; Yahoo: First,...
     return base.lower().endswith((".vcf", ".vcard")) and text.startswith(b"BEGIN:VCARD")
 
 

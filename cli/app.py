@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import shlex
+from typing import Annotated, TypeVar
 
 import typer
-from lkvault.vault import Snapshot, Vault, version
+from lkvault.vault import AccessDenied, Backend, Snapshot, Vault, VaultNotFound, version
+from typer.core import TyperArgument, TyperOption
 
 from . import config, render
 
@@ -16,19 +18,47 @@ EXIT_ACCESS = 3
 
 app = typer.Typer(
     name="lkvault",
-    help=(
-        "Keep every LinkedIn data export you ever downloaded: encrypted, deduplicated, "
-        "restorable byte for byte."
-    ),
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # Plain help, as other command-line tools print it: paragraphs re-wrapped to the terminal
+    # (at most 80 columns), and no <bool>/<str> type placeholders.
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 80},
 )
+
+
+CommandT = TypeVar("CommandT")
+
+
+def native_help(command: CommandT) -> CommandT:
+    """Help as other command-line tools print it: an option's value named by a metavar
+    (--vault LOCATION, not <str>), arguments without a type (SNAPSHOT, not {snapshot} <str>),
+    and a flag without its --no- twin and '[default: no-force]'. Applied to every command."""
+    for param in getattr(command, "params", []):
+        if isinstance(param, TyperArgument):
+            label = param.metavar or (param.name or "").upper()
+            param.metavar = label
+            param.display_type_rich = lambda ctx: None  # type: ignore[method-assign]
+            usage = label if param.required or label.startswith("[") else f"[{label}]"
+            param._usage_display_name = lambda usage=usage: usage  # type: ignore[attr-defined]
+        elif isinstance(param, TyperOption):
+            if param.is_flag:
+                if param.secondary_opts and param.default is False:
+                    param.secondary_opts = []
+                param.show_default = False
+            elif param.metavar is None:
+                param.metavar = (param.name or "value").upper()
+    for sub in getattr(command, "commands", {}).values():
+        native_help(sub)
+    return command
+
 
 VaultOption = Annotated[
     str | None,
     typer.Option(
         "--vault",
+        metavar="LOCATION",
         help=(
             "Vault location: a folder, s3://bucket/prefix or sftp://user@host[:port]/path. "
             "Default: $LKVAULT_VAULT, else your data folder."
@@ -53,19 +83,50 @@ def _common_options(
         bool,
         typer.Option(
             "--version",
+            "-V",
             help="Print lkvault's version and exit.",
             callback=_print_version,
             is_eager=True,
         ),
     ] = False,
 ) -> None:
-    pass
+    """Keep every LinkedIn data export you ever downloaded: encrypted, deduplicated,
+    restorable byte for byte.
+
+    Start with 'lkvault init', then 'lkvault snapshot EXPORT.zip'; 'lkvault COMMAND -h' explains
+    each command.
+    """
 
 
 def open_vault(vault_option: str | None) -> Vault:
     location = config.vault_location(vault_option)
     backend = config.backend_for(location)
-    return Vault.open(backend, config.passphrase(), config.environment())
+    try:
+        return _open_with_attempts(backend)
+    except VaultNotFound:
+        if vault_option is None:
+            raise
+        raise VaultNotFound(
+            f"no vault at {location} (create one with "
+            f"'lkvault init --vault {shlex.quote(location)}')"
+        ) from None
+
+
+def _open_with_attempts(backend: Backend) -> Vault:
+    """Open the vault; a passphrase typed at a terminal may be typed again if it was wrong
+    (config.PROMPT_ATTEMPTS times in all)."""
+    attempts = config.PROMPT_ATTEMPTS if config.passphrase_is_typed() else 1
+    for attempt in range(1, attempts + 1):
+        try:
+            return Vault.open(backend, config.passphrase(), config.environment())
+        except AccessDenied:
+            if attempt == attempts:
+                raise
+            render.stderr.print(
+                f"Wrong passphrase; try again ({attempt} of {attempts} attempts used).",
+                markup=False,
+            )
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def warn_rollback(vault: Vault, snapshots: list[Snapshot]) -> None:

@@ -29,7 +29,7 @@ def browse(
         str | None,
         typer.Argument(
             metavar="SNAPSHOT",
-            help="Snapshot id, unique id prefix, or 'latest' (the default).",
+            help="Snapshot id, unique id prefix, or 'latest' (the newest export; the default).",
             show_default=False,
         ),
     ] = None,

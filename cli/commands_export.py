@@ -50,7 +50,7 @@ SnapshotArgument = Annotated[
     str | None,
     typer.Argument(
         metavar="[SNAPSHOT]",
-        help="Snapshot id, unique id prefix, or 'latest' (the default).",
+        help="Snapshot id, unique id prefix, or 'latest' (the newest export; the default).",
         show_default=False,
     ),
 ]
@@ -457,8 +457,9 @@ def contacts(
             "--format",
             "-f",
             metavar="vcf|csv",
-            help="vcf: vCard 3.0 (Google Contacts, Apple Contacts, Outlook); csv: a CSV "
-            "with Google Contacts' column names.",
+            help="vcf: vCard 3.0 (Google Contacts, Apple Contacts); csv: a CSV with Google "
+            "Contacts' column names (also for Outlook, which imports only the first card of a "
+            "vCard file).",
         ),
     ] = "vcf",
     output: Annotated[
@@ -473,7 +474,7 @@ def contacts(
     """Your connections as contacts, in a vCard or CSV file.
 
     Name, company, title, email where present, profile URL and the day you connected (as a
-    note), for Google Contacts, Apple Contacts or Outlook.
+    note), for Google Contacts, Apple Contacts (vCard) or Outlook (CSV).
     """
     kind = format.lower()
     if kind not in ("vcf", "csv"):
@@ -662,7 +663,7 @@ def watch(
     vault: VaultOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Store each new LinkedIn export that appears in FOLDER (e.g. ~/Downloads).
+    """Store each new LinkedIn export that appears in FOLDER (such as ~/Downloads).
 
     Waits until a download has finished, and never stores the same archive twice (checked by
     SHA-256 against the vault). Ctrl-C stops; --once looks once and exits.
@@ -679,7 +680,7 @@ def watch(
         )
     try:
         while True:
-            events = _watch_once(opened, watcher, done, json)
+            events = _watch_once(opened, watcher, done, json, once)
             if json and (once or events):
                 render.emit_json({"folder": str(folder), "events": events})
             if once:
@@ -691,7 +692,11 @@ def watch(
 
 
 def _watch_once(
-    opened: Vault, watcher: DownloadWatcher, done: dict[Path, Seen], json_mode: bool
+    opened: Vault,
+    watcher: DownloadWatcher,
+    done: dict[Path, Seen],
+    json_mode: bool,
+    once: bool = False,
 ) -> list[dict[str, Any]]:
     scan = watcher.scan()
     events: list[dict[str, Any]] = []
@@ -710,8 +715,19 @@ def _watch_once(
         if event in ("stored", "already_stored"):
             stamp = time.strftime("%H:%M:%S")
             render.stdout.print(f"{stamp} {message}", markup=False)
+        elif event == "waiting":
+            render.stderr.print(message, markup=False)
         else:
             render.warning_line(message)
+
+    if once:  # a single look: say what it leaves for later (a running watch stores it then)
+        for path in scan.waiting:
+            report(
+                path,
+                "waiting",
+                f"{path.name}: still being written (or just finished); not stored until it "
+                f"stays unchanged for {watcher.settle:g} s",
+            )
 
     for path, problem in scan.problems:
         if done.get(path) != watcher.last.get(path):

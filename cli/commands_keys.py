@@ -82,12 +82,13 @@ def list_(vault: VaultOption = None, json: JsonOption = False) -> None:
     if json:
         render.emit_json([_slot_json(s) for s in slots])
         return
+    render.stdout.print(f"  {'Slot':<8}  {'Added':<25}  Label", markup=False)
     for info in slots:
         mark = "*" if info.current else " "
         if info.slot is None:
             render.stdout.print(f"{mark} {info.slot_id[:8]}  DAMAGED: {info.problem}", markup=False)
             continue
-        created = info.slot.created or "created before labels"
+        created = info.slot.created or "unknown (before 0.3.3)"
         label = info.slot.label or "-"
         render.stdout.print(f"{mark} {info.slot_id[:8]}  {created:25}  {label}", markup=False)
     render.stdout.print(

@@ -38,7 +38,7 @@ def _announce(number: int, total: int, snap: Snapshot) -> None:
 
 
 COPY_HELP = (
-    "Copy snapshots into another vault, e.g. an off-site one, re-encrypted for its keys.\n\n"
+    "Copy snapshots into another vault, such as an off-site one, re-encrypted for its keys.\n\n"
     "Each snapshot keeps its time and source name; only content the target lacks is stored, "
     "and snapshots it already has are skipped, so an interrupted copy can simply be run again. "
     "Copying everything into a new vault is also the way to replace a vault's master secret."

@@ -68,6 +68,7 @@ def environment() -> Environment:
         lock_wait=float(wait) if wait else 10.0,
         parsing=collector.paused,
         workers=workers(),
+        lock_waiting=_retry_notice,
     )
 
 
@@ -132,18 +133,39 @@ def _passphrase_from(variable: str, prompt: str) -> bytes | None:
     return None
 
 
+SHORT_PASSPHRASE = 12  # characters; below this a warning says it is easy to guess
+PROMPT_ATTEMPTS = 3  # passphrases a person may type at a terminal before lkvault gives up
+
+
+def passphrase_is_typed() -> bool:
+    """Whether ``passphrase()`` asks at the terminal (no command, file or variable gives it),
+    so a mistyped one may be asked for again."""
+    return _interactive() and not any(
+        os.environ.get(v)
+        for v in ("LKVAULT_PASSWORD", "LKVAULT_PASSWORD_FILE", "LKVAULT_PASSWORD_COMMAND")
+    )
+
+
 def new_passphrase(file_option: Path | None) -> bytes:
     """A new passphrase: --new-password-file, LKVAULT_NEW_PASSWORD, a prompt asked twice,
-    or else the ordinary passphrase sources (so scripts can init with LKVAULT_PASSWORD)."""
+    or else the ordinary passphrase sources (so scripts can init with LKVAULT_PASSWORD).
+    Warns when it is shorter than SHORT_PASSPHRASE characters."""
+    chosen = _new_passphrase(file_option)
+    if len(chosen.decode("utf-8", "replace")) < SHORT_PASSPHRASE:
+        _retry_notice(
+            f"the new passphrase has fewer than {SHORT_PASSPHRASE} characters: anyone who gets "
+            "the vault's files can try to guess it; a few random words are better"
+        )
+    return chosen
+
+
+def _new_passphrase(file_option: Path | None) -> bytes:
     if file_option is not None:
         return _from_file(str(file_option), "--new-password-file")
     value = os.environ.get("LKVAULT_NEW_PASSWORD")
     if value:
         return value.encode()
-    if _interactive() and not any(
-        os.environ.get(v)
-        for v in ("LKVAULT_PASSWORD", "LKVAULT_PASSWORD_FILE", "LKVAULT_PASSWORD_COMMAND")
-    ):
+    if passphrase_is_typed():
         first = getpass.getpass("New vault passphrase: ").encode()
         if not first:
             raise UsageError("an empty passphrase is not allowed")

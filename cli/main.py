@@ -13,7 +13,9 @@ import typer
 from lkvault.vault import (
     AccessDenied,
     IntegrityError,
+    RollbackDetected,
     StorageError,
+    UnsupportedFormat,
     UsageError,
     Vault,
     VaultError,
@@ -28,6 +30,7 @@ from .app import (
     JsonOption,
     VaultOption,
     app,
+    native_help,
     open_vault,
     print_warnings,
     warn_rollback,
@@ -155,16 +158,21 @@ def restore(
         str | None,
         typer.Argument(
             metavar="[SNAPSHOT]",
-            help="Snapshot id, unique id prefix, or 'latest'.",
+            help="Snapshot id, unique id prefix, or 'latest' (the newest export).",
             show_default=False,
         ),
     ] = None,
     output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="File to write the archive to.")
+        Path | None,
+        typer.Option(
+            "-o", "--output", metavar="FILE", help="File to write the archive to ('-': stdout)."
+        ),
     ] = None,
     extract: Annotated[
         Path | None,
-        typer.Option("--extract", help="Write the archive's members into this folder instead."),
+        typer.Option(
+            "--extract", metavar="DIR", help="Write the archive's members into this folder instead."
+        ),
     ] = None,
     vault: VaultOption = None,
     json: JsonOption = False,
@@ -233,6 +241,9 @@ def _restore(
             raise typer.Exit(EXIT_FAILED)
         return
     assert output is not None
+    if str(output) == "-":
+        _restore_to_stdout(opened, snapshot_ref, json)
+        return
     chosen = opened.restore(snapshot_ref, output, force=force, progress=progress)
     if json:
         render.emit_json({"snapshot": render.snapshot_json(chosen), "output": str(output)})
@@ -244,11 +255,74 @@ def _restore(
         )
 
 
+@app.command("ls")
+def ls(
+    snapshot_ref: Annotated[
+        str,
+        typer.Argument(
+            metavar="SNAPSHOT",
+            help="Snapshot id, unique id prefix, or 'latest' (the newest export).",
+        ),
+    ] = "latest",
+    vault: VaultOption = None,
+    json: JsonOption = False,
+) -> None:
+    """List the files inside a stored export: size and name (for 'lkvault cat')."""
+    opened = open_vault(vault)
+    chosen, members = opened.members(snapshot_ref)
+    print_warnings(opened)
+    files = [m for m in members if not m.is_dir]
+    if json:
+        render.emit_json(
+            {
+                "snapshot": render.snapshot_json(chosen),
+                "files": [{"name": m.name, "size": m.size} for m in files],
+            }
+        )
+        return
+    if not members:
+        render.stdout.print(
+            f"Snapshot {chosen.short_id} is a single file, not a zip: {chosen.source} "
+            f"({chosen.size:,} bytes)",
+            markup=False,
+        )
+        return
+    width = max((len(f"{m.size:,}") for m in files), default=1)
+    for m in files:
+        print(f"{m.size:>{width},}  {render.shown(m.name)}")  # a name from the export: escaped
+    total = sum(m.size for m in files)
+    render.stderr.print(
+        f"{render.plural(len(files), 'file')}, {total:,} bytes, in snapshot {chosen.short_id} "
+        f"({chosen.source})",
+        markup=False,
+    )
+
+
+def _restore_to_stdout(opened: Vault, snapshot_ref: str, json: bool) -> None:
+    """``restore -o -``: the archive on stdout, checked against its SHA-256 at the end."""
+    if json:
+        raise UsageError("-o - writes the archive to stdout; it cannot go with --json")
+    if sys.stdout.isatty():
+        raise UsageError("-o - writes binary data to stdout; redirect it to a file or a pipe")
+    chosen = opened.find(snapshot_ref)
+    out = sys.stdout.buffer
+    for block in opened.archive(chosen):  # raises IntegrityError after a mismatch
+        out.write(block)
+    out.flush()
+    render.stderr.print(
+        f"Restored {chosen.source} from snapshot {chosen.short_id} to stdout (SHA-256 verified)",
+        markup=False,
+    )
+
+
 @app.command()
 def cat(
     snapshot_ref: Annotated[
         str,
-        typer.Argument(metavar="SNAPSHOT", help="Snapshot id, unique id prefix, or 'latest'."),
+        typer.Argument(
+            metavar="SNAPSHOT",
+            help="Snapshot id, unique id prefix, or 'latest' (the newest export).",
+        ),
     ],
     member: Annotated[
         str, typer.Argument(help="Member name, e.g. Connections.csv (any folder, any case).")
@@ -256,7 +330,7 @@ def cat(
     vault: VaultOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Print one member of a stored export, e.g. Connections.csv, to stdout."""
+    """Print one member of a stored export (such as Connections.csv) to stdout."""
     opened = open_vault(vault)
     if json:
         content = b"".join(opened.cat(snapshot_ref, member))
@@ -352,6 +426,26 @@ def _is_usage_error(error: BaseException) -> bool:
     return getattr(error, "exit_code", None) == EXIT_USAGE and hasattr(error, "format_message")
 
 
+def _with_next_step(error: VaultError, message: str) -> str:
+    """Damage in the vault: say what to do about it, unless the message already does."""
+    damaged = isinstance(error, IntegrityError) and not isinstance(
+        error, RollbackDetected | UnsupportedFormat
+    )
+    if damaged and "lkvault verify" not in message and "lkvault repair" not in message:
+        return (
+            f"{message}; run 'lkvault verify' to see what is damaged, then 'lkvault repair' "
+            "to keep every snapshot still whole"
+        )
+    return message
+
+
+def _usage_message(error: BaseException) -> str:
+    """A parser error, pointing to the help of the command it is about."""
+    context = getattr(error, "ctx", None)
+    where = context.command_path if context is not None else "lkvault"
+    return f"{error.format_message()} (see '{where} --help')"  # type: ignore[attr-defined]
+
+
 def _fail(error: BaseException, message: str, json_mode: bool) -> NoReturn:
     _exit_if_interrupted()  # a signal's KeyboardInterrupt may arrive wrapped in another error
     code = exit_code_for(error)
@@ -383,7 +477,9 @@ def main(argv: list[str] | None = None) -> None:
     _return_freed_memory()
     args = sys.argv[1:] if argv is None else argv
     json_mode = "--json" in args
-    command = typer.main.get_command(app)
+    command = native_help(typer.main.get_command(app))
+    if not args:  # bare 'lkvault': the overview, as 'lkvault --help' prints it
+        args = ["--help"]
     try:
         result = command.main(args=args, prog_name="lkvault", standalone_mode=False)
     except typer.Exit as done:
@@ -400,13 +496,13 @@ def main(argv: list[str] | None = None) -> None:
         )
         sys.exit(entry.exit_code(stopped))
     except VaultError as exc:
-        _fail(exc, str(exc) or exc.__class__.__name__, json_mode)
+        _fail(exc, _with_next_step(exc, str(exc) or exc.__class__.__name__), json_mode)
     except OSError as exc:
         where = f": {exc.filename}" if exc.filename else ""
         _fail(exc, f"{exc.strerror or exc}{where}", json_mode)
     except Exception as exc:  # noqa: BLE001 - never show a traceback to a user
         if _is_usage_error(exc):
-            _fail(exc, f"{exc.format_message()} (see 'lkvault --help')", json_mode)  # type: ignore[attr-defined]
+            _fail(exc, _usage_message(exc), json_mode)
         if os.environ.get("LKVAULT_DEBUG"):
             raise
         _fail(exc, f"internal error ({exc.__class__.__name__}: {exc}); please report it", json_mode)

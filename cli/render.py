@@ -85,7 +85,7 @@ def warning_line(message: str) -> None:
 
 
 def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def human_size(size: int) -> str:

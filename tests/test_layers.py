@@ -32,7 +32,8 @@ PUBLIC_API = {
     # text from an export made safe for a terminal (vault/printable.py)
     "printable", "UNSAFE_BUT_LINES",
     # snapshots over time, and whose export each one is
-    "snapshot_day", "dated_day", "parse_day", "missing_months", "owner_of", "members_of",
+    "snapshot_day", "dated_day", "latest_snapshot", "parse_day", "missing_months", "owner_of",
+    "members_of",
     "member_view", "MemberView",
     # what an export holds
     "Export", "EXPORT_TABLES", "Connection", "Conversation", "Endorsement", "Invitation",

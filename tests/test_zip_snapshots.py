@@ -255,7 +255,8 @@ def test_bad_zips_are_refused_in_one_line(cli, tmp_path: Path, case: str, fragme
     kept = cli("snapshot", str(bad), "--opaque")
     assert kept.code == 0
     out = tmp_path / "kept.zip"
-    assert cli("restore", "latest", "-o", str(out)).code == 0
+    # By its id: 'latest' is the newest LinkedIn export, the good zip.
+    assert cli("restore", kept.out.strip(), "-o", str(out)).code == 0
     assert out.read_bytes() == data
 
 

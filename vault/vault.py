@@ -29,6 +29,7 @@ from lkvault.vault.export.load import MemberReaders, load_export
 from lkvault.vault.export.model import Export
 from lkvault.vault.format import deflater, paperkey
 from lkvault.vault.format.crypto import KdfParams, Keys, Rng
+from lkvault.vault.format.tree import MemberEntry
 from lkvault.vault.ingest.admission import refuse_unless_export
 from lkvault.vault.ingest.streams import READ_BLOCK
 from lkvault.vault.operations import (
@@ -110,6 +111,7 @@ class Environment:
     # Held while an export is parsed: a front end may pause the cyclic garbage collector
     # (process-wide, so the library never does it on its own).
     parsing: Callable[[], AbstractContextManager[None]] = nullcontext
+    lock_waiting: Callable[[str], None] | None = None  # told when a lock must be waited for
 
     def holder(self) -> Holder:
         return Holder(
@@ -121,6 +123,7 @@ class Environment:
             boot_id=self.boot_id,
             pid_namespace=self.pid_namespace,
             refresh_every=self.lock_refresh,
+            waiting=self.lock_waiting,
         )
 
 
@@ -355,6 +358,13 @@ class Vault:
             chosen = self.find(ref, self._history())
             result = extractor.extract(self.repo, chosen, folder, force=force, progress=progress)
         return chosen, result
+
+    def members(self, ref: str) -> tuple[Snapshot, list[MemberEntry]]:
+        """A snapshot and the members of its zip, in the zip's order (none for a single file)."""
+        with self._locked(exclusive=False):
+            chosen = self.find(ref, self._history())
+            tree = restorer.load_tree(self.repo, chosen.tree)
+        return chosen, list(tree.members)
 
     def cat(self, ref: str, member: str) -> Iterator[bytes]:
         """One member's content, block by block (the whole file for a non-zip snapshot)."""

@@ -7,6 +7,7 @@ are checked; files appear under their final name only once complete.
 
 from __future__ import annotations
 
+import difflib
 import errno
 import os
 import zlib
@@ -50,7 +51,21 @@ def find_member(tree: Tree, name: str) -> MemberEntry:
     if len(loose) > 1:
         names = ", ".join(quote_name(m.name) for m in loose[:5])
         raise SnapshotNotFound(f"{quote_name(name)} matches several members: {names}")
-    raise SnapshotNotFound(f"the snapshot has no member {quote_name(name)}")
+    close = close_names(name, [m.name for m in tree.members if not m.is_dir])
+    hint = f"; did you mean {', '.join(quote_name(n) for n in close)}?" if close else ""
+    raise SnapshotNotFound(f"the snapshot has no member {quote_name(name)}{hint}")
+
+
+def close_names(name: str, names: list[str], limit: int = 3) -> list[str]:
+    """Member names a mistyped ``name`` may have meant: by base name, case-insensitively
+    ('conections.csv' -> 'Connections.csv', 'messages' -> 'messages.csv')."""
+    wanted = PurePosixPath(name.lower()).name
+    by_base: dict[str, list[str]] = {}
+    for full in names:
+        by_base.setdefault(PurePosixPath(full).name.lower(), []).append(full)
+    found = [b for b in by_base if b.startswith(wanted)]
+    found += difflib.get_close_matches(wanted, list(by_base), n=limit, cutoff=0.6)
+    return [full for base in dict.fromkeys(found) for full in by_base[base]][:limit]
 
 
 def member_content(repo: Repository, tree: Tree, member: MemberEntry) -> Iterator[bytes]:

@@ -51,6 +51,8 @@ class Holder:
     boot_id: str | None = None
     pid_namespace: str | None = None
     refresh_every: timedelta = REFRESH_EVERY
+    # Told once when the lock is taken by another process and this one starts waiting.
+    waiting: Callable[[str], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -211,6 +213,10 @@ class Lock:
                 self._start_refresher()
                 return self
             self._delete_own()
+            if waited == 0.0 and wait_seconds > 0 and self.holder.waiting is not None:
+                self.holder.waiting(
+                    f"waiting up to {wait_seconds:g} s for the vault's lock: {blocker.describe()}"
+                )
             if waited >= wait_seconds:
                 raise VaultLocked(
                     f"the vault is busy: {blocker.describe()}; try again when it has finished"

@@ -197,7 +197,9 @@ class Repository:
         master = rng(MASTER_SECRET_SIZE)
         keys = Keys.derive(master, vault_id)
         settings = dataclasses.replace(config or VaultConfig(vault_id=vault_id), vault_id=vault_id)
-        slot = KeySlot.create(master, vault_id, passphrase, rng, kdf)
+        # The first slot says when the vault was made, as slots added later do (key list).
+        created = clock().isoformat(timespec="seconds")
+        slot = KeySlot.create(master, vault_id, passphrase, rng, kdf, created=created)
         # The key slot goes first: a config without a slot could never be opened, while a
         # slot without a config is cleaned up by the next 'create'.
         backend.write(slot.name, slot.encode())

@@ -1,0 +1,226 @@
+"""The command line behaves as a user of other command-line tools expects (issue 20, item 10)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+from lkvault.cli.main import app
+from typer.main import get_command
+
+from tests.helpers_cli import REPO_ROOT, Lk, assert_one_line_error, started
+from tests.test_export_parsing import SAMPLE
+
+
+def _command_paths() -> list[list[str]]:
+    paths: list[list[str]] = [[]]
+    group = get_command(app)
+    for name, command in group.commands.items():  # type: ignore[attr-defined]
+        paths.append([name])
+        paths += [[name, sub] for sub in getattr(command, "commands", {})]
+    return paths
+
+
+def test_version_and_short_help(cli) -> None:  # noqa: ANN001
+    shown = cli("--version")
+    assert shown.code == 0 and shown.out.strip() == f"lkvault {version('lkvault')}"
+    assert cli("-h").out == cli("--help").out
+    assert "--install-completion" in cli("-h").out  # shell completion, for bash, zsh and fish
+
+
+def test_bare_lkvault_prints_the_overview_and_succeeds(cli) -> None:  # noqa: ANN001
+    bare = cli()
+    assert bare.code == 0 and bare.err == ""
+    assert bare.out.startswith("Usage: lkvault") and "snapshot" in bare.out
+
+
+@pytest.mark.parametrize("path", _command_paths(), ids=lambda p: " ".join(p) or "lkvault")
+def test_help_has_no_type_placeholders_and_fits_80_columns(
+    cli, monkeypatch: pytest.MonkeyPatch, path: list[str]
+) -> None:  # noqa: ANN001
+    monkeypatch.setenv("COLUMNS", "200")
+    shown = cli(*path, "-h")
+    assert shown.code == 0, shown.err
+    for placeholder in ("<bool>", "<str>", "<int>", "<path>", "<list[", "{", "[default: no-"):
+        assert placeholder not in shown.out, (path, placeholder, shown.out)
+    assert max(len(line) for line in shown.out.splitlines()) <= 80, shown.out
+
+
+def test_an_error_in_a_subcommand_points_to_its_help(cli) -> None:  # noqa: ANN001
+    wrong = cli("key", "add", "--bogus")
+    assert wrong.code == 2
+    assert "see 'lkvault key add --help'" in assert_one_line_error(wrong.err)
+
+
+def test_ls_lists_the_files_and_cat_suggests_close_names(cli) -> None:  # noqa: ANN001
+    assert cli("init").code == 0
+    assert cli("snapshot", str(SAMPLE)).code == 0
+    listed = cli("ls", "latest")
+    assert listed.code == 0, listed.err
+    line = next(row for row in listed.out.splitlines() if row.endswith("Connections.csv"))
+    assert re.fullmatch(r"\s*\d{1,3}(,\d{3})+  Connections\.csv", line)  # thousands separated
+    names = [f["name"] for f in cli("ls", "--json").json()["files"]]
+    assert "Connections.csv" in names and "messages.csv" in names
+    typo = cli("cat", "latest", "conections.csv")
+    assert typo.code == 2
+    assert "did you mean 'Connections.csv'" in assert_one_line_error(typo.err)
+
+
+def test_restore_to_stdout(tmp_path: Path) -> None:
+    lk = Lk(tmp_path / "vault", tmp_path / "state")
+    lk.init()
+    lk.snapshot(SAMPLE)
+    done = subprocess.run(
+        lk.argv("restore", "latest", "-o", "-"),
+        cwd=REPO_ROOT,
+        env=lk.env(),
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == SAMPLE.read_bytes()
+
+
+def test_an_ambiguous_prefix_lists_the_matches(cli, tmp_path: Path) -> None:  # noqa: ANN001
+    assert cli("init").code == 0
+    by_digit: dict[str, list[str]] = {}
+    for number in range(17):  # 17 ids: two of them share a first hex digit
+        path = tmp_path / f"f{number}.bin"
+        path.write_bytes(os.urandom(64))
+        snap = cli("snapshot", "--any-file", str(path)).out.strip()
+        by_digit.setdefault(snap[0], []).append(snap)
+        if len(by_digit[snap[0]]) == 2:
+            break
+    digit, shared = next((d, ids) for d, ids in by_digit.items() if len(ids) == 2)
+    result = cli("restore", digit, "-o", str(tmp_path / "out"))
+    message = assert_one_line_error(result.err)
+    assert result.code == 2 and "matches 2 snapshots" in message
+    assert all(snap[:5] in message for snap in shared)
+
+
+def test_a_missing_vault_given_with_vault_suggests_init_there(cli, tmp_path: Path) -> None:  # noqa: ANN001
+    nowhere = tmp_path / "no vault here"
+    result = cli("list", "--vault", str(nowhere))
+    assert result.code == 2
+    assert f"lkvault init --vault '{nowhere}'" in assert_one_line_error(result.err)
+
+
+def test_damage_says_run_verify_then_repair(cli, tmp_path: Path) -> None:  # noqa: ANN001
+    assert cli("init").code == 0
+    assert cli("snapshot", str(SAMPLE)).code == 0
+    packs = sorted((tmp_path / "vault" / "data").rglob("*"), key=lambda p: p.stat().st_size)
+    pack = [p for p in packs if p.is_file()][-1]
+    data = bytearray(pack.read_bytes())
+    for at in range(100, len(data) - 100, 997):
+        data[at] ^= 0xFF
+    pack.write_bytes(bytes(data))
+    broken = cli("restore", "latest", "-o", str(tmp_path / "out.zip"))
+    assert broken.code == 1
+    message = assert_one_line_error(broken.err)
+    assert "lkvault verify" in message and "lkvault repair" in message
+
+
+def test_key_list_has_headers_and_the_first_slot_has_a_date(cli) -> None:  # noqa: ANN001
+    assert cli("init").code == 0
+    lines = cli("key", "list").out.splitlines()
+    assert lines[0].split() == ["Slot", "Added", "Label"]
+    assert re.match(r"\* [0-9a-f]{8}  \d{4}-\d{2}-\d{2}T", lines[1]), lines
+
+
+def test_a_short_new_passphrase_is_warned_about(cli, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    monkeypatch.setenv("LKVAULT_NEW_PASSWORD", "hunter2")
+    made = cli("init")
+    assert made.code == 0
+    assert "fewer than 12 characters" in made.err
+
+
+def test_a_writer_waiting_for_the_lock_says_so(tmp_path: Path) -> None:
+    from test_concurrency import hold_lock, release
+
+    lk = Lk(tmp_path / "vault", tmp_path / "state")
+    lk.init()
+    holder = hold_lock(lk, exclusive=True)
+    try:
+        code, _out, err = lk.run("list", extra={"LKVAULT_LOCK_WAIT": "1"})
+    finally:
+        release(holder)
+    assert code == 1
+    assert "waiting up to 1 s for the vault's lock" in err and "busy" in err
+
+
+def test_watch_once_names_the_files_it_waits_for(cli, tmp_path: Path) -> None:  # noqa: ANN001
+    assert cli("init").code == 0
+    downloads = tmp_path / "Downloads"
+    downloads.mkdir()
+    (downloads / SAMPLE.name).write_bytes(SAMPLE.read_bytes())  # just written
+    looked = cli("watch", str(downloads), "--once", "--settle", "3600")
+    assert looked.code == 0, looked.err
+    assert f"{SAMPLE.name}: still being written" in looked.err
+
+
+def _at_a_terminal(lk: Lk, *args: str) -> tuple[subprocess.Popen[bytes], int]:
+    """``lkvault ARGS`` with a pseudo-terminal as its controlling terminal, as a person runs
+    it; returns the process and the terminal's master side."""
+    import fcntl
+    import pty
+    import termios
+
+    master, slave = pty.openpty()
+
+    def own_terminal() -> None:
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    env = lk.env()
+    del env["LKVAULT_PASSWORD"]
+    process = subprocess.Popen(
+        lk.argv(*args),
+        cwd=REPO_ROOT,
+        env=env,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        preexec_fn=own_terminal,  # noqa: PLW1509 - the child needs its own terminal
+    )
+    os.close(slave)
+    started(process)  # type: ignore[arg-type]
+    return process, master
+
+
+def _read_until(master: int, wanted: bytes) -> bytes:
+    import select
+
+    seen = b""
+    while wanted not in seen:
+        ready, _, _ = select.select([master], [], [], 120)  # a guard only
+        assert ready, f"no {wanted!r} on the terminal; it showed {seen!r}"
+        try:
+            seen += os.read(master, 4096)
+        except OSError:  # the terminal closed: the process ended
+            break
+    return seen
+
+
+def test_three_passphrase_attempts_at_a_terminal(tmp_path: Path) -> None:
+    lk = Lk(tmp_path / "vault", tmp_path / "state")
+    lk.init()
+    process, master = _at_a_terminal(lk, "list")
+    try:
+        shown = b""
+        for attempt in (b"wrong one\n", b"wrong two\n", b"wrong three\n"):
+            shown += _read_until(master, b"Vault passphrase: ")
+            os.write(master, attempt)
+        shown += _read_until(master, b"lkvault: error:")
+        shown += _read_until(master, b"\n")
+        assert process.wait(timeout=120) == 3
+    finally:
+        os.close(master)
+    text = shown.decode()
+    assert text.count("Vault passphrase: ") == 3
+    assert "Wrong passphrase; try again (1 of 3 attempts used)." in text
+    assert "Wrong passphrase; try again (2 of 3 attempts used)." in text

@@ -64,7 +64,7 @@ def close_names(name: str, names: list[str], limit: int = 3) -> list[str]:
     for full in names:
         by_base.setdefault(PurePosixPath(full).name.lower(), []).append(full)
     found = [b for b in by_base if b.startswith(wanted)]
-    found += difflib.get_close_matches(wanted, list(by_base), n=limit, cutoff=0.6)
+    found += difflib.get_close_matches(wanted, list(by_base), n=limit, cutoff=0.75)
     return [full for base in dict.fromkeys(found) for full in by_base[base]][:limit]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import shlex
 from typing import Annotated, TypeVar
 
@@ -31,6 +32,10 @@ app = typer.Typer(
 CommandT = TypeVar("CommandT")
 
 
+def _no_type(ctx: object) -> None:
+    return None
+
+
 def native_help(command: CommandT) -> CommandT:
     """Help as other command-line tools print it: an option's value named by a metavar
     (--vault LOCATION, not <str>), arguments without a type (SNAPSHOT, not {snapshot} <str>),
@@ -39,9 +44,12 @@ def native_help(command: CommandT) -> CommandT:
         if isinstance(param, TyperArgument):
             label = param.metavar or (param.name or "").upper()
             param.metavar = label
-            param.display_type_rich = lambda ctx: None  # type: ignore[method-assign]
             usage = label if param.required or label.startswith("[") else f"[{label}]"
-            param._usage_display_name = lambda usage=usage: usage  # type: ignore[attr-defined]
+            # Instance attributes win over typer's methods: no type in the help, and the
+            # name alone in the usage line.
+            overrides = vars(param)
+            overrides["display_type_rich"] = _no_type
+            overrides["_usage_display_name"] = functools.partial(str, usage)
         elif isinstance(param, TyperOption):
             if param.is_flag:
                 if param.secondary_opts and param.default is False:

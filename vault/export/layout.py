@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import PurePosixPath
 
+from lkvault.vault.export.contactfiles import contacts_form
 from lkvault.vault.export.model import ExportKind, SetAside
 
 # Normalised base name (see ``file_key``) -> the table it holds.
@@ -192,18 +193,11 @@ def date_of_members(times: Iterable[tuple[int, int, int, int, int, int]]) -> dat
     return newest if newest is not None and newest >= FIRST_EXPORT_DAY else None
 
 
-# The contacts exports of 2012-2014 ('Export contacts'): one file, not a zip.
-_OUTLOOK_CSV = re.compile(r"linkedin_connections_export_.*\.csv$", re.IGNORECASE)
-
-
 def is_contacts_export(file_name: str, head: bytes) -> bool:
-    """Whether a single (non-zip) file is one of LinkedIn's early contacts exports: the
-    Outlook-style CSV or a vCard file. ``head`` is the file's first bytes."""
-    base = PurePosixPath(file_name.replace("\\", "/")).name
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").upper()
-    if _OUTLOOK_CSV.search(base):
-        return b"FIRST" in text[:200]  # Outlook: "Title","First Name",...; Yahoo: First,...
-    return base.lower().endswith((".vcf", ".vcard")) and text.startswith(b"BEGIN:VCARD")
+    """Whether a single (non-zip) file is one of LinkedIn's early contacts exports (the
+    Outlook-style CSV or a vCard file), as ``contactfiles`` reads them. ``head`` is the file's
+    first bytes."""
+    return contacts_form(file_name, head) is not None
 
 
 def describe_file(head: bytes) -> str:

@@ -33,8 +33,7 @@ PUBLIC_API = {
     "printable", "UNSAFE_BUT_LINES",
     # snapshots over time, and whose export each one is
     "snapshot_day", "dated_day", "latest_snapshot", "parse_day", "missing_months", "owner_of",
-    "members_of",
-    "member_view", "MemberView",
+    "members_of", "member_view", "MemberView",
     # what an export holds
     "Export", "EXPORT_TABLES", "Connection", "Conversation", "Endorsement", "Invitation",
     "Message", "Recommendation", "participants", "summary_document", "summary_from_document",

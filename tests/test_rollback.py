@@ -133,7 +133,7 @@ def test_after_putting_back_an_older_copy_the_way_out_is_named_and_shows_what_it
     lk = two.lk
     shutil.rmtree(lk.vault)
     shutil.copytree(two.copy_after_first, lk.vault)
-    code, _, err = lk.run("snapshot", str(two.new_input))
+    code, _, err = lk.run("snapshot", "--any-file", str(two.new_input))
     assert code == 1
     assert "lkvault verify --accept-rollback" in assert_one_line_error(err)
     code, out, _ = lk.run("verify")

@@ -49,7 +49,8 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
     if loading:
         # An exception raised while modules load can be swallowed by an import's own bare
         # ``except`` (or by a finaliser), leaving the signal unanswered; nothing is open yet.
-        os.write(2, f"lkvault: error: {MESSAGES.get(signum, 'interrupted')}\n".encode())
+        line = f"lkvault: error: {MESSAGES.get(signal.Signals(signum), 'interrupted')}\n"
+        os.write(2, line.encode())
         os._exit(128 + signum)
     for number in MESSAGES:
         signal.signal(number, _second_signal)

@@ -1,4 +1,4 @@
-"""Commands for living with a vault over years: forget, prune, stats, repair."""
+"""Commands for living with a vault over years: forget, prune, compact, stats, repair."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from typing import Annotated, Any
 
 import typer
 from lkvault.vault import (
+    DEFAULT_COMPACT_MEMORY,
+    CompactResult,
     ForgetPlan,
     Policy,
     PruneResult,
@@ -248,6 +250,116 @@ def _prune_text(result: PruneResult, dry_run: bool = False) -> None:
         "Pruned: " + "; ".join(lines) + f". {change}: deleted "
         f"{render.human_size(result.bytes_freed)}, wrote {render.human_size(result.bytes_written)}."
     )
+
+
+_TIME_PART = re.compile(r"(\d+)([smh])")
+_SECONDS = {"s": 1, "m": 60, "h": 3600}
+
+
+def parse_time_limit(text: str) -> float:
+    """Seconds from a time limit like ``90s``, ``20m``, ``1h30m`` (a bare number: minutes)."""
+    compact = text.strip().lower().replace(" ", "")
+    if compact.isdigit():
+        compact += "m"
+    if not compact or _TIME_PART.sub("", compact):
+        raise UsageError(
+            f"{text!r} is not a time limit; write it like 90s, 20m or 1h30m "
+            "(s seconds, m minutes, h hours)"
+        )
+    seconds = sum(int(n) * _SECONDS[unit] for n, unit in _TIME_PART.findall(compact))
+    if seconds <= 0:
+        raise UsageError(f"time limit {text!r} is zero; compact would do nothing")
+    return float(seconds)
+
+
+@app.command()
+def compact(
+    max_time: Annotated[
+        str | None,
+        typer.Option(
+            "--max-time",
+            metavar="LIMIT",
+            help="Start no new pack after LIMIT (e.g. 90s, 20m, 1h30m); the next run goes on "
+            "where this one stopped. Default: until done.",
+            show_default=False,
+        ),
+    ] = None,
+    max_memory: Annotated[
+        int,
+        typer.Option(
+            "--max-memory",
+            metavar="MB",
+            min=16,
+            help="Memory the compressions may take together, in MiB; less memory squeezes "
+            "large frames at lower levels.",
+        ),
+    ] = DEFAULT_COMPACT_MEMORY // (1024 * 1024),
+    dry_run: DryRunOption = False,
+    vault: VaultOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Compress again, hard, what snapshots stored quickly: snapshots compress at a fast
+    level, and this buys back the last 20-30 % of storage. Safe to interrupt at any moment;
+    the next run goes on from there."""
+    seconds = parse_time_limit(max_time) if max_time is not None else None
+    opened = open_vault(vault)
+    result = opened.compact(
+        max_seconds=seconds,
+        memory=max_memory * 1024 * 1024,
+        dry_run=dry_run,
+        progress=render.BarProgress(not json),
+    )
+    print_warnings(opened)
+    if json:
+        render.emit_json({"dry_run": dry_run, **_compact_json(result)})
+    else:
+        _compact_text(result, dry_run)
+
+
+def _compact_json(result: CompactResult) -> dict[str, Any]:
+    plan = result.plan
+    return {
+        "packs_to_rewrite": len(plan.packs),
+        "frames_to_squeeze": plan.frames,
+        "bytes_to_squeeze": plan.raw_bytes,
+        "packs_unreferenced": len(plan.unreferenced),
+        "packs_rewritten": result.packs_done,
+        "frames_squeezed": result.frames_squeezed,
+        "bytes_before": result.bytes_before,
+        "bytes_after": result.bytes_after,
+        "bytes_freed": result.bytes_freed,
+        "bytes_written": result.bytes_written,
+        "finished": result.finished,
+    }
+
+
+def _compact_text(result: CompactResult, dry_run: bool) -> None:
+    plan = result.plan
+    if plan.nothing_to_do:
+        render.stdout.print("Nothing to compact: every frame is squeezed already.")
+        return
+    size = render.human_size
+    packs = render.plural(len(plan.packs), "pack")
+    todo = (
+        f"{render.plural(plan.frames, 'frame')} ({size(plan.raw_bytes)} of content, "
+        f"{size(plan.stored_bytes)} stored) in {packs}"
+    )
+    if dry_run:
+        render.stdout.print(f"Compact would squeeze {todo} (dry run).")
+        return
+    saved = result.bytes_before - result.bytes_after
+    render.stdout.print(
+        f"Compacted {render.plural(result.packs_done, 'pack')}: "
+        f"{render.plural(result.frames_squeezed, 'frame')} squeezed, "
+        f"{size(result.bytes_before)} -> {size(result.bytes_after)} "
+        f"(saved {size(max(saved, 0))}); freed {size(result.bytes_freed)}."
+    )
+    if not result.finished:
+        render.stdout.print(
+            "Stopped at the time limit with "
+            f"{render.plural(len(plan.packs) - result.packs_done, 'pack')} left; "
+            "run 'lkvault compact' again to go on."
+        )
 
 
 @app.command()

@@ -55,6 +55,8 @@ from lkvault.vault.format.crypto import KdfParams
 from lkvault.vault.format.paperkey import encode as encode_paper_key
 from lkvault.vault.ingest.downloads import DownloadWatcher, Seen
 from lkvault.vault.operations.checker import Problem, VerifyReport
+from lkvault.vault.operations.compactor import DEFAULT_MEMORY as DEFAULT_COMPACT_MEMORY
+from lkvault.vault.operations.compactor import CompactResult
 from lkvault.vault.operations.copier import CopyOutcome
 from lkvault.vault.operations.forgetting import ForgetPlan
 from lkvault.vault.operations.history import (
@@ -80,6 +82,8 @@ from lkvault.vault.repository.snapshots import Snapshot
 from lkvault.vault.vault import Environment, Vault
 
 __all__ = [
+    "DEFAULT_COMPACT_MEMORY",
+    "CompactResult",
     "DIFF_FILES",
     "EXPORT_TABLES",
     "AccessDenied",

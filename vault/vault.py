@@ -35,6 +35,7 @@ from lkvault.vault.ingest.streams import READ_BLOCK
 from lkvault.vault.operations import (
     archiver,
     checker,
+    compactor,
     copier,
     export_sources,
     extractor,
@@ -105,6 +106,7 @@ class Environment:
     uniform: Callable[[float, float], float] = field(
         default_factory=lambda: random.Random(os.urandom(16)).uniform
     )
+    monotonic: Callable[[], float] = time.monotonic
     lock_wait: float = 10.0
     lock_refresh: timedelta = REFRESH_EVERY
     workers: int = 2
@@ -530,6 +532,33 @@ class Vault:
             if dry_run:
                 return pruner.PruneResult(plan)
             return pruner.run_prune(self.repo, plan, workers=self.env.workers, progress=progress)
+
+    def compact(
+        self,
+        *,
+        max_seconds: float | None = None,
+        memory: int = compactor.DEFAULT_MEMORY,
+        dry_run: bool = False,
+        progress: Progress | None = None,
+    ) -> compactor.CompactResult:
+        """Squeeze the frames snapshots stored at the fast level (see vault.operations.
+        compactor); no new pack is started after ``max_seconds``, and the compressions take
+        at most ``memory`` bytes together. With ``dry_run`` only plan it."""
+        with lock(self.repo, self.env.holder(), exclusive=True, wait_seconds=self.env.lock_wait):
+            if not dry_run:
+                self._remove_stale_temp_files()
+            self._refuse_rollback(self._history(), "compact")
+            plan = compactor.plan_compact(self.repo, memory)
+            if dry_run:
+                return compactor.CompactResult(plan, finished=plan.nothing_to_do)
+            deadline = None if max_seconds is None else self.env.monotonic() + max_seconds
+            return compactor.run_compact(
+                self.repo,
+                plan,
+                out_of_time=lambda: deadline is not None and self.env.monotonic() >= deadline,
+                workers=self.env.workers,
+                progress=progress,
+            )
 
     def stats(self) -> VaultStats:
         """Sizes, ratios, and what each snapshot added."""

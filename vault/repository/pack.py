@@ -72,6 +72,7 @@ class FrameEntry:
         "length",
         "raw_size",
         "depth",
+        "level",
         "_ids",
         "_offsets",
         "_lengths",
@@ -89,6 +90,7 @@ class FrameEntry:
         blobs: Iterable[BlobEntry] = (),
         dictionary: Iterable[BlobRef] = (),
         depth: int = 0,
+        level: int | None = None,
     ) -> None:
         self.id = id
         self.offset = offset
@@ -98,6 +100,9 @@ class FrameEntry:
         # this order, are the dictionary, and the frame's depth (1 + the deepest frame holding
         # one of them). Empty and 0 for an ordinary frame.
         self.depth = depth
+        # The zstd level 'lkvault compact' wrote the frame at (readers need no level; a
+        # writer uses it to know which frames are squeezed already). None: not recorded.
+        self.level = level
         listed = list(blobs)
         self._ids = b"".join(blob.id for blob in listed)
         self._offsets = array("I", [blob.offset for blob in listed])
@@ -150,7 +155,14 @@ class FrameEntry:
     def with_blobs(self, blobs: Iterable[BlobEntry]) -> FrameEntry:
         """The same frame, listing only ``blobs`` (what a damaged frame still holds)."""
         return FrameEntry(
-            self.id, self.offset, self.length, self.raw_size, blobs, self.dictionary, self.depth
+            self.id,
+            self.offset,
+            self.length,
+            self.raw_size,
+            blobs,
+            self.dictionary,
+            self.depth,
+            self.level,
         )
 
     def __eq__(self, other: object) -> bool:
@@ -164,7 +176,7 @@ class FrameEntry:
         return (
             f"FrameEntry(id={self.id.hex()[:16]}, offset={self.offset}, length={self.length}, "
             f"raw_size={self.raw_size}, blobs={self.blob_count}, "
-            f"dictionary={len(self._dictionary_types)}, depth={self.depth})"
+            f"dictionary={len(self._dictionary_types)}, depth={self.depth}, level={self.level})"
         )
 
     def to_document(self) -> dict[str, Any]:
@@ -178,6 +190,8 @@ class FrameEntry:
         if self.has_dictionary:
             document["dict"] = [[int(b.type), b.id] for b in self.dictionary]
             document["depth"] = self.depth
+        if self.level is not None:
+            document["lvl"] = self.level
         return document
 
     @classmethod
@@ -214,7 +228,11 @@ class FrameEntry:
                 dictionary.append(BlobRef(BlobType(kind), blob_id))
         else:
             codec.require("depth" not in document, what)
-        return cls(frame_id, frame_offset, frame_length, raw_size, blobs, dictionary, depth)
+        level = None
+        if "lvl" in document:
+            level = codec.field(document, "lvl", int, what)
+            codec.require(-(1 << 17) <= level <= 22, what)
+        return cls(frame_id, frame_offset, frame_length, raw_size, blobs, dictionary, depth, level)
 
     @property
     def version(self) -> int:

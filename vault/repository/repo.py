@@ -90,25 +90,16 @@ PACK_TARGET = 16 * 1024 * 1024
 # the largest share of a snapshot's peak memory once a vault had a few months (the 36th
 # month of 10 MB exports: 181 MB with 64 MiB, 131 MB with 16 MiB, the same CPU time).
 FRAME_CACHE_BYTES = 16 * 1024 * 1024
-# The first SQUEEZE_BUDGET bytes of new content of each snapshot, and every small frame, are
-# compressed at SQUEEZE_LEVEL: a monthly export adds a few MiB, and squeezing those hard costs
-# a few seconds once and is where most of a long series' stored bytes go (measured on a year
-# of 10 MB exports: 1.38 -> 1.26 times the information floor). Past the budget, a huge first
-# snapshot uses the config's level so that it does not take minutes.
-SMALL_FRAME = 1024 * 1024
+# Snapshots, prune and repair compress at FAST_LEVEL (or the config's level, if lower): what
+# a user waits on is the floor of reading and proving the export plus little. Squeezing at
+# SQUEEZE_LEVEL, which buys the last 20-30 % of storage, is maintenance ('lkvault compact',
+# vault.operations.compactor): squeezing 32 MiB of new content and 256 MiB of rewritten
+# chunks in every snapshot was about half of its time (docs/benchmarks.md).
+FAST_LEVEL = 3
 SQUEEZE_LEVEL = 19
-SQUEEZE_BUDGET = 32 * 1024 * 1024
-# Past that budget, frames compressed against a dictionary are squeezed too, up to
-# REWRITE_SQUEEZE_BUDGET bytes a snapshot. They hold new versions of stored chunks, and the
-# rows a month added to them are what it costs: a 300 MB export rewrites ~160 MB of chunks
-# around ~40 MB of new messages, and squeezing them took month 18 from 10.36 to 9.05 MB
-# (~70 s more CPU). The bound keeps an export whose every chunk changed (a column added)
-# from taking an hour.
-REWRITE_SQUEEZE_BUDGET = 256 * 1024 * 1024
-# Compressing frames is the biggest use of memory in a snapshot: two frames at the config's
-# level compress side by side (~20 MiB of context each), a frame squeezed against a 4 MiB
-# dictionary (~34 MiB of context and 4 MiB of dictionary) alone. This kept the peak of a
-# 300 MB export's monthly snapshot at ~150 MB instead of 370.
+# Compressing frames is the biggest use of memory in a writer: frames compress side by side
+# only while their contexts and dictionaries fit this (a 4 MiB frame against a 4 MiB prefix
+# at FAST_LEVEL: ~10 MiB of context and 4 MiB of dictionary).
 COMPRESSION_MEMORY = 50 * 1024 * 1024
 # Only a vault whose creation completed holds files here (an interrupted init leaves at most a
 # key slot): such a folder without its config lost the config, and must never be initialised
@@ -433,6 +424,10 @@ class Repository:
                 self._frames_bytes += len(content)
             self._trim_frames()
 
+    def sealed_frame(self, ref: FrameRef) -> bytes:
+        """A frame's stored bytes, as sealed (to move it to another pack unchanged)."""
+        return self._sealed_frame(ref)
+
     def _sealed_frame(self, ref: FrameRef) -> bytes:
         return self.read_stored(
             pack_name(ref.pack_id),
@@ -707,8 +702,6 @@ class BlobWriter:
         self.new_bytes = 0
         self.new_blobs = 0
         self.stored_bytes = 0
-        self.squeezed = 0  # new content compressed at SQUEEZE_LEVEL so far
-        self.squeezed_rewrites = 0  # dictionary frames squeezed past SQUEEZE_BUDGET so far
         self.lock = threading.Lock()
         self.compression_memory = Budget(COMPRESSION_MEMORY)
 
@@ -739,13 +732,7 @@ class BlobWriter:
     def _seal_frame(self, blob_type: BlobType) -> None:
         frame, self.frames[blob_type] = self.frames[blob_type], FrameBuilder()
         plan = self._dictionary_plan(frame.replaced)
-        level = self.repo.config.compression_level
-        if frame.raw_size <= SMALL_FRAME or self.squeezed < SQUEEZE_BUDGET:
-            level = max(level, SQUEEZE_LEVEL)
-            self.squeezed += frame.raw_size
-        elif plan[0] and self.squeezed_rewrites < REWRITE_SQUEEZE_BUDGET:
-            level = max(level, SQUEEZE_LEVEL)
-            self.squeezed_rewrites += frame.raw_size
+        level = min(self.repo.config.compression_level, FAST_LEVEL)
         self.sealing.append(self.executor.submit(self._seal, frame, level, plan))
         # Bounded memory: never more frames in flight than workers.
         while len(self.sealing) > self.workers:

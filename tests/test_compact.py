@@ -1,0 +1,226 @@
+"""lkvault compact: the squeeze as maintenance. Snapshots compress at a fast level; compact
+squeezes their frames into new packs, keeps every snapshot restoring byte for byte, makes
+the vault smaller, obeys its time and memory budgets, and survives a kill at any write."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers_cli import (
+    SIGKILLED,
+    Lk,
+    assert_clean_stderr,
+    assert_library_restores,
+    assert_one_line_error,
+    copy_lk,
+    open_vault,
+    reopen,
+)
+from lkvault.vault import Environment, Vault
+from lkvault.vault.operations import compactor
+from lkvault.vault.repository.repo import SQUEEZE_LEVEL
+
+from bench.exportgen import generate_series
+
+
+@pytest.fixture(scope="module")
+def series(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Three months of a small member's exports, from the project's generator."""
+    return generate_series(tmp_path_factory.mktemp("series"), months=3, scale=0.4, seed=11)
+
+
+def new_vault(root: Path, exports: list[Path], **env: Any) -> Vault:
+    vault = Vault.init(
+        str(root / "vault"),
+        b"compact test passphrase",
+        Environment(rng=random.Random(3).randbytes, state_dir=root / "state", **env),
+    )
+    for path in exports:
+        vault.snapshot(path)
+    return vault
+
+
+def frame_bytes(vault: Vault) -> int:
+    """The stored size of every frame (files are padded to coarser sizes)."""
+    packs = vault.repo.reload_index().packs.values()
+    return sum(frame.length for frames in packs for frame in frames)
+
+
+def stored_bytes(vault: Vault) -> int:
+    return sum(p.stat().st_size for p in Path(vault.location).rglob("*") if p.is_file())
+
+
+def assert_every_snapshot_restores(vault: Vault, exports: list[Path], out_dir: Path) -> None:
+    snapshots = vault.snapshots()
+    assert len(snapshots) == len(exports)
+    for snap, path in zip(snapshots, exports, strict=True):
+        assert_library_restores(vault, snap.id.hex(), path.read_bytes(), out_dir)
+
+
+def assert_intact(vault: Vault) -> None:
+    report = vault.verify(read_data=True)
+    assert report.ok, [problem.describe() for problem in report.problems]
+
+
+def test_compact_shrinks_the_vault_and_every_snapshot_still_restores(
+    tmp_path: Path, series: list[Path]
+) -> None:
+    vault = new_vault(tmp_path, series)
+    frames_before, files_before = frame_bytes(vault), stored_bytes(vault)
+    result = vault.compact()
+    frames_after, files_after = frame_bytes(vault), stored_bytes(vault)
+    print(f"frames {frames_before} -> {frames_after}, files {files_before} -> {files_after}")
+    assert result.finished and result.packs_done == len(result.plan.packs) > 0
+    assert frames_after < 0.92 * frames_before
+    assert files_after < files_before
+    assert_intact(vault)
+    # A new process sees the same: no cache carries the restores.
+    assert_every_snapshot_restores(
+        Vault.open(vault.location, b"compact test passphrase", vault.env), series, tmp_path
+    )
+    # Squeezed once is squeezed: the next run has nothing to do.
+    assert vault.compact(dry_run=True).plan.nothing_to_do
+    levels = {f.level for fs in vault.repo.index.packs.values() for f in fs}
+    assert levels == {SQUEEZE_LEVEL}
+
+
+def test_snapshots_after_compact_still_draw_on_the_squeezed_frames(
+    tmp_path: Path, series: list[Path]
+) -> None:
+    # The squeezed frames keep their blobs and dictionaries, so the next month is stored as
+    # a few changed chunks against them, exactly as without compact.
+    compacted = new_vault(tmp_path / "compacted", series[:2])
+    compacted.compact()
+    before = frame_bytes(compacted)
+    compacted.snapshot(series[2])
+    plain = new_vault(tmp_path / "plain", series[:2])
+    plain_before = frame_bytes(plain)
+    plain.snapshot(series[2])
+    assert frame_bytes(compacted) - before <= 1.05 * (frame_bytes(plain) - plain_before)
+    assert_every_snapshot_restores(compacted, series, tmp_path)
+    assert_intact(compacted)
+
+
+def test_the_time_budget_stops_between_packs_and_the_next_run_goes_on(
+    tmp_path: Path, series: list[Path]
+) -> None:
+    ticks = iter(range(1_000_000))  # a clock that moves one second each time it is read
+    vault = new_vault(tmp_path, series, monotonic=lambda: float(next(ticks)))
+    packs = len(vault.compact(dry_run=True).plan.packs)
+    assert packs >= 3
+    first = vault.compact(max_seconds=1.5)  # the deadline passes after the first pack
+    assert not first.finished and first.packs_done == 1
+    assert_intact(vault)
+    assert_every_snapshot_restores(vault, series, tmp_path)
+    rest = vault.compact()
+    assert rest.finished and rest.packs_done == packs - 1
+    assert vault.compact(dry_run=True).plan.nothing_to_do
+    assert_intact(vault)
+
+
+def test_a_memory_bound_squeezes_at_the_levels_that_fit() -> None:
+    frame, prefix = 4 * 1024 * 1024, 4 * 1024 * 1024
+    generous = compactor.squeeze_level(frame, prefix, 1 << 30)
+    assert generous == SQUEEZE_LEVEL
+    tight = compactor.squeeze_level(frame, prefix, 40 * 1024 * 1024)
+    assert compactor.FAST_LEVEL < tight < SQUEEZE_LEVEL
+    assert compactor.frame_memory(tight, frame, prefix) <= 40 * 1024 * 1024
+    # Too little for any level above the snapshot's: nothing to gain, the frame stays.
+    assert compactor.squeeze_level(frame, prefix, 16 * 1024 * 1024) == compactor.FAST_LEVEL
+
+
+def test_frames_squeezed_under_a_tight_bound_are_squeezed_harder_with_more_memory(
+    tmp_path: Path, series: list[Path]
+) -> None:
+    vault = new_vault(tmp_path, series[:1])
+    tight = vault.compact(memory=12 * 1024 * 1024)
+    assert tight.frames_squeezed > 0
+    levels = {f.level for fs in vault.repo.index.packs.values() for f in fs}
+    assert min(level or 0 for level in levels) < SQUEEZE_LEVEL  # the large frames
+    assert vault.compact(memory=12 * 1024 * 1024, dry_run=True).plan.nothing_to_do
+    more = vault.compact()
+    assert more.frames_squeezed > 0
+    assert {f.level for fs in vault.repo.index.packs.values() for f in fs} == {SQUEEZE_LEVEL}
+    assert_every_snapshot_restores(vault, series[:1], tmp_path)
+
+
+# --- the command line ---------------------------------------------------------------------
+
+
+@dataclass
+class Base:
+    lk: Lk
+    ids: list[str]
+    data: list[bytes]
+    opened: Any  # the base vault opened once: its keys serve every copy
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory, series: list[Path]) -> Base:
+    root = tmp_path_factory.mktemp("compact-base")
+    lk = Lk(root / "vault", root / "state")
+    lk.init()
+    ids = [lk.snapshot(path) for path in series[:2]]
+    return Base(lk, ids, [path.read_bytes() for path in series[:2]], open_vault(lk))
+
+
+def test_compact_on_the_command_line(base: Base, tmp_path: Path) -> None:
+    lk = copy_lk(base.lk, tmp_path / "work")
+    out = lk.ok("compact", "--dry-run")
+    assert "Compact would squeeze" in out and "(dry run)" in out
+    out = lk.ok("compact")
+    assert out.startswith("Compacted ") and "saved" in out
+    assert "Nothing to compact" in lk.ok("compact")
+    code, _out, err = lk.run("compact", "--max-time", "soon")
+    assert code == 2
+    assert "is not a time limit" in assert_one_line_error(err)
+
+
+def check_consistent(base: Base, lk: Lk, label: str) -> None:
+    """Verify --read-data passes and both snapshots restore; the next compact finishes the
+    job, after which nothing is left to do."""
+    vault = reopen(base.opened, lk.vault)
+    report = vault.verify(read_data=True)
+    assert report.ok, f"{label}: {[p.describe() for p in report.problems]}"
+    for note in report.notes:
+        assert "not referenced by any index" in note, f"{label}: unexpected note {note!r}"
+    assert [s.id.hex() for s in vault.snapshots()] == base.ids, label
+    for snap_id, data in zip(base.ids, base.data, strict=True):
+        assert_library_restores(vault, snap_id, data, lk.vault.parent)
+    code, _out, err = lk.run("compact")
+    assert code == 0, f"{label}: the next compact exited {code}: {err}"
+    assert_clean_stderr(err)
+    vault = reopen(base.opened, lk.vault)
+    plan = vault.compact(dry_run=True).plan
+    assert plan.nothing_to_do, f"{label}: compact left work: {plan}"
+
+
+def test_compact_killed_at_every_storage_change(base: Base, tmp_path: Path) -> None:
+    checks: list[Future[None]] = []
+    check: Callable[[Base, Lk, str], None] = check_consistent
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        changes = 0
+        for nth in range(1, 60):
+            lk = copy_lk(base.lk, tmp_path / f"plain-{nth}")
+            code, _out, err = lk.run_killed_at(str(nth), "compact")
+            if code == 0:
+                changes = nth - 1
+                checks.append(pool.submit(check, base, lk, "undisturbed"))
+                break
+            assert code == SIGKILLED, f"kill at {nth}: exit {code}: {err}"
+            checks.append(pool.submit(check, base, lk, f"killed at change {nth}"))
+        # lock; new packs; the new index and farewell files; old index files; old packs
+        assert changes >= 6, changes
+        for nth in range(1, changes + 1):
+            lk = copy_lk(base.lk, tmp_path / f"halfway-{nth}")
+            code, _out, err = lk.run_killed_at(f"{nth}:halfway", "compact")
+            assert code == SIGKILLED, f"kill half-way at {nth}: exit {code}: {err}"
+            checks.append(pool.submit(check, base, lk, f"killed half-way at change {nth}"))
+        for future in checks:
+            future.result()

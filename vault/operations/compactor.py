@@ -1,0 +1,309 @@
+"""Compact: the squeeze as maintenance. Frames that snapshots wrote at the fast level are
+compressed again at the squeeze level, each against the same dictionary, into new packs;
+then the index is replaced and the old packs deleted, in prune's order.
+
+Snapshots compress at FAST_LEVEL so that a user waits for reading and proving an export,
+not for zstd at level 19 (vault.repository.repo). This step buys the rest back, when the
+user chooses: each rewritten frame keeps its blobs, its dictionary and its depth (a
+frame whose squeeze does not pay keeps its sealed bytes), so every dictionary chain stays
+as valid as it was, and readers need nothing new. The level a frame was squeezed at is
+recorded in its entry ("lvl", docs/FORMAT.md); frames without it are squeezed once.
+
+Order, each step durable before the next (vault.repository.compaction): packs that no index
+file lists (leftovers of interrupted runs) are deleted; then, a batch of packs at a time,
+the new packs; index files listing every pack that stays and the new ones, farewell files
+for the packs that go, deletion of the older index files, then of the old packs. Killed at
+any moment the vault is consistent: at worst a batch's new packs are unreferenced (the next
+compact or prune deletes them) or its blobs are listed twice. Stopped by its time budget, it
+finishes the pack in hand and commits what is done; the next run goes on from there.
+Memory: the index, and the compressions in flight, which share a budget.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from lkvault.vault.budget import Budget
+from lkvault.vault.errors import IntegrityError
+from lkvault.vault.format import zstdframe
+from lkvault.vault.progress import NoProgress, Progress
+from lkvault.vault.repository.compaction import delete_packs, replace_index
+from lkvault.vault.repository.index import FrameRef, pack_id_of_name, pack_name
+from lkvault.vault.repository.pack import (
+    Dictionary,
+    FrameEntry,
+    build_pack,
+    open_frame,
+    seal_frame,
+)
+from lkvault.vault.repository.repo import FAST_LEVEL, PACK_TARGET, SQUEEZE_LEVEL, Repository
+
+REPAIR_HINT = "run 'lkvault verify' and 'lkvault repair' first"
+# Work done is committed (index replaced, old packs deleted) after every this many stored
+# bytes of old packs, so an interrupted run keeps most of what it did. Each commit rewrites
+# the whole index: on a vault of a few GB that is a few MB, against 256 MiB of packs.
+COMMIT_BYTES = 256 * 1024 * 1024
+# The working memory compressions may take together when the caller names none: a frame
+# squeezed against a full dictionary needs ~41 MiB of zstd context, its dictionary, and its
+# content decoded, sealed and compressed (~58 MiB in all), so one runs at a time.
+DEFAULT_MEMORY = 96 * 1024 * 1024
+
+
+def squeeze_level(raw_size: int, dictionary_size: int, memory: int) -> int:
+    """The highest level up to SQUEEZE_LEVEL whose compression of such a frame fits in
+    ``memory``; FAST_LEVEL if none above it does (then the frame is not squeezed at all)."""
+    for level in range(SQUEEZE_LEVEL, FAST_LEVEL, -1):
+        if frame_memory(level, raw_size, dictionary_size) <= memory:
+            return level
+    return FAST_LEVEL
+
+
+def frame_memory(level: int, raw_size: int, dictionary_size: int) -> int:
+    """Bytes squeezing one frame holds: zstd's context, the dictionary, and the frame's
+    content three times (sealed, decoded, compressed)."""
+    context = zstdframe.context_size(level, raw_size, dictionary_size)
+    return context + dictionary_size + 3 * raw_size
+
+
+def dictionary_size(repo: Repository, entry: FrameEntry) -> int:
+    """The size of a frame's dictionary by the index (0 without one or when unknown)."""
+    total = 0
+    for ref in entry.dictionary:
+        location = repo.index.get(ref.id)
+        if location is None:
+            return 0
+        total += location.length
+    return total
+
+
+def wants_squeeze(repo: Repository, entry: FrameEntry, memory: int) -> int | None:
+    """The level to squeeze a frame at, or None when it is squeezed already (at that level
+    or higher) or cannot be squeezed within ``memory``."""
+    level = squeeze_level(entry.raw_size, dictionary_size(repo, entry), memory)
+    if level <= FAST_LEVEL or (entry.level is not None and entry.level >= level):
+        return None
+    return level
+
+
+@dataclass
+class CompactPlan:
+    """What a compact would do; nothing is changed until it runs."""
+
+    packs: list[bytes] = field(default_factory=list)  # packs holding frames to squeeze
+    frames: int = 0  # frames to squeeze
+    raw_bytes: int = 0  # their content
+    stored_bytes: int = 0  # their stored size now
+    pack_bytes: int = 0  # stored frame bytes of the packs to rewrite
+    unreferenced: list[bytes] = field(default_factory=list)
+    index_files: list[str] = field(default_factory=list)
+    memory: int = DEFAULT_MEMORY
+
+    @property
+    def nothing_to_do(self) -> bool:
+        return not (self.packs or self.unreferenced)
+
+
+@dataclass
+class CompactResult:
+    plan: CompactPlan
+    packs_done: int = 0  # old packs rewritten and deleted
+    frames_squeezed: int = 0
+    bytes_before: int = 0  # stored frame bytes of the packs rewritten
+    bytes_after: int = 0  # stored frame bytes that replaced them
+    bytes_freed: int = 0  # stored bytes of deleted packs (unreferenced ones included)
+    bytes_written: int = 0  # stored bytes of new packs
+    finished: bool = True  # False when the time budget ran out first
+
+
+def plan_compact(repo: Repository, memory: int = DEFAULT_MEMORY) -> CompactPlan:
+    """Decide what compact does. Refuses (IntegrityError) with a damaged index file: the
+    packs it lists would look unreferenced."""
+    index = repo.reload_index()
+    if repo.index_problems:
+        name, message = repo.index_problems[0]
+        raise IntegrityError(f"{name} is damaged ({message}); {REPAIR_HINT}")
+    plan = CompactPlan(index_files=repo.index_names(), memory=memory)
+    stored = {pack_id_of_name(n) for n in repo.backend.list("data/")} - {None}
+    plan.unreferenced = sorted(p for p in stored if p is not None and p not in index.packs)
+    for pack_id, frames in index.packs.items():
+        if pack_id not in stored:
+            continue  # missing: verify reports it, and there is nothing to rewrite
+        wanted = [entry for entry in frames if wants_squeeze(repo, entry, memory) is not None]
+        if not wanted:
+            continue
+        plan.packs.append(pack_id)
+        plan.frames += len(wanted)
+        plan.raw_bytes += sum(entry.raw_size for entry in wanted)
+        plan.stored_bytes += sum(entry.length for entry in wanted)
+        plan.pack_bytes += sum(entry.length for entry in frames)
+    return plan
+
+
+@dataclass
+class _Rewritten:
+    sealed: bytes
+    entry: FrameEntry
+    squeezed: bool
+
+
+def rewrite_frame(repo: Repository, ref: FrameRef, budget: Budget, memory: int) -> _Rewritten:
+    """One frame for a new pack: squeezed against its own dictionary, or (squeezed already,
+    or not smaller squeezed) its sealed bytes as they are. Runs on a worker thread."""
+    old = ref.entry
+    level = wants_squeeze(repo, old, memory)
+    if level is None:
+        return _Rewritten(repo.sealed_frame(ref), _copy_entry(old, old.level), False)
+    with budget.reserve(frame_memory(level, old.raw_size, dictionary_size(repo, old))):
+        dictionary = repo.dictionary_of(old)
+        sealed = repo.sealed_frame(ref)
+        content = open_frame(repo.keys, old, sealed, dictionary)
+        refs = None if dictionary is None else Dictionary(old.dictionary, dictionary, old.depth)
+        squeezed, entry = seal_frame(repo.keys, [content], old.blobs, level, repo.rng, refs)
+    if entry.length >= old.length:
+        return _Rewritten(sealed, _copy_entry(old, level), True)
+    entry.level = level
+    return _Rewritten(squeezed, entry, True)
+
+
+def _copy_entry(entry: FrameEntry, level: int | None) -> FrameEntry:
+    """The same sealed frame, for a place in another pack (build_pack sets the offset)."""
+    return FrameEntry(
+        entry.id, 0, entry.length, entry.raw_size, entry.blobs, entry.dictionary, entry.depth, level
+    )
+
+
+class PackRewriter:
+    """Rewrites whole packs into new ones, frames on worker threads, in order.
+
+    An old pack is ``done`` once every one of its frames is in a new pack that is written.
+    """
+
+    def __init__(self, repo: Repository, workers: int, memory: int) -> None:
+        self.repo = repo
+        self.memory = memory
+        self.budget = Budget(memory)
+        self.workers = max(1, workers)
+        self.executor = ThreadPoolExecutor(max_workers=self.workers)
+        # (old pack, future of its frame, whether it is the old pack's last frame)
+        self.in_flight: deque[tuple[bytes, Future[_Rewritten], bool]] = deque()
+        self.body = bytearray()
+        self.entries: list[FrameEntry] = []
+        self.finishing: list[bytes] = []  # old packs whose last frame is in ``body``
+        self.done: list[bytes] = []
+        self.written: dict[bytes, list[FrameEntry]] = {}
+        self.squeezed = 0
+        self.bytes_after = 0
+        self.bytes_written = 0
+
+    def rewrite(self, pack_id: bytes, frames: list[FrameEntry], progress: Progress) -> None:
+        for number, entry in enumerate(frames):
+            future = self.executor.submit(
+                rewrite_frame, self.repo, FrameRef(pack_id, entry), self.budget, self.memory
+            )
+            self.in_flight.append((pack_id, future, number == len(frames) - 1))
+            # Bounded memory: never more frames decoded and done than workers.
+            while len(self.in_flight) > self.workers:
+                self._collect(progress)
+
+    def drain(self, progress: Progress) -> None:
+        """Collect every frame in flight and write the last pack."""
+        while self.in_flight:
+            self._collect(progress)
+        self._write_pack()
+
+    def _collect(self, progress: Progress) -> None:
+        pack_id, future, last = self.in_flight.popleft()
+        frame = future.result()
+        self.body += frame.sealed
+        self.entries.append(frame.entry)
+        self.bytes_after += frame.entry.length
+        if frame.squeezed:
+            self.squeezed += 1
+            progress.advance(frame.entry.raw_size)
+        if last:
+            self.finishing.append(pack_id)
+        if len(self.body) >= PACK_TARGET:
+            self._write_pack()
+
+    def _write_pack(self) -> None:
+        if self.entries:
+            pack_id, blob, entries = build_pack(
+                self.repo.keys, self.body, self.entries, self.repo.rng
+            )
+            self.body, self.entries = bytearray(), []
+            self.repo.backend.write(pack_name(pack_id), blob)
+            self.bytes_written += len(blob)
+            self.written[pack_id] = entries
+        self.done.extend(self.finishing)
+        self.finishing = []
+
+    def close(self) -> None:
+        """Stop the workers; frames still queued are dropped (their packs stay as they are)."""
+        for _, future, _ in self.in_flight:
+            future.cancel()
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
+
+def run_compact(
+    repo: Repository,
+    plan: CompactPlan,
+    *,
+    out_of_time: Callable[[], bool] = lambda: False,
+    workers: int = 2,
+    progress: Progress | None = None,
+) -> CompactResult:
+    """Carry out a plan made under the same exclusive lock; ``out_of_time`` is asked before
+    each pack is started. A damaged frame stops it (IntegrityError) after the batches done."""
+    progress = progress or NoProgress()
+    result = CompactResult(plan)
+    result.bytes_freed += delete_packs(repo, plan.unreferenced)
+    progress.start("Compacting", plan.raw_bytes)
+    rewriter: PackRewriter | None = None
+    try:
+        pending = 0
+        for pack_id in plan.packs:
+            if out_of_time():
+                result.finished = False
+                break
+            if rewriter is None:
+                rewriter = PackRewriter(repo, workers, plan.memory)
+            frames = repo.index.packs[pack_id]
+            rewriter.rewrite(pack_id, frames, progress)
+            pending += sum(entry.length for entry in frames)
+            if pending >= COMMIT_BYTES:
+                _commit(repo, rewriter, progress, result)
+                rewriter, pending = None, 0
+        if rewriter is not None:
+            _commit(repo, rewriter, progress, result)
+            rewriter = None
+    finally:
+        if rewriter is not None:
+            rewriter.close()
+        progress.done()
+    repo.reload_index()
+    return result
+
+
+def _commit(
+    repo: Repository, rewriter: PackRewriter, progress: Progress, result: CompactResult
+) -> None:
+    """Write the rewriter's last pack, then make its new packs the old ones' replacement."""
+    try:
+        rewriter.drain(progress)
+    finally:
+        rewriter.close()
+    going = {p: repo.index.packs[p] for p in rewriter.done if p not in rewriter.written}
+    if not going:
+        return
+    staying = {p: f for p, f in repo.index.packs.items() if p not in going}
+    replace_index(repo, {**staying, **rewriter.written}, repo.index_names(), going)
+    result.bytes_freed += delete_packs(repo, going)
+    result.packs_done += len(going)
+    result.frames_squeezed += rewriter.squeezed
+    result.bytes_before += sum(e.length for frames in going.values() for e in frames)
+    result.bytes_after += rewriter.bytes_after
+    result.bytes_written += rewriter.bytes_written
+    repo.reload_index()

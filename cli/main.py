@@ -5,21 +5,26 @@ from __future__ import annotations
 import base64
 import ctypes
 import os
+import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from lkvault.vault import (
     AccessDenied,
     IntegrityError,
+    Interrupted,
     RollbackDetected,
+    Snapshot,
     StorageError,
     UnsupportedFormat,
     UsageError,
     Vault,
     VaultError,
 )
+from lkvault.vault.vault import stored_message
 
 from . import config, entry, render
 from .app import (
@@ -104,6 +109,14 @@ def snapshot(
     created, new = opened.snapshot_once(
         file, progress=render.BarProgress(not json), opaque=opaque, any_file=any_file
     )
+    try:
+        _report_snapshot(opened, file, created, new, json)
+    except KeyboardInterrupt:
+        already = "interrupted; nothing was stored (the file is in the vault already)"
+        raise Interrupted(stored_message(created) if new else already) from None
+
+
+def _report_snapshot(opened: Vault, file: Path, created: Snapshot, new: bool, json: bool) -> None:
     print_warnings(opened)
     if not new:  # issue 4: an identical archive is not stored twice
         render.already_stored(file, created, json)
@@ -472,14 +485,45 @@ def _return_freed_memory() -> None:
         pass
 
 
+class _Stopped(Exception):  # noqa: N818 - carries an interrupt, is not an error
+    """A KeyboardInterrupt carried past typer, which turns one into a silent exit 130."""
+
+    def __init__(self, interrupt: KeyboardInterrupt) -> None:
+        super().__init__()
+        self.interrupt = interrupt
+
+
+def _passing_interrupts(invoke: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def invoke_passing_interrupts(context: Any) -> Any:
+        try:
+            return invoke(context)
+        except KeyboardInterrupt as interrupt:
+            raise _Stopped(interrupt) from None
+
+    return invoke_passing_interrupts
+
+
+def _interrupted(stop: BaseException) -> NoReturn:
+    """One line saying what the interrupted command stored, and 128 + the signal."""
+    if isinstance(stop, Interrupted):
+        render.error_line(stop.message)
+    else:
+        render.error_line(
+            f"{entry.describe(stop)}; an unfinished snapshot leaves no trace in the vault"
+        )
+    sys.exit(128 + (entry.received or signal.SIGINT))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``lkvault`` command."""
+    entry.install()  # again when the console script did: also for runs that bypass it
     _return_freed_memory()
     args = sys.argv[1:] if argv is None else argv
     json_mode = "--json" in args
     command = native_help(typer.main.get_command(app))
     if not args:  # bare 'lkvault': the overview, as 'lkvault --help' prints it
         args = ["--help"]
+    command.invoke = _passing_interrupts(command.invoke)  # type: ignore[method-assign]
     try:
         result = command.main(args=args, prog_name="lkvault", standalone_mode=False)
     except typer.Exit as done:
@@ -490,11 +534,10 @@ def main(argv: list[str] | None = None) -> None:
         # The reader went away (e.g. `lkvault cat ... | head`): not an error worth a message.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(EXIT_OK)
-    except (typer.Abort, KeyboardInterrupt) as stopped:
-        render.error_line(
-            f"{entry.describe(stopped)}; an unfinished snapshot leaves no trace in the vault"
-        )
-        sys.exit(entry.exit_code(stopped))
+    except _Stopped as stopped:
+        _interrupted(stopped.interrupt)
+    except (typer.Abort, KeyboardInterrupt) as stop:
+        _interrupted(stop)
     except VaultError as exc:
         _fail(exc, _with_next_step(exc, str(exc) or exc.__class__.__name__), json_mode)
     except OSError as exc:

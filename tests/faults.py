@@ -80,6 +80,32 @@ class KillAtWrite(Forwarding):
         self.inner.delete(name)
 
 
+class SignalAtWrite(Forwarding):
+    """Sends this process a real signal (SIGINT or SIGTERM) as its n-th write begins, then
+    goes on: the interrupt lands at a known point of an operation, as a user's Ctrl-C would,
+    without a race against the clock. Writes and deletes are counted as KillAtWrite does."""
+
+    def __init__(self, inner: Backend, nth: int, signum: int) -> None:
+        super().__init__(inner)
+        self.nth = nth
+        self.signum = signum
+        self.writes = 0
+
+    def _count(self) -> None:
+        self.writes += 1
+        if self.writes == self.nth:
+            os.kill(os.getpid(), self.signum)
+
+    def write(self, name: str, data: bytes | bytearray) -> None:
+        self._count()
+        self.inner.write(name, data)
+
+    def delete(self, name: str) -> None:
+        if not name.startswith("locks/"):
+            self._count()
+        self.inner.delete(name)
+
+
 class FailingBackend(Forwarding):
     """Raises StorageError on every write after the first ``fail_writes_after``."""
 
@@ -119,5 +145,15 @@ def kill_at(spec: str) -> Callable[[Backend], Backend]:
     return lambda backend: KillAtWrite(backend, int(nth), halfway=(mode == "halfway"))
 
 
+def fault_at(spec: str) -> Callable[[Backend], Backend]:
+    """A kill spec (see kill_at), or "signal:N:INT" / "signal:N:TERM": that signal as the
+    N-th write or delete begins."""
+    if spec.startswith("signal:"):
+        _, nth, name = spec.split(":")
+        signum = signal.Signals[f"SIG{name}"]
+        return lambda backend: SignalAtWrite(backend, int(nth), signum)
+    return kill_at(spec)
+
+
 if __name__ == "__main__":
-    sys.exit(run_cli_wrapping_backends(sys.argv[2:], kill_at(sys.argv[1])))
+    sys.exit(run_cli_wrapping_backends(sys.argv[2:], fault_at(sys.argv[1])))

@@ -13,6 +13,9 @@ VaultError                      base; "the operation failed" (exit 1)
 └── StorageError                the storage failed, perhaps transiently (exit 1)
     ├── VaultLocked             another process holds the vault's lock
     └── ReadOnlyStorage         the storage refuses every write (a read-only disk or mount)
+
+Interrupted (a KeyboardInterrupt, not a VaultError): a signal stopped an operation, which
+cleaned up and says what it did and did not store (exit 130 for SIGINT, 143 for SIGTERM).
 """
 
 from __future__ import annotations
@@ -68,3 +71,12 @@ class VaultLocked(StorageError):
 
 class ReadOnlyStorage(StorageError):
     """The storage refuses writes: a read-only disk, mount or folder."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or a termination signal stopped an operation after it cleaned up; the message
+    says what was stored and what was not."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message

@@ -18,6 +18,7 @@ from lkvault.vault.backend import Backend, open_backend
 from lkvault.vault.backend.base import CleansTempFiles
 from lkvault.vault.errors import (
     IntegrityError,
+    Interrupted,
     ReadOnlyStorage,
     RollbackDetected,
     SnapshotNotFound,
@@ -127,6 +128,11 @@ class Environment:
             refresh_every=self.lock_refresh,
             waiting=self.lock_waiting,
         )
+
+
+def stored_message(created: Snapshot) -> str:
+    """What to say when an interrupt lands after a snapshot was recorded."""
+    return f"interrupted after snapshot {created.short_id} was stored (it is complete)"
 
 
 class Vault:
@@ -321,23 +327,32 @@ class Vault:
             raise UsageError(f"{path} is not a readable file")
         if not opaque:
             self._note_deflate_fallback()
-        with self._locked(exclusive=True):
-            self._remove_stale_temp_files()
-            history = self._history()
-            self._refuse_rollback(history, "add a snapshot on top")
-            existing = self.identical(path, history) if reuse_identical else None
-            if existing is not None:
-                return existing, False
-            created = archiver.snapshot(
-                self.repo,
-                path,
-                history=history,
-                source_name=source_name,
-                progress=progress,
-                workers=self.env.workers,
-                opaque=opaque,
-            )
-        self.heads.save(SeenHead(created.seq, created.id))
+        created: Snapshot | None = None
+        try:
+            with self._locked(exclusive=True):
+                self._remove_stale_temp_files()
+                history = self._history()
+                self._refuse_rollback(history, "add a snapshot on top")
+                existing = self.identical(path, history) if reuse_identical else None
+                if existing is not None:
+                    return existing, False
+                created = archiver.snapshot(
+                    self.repo,
+                    path,
+                    history=history,
+                    source_name=source_name,
+                    progress=progress,
+                    workers=self.env.workers,
+                    opaque=opaque,
+                )
+            self.heads.save(SeenHead(created.seq, created.id))
+        except Interrupted:
+            raise
+        except KeyboardInterrupt:
+            # Interrupted before the archiver began, or after it returned (the lock being
+            # released, the head saved): say which.
+            message = archiver.NOTHING_STORED if created is None else stored_message(created)
+            raise Interrupted(message) from None
         return created, True
 
     def restore(

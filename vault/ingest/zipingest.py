@@ -11,8 +11,9 @@ hash) reuse that snapshot's parts without being inflated again. Members run on w
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from lkvault.vault.format.crypto import Keys
@@ -38,6 +39,7 @@ from lkvault.vault.ingest.zipscan import (
     METHOD_STORED,
     Member,
     Region,
+    ZipLayout,
     ZipLimits,
     format_size,
     quote_name,
@@ -54,6 +56,10 @@ LITERAL_LIMIT = 1024 * 1024
 REORDER_MIN_SIZE = 8 * 1024 * 1024
 KEPT_WARNING_BYTES = 64 * 1024
 IO_BLOCK = 1024 * 1024
+
+
+class StopIngest(Exception):  # noqa: N818 - a signal to workers, not an error
+    """Raised in a worker whose run was abandoned; nobody waits for its result."""
 
 
 @dataclass(frozen=True)
@@ -161,6 +167,9 @@ class ZipIngester:
         self.known = known
         self.limits = limits or ZipLimits()
         self.previous = previous or (lambda name: None)
+        # Set when the run is abandoned (Ctrl-C, an error): workers stop at their next read
+        # instead of proving and storing the rest of their members.
+        self.stopping = threading.Event()
 
     def run(self, reader: FileReader) -> Ingest | None:
         layout = scan_zip(reader.read_at, reader.size, self.limits)
@@ -169,24 +178,41 @@ class ZipIngester:
         members = [item for item in layout.items if isinstance(item, Member)]
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             futures = {m.index: pool.submit(self._member, reader, m) for m in members}
-            parts: list[Part] = []
-            entries: dict[int, MemberEntry] = {}
-            for item in layout.items:
-                if isinstance(item, Region):
-                    parts.append(self._region(reader, item))
-                    continue
-                part, compressed, cmac = futures[item.index].result()
-                entries[item.index] = MemberEntry(
-                    name=item.name,
-                    part=len(parts),
-                    size=item.uncompressed_size,
-                    crc32=item.crc32,
-                    method=item.method,
-                    compressed=compressed,
-                    cmac=cmac,
-                    flags=item.flags,
-                )
-                parts.append(part)
+            try:
+                return self._assemble(reader, layout, members, futures)
+            except BaseException:
+                # Leaving the pool waits for its workers: queued members must not start,
+                # and those in progress must stop now, not when their members are stored.
+                self.stopping.set()
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+
+    def _assemble(
+        self,
+        reader: FileReader,
+        layout: ZipLayout,
+        members: list[Member],
+        futures: dict[int, Future[tuple[Part, bool, bytes]]],
+    ) -> Ingest:
+        """The tree of the zip, from its regions and the members the workers store."""
+        parts: list[Part] = []
+        entries: dict[int, MemberEntry] = {}
+        for item in layout.items:
+            if isinstance(item, Region):
+                parts.append(self._region(reader, item))
+                continue
+            part, compressed, cmac = futures[item.index].result()
+            entries[item.index] = MemberEntry(
+                name=item.name,
+                part=len(parts),
+                size=item.uncompressed_size,
+                crc32=item.crc32,
+                method=item.method,
+                compressed=compressed,
+                cmac=cmac,
+                flags=item.flags,
+            )
+            parts.append(part)
         tree = Tree("zip", parts, [entries[i] for i in sorted(entries)])
         warnings = list(layout.warnings)
         kept = [
@@ -214,6 +240,8 @@ class ZipIngester:
         return store.store(reader.sequential(region.offset, region.length), advance=False)
 
     def _member(self, reader: FileReader, member: Member) -> tuple[Part, bool, bytes]:
+        if self.stopping.is_set():
+            raise StopIngest
         cmac = member_mac(self.repo.keys, reader, member)
         known = self.known.get(cmac)
         if known is not None and part_available(known.part, self.repo.index):
@@ -319,9 +347,12 @@ class ZipIngester:
         return Reordered(rows, order_stream)
 
     def _counted(self, read: Callable[[int], bytes]) -> Callable[[int], bytes]:
-        """``read``, reporting progress as the member's compressed bytes are consumed."""
+        """``read``, reporting progress as the member's compressed bytes are consumed, and
+        stopping the member's work (StopIngest) once the run is abandoned."""
 
         def counted(n: int) -> bytes:
+            if self.stopping.is_set():
+                raise StopIngest
             data = read(n)
             self.progress.advance(len(data))
             return data

@@ -15,20 +15,20 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from lkvault.vault.errors import BadInput, IntegrityError
+from lkvault.vault.errors import BadInput, IntegrityError, Interrupted
 from lkvault.vault.export.summary import summary_from_document
 from lkvault.vault.format import codec, deflater
 from lkvault.vault.format.crypto import BlobType
 from lkvault.vault.format.tree import Part, Tree, content_streams, encode_tree, part_size
 from lkvault.vault.ingest.streams import READ_BLOCK, Ingest, PreviousVersion, StreamStore
 from lkvault.vault.ingest.zipingest import FileReader, KnownMember, ZipIngester
-from lkvault.vault.ingest.zipscan import ZipLimits
+from lkvault.vault.ingest.zipscan import ZipLimits, format_size
 from lkvault.vault.operations.export_sources import contacts_of_file, export_of_file
 from lkvault.vault.operations.members import change_warning
 from lkvault.vault.operations.restorer import chunk_ids, iter_chunk_refs, load_tree
 from lkvault.vault.progress import NoProgress, Progress
 from lkvault.vault.release import tool_name
-from lkvault.vault.repository.repo import Repository
+from lkvault.vault.repository.repo import BlobWriter, Repository
 from lkvault.vault.repository.snapshots import (
     Snapshot,
     chain_end,
@@ -38,6 +38,7 @@ from lkvault.vault.repository.snapshots import (
 )
 
 KNOWN_FROM_SNAPSHOTS = 6
+NOTHING_STORED = "interrupted; nothing was stored, the vault is as it was"
 
 
 def ingest_opaque(
@@ -209,11 +210,55 @@ def snapshot(
             [earlier.tree_id] if earlier.tree_id else [],
         )
         writer.finish()
+    except KeyboardInterrupt:
+        # The workers stop at their next block (vault.ingest.zipingest), frames in flight
+        # are dropped: the interrupt takes effect in well under a second.
+        writer.abort()
+        raise Interrupted(unstored_message(writer)) from None
     except BaseException:
         writer.abort()
         raise
     finally:
         stage.close()
+    try:
+        return _record(repo, path, ingest, tree_id, writer, history, source_name, time)
+    except KeyboardInterrupt:
+        raise Interrupted(_record_interrupted(repo, history, tree_id, writer)) from None
+
+
+def unstored_message(writer: BlobWriter) -> str:
+    """What an interrupted snapshot left behind, before any snapshot record was written."""
+    written = writer.stored_bytes
+    if not written and not writer.index_written:
+        return NOTHING_STORED
+    return (
+        f"interrupted; no snapshot was stored ({format_size(written)} of its data written so "
+        "far is referenced by no snapshot; 'lkvault prune' removes it)"
+    )
+
+
+def _record_interrupted(
+    repo: Repository, history: list[Snapshot], tree_id: bytes, writer: BlobWriter
+) -> str:
+    """Whether the snapshot record was written before the interrupt, and what that means."""
+    seq = history[-1].seq + 1 if history else 1
+    found = [snap for snap in load_snapshots(repo) if snap.tree == tree_id and snap.seq == seq]
+    if found:
+        return f"interrupted after snapshot {found[-1].short_id} was stored (it is complete)"
+    return unstored_message(writer)
+
+
+def _record(
+    repo: Repository,
+    path: Path,
+    ingest: Ingest,
+    tree_id: bytes,
+    writer: BlobWriter,
+    history: list[Snapshot],
+    source_name: str | None,
+    time: datetime | None,
+) -> Snapshot:
+    """Write the snapshot record of a stored input (the step that makes it visible)."""
     # What the export holds (counts, date, headline); a problem here is a warning, never a failure.
     name = source_name or path.name
     export, export_warnings = (

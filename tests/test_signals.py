@@ -1,0 +1,122 @@
+"""Ctrl-C and SIGTERM during a real snapshot: the command stops, workers included, prints one
+line saying what was stored, exits 130 (SIGINT) or 143 (SIGTERM), and the vault stays
+consistent and usable (verify passes, the lock is gone, the next snapshot works).
+
+Signals are real. They land at known points without racing a clock: either the process
+sends one to itself as its n-th storage write begins (tests/faults.py, "signal:N:INT", writes
+counted like the crash tests': the lock, the packs, the index file, the snapshot record),
+or the test sends one once it sees the snapshot's workers at work (the vault locked and
+worker threads running), then waits for the exit.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers_cli import (
+    Lk,
+    assert_library_restores,
+    assert_one_line_error,
+    copy_lk,
+    open_vault,
+    reopen,
+)
+
+from bench.exportgen import generate_series
+
+EXIT_FOR = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+@dataclass
+class Base:
+    lk: Lk
+    first: str  # the snapshot of the first month
+    exports: list[Path]
+    opened: Any
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory) -> Base:
+    root = tmp_path_factory.mktemp("signals")
+    exports = generate_series(root / "exports", months=2, scale=3, seed=21)
+    lk = Lk(root / "vault", root / "state")
+    lk.init()
+    first = lk.snapshot(exports[0])
+    return Base(lk, first, exports, open_vault(lk))
+
+
+def check_after_interrupt(base: Base, lk: Lk, code: int, err: str, signum: int) -> None:
+    assert code == EXIT_FOR[signum], f"exit {code}: {err}"
+    message = assert_one_line_error(err)
+    assert message.startswith("interrupted"), message
+    vault = reopen(base.opened, lk.vault)
+    report = vault.verify(read_data=True)
+    assert report.ok, [problem.describe() for problem in report.problems]
+    listed = [snap.id.hex() for snap in vault.snapshots()]
+    if "was stored (it is complete)" in message:
+        assert len(listed) == 2, message
+        assert_library_restores(vault, listed[1], base.exports[1].read_bytes(), lk.vault.parent)
+    else:
+        assert "no snapshot was stored" in message or "nothing was stored" in message, message
+        assert listed == [base.first], message
+    # The lock went with the process, and the vault takes the snapshot as if nothing happened.
+    second = lk.snapshot(base.exports[1])
+    assert_library_restores(
+        reopen(base.opened, lk.vault), second, base.exports[1].read_bytes(), lk.vault.parent
+    )
+
+
+@pytest.mark.parametrize(
+    ("nth", "signum"),
+    [
+        (1, signal.SIGINT),  # as the lock is taken
+        (2, signal.SIGTERM),  # as the first pack is written
+        (3, signal.SIGINT),  # as the index file is written
+        (4, signal.SIGTERM),  # as the snapshot record is written
+    ],
+)
+def test_a_signal_at_each_write_of_a_snapshot(
+    base: Base, tmp_path: Path, nth: int, signum: signal.Signals
+) -> None:
+    lk = copy_lk(base.lk, tmp_path / "work")
+    spec = f"signal:{nth}:{signum.name.removeprefix('SIG')}"
+    code, _out, err = lk.run("snapshot", str(base.exports[1]), killed_at=spec)
+    check_after_interrupt(base, lk, code, err, signum)
+
+
+def worker_threads_running(pid: int, locks: Path) -> bool:
+    """The snapshot holds the lock and its member workers run (more than the main thread and
+    the lock's own)."""
+    try:
+        threads = len(os.listdir(f"/proc/{pid}/task"))
+    except FileNotFoundError:
+        return False
+    return threads >= 4 and locks.is_dir() and any(locks.iterdir())
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_the_workers_read_and_prove(
+    base: Base, tmp_path: Path, signum: signal.Signals
+) -> None:
+    lk = copy_lk(base.lk, tmp_path / "work")
+    process = lk.start("snapshot", str(base.exports[1]))
+    try:
+        while process.poll() is None and not worker_threads_running(
+            process.pid, lk.vault / "locks"
+        ):
+            time.sleep(0.002)  # a polling interval, not a deadline
+        assert process.poll() is None, "the snapshot ended before its workers were seen"
+        process.send_signal(signum)
+        _out, err = process.communicate()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    check_after_interrupt(base, lk, process.returncode, err, signum)

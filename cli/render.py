@@ -13,6 +13,7 @@ from typing import Any
 
 from lkvault.vault import (
     UNSAFE_BUT_LINES,
+    NoPhase,
     Snapshot,
     VerifyReport,
     members_of,
@@ -242,7 +243,7 @@ def verify_text(report: VerifyReport) -> None:
 
 
 class BarProgress:
-    """A rich progress bar on stderr, only when stderr is a terminal."""
+    """Rich progress bars on stderr, one per phase, only when stderr is a terminal."""
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled and sys.stderr.isatty()
@@ -252,23 +253,44 @@ class BarProgress:
     def start(self, label: str, total: int | None) -> None:
         if not self.enabled:
             return
-        self.bar = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            TimeRemainingColumn(),
-            console=stderr,
-            transient=True,
-        )
-        self.bar.start()
+        if self.bar is None:
+            self.bar = Progress(
+                TextColumn("{task.description:<12}"),
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                TimeRemainingColumn(),
+                console=stderr,
+                transient=True,
+            )
+            self.bar.start()
         self.task = self.bar.add_task(label, total=total)
 
     def advance(self, amount: int) -> None:
         if self.bar is not None and self.task is not None:
             self.bar.advance(self.task, amount)
 
+    def phase(self, label: str, total: int | None = None) -> BarPhase | NoPhase:
+        if self.bar is None:
+            return NoPhase()
+        return BarPhase(self.bar, self.bar.add_task(label, total=total))
+
     def done(self) -> None:
         if self.bar is not None:
             self.bar.stop()
             self.bar = None
+            self.task = None
+
+
+class BarPhase:
+    """One more bar under an operation's main one."""
+
+    def __init__(self, bar: Progress, task: TaskID) -> None:
+        self.bar = bar
+        self.task = task
+
+    def advance(self, amount: int) -> None:
+        self.bar.advance(self.task, amount)
+
+    def set_total(self, total: int) -> None:
+        self.bar.update(self.task, total=total)

@@ -76,7 +76,7 @@ from lkvault.vault.operations.restorer import check_replaceable, write_then_rena
 from lkvault.vault.operations.retention import Policy, parse_duration
 from lkvault.vault.operations.stats import VaultStats
 from lkvault.vault.printable import UNSAFE_BUT_LINES, printable
-from lkvault.vault.progress import NoProgress, Progress
+from lkvault.vault.progress import NoPhase, NoProgress, Phase, Progress
 from lkvault.vault.release import version
 from lkvault.vault.repository.keyslots import KeySlot, SlotInfo, VaultConfig
 from lkvault.vault.repository.snapshots import Snapshot
@@ -110,7 +110,9 @@ __all__ = [
     "MessageColumns",
     "MessageList",
     "MessageTable",
+    "NoPhase",
     "NoProgress",
+    "Phase",
     "Policy",
     "Problem",
     "Progress",

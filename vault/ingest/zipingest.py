@@ -170,12 +170,19 @@ class ZipIngester:
         # Set when the run is abandoned (Ctrl-C, an error): workers stop at their next read
         # instead of proving and storing the rest of their members.
         self.stopping = threading.Event()
+        # Proving: finding the zlib parameters that re-create each deflated member exactly;
+        # a member's bytes count once it is proven (or kept as they are, or reused).
+        self.proving = progress.phase("Proving")
 
     def run(self, reader: FileReader) -> Ingest | None:
         layout = scan_zip(reader.read_at, reader.size, self.limits)
         if layout is None:
+            self.proving.set_total(0)
             return None
         members = [item for item in layout.items if isinstance(item, Member)]
+        self.proving.set_total(
+            sum(m.compressed_size for m in members if m.method == METHOD_DEFLATED)
+        )
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             futures = {m.index: pool.submit(self._member, reader, m) for m in members}
             try:
@@ -244,16 +251,26 @@ class ZipIngester:
             raise StopIngest
         cmac = member_mac(self.repo.keys, reader, member)
         known = self.known.get(cmac)
+        proven = [0]  # compressed bytes proven while they were read
         if known is not None and part_available(known.part, self.repo.index):
             self.progress.advance(member.compressed_size)
-            return known.part, known.compressed, cmac
-        part, compressed = self._store_member(reader, member)
+            part, compressed = known.part, known.compressed
+        else:
+            part, compressed = self._store_member(reader, member, proven)
+        if member.method == METHOD_DEFLATED:
+            # Reused, or kept as they were: nothing (more) to prove.
+            self.proving.advance(max(0, member.compressed_size - proven[0]))
         return part, compressed, cmac
 
-    def _store_member(self, reader: FileReader, member: Member) -> tuple[Part, bool]:
+    def _store_member(
+        self, reader: FileReader, member: Member, proven: list[int]
+    ) -> tuple[Part, bool]:
         store = StreamStore(self.repo, self.writer, self.progress)
         previous = self.previous(member.name)
-        raw = self._counted(reader.sequential(member.data_offset, member.compressed_size))
+        raw = self._counted(
+            reader.sequential(member.data_offset, member.compressed_size),
+            proven if member.method == METHOD_DEFLATED else None,
+        )
         if member.encrypted or member.method not in (METHOD_STORED, METHOD_DEFLATED):
             return store.store(raw, advance=False, previous=previous), True
         if member.method == METHOD_STORED:
@@ -346,15 +363,22 @@ class ZipIngester:
         )
         return Reordered(rows, order_stream)
 
-    def _counted(self, read: Callable[[int], bytes]) -> Callable[[int], bytes]:
-        """``read``, reporting progress as the member's compressed bytes are consumed, and
-        stopping the member's work (StopIngest) once the run is abandoned."""
+    def _counted(
+        self, read: Callable[[int], bytes], proven: list[int] | None = None
+    ) -> Callable[[int], bytes]:
+        """``read``, reporting progress as the member's compressed bytes are consumed (and,
+        given ``proven``, as they are proven: a deflated member's bytes are checked against
+        the candidate parameters as they are read), and stopping the member's work
+        (StopIngest) once the run is abandoned."""
 
         def counted(n: int) -> bytes:
             if self.stopping.is_set():
                 raise StopIngest
             data = read(n)
             self.progress.advance(len(data))
+            if proven is not None:
+                proven[0] += len(data)
+                self.proving.advance(len(data))
             return data
 
         return counted

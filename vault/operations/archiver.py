@@ -26,7 +26,7 @@ from lkvault.vault.ingest.zipscan import ZipLimits, format_size
 from lkvault.vault.operations.export_sources import contacts_of_file, export_of_file
 from lkvault.vault.operations.members import change_warning
 from lkvault.vault.operations.restorer import chunk_ids, iter_chunk_refs, load_tree
-from lkvault.vault.progress import NoProgress, Progress
+from lkvault.vault.progress import NoPhase, NoProgress, Phase, Progress
 from lkvault.vault.release import tool_name
 from lkvault.vault.repository.repo import BlobWriter, Repository
 from lkvault.vault.repository.snapshots import (
@@ -132,11 +132,13 @@ def known_members(repo: Repository, history: list[Snapshot]) -> dict[bytes, Know
     return known
 
 
-def file_sha256(reader: FileReader) -> bytes:
+def file_sha256(reader: FileReader, phase: Phase | None = None) -> bytes:
+    phase = phase or NoPhase()
     digest = hashlib.sha256()
     read = reader.sequential(0, reader.size)
     while block := read(READ_BLOCK):
         digest.update(block)
+        phase.advance(len(block))
     return digest.digest()
 
 
@@ -166,12 +168,13 @@ def snapshot(
         with open(path, "rb") as source:
             before = os.fstat(source.fileno())
             reader = FileReader(source.fileno(), before.st_size)
-            progress.start("Storing", reader.size)
+            progress.start("Reading", reader.size)
             ingest = None
+            ingester = None
             if not opaque:
                 earlier = EarlierSnapshot(repo, history, "zip")
                 stage.enter_context(earlier.staged())
-                ingester = ZipIngester(
+                ingester = ZipIngester(  # its Proving bar comes right under Reading
                     repo,
                     writer,
                     progress,
@@ -180,6 +183,8 @@ def snapshot(
                     limits,
                     earlier.member,
                 )
+            writer.show(progress)
+            if ingester is not None:
                 try:
                     ingest = ingester.run(reader)
                 except BadInput as exc:
@@ -191,9 +196,8 @@ def snapshot(
                 earlier = EarlierSnapshot(repo, history, "file")
                 stage.enter_context(earlier.staged())
                 ingest = ingest_opaque(reader, StreamStore(repo, writer, progress), earlier.whole())
-            progress.done()
             if not ingest.sha256:  # a zip is read out of order: hash it in one more pass
-                ingest.sha256 = file_sha256(reader)
+                ingest.sha256 = file_sha256(reader, progress.phase("Hashing", reader.size))
             after = os.fstat(source.fileno())
         if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns):
             raise BadInput(
@@ -219,6 +223,7 @@ def snapshot(
         writer.abort()
         raise
     finally:
+        progress.done()
         stage.close()
     try:
         return _record(repo, path, ingest, tree_id, writer, history, source_name, time)

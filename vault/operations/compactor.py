@@ -260,7 +260,7 @@ def run_compact(
     progress = progress or NoProgress()
     result = CompactResult(plan)
     result.bytes_freed += delete_packs(repo, plan.unreferenced)
-    progress.start("Compacting", plan.raw_bytes)
+    progress.start("Squeezing", plan.raw_bytes)
     rewriter: PackRewriter | None = None
     try:
         pending = 0

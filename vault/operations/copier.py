@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lkvault.vault.operations import archiver, restorer
-from lkvault.vault.progress import NoProgress, Progress
+from lkvault.vault.progress import NoProgress, Phase, Progress
 from lkvault.vault.repository.repo import Repository
 from lkvault.vault.repository.snapshots import Snapshot
 
@@ -57,6 +57,9 @@ class _Step:
 
     def advance(self, amount: int) -> None:
         self.inner.advance(amount)
+
+    def phase(self, label: str, total: int | None = None) -> Phase:
+        return self.inner.phase(f"{self.prefix} {label.lower()}", total)
 
     def done(self) -> None:
         self.inner.done()

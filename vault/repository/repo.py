@@ -41,6 +41,7 @@ from lkvault.vault.format.crypto import (
     seal,
     unseal,
 )
+from lkvault.vault.progress import NoPhase, Phase, Progress
 from lkvault.vault.repository.index import (
     INDEX_PREFIX,
     BlobLocation,
@@ -308,10 +309,13 @@ class Repository:
 
     # --- blobs -------------------------------------------------------------------------------
 
-    def writer(self, workers: int = 2, *, fresh: bool = False) -> BlobWriter:
+    def writer(
+        self, workers: int = 2, *, fresh: bool = False, progress: Progress | None = None
+    ) -> BlobWriter:
         """A writer of new blobs; ``fresh`` stores blobs again even if the index has them
-        (prune and repair copy blobs out of packs they are about to delete)."""
-        return BlobWriter(self, workers, fresh=fresh)
+        (prune and repair copy blobs out of packs they are about to delete). With
+        ``progress``, it shows a bar for compressing and one for writing."""
+        return BlobWriter(self, workers, fresh=fresh, progress=progress)
 
     def frames_holding(self, blob_ids: Iterable[bytes]) -> Iterator[FrameRef]:
         """The frames that reading ``blob_ids`` reads (repeats included)."""
@@ -678,7 +682,14 @@ class BlobWriter:
     blobs become visible to readers only once all their packs are durable.
     """
 
-    def __init__(self, repo: Repository, workers: int, *, fresh: bool = False) -> None:
+    def __init__(
+        self,
+        repo: Repository,
+        workers: int,
+        *,
+        fresh: bool = False,
+        progress: Progress | None = None,
+    ) -> None:
         self.repo = repo
         self.fresh = fresh
         self.packs_written: list[bytes] = []
@@ -704,6 +715,19 @@ class BlobWriter:
         self.stored_bytes = 0
         self.lock = threading.Lock()
         self.compression_memory = Budget(COMPRESSION_MEMORY)
+        self.compressing: Phase = NoPhase()
+        self.writing: Phase = NoPhase()
+        if progress is not None:
+            self.show(progress)
+        self.sealed_raw = 0  # content bytes of the frames handed to the workers
+        self.finishing = False
+
+    def show(self, progress: Progress) -> None:
+        """Report compressing and writing as two phases of ``progress``. Their totals are
+        known only once every blob is added (finish): until then the bars count without
+        one, instead of showing full while content still comes."""
+        self.compressing = progress.phase("Compressing")
+        self.writing = progress.phase("Writing")
 
     def add(
         self, blob_type: BlobType, data: bytes | memoryview, replaces: Sequence[bytes] = ()
@@ -733,6 +757,7 @@ class BlobWriter:
         frame, self.frames[blob_type] = self.frames[blob_type], FrameBuilder()
         plan = self._dictionary_plan(frame.replaced)
         level = min(self.repo.config.compression_level, FAST_LEVEL)
+        self.sealed_raw += frame.raw_size
         self.sealing.append(self.executor.submit(self._seal, frame, level, plan))
         # Bounded memory: never more frames in flight than workers.
         while len(self.sealing) > self.workers:
@@ -799,6 +824,7 @@ class BlobWriter:
 
     def _collect(self, sealed: tuple[bytes, FrameEntry]) -> None:
         frame, entry = sealed
+        self.compressing.advance(entry.raw_size)
         self.pack_body += frame
         self.pack_entries.append(entry)
         if len(self.pack_body) >= PACK_TARGET:
@@ -811,7 +837,10 @@ class BlobWriter:
             self.keys, self.pack_body, self.pack_entries, self.repo.rng
         )
         self.pack_body, self.pack_entries = bytearray(), []
+        if self.finishing:  # the last pack: its size completes the total
+            self.writing.set_total(self.stored_bytes + len(blob))
         self.uploads.submit(pack_name(pack_id), blob)
+        self.writing.advance(len(blob))
         self.stored_bytes += len(blob)
         self.written[pack_id] = entries
         self.packs_written.append(pack_id)
@@ -822,11 +851,14 @@ class BlobWriter:
             for blob_type, frame in self.frames.items():
                 if frame.blobs:
                     self._seal_frame(blob_type)
+            self.compressing.set_total(self.sealed_raw)
             for future in self.sealing:
                 self._collect(future.result())
             self.sealing = []
+            self.finishing = True
             self._write_pack()
             self.uploads.wait()  # the index names only packs already stored
+            self.writing.set_total(self.stored_bytes)
             if self.written:
                 name, blob = encode_index(self.keys, self.written, self.repo.rng)
                 self.repo.backend.write(name, blob)

@@ -287,8 +287,17 @@ def run_tool(tool: Any, files: list[Path], *, profile_dir: Path | None) -> dict[
                 f"{b.measurement.wall_s:6.2f} s, {b.measurement.rss_mb:5.0f} MB RSS, "
                 f"stored {mb(stored)}"
             )
-        result["repo_files"] = tree_files(tool.repo)
         result["final_stored"] = result["months"][-1]["stored_bytes"]
+        maintained = tool.maintain()
+        if maintained is not None:
+            result["maintenance"] = _m(maintained)
+            result["stored_without_maintenance"] = result["final_stored"]
+            result["final_stored"] = tree_bytes(tool.repo)
+            log(
+                f"    {tool.label:<18} maintenance: {maintained.wall_s:.2f} s, "
+                f"{maintained.rss_mb:.0f} MB RSS, stored {mb(result['final_stored'])}"
+            )
+        result["repo_files"] = tree_files(tool.repo)
         result["client_bytes"] = tree_bytes(tool.client)
         for which, idx in (("restore_newest", len(files) - 1), ("restore_oldest", 0)):
             target = tool.work / f"restored-{which}"
@@ -559,6 +568,17 @@ def targets(run: dict[str, Any]) -> list[list[str]]:
             ("PASS" if r <= 1.3 else "MISS") + f" ({(r / 1.3 - 1) * 100:+.0f} %)",
         ]
     )
+    if "stored_without_maintenance" in lk:
+        unmaintained = lk["stored_without_maintenance"]
+        rows.append(
+            [
+                "(info) stored without `lkvault compact`",
+                f"{mb(unmaintained)} = {unmaintained / floor:.2f} × floor "
+                f"(compact: {secs(lk['maintenance']['wall_s'])})",
+                "",
+                "info",
+            ]
+        )
     sf = run.get("series_floor")
     if sf:
         rows.append(

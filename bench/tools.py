@@ -136,6 +136,10 @@ class Tool:
     def verify(self) -> Measurement:
         raise NotImplementedError
 
+    def maintain(self) -> Measurement | None:
+        """The tool's storage maintenance after a series (None: it has none)."""
+        return None
+
     def cleanup(self) -> None:
         shutil.rmtree(self.work, ignore_errors=True)
 
@@ -150,7 +154,7 @@ def _find(target: Path, name: str) -> Path:
 class Lkvault(Tool):
     name = "lkvault"
     label = "lkvault"
-    flags = "defaults (zstd-10 frames, Argon2id t=3 m=64 MiB p=4)"
+    flags = "defaults (zstd-3 frames, then compact at 19; Argon2id t=3 m=64 MiB p=4)"
 
     def __init__(self, work: Path, command: Sequence[str]) -> None:
         super().__init__(work)
@@ -183,6 +187,10 @@ class Lkvault(Tool):
 
     def verify(self) -> Measurement:
         return self.run([*self.command, "verify", "--read-data", "--json"])
+
+    def maintain(self) -> Measurement:
+        """``lkvault compact``: the squeeze snapshots leave for later."""
+        return self.run([*self.command, "compact", "--json"])
 
     def open_only(self) -> Measurement:
         """``lkvault list``: process start, imports and unlocking the key (Argon2id)."""

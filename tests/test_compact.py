@@ -224,3 +224,22 @@ def test_compact_killed_at_every_storage_change(base: Base, tmp_path: Path) -> N
             checks.append(pool.submit(check, base, lk, f"killed half-way at change {nth}"))
         for future in checks:
             future.result()
+
+
+def test_an_index_rewritten_without_levels_still_verifies(
+    tmp_path: Path, series: list[Path]
+) -> None:
+    # lkvault 0.3.2 and earlier drop "lvl" when their prune rewrites the index; the pack
+    # headers keep it. That is the same frame, not damage.
+    from lkvault.vault.repository.compaction import replace_index
+
+    vault = new_vault(tmp_path, series[:1])
+    vault.compact()
+    repo = vault.repo
+    packs = repo.reload_index().packs
+    for frames in packs.values():
+        for frame in frames:
+            frame.level = None
+    replace_index(repo, packs, repo.index_names())
+    assert_intact(vault)
+    assert_every_snapshot_restores(vault, series[:1], tmp_path)

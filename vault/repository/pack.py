@@ -168,7 +168,13 @@ class FrameEntry:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, FrameEntry):
             return NotImplemented
-        return all(getattr(self, name) == getattr(other, name) for name in self.__slots__)
+        # The level is a writer's hint that an older writer drops from the index it rewrites
+        # while the pack header keeps it: the same frame either way.
+        return all(
+            getattr(self, name) == getattr(other, name)
+            for name in self.__slots__
+            if name != "level"
+        )
 
     __hash__ = None  # type: ignore[assignment]  # mutable, like the dataclass it was
 

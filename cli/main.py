@@ -23,8 +23,8 @@ from lkvault.vault import (
     UsageError,
     Vault,
     VaultError,
+    stored_message,
 )
-from lkvault.vault.vault import stored_message
 
 from . import config, entry, render
 from .app import (

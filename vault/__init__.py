@@ -80,9 +80,10 @@ from lkvault.vault.progress import NoPhase, NoProgress, Phase, Progress
 from lkvault.vault.release import version
 from lkvault.vault.repository.keyslots import KeySlot, SlotInfo, VaultConfig
 from lkvault.vault.repository.snapshots import Snapshot
-from lkvault.vault.vault import Environment, Vault
+from lkvault.vault.vault import Environment, Vault, stored_message
 
 __all__ = [
+    "stored_message",
     "DEFAULT_COMPACT_MEMORY",
     "CompactResult",
     "DIFF_FILES",

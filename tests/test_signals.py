@@ -120,3 +120,17 @@ def test_a_signal_while_the_workers_read_and_prove(
             process.kill()
             process.wait()
     check_after_interrupt(base, lk, process.returncode, err, signum)
+
+
+@pytest.mark.parametrize("nth", [2, 3])  # as its first new pack, as its new index is written
+def test_a_signal_during_compact(base: Base, tmp_path: Path, nth: int) -> None:
+    lk = copy_lk(base.lk, tmp_path / "work")
+    code, _out, err = lk.run("compact", extra={"LKVAULT_DEBUG_SIGNAL_AT_WRITE": f"{nth}:INT"})
+    assert code == 130, err
+    assert "compact stopped, the vault is consistent" in assert_one_line_error(err)
+    vault = reopen(base.opened, lk.vault)
+    report = vault.verify(read_data=True)
+    assert report.ok, [problem.describe() for problem in report.problems]
+    assert_library_restores(vault, base.first, base.exports[0].read_bytes(), lk.vault.parent)
+    lk.ok("compact")
+    assert reopen(base.opened, lk.vault).compact(dry_run=True).plan.nothing_to_do

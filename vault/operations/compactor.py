@@ -27,7 +27,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from lkvault.vault.budget import Budget
-from lkvault.vault.errors import IntegrityError
+from lkvault.vault.errors import IntegrityError, Interrupted
 from lkvault.vault.format import zstdframe
 from lkvault.vault.progress import NoProgress, Progress
 from lkvault.vault.repository.compaction import delete_packs, replace_index
@@ -279,12 +279,24 @@ def run_compact(
         if rewriter is not None:
             _commit(repo, rewriter, progress, result)
             rewriter = None
+    except KeyboardInterrupt:
+        raise Interrupted(interrupted_message(result)) from None
     finally:
         if rewriter is not None:
             rewriter.close()
         progress.done()
     repo.reload_index()
     return result
+
+
+def interrupted_message(result: CompactResult) -> str:
+    """What an interrupted compact kept: the batches it committed. The batch in hand may have
+    left new packs, unreferenced or listed beside the old ones; the next run finishes it."""
+    kept = f"the {result.packs_done} packs compacted so far are kept; " if result.packs_done else ""
+    return (
+        f"interrupted; compact stopped, the vault is consistent ({kept}every snapshot "
+        "restores as before); run 'lkvault compact' again to finish"
+    )
 
 
 def _commit(

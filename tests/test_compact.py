@@ -243,3 +243,22 @@ def test_an_index_rewritten_without_levels_still_verifies(
     replace_index(repo, packs, repo.index_names())
     assert_intact(vault)
     assert_every_snapshot_restores(vault, series[:1], tmp_path)
+
+
+def test_a_damaged_frame_stops_compact_and_loses_nothing(
+    tmp_path: Path, series: list[Path]
+) -> None:
+    from helpers_cli import flip_byte
+    from lkvault.vault import IntegrityError
+
+    vault = new_vault(tmp_path, series[:2])
+    packs = sorted((tmp_path / "vault" / "data").rglob("*"), key=lambda p: p.stat().st_size)
+    damaged = [p for p in packs if p.is_file()][-1]
+    flip_byte(damaged, 100)
+    before = vault.verify(read_data=True)
+    assert not before.ok
+    with pytest.raises(IntegrityError, match="lkvault repair"):
+        vault.compact()
+    assert damaged.exists()
+    after = vault.verify(read_data=True)
+    assert [p.object for p in after.problems] == [p.object for p in before.problems]

@@ -281,6 +281,9 @@ def run_compact(
             rewriter = None
     except KeyboardInterrupt:
         raise Interrupted(interrupted_message(result)) from None
+    except IntegrityError as exc:
+        # A frame or dictionary that does not read: what was committed stays, the rest waits.
+        raise IntegrityError(f"{exc}; {REPAIR_HINT}, then compact again") from None
     finally:
         if rewriter is not None:
             rewriter.close()

@@ -102,3 +102,16 @@ def test_a_budget_holds_back_what_does_not_fit_and_runs_an_oversized_request_alo
     assert [15] in seen
     assert all(sum(together) <= 10 or together == [15] for together in seen)
     assert budget.used == 0
+
+
+def test_a_fast_frame_reaches_back_across_the_whole_prefix(path: str) -> None:
+    # At level 3 zstd's window is 2 MiB: from the end of a 3.5 MiB frame the 4 MiB prefix is
+    # out of reach, and a stretch the frame shares with the prefix's end was stored again.
+    prefix = rows(100_000, 3)[: 4 * MiB]
+    fresh = rows(100_000, 4)[: 3 * MiB]
+    content = fresh + prefix[-MiB // 2 :]
+    frame = zstdframe.compress([content], 3, len(content), prefix)
+    alone = zstdframe.compress([fresh], 3, len(fresh), prefix)
+    assert len(frame) - len(alone) < 16 * 1024  # the shared half MiB costs next to nothing
+    assert codec.decompress(frame, len(content), "frame", prefix) == content
+    assert public_decompress(frame, prefix) == content

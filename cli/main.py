@@ -523,7 +523,7 @@ def main(argv: list[str] | None = None) -> None:
     command = native_help(typer.main.get_command(app))
     if not args:  # bare 'lkvault': the overview, as 'lkvault --help' prints it
         args = ["--help"]
-    command.invoke = _passing_interrupts(command.invoke)  # type: ignore[method-assign]
+    command.invoke = _passing_interrupts(command.invoke)  # type: ignore[method-assign,assignment]
     try:
         result = command.main(args=args, prog_name="lkvault", standalone_mode=False)
     except typer.Exit as done:

@@ -22,13 +22,16 @@ PUBLIC_API = {
     "VaultError", "AccessDenied", "BadInput", "IntegrityError", "RollbackDetected",
     "SnapshotNotFound", "StorageError", "UnsupportedFormat", "UsageError", "VaultExists",
     "VaultLocked", "VaultNotFound",
+    # a signal stopped an operation, and what it had stored (issue 18)
+    "Interrupted", "stored_message",
     # storage locations
     "Backend", "open_backend", "is_remote", "parse_location", "RemoteOptions", "RetryPolicy",
     "S3Settings", "SshSettings",
     # what operations report
     "Snapshot", "VerifyReport", "Problem", "ForgetPlan", "Policy", "parse_duration",
     "PruneResult", "RepairReport", "VaultStats", "CopyOutcome", "KeySlot", "SlotInfo",
-    "encode_paper_key", "Progress", "NoProgress", "write_then_rename", "check_replaceable",
+    "encode_paper_key", "Progress", "NoProgress", "Phase", "NoPhase", "write_then_rename",
+    "check_replaceable", "CompactResult", "DEFAULT_COMPACT_MEMORY",
     # text from an export made safe for a terminal (vault/printable.py)
     "printable", "UNSAFE_BUT_LINES",
     # snapshots over time, and whose export each one is

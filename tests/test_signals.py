@@ -125,7 +125,7 @@ def test_a_signal_while_the_workers_read_and_prove(
 @pytest.mark.parametrize("nth", [2, 3])  # as its first new pack, as its new index is written
 def test_a_signal_during_compact(base: Base, tmp_path: Path, nth: int) -> None:
     lk = copy_lk(base.lk, tmp_path / "work")
-    code, _out, err = lk.run("compact", extra={"LKVAULT_DEBUG_SIGNAL_AT_WRITE": f"{nth}:INT"})
+    code, _out, err = lk.run("compact", killed_at=f"signal:{nth}:INT")
     assert code == 130, err
     assert "compact stopped, the vault is consistent" in assert_one_line_error(err)
     vault = reopen(base.opened, lk.vault)

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import functools
 import shlex
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
-from lkvault.vault import AccessDenied, Backend, Snapshot, Vault, VaultNotFound, version
+from lkvault.vault import AccessDenied, Backend, VaultNotFound
 from typer.core import TyperArgument, TyperOption
 
 from . import config, render
+
+if TYPE_CHECKING:
+    from lkvault.vault import Snapshot, Vault
+
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -80,6 +84,8 @@ JsonOption = Annotated[
 
 
 def _print_version(wanted: bool) -> None:
+    from lkvault.vault import version
+
     if wanted:
         typer.echo(f"lkvault {version()}")
         raise typer.Exit()
@@ -123,6 +129,8 @@ def open_vault(vault_option: str | None) -> Vault:
 def _open_with_attempts(backend: Backend) -> Vault:
     """Open the vault; a passphrase typed at a terminal may be typed again if it was wrong
     (config.PROMPT_ATTEMPTS times in all)."""
+    from lkvault.vault import Vault
+
     attempts = config.PROMPT_ATTEMPTS if config.passphrase_is_typed() else 1
     for attempt in range(1, attempts + 1):
         try:

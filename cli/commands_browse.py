@@ -6,17 +6,22 @@ import json as jsonlib
 import secrets
 import sys
 from datetime import date
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from lkvault.vault import UsageError, parse_day
+from lkvault.vault import UsageError
 
 from . import render
 from .app import JsonOption, VaultOption, app, open_vault, print_warnings, warn_rollback
 from .commands_export import note_other_members, one_member
 
+if TYPE_CHECKING:
+    pass
+
 
 def _parse_day(text: str) -> date:
+    from lkvault.vault import parse_day
+
     try:
         return parse_day(text)
     except ValueError as exc:

@@ -9,42 +9,32 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from lkvault.vault import (
-    DIFF_FILES,
     BadInput,
-    DownloadWatcher,
-    Export,
-    ExportDiff,
-    MemberView,
     NoProgress,
-    Seen,
-    Snapshot,
     SnapshotNotFound,
     UsageError,
-    Vault,
     VaultError,
     VaultLocked,
-    check_replaceable,
-    contacts_csv,
-    diff_document,
-    diff_exports,
-    exportable,
-    latest_snapshot,
-    member_view,
-    missing_months,
-    owner_of,
-    parse_day,
-    snapshot_day,
-    summary_from_document,
-    vcards,
-    write_then_rename,
 )
 
 from . import render
 from .app import EXIT_FAILED, JsonOption, VaultOption, app, open_vault, print_warnings
+
+if TYPE_CHECKING:
+    from lkvault.vault import (
+        DownloadWatcher,
+        Export,
+        ExportDiff,
+        MemberView,
+        Seen,
+        Snapshot,
+        Vault,
+    )
+
 
 SnapshotArgument = Annotated[
     str | None,
@@ -76,6 +66,8 @@ BAR_EIGHTHS = " ▏▎▍▌▋▊▉█"
 
 
 def day_of(text: str) -> date:
+    from lkvault.vault import parse_day
+
     try:
         return parse_day(text)
     except ValueError as exc:
@@ -101,6 +93,8 @@ def one_member(
 ) -> MemberView:
     """The snapshots of one member (see vault.operations.members.view), a usage error for a
     member the vault holds no export of."""
+    from lkvault.vault import member_view
+
     try:
         return member_view(found, member, around)
     except ValueError as exc:
@@ -173,6 +167,8 @@ def diff(
     messages and conversations, profile changes, new recommendations and invitations.
     Without arguments it compares the two newest exports of one member (--member).
     """
+    from lkvault.vault import diff_document, diff_exports, latest_snapshot, snapshot_day
+
     opened = open_vault(vault)
     found = opened.snapshots()
     print_warnings(opened)
@@ -219,6 +215,8 @@ def diff(
 
 
 def _not_of_member(snap: Snapshot, chosen: MemberView) -> str:
+    from lkvault.vault import owner_of
+
     owner = owner_of(snap)
     whose = f"{owner.name}'s" if owner else "another member's"
     assert chosen.member is not None  # a snapshot is left out only when a member is chosen
@@ -249,6 +247,8 @@ def _role(company: str | None, position: str | None) -> str:
 
 
 def _diff_text(before: Snapshot, after: Snapshot, result: ExportDiff, limit: int) -> None:
+    from lkvault.vault import DIFF_FILES
+
     out = render.stdout
 
     def say(text: str) -> None:
@@ -359,6 +359,8 @@ def timeline(
     Drawn in the terminal; every month between the first and the last snapshot that has no
     snapshot is shown as a gap. One member's exports at a time (--member).
     """
+    from lkvault.vault import latest_snapshot, missing_months, snapshot_day, summary_from_document
+
     opened = open_vault(vault)
     chosen = one_member(opened.snapshots(), member)
     found = chosen.snapshots
@@ -476,6 +478,8 @@ def contacts(
     Name, company, title, email where present, profile URL and the day you connected (as a
     note), for Google Contacts, Apple Contacts (vCard) or Outlook (CSV).
     """
+    from lkvault.vault import check_replaceable, contacts_csv, exportable, vcards, write_then_rename
+
     kind = format.lower()
     if kind not in ("vcf", "csv"):
         raise UsageError(f"--format must be vcf or csv, not {format!r}")
@@ -538,6 +542,8 @@ def status(
     the vault holds none, so cron or a systemd timer can remind you. One member's exports
     at a time (--member).
     """
+    from lkvault.vault import latest_snapshot, snapshot_day
+
     opened = open_vault(vault)
     chosen = one_member(opened.snapshots(), member)
     found = chosen.snapshots
@@ -569,6 +575,8 @@ def status(
 
 
 def _kind(snap: Snapshot) -> str | None:
+    from lkvault.vault import summary_from_document
+
     summary = summary_from_document(snap.export)
     return summary.kind if summary is not None else None
 
@@ -582,6 +590,8 @@ def _status_out(
     chosen: MemberView,
     message: str,
 ) -> None:
+    from lkvault.vault import snapshot_day, summary_from_document
+
     found = chosen.snapshots
     if json_mode:
         render.emit_json(
@@ -668,6 +678,8 @@ def watch(
     Waits until a download has finished, and never stores the same archive twice (checked by
     SHA-256 against the vault). Ctrl-C stops; --once looks once and exits.
     """
+    from lkvault.vault import DownloadWatcher
+
     if not folder.is_dir():
         raise UsageError(f"{folder} is not a folder")
     opened = open_vault(vault)
@@ -698,6 +710,7 @@ def _watch_once(
     json_mode: bool,
     once: bool = False,
 ) -> list[dict[str, Any]]:
+
     scan = watcher.scan()
     events: list[dict[str, Any]] = []
 

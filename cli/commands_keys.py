@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from lkvault.vault import KeySlot, SlotInfo, UsageError, Vault, encode_paper_key
+from lkvault.vault import UsageError
 
 from . import config, render
 from .app import JsonOption, VaultOption, app, print_warnings
@@ -17,6 +17,10 @@ key_app = typer.Typer(
     help="Passphrases that open the vault (key slots), and paper recovery keys.",
     no_args_is_help=True,
 )
+
+if TYPE_CHECKING:
+    from lkvault.vault import KeySlot, SlotInfo, Vault
+
 app.add_typer(key_app, name="key")
 
 NewPasswordFileOption = Annotated[
@@ -30,6 +34,8 @@ LabelOption = Annotated[
 
 def _open(vault_option: str | None) -> tuple[Vault, bytes]:
     """The vault, and the passphrase that opened it."""
+    from lkvault.vault import Vault
+
     location = config.vault_location(vault_option)
     current = config.passphrase()
     return Vault.open(config.backend_for(location), current, config.environment()), current
@@ -150,6 +156,8 @@ def export(
     json: JsonOption = False,
 ) -> None:
     """Print a recovery key: the vault's master secret, in lines with check characters."""
+    from lkvault.vault import encode_paper_key
+
     if not paper:
         raise UsageError("give --paper (the only export format: a key to write down or print)")
     opened, _ = _open(vault)
@@ -185,6 +193,8 @@ def import_(
     label: LabelOption = "recovered",
 ) -> None:
     """Regain access with a recovery key: adds a key slot with a new passphrase (asked twice)."""
+    from lkvault.vault import Vault
+
     if paper == "-":
         if sys.stdin.isatty():
             render.stderr.print("Type the recovery key's lines, then Ctrl-D:")

@@ -4,27 +4,24 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from lkvault.vault import (
-    DEFAULT_COMPACT_MEMORY,
-    CompactResult,
-    ForgetPlan,
-    Policy,
-    PruneResult,
-    RepairReport,
-    UsageError,
-    Vault,
-    VaultStats,
-    dated_day,
-    parse_duration,
-)
-from rich.table import Table
-from rich.text import Text
+from lkvault.vault import UsageError
 
 from . import render
 from .app import EXIT_FAILED, JsonOption, VaultOption, app, open_vault, print_warnings
+
+if TYPE_CHECKING:
+    from lkvault.vault import (
+        CompactResult,
+        ForgetPlan,
+        PruneResult,
+        RepairReport,
+        Vault,
+        VaultStats,
+    )
+
 
 DryRunOption = Annotated[
     bool, typer.Option("--dry-run", help="Only show what would be done; change nothing.")
@@ -81,6 +78,8 @@ def forget(
     keep their own days, months and years; the table names the date used. Snapshots stored at
     a time in the future or out of sequence, or named for a day after they were stored,
     count for no rule and are kept."""
+    from lkvault.vault import Policy, parse_duration
+
     policy = Policy(
         last=keep_last,
         daily=keep_daily,
@@ -112,6 +111,8 @@ def forget(
 
 
 def _forget_json(plan: ForgetPlan, dry_run: bool) -> dict[str, Any]:
+    from lkvault.vault import dated_day
+
     verdicts = {v.candidate.id: v for v in plan.verdicts}
     going = {s.id for s in plan.remove}
     rows = []
@@ -137,9 +138,12 @@ def _forget_json(plan: ForgetPlan, dry_run: bool) -> dict[str, Any]:
 
 
 def _forget_text(plan: ForgetPlan, dry_run: bool, *, pruning: bool = False) -> None:
+    from lkvault.vault import dated_day
+    from rich.text import Text  # with the table: only when one is drawn
+
     verdicts = {v.candidate.id: v for v in plan.verdicts}
     going = {s.id for s in plan.remove}
-    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    table = render.new_table()
     for column in ("ID", "Date", "Date from", "Stored", "Source", "", "Why"):
         table.add_column(column, overflow="fold")
     for snap in plan.history:
@@ -285,15 +289,17 @@ def compact(
         ),
     ] = None,
     max_memory: Annotated[
-        int,
+        int | None,
         typer.Option(
             "--max-memory",
             metavar="MB",
             min=16,
             help="Memory the compressions may take together, in MiB; less memory squeezes "
-            "large frames at lower levels.",
+            "large frames at lower levels. Default: 96, enough to squeeze one full frame "
+            "against a full dictionary at a time.",
+            show_default=False,
         ),
-    ] = DEFAULT_COMPACT_MEMORY // (1024 * 1024),
+    ] = None,
     dry_run: DryRunOption = False,
     vault: VaultOption = None,
     json: JsonOption = False,
@@ -305,7 +311,7 @@ def compact(
     opened = open_vault(vault)
     result = opened.compact(
         max_seconds=seconds,
-        memory=max_memory * 1024 * 1024,
+        memory=None if max_memory is None else max_memory * 1024 * 1024,
         dry_run=dry_run,
         progress=render.BarProgress(not json),
     )
@@ -427,7 +433,7 @@ def _stats_text(result: VaultStats) -> None:
         )
     if not result.snapshots:
         return
-    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    table = render.new_table()
     for column in ("ID", "Time", "Source", "Size", "Added", "Added stored", "Only here"):
         table.add_column(column, justify="left" if column in ("ID", "Time", "Source") else "right")
     for u in result.snapshots:

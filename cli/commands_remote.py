@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from lkvault.vault import CopyOutcome, Snapshot, UsageError, Vault, VaultNotFound, parse_location
+from lkvault.vault import UsageError, VaultNotFound, parse_location
 
 from . import config, render
 from .app import JsonOption, VaultOption, app, open_vault, print_warnings
+
+if TYPE_CHECKING:
+    from lkvault.vault import CopyOutcome, Snapshot
 
 
 def _outcome_json(outcome: CopyOutcome) -> dict[str, Any]:
@@ -78,6 +81,8 @@ def copy(
     json: JsonOption = False,
 ) -> None:
     """Copy snapshots into another vault (see COPY_HELP)."""
+    from lkvault.vault import Vault
+
     source_location = config.vault_location(vault)
     if parse_location(to) == parse_location(source_location):
         raise UsageError("--to names this same vault; give the location of another vault")

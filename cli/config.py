@@ -9,12 +9,12 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
 from lkvault.vault import (
     AccessDenied,
     Backend,
-    Environment,
     RemoteOptions,
     RetryPolicy,
     S3Settings,
@@ -25,6 +25,10 @@ from lkvault.vault import (
 )
 
 from . import collector
+
+if TYPE_CHECKING:
+    from lkvault.vault import Environment
+
 
 APP = "lkvault"
 
@@ -61,6 +65,8 @@ def workers() -> int:
 
 
 def environment() -> Environment:
+    from lkvault.vault import Environment
+
     wait = os.environ.get("LKVAULT_LOCK_WAIT")
     return Environment(
         state_dir=state_dir(),

@@ -9,7 +9,7 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from lkvault.vault import (
@@ -17,13 +17,10 @@ from lkvault.vault import (
     IntegrityError,
     Interrupted,
     RollbackDetected,
-    Snapshot,
     StorageError,
     UnsupportedFormat,
     UsageError,
-    Vault,
     VaultError,
-    stored_message,
 )
 
 from . import config, entry, render
@@ -41,6 +38,9 @@ from .app import (
     warn_rollback,
 )
 
+if TYPE_CHECKING:
+    from lkvault.vault import Snapshot, Vault
+
 
 @app.command()
 def init(
@@ -56,6 +56,8 @@ def init(
     ] = False,
 ) -> None:
     """Create a new vault (asks for a passphrase twice)."""
+    from lkvault.vault import Vault
+
     location = config.vault_location(vault)
     backend = config.backend_for(location)
     if exist_ok and backend.exists("config"):
@@ -103,6 +105,8 @@ def snapshot(
 
     Anything else is refused unless you ask for it with --any-file (or --opaque).
     """
+    from lkvault.vault import stored_message
+
     if not file.is_file():
         raise UsageError(f"{file} does not exist or is not a file")
     opened = open_vault(vault)

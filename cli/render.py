@@ -9,35 +9,25 @@ from __future__ import annotations
 import json
 import sys
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lkvault.vault import (
-    UNSAFE_BUT_LINES,
-    NoPhase,
-    Snapshot,
-    VerifyReport,
-    members_of,
-    owner_of,
-    printable,
-    summary_document,
-    summary_from_document,
-)
+from lkvault.vault import NoPhase
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
-from rich.table import Table
+
+if TYPE_CHECKING:
+    from lkvault.vault import (
+        Snapshot,
+        VerifyReport,
+    )
+    from rich.progress import Progress, TaskID
+    from rich.table import Table
 
 
 def terminal_text(text: str, *, lines: bool = False) -> str:
     """The one escaping of text for the terminal: controls, ESC sequences (CSI, OSC), C1 and
     bidirectional overrides shown as visible escapes; ``lines`` keeps line breaks and tabs."""
+    from lkvault.vault import printable
+
     return printable(text, lines=lines)
 
 
@@ -56,9 +46,18 @@ stdout = TerminalConsole(
 stderr = TerminalConsole(stderr=True, highlight=False, soft_wrap=True)
 
 
+def new_table() -> Table:
+    """A borderless rich table, as every listing shows them (rich.table loads on demand)."""
+    from rich.table import Table
+
+    return Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+
+
 def emit_json(document: Any) -> None:
     # The same value as plain JSON, with controls and format characters written as \uXXXX
     # escapes (json leaves DEL, C1 and bidi overrides raw when ensure_ascii is off).
+    from lkvault.vault import UNSAFE_BUT_LINES
+
     text = json.dumps(document, indent=2, ensure_ascii=False)
     sys.stdout.write(UNSAFE_BUT_LINES.sub(_json_escape, text) + "\n")
 
@@ -120,6 +119,8 @@ def snapshot_json(snap: Snapshot) -> dict[str, Any]:
 
 def export_json(snap: Snapshot) -> dict[str, Any] | None:
     """The snapshot's export summary exactly as documented (kind, date, headline, counts)."""
+    from lkvault.vault import summary_document, summary_from_document
+
     summary = summary_from_document(snap.export)
     return summary_document(summary) if summary is not None else None
 
@@ -127,6 +128,8 @@ def export_json(snap: Snapshot) -> dict[str, Any] | None:
 def export_brief(snap: Snapshot) -> str:
     """A compact line of what a snapshot's export holds, e.g. 'basic 2026-01-15: 344
     connections, 1,503 messages'; '' for a snapshot that is not a LinkedIn export."""
+    from lkvault.vault import summary_from_document
+
     summary = summary_from_document(snap.export)
     if summary is None:
         return ""
@@ -154,10 +157,12 @@ def already_stored(path: Any, snap: Snapshot, json_mode: bool) -> None:
 
 
 def snapshot_table(snaps: list[Snapshot]) -> None:
+    from lkvault.vault import members_of, owner_of
+
     if not snaps:
         stdout.print("No snapshots yet. Store one with: lkvault snapshot EXPORT.zip")
         return
-    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    table = new_table()
     for column in ("ID", "Time", "Source", "Size", "SHA-256", "Export"):
         table.add_column(
             column,
@@ -254,6 +259,15 @@ class BarProgress:
         if not self.enabled:
             return
         if self.bar is None:
+            from rich.progress import (  # on a terminal only: --help and pipes need none
+                BarColumn,
+                DownloadColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+                TransferSpeedColumn,
+            )
+
             self.bar = Progress(
                 TextColumn("{task.description:<12}"),
                 BarColumn(),

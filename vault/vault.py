@@ -12,6 +12,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lkvault.vault import identity
 from lkvault.vault.backend import Backend, open_backend
@@ -25,31 +26,9 @@ from lkvault.vault.errors import (
     UsageError,
     VaultError,
 )
-from lkvault.vault.export.layout import classify
-from lkvault.vault.export.load import MemberReaders, load_export
-from lkvault.vault.export.model import Export
 from lkvault.vault.format import deflater, paperkey
 from lkvault.vault.format.crypto import KdfParams, Keys, Rng
 from lkvault.vault.format.tree import MemberEntry
-from lkvault.vault.ingest.admission import refuse_unless_export
-from lkvault.vault.ingest.streams import READ_BLOCK
-from lkvault.vault.operations import (
-    archiver,
-    checker,
-    compactor,
-    copier,
-    export_sources,
-    extractor,
-    forgetting,
-    history,
-    keyring,
-    pruner,
-    repairer,
-    restorer,
-)
-from lkvault.vault.operations.forgetting import ForgetPlan
-from lkvault.vault.operations.retention import Policy
-from lkvault.vault.operations.stats import VaultStats, vault_stats
 from lkvault.vault.progress import Progress
 from lkvault.vault.repository.headstate import HeadState, PartState, SeenHead, SlotState
 from lkvault.vault.repository.keyslots import (
@@ -68,6 +47,21 @@ from lkvault.vault.repository.snapshots import (
     load_snapshots,
     survivor_of,
 )
+
+if TYPE_CHECKING:
+    from lkvault.vault.export.load import MemberReaders
+    from lkvault.vault.export.model import Export
+    from lkvault.vault.operations import (
+        checker,
+        compactor,
+        copier,
+        extractor,
+        pruner,
+        repairer,
+    )
+    from lkvault.vault.operations.forgetting import ForgetPlan
+    from lkvault.vault.operations.retention import Policy
+    from lkvault.vault.operations.stats import VaultStats
 
 
 def _pid_alive(pid: int) -> bool:
@@ -281,6 +275,8 @@ class Vault:
 
     def find(self, ref: str, found: list[Snapshot] | None = None) -> Snapshot:
         """A snapshot by id, unique id prefix, or 'latest'."""
+        from lkvault.vault.operations import history
+
         found = self.snapshots() if found is None else found
         if not found:
             raise SnapshotNotFound("the vault has no snapshots yet")
@@ -323,6 +319,8 @@ class Vault:
         *,
         reuse_identical: bool,
     ) -> tuple[Snapshot, bool]:
+        from lkvault.vault.operations import archiver
+
         if not path.is_file():
             raise UsageError(f"{path} is not a readable file")
         if not opaque:
@@ -359,6 +357,8 @@ class Vault:
         self, ref: str, target: Path, *, force: bool = False, progress: Progress | None = None
     ) -> Snapshot:
         """Write a snapshot's source file back, byte for byte."""
+        from lkvault.vault.operations import restorer
+
         self._note_deflate_fallback()
         with self._locked(exclusive=False):
             chosen = self.find(ref, self._history())
@@ -371,6 +371,8 @@ class Vault:
         self, ref: str, folder: Path, *, force: bool = False, progress: Progress | None = None
     ) -> tuple[Snapshot, extractor.ExtractResult]:
         """Write a snapshot's members into ``folder``."""
+        from lkvault.vault.operations import extractor
+
         with self._locked(exclusive=False):
             chosen = self.find(ref, self._history())
             result = extractor.extract(self.repo, chosen, folder, force=force, progress=progress)
@@ -378,6 +380,8 @@ class Vault:
 
     def members(self, ref: str) -> tuple[Snapshot, list[MemberEntry]]:
         """A snapshot and the members of its zip, in the zip's order (none for a single file)."""
+        from lkvault.vault.operations import restorer
+
         with self._locked(exclusive=False):
             chosen = self.find(ref, self._history())
             tree = restorer.load_tree(self.repo, chosen.tree)
@@ -385,6 +389,8 @@ class Vault:
 
     def cat(self, ref: str, member: str) -> Iterator[bytes]:
         """One member's content, block by block (the whole file for a non-zip snapshot)."""
+        from lkvault.vault.operations import extractor, restorer
+
         with self._locked(exclusive=False):
             chosen = self.find(ref, self._history())
             tree = restorer.load_tree(self.repo, chosen.tree)
@@ -403,6 +409,8 @@ class Vault:
     def verify(
         self, *, read_data: bool = False, progress: Progress | None = None
     ) -> checker.VerifyReport:
+        from lkvault.vault.operations import checker
+
         with self._locked(exclusive=False):
             report = checker.verify(
                 self.repo, read_data=read_data, seen=self.heads.load(), progress=progress
@@ -423,6 +431,11 @@ class Vault:
     def export_tables(self, snapshot: Snapshot, tables: Collection[str]) -> Export:
         """Only the named tables of a stored export (see vault.export.layout.TABLES), e.g.
         its connections without its messages: what ``export`` gives, read in part."""
+        from lkvault.vault.export.layout import classify
+        from lkvault.vault.export.load import load_export
+        from lkvault.vault.export.model import Export
+        from lkvault.vault.operations import export_sources, restorer
+
         with self._locked(exclusive=False):
             tree = restorer.load_tree(self.repo, snapshot.tree)
             if tree.kind != "zip":  # a contacts file holds only connections
@@ -440,6 +453,9 @@ class Vault:
         """The members holding the named tables of a stored export, read now, as readers for
         ``load_export``: the caller can parse them without holding the vault. A member that
         could not be read raises when its reader is called, as ``export_tables`` would."""
+        from lkvault.vault.export.layout import classify
+        from lkvault.vault.operations import export_sources, restorer
+
         with self._locked(exclusive=False):
             tree = restorer.load_tree(self.repo, snapshot.tree)
             if tree.kind != "zip":
@@ -452,6 +468,8 @@ class Vault:
     def archive(self, snapshot: Snapshot) -> Iterator[bytes]:
         """The snapshot's source file, block by block, checked against its size and SHA-256
         at the end (an error then means the blocks given so far must be thrown away)."""
+        from lkvault.vault.operations import restorer
+
         with self._locked(exclusive=False):
             digest, size = hashlib.sha256(), 0
             for block in restorer.render(self.repo, restorer.load_tree(self.repo, snapshot.tree)):
@@ -488,12 +506,16 @@ class Vault:
         at once create one snapshot. A file that is not a LinkedIn export is refused (BadInput)
         unless ``any_file`` or ``opaque`` says the caller means to store it.
         """
+        from lkvault.vault.ingest.admission import refuse_unless_export
+
         if not (any_file or opaque):
             refuse_unless_export(path, source_name)
         return self._snapshot(path, source_name, progress, opaque, reuse_identical=True)
 
     def find_at(self, day: date, found: list[Snapshot] | None = None) -> Snapshot:
         """The newest snapshot standing for ``day`` or earlier (see vault.operations.history)."""
+        from lkvault.vault.operations import history
+
         found = self.snapshots() if found is None else found
         if not found:
             raise SnapshotNotFound("the vault has no snapshots yet")
@@ -508,6 +530,8 @@ class Vault:
 
     def export(self, snapshot: Snapshot) -> Export:
         """Everything lkvault understands of a stored export (empty for a non-zip snapshot)."""
+        from lkvault.vault.operations import export_sources
+
         with (
             self._locked(exclusive=False),
             self.env.parsing(),
@@ -526,6 +550,8 @@ class Vault:
     ) -> ForgetPlan:
         """Remove the snapshots named by ``refs``, or those ``policy`` does not keep (their
         data stays until ``prune``); with ``dry_run`` only say which."""
+        from lkvault.vault.operations import forgetting
+
         with self._locked(exclusive=True):
             history = self._history()
             self._refuse_rollback(history, "forget snapshots")
@@ -539,6 +565,8 @@ class Vault:
         self, *, dry_run: bool = False, progress: Progress | None = None
     ) -> pruner.PruneResult:
         """Remove data no snapshot needs; with ``dry_run`` only plan it."""
+        from lkvault.vault.operations import pruner
+
         with self._locked(exclusive=True):
             if not dry_run:
                 self._remove_stale_temp_files()
@@ -559,6 +587,8 @@ class Vault:
         """Squeeze the frames snapshots stored at the fast level (see vault.operations.
         compactor); no new pack is started after ``max_seconds``, and the compressions take
         at most ``memory`` bytes together. With ``dry_run`` only plan it."""
+        from lkvault.vault.operations import compactor
+
         with lock(self.repo, self.env.holder(), exclusive=True, wait_seconds=self.env.lock_wait):
             if not dry_run:
                 self._remove_stale_temp_files()
@@ -577,6 +607,8 @@ class Vault:
 
     def stats(self) -> VaultStats:
         """Sizes, ratios, and what each snapshot added."""
+        from lkvault.vault.operations.stats import vault_stats
+
         with self._locked(exclusive=False):
             return vault_stats(self.repo, self._history())
 
@@ -585,6 +617,8 @@ class Vault:
     ) -> repairer.RepairReport:
         """Remove what is broken, keep every snapshot that is still whole; with ``dry_run``
         only report what would be done."""
+        from lkvault.vault.operations import repairer
+
         with self._locked(exclusive=True):
             if not dry_run:
                 self._remove_stale_temp_files()
@@ -597,6 +631,8 @@ class Vault:
     ) -> checker.VerifyReport:
         """Check the structure and read part ``part`` of ``parts`` of the data; with ``part``
         None, the part after the one this computer read last time (so runs cover it all)."""
+        from lkvault.vault.operations import checker
+
         state = PartState(self.env.state_dir, self.repo.keys.vault_id)
         chosen = part if part is not None else state.next_part(parts)
         with self._locked(exclusive=False):
@@ -613,9 +649,13 @@ class Vault:
 
     def key_slots(self) -> list[SlotInfo]:
         """Every key slot, damaged ones included (they show their problem)."""
+        from lkvault.vault.operations import keyring
+
         return keyring.key_slots(self.repo)
 
     def _new_slot(self, passphrase: bytes, kdf: KdfParams | None, label: str) -> KeySlot:
+        from lkvault.vault.operations import keyring
+
         return KeySlot.create(
             keyring.master_secret(self.repo),
             self.repo.keys.vault_id,
@@ -630,6 +670,8 @@ class Vault:
         self, passphrase: bytes, *, label: str = "", kdf: KdfParams | None = None
     ) -> KeySlot:
         """A new key slot for ``passphrase``; the vault's data stays as it is."""
+        from lkvault.vault.operations import keyring
+
         slot = self._new_slot(passphrase, kdf, label)
         with self._locked(exclusive=True):
             keyring.add_slot(self.repo, slot)
@@ -637,16 +679,22 @@ class Vault:
 
     def find_slot(self, ref: str) -> SlotInfo:
         """A key slot by unique prefix of its id."""
+        from lkvault.vault.operations import keyring
+
         return keyring.find_slot(self.repo, ref)
 
     def remove_key(self, ref: str) -> SlotInfo:
         """Delete a key slot: never the one in use, never the last working one."""
+        from lkvault.vault.operations import keyring
+
         with self._locked(exclusive=True):
             return keyring.remove_slot(self.repo, ref)
 
     def change_passphrase(self, passphrase: bytes, *, kdf: KdfParams | None = None) -> KeySlot:
         """Replace the slot in use by one for ``passphrase``: the new slot is written before
         the old one is deleted, so a crash leaves one of the two passphrases working."""
+        from lkvault.vault.operations import keyring
+
         current = keyring.current_slot(self.repo)
         slot = self._new_slot(passphrase, kdf, current.label)
         with self._locked(exclusive=True):
@@ -655,6 +703,8 @@ class Vault:
 
     def recovery_key(self) -> paperkey.RecoveryKey:
         """The vault's master secret as a recovery key (anyone holding it can read the vault)."""
+        from lkvault.vault.operations import keyring
+
         return paperkey.RecoveryKey(self.repo.keys.vault_id, keyring.master_secret(self.repo))
 
     @classmethod
@@ -693,6 +743,8 @@ class Vault:
     ) -> Iterator[copier.CopyOutcome]:
         """Copy snapshots (the ones named, else all) into ``target``, oldest first, skipping
         the ones it already has; yields what became of each (see vault.copier)."""
+        from lkvault.vault.operations import copier
+
         if target.repo.keys.vault_id == self.repo.keys.vault_id:
             raise UsageError("the target is this same vault; give another vault with --to")
         with self._locked(exclusive=False):
@@ -735,6 +787,8 @@ def _slot_state(backend: Backend, env: Environment) -> SlotState | None:
 
 def file_digest(path: Path) -> tuple[int, bytes]:
     """Size and SHA-256 of a file."""
+    from lkvault.vault.ingest.streams import READ_BLOCK
+
     digest, size = hashlib.sha256(), 0
     with open(path, "rb") as source:
         while block := source.read(READ_BLOCK):

@@ -1,0 +1,80 @@
+"""Start-up: commands load only what they use. `lkvault --help` loads no crypto, compression,
+storage or operation module, and `lkvault list` none of the operations, parsers, remote
+storage clients or web server (what it costs beyond the key derivation is imports)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from helpers_cli import REPO_ROOT, Lk
+
+HEAVY_FOR_HELP = [
+    "cryptography",
+    "zstandard",
+    "msgpack",
+    "lkvault.vault.vault",
+    "lkvault.vault.repository.repo",
+    "lkvault.vault.operations.archiver",
+    "lkvault.vault.export.load",
+    "rich.progress",
+]
+NEVER_FOR_LIST = [
+    "boto3",
+    "paramiko",
+    "starlette",
+    "uvicorn",
+    "jinja2",
+    "lkvault.vault.operations.archiver",
+    "lkvault.vault.operations.checker",
+    "lkvault.vault.operations.compactor",
+    "lkvault.vault.operations.repairer",
+    "lkvault.vault.ingest.deflate",
+    "lkvault.vault.export.load",
+    "lkvault.vault.export.diff",
+    "rich.progress",
+]
+PROBE = """
+import json, sys
+from lkvault.cli.main import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+sys.stderr.write("\\nMODULES " + json.dumps(sorted(sys.modules)) + "\\n")
+"""
+
+
+def modules_loaded(lk: Lk, *args: str) -> set[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        cwd=REPO_ROOT,
+        env=lk.env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    line = next(x for x in done.stderr.splitlines() if x.startswith("MODULES "))
+    return set(json.loads(line.removeprefix("MODULES ")))
+
+
+def loaded(modules: set[str], names: list[str]) -> list[str]:
+    return [n for n in names if any(m == n or m.startswith(n + ".") for m in modules)]
+
+
+def test_help_loads_no_heavy_module(tmp_path: Path) -> None:
+    lk = Lk(tmp_path / "vault", tmp_path / "state")
+    modules = modules_loaded(lk, "--help")
+    assert "typer" in modules
+    assert loaded(modules, HEAVY_FOR_HELP) == []
+
+
+def test_list_loads_what_opening_a_vault_needs_only(tmp_path: Path) -> None:
+    lk = Lk(tmp_path / "vault", tmp_path / "state")
+    lk.init()
+    modules = modules_loaded(lk, "list")
+    assert "lkvault.vault.repository.repo" in modules  # it did open the vault
+    assert loaded(modules, NEVER_FOR_LIST) == []

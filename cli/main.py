@@ -521,6 +521,7 @@ def _interrupted(stop: BaseException) -> NoReturn:
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``lkvault`` command."""
     entry.install()  # again when the console script did: also for runs that bypass it
+    entry.loading = False  # loaded: from here a signal unwinds, and commands clean up
     _return_freed_memory()
     args = sys.argv[1:] if argv is None else argv
     json_mode = "--json" in args

@@ -580,7 +580,7 @@ class Vault:
         self,
         *,
         max_seconds: float | None = None,
-        memory: int = compactor.DEFAULT_MEMORY,
+        memory: int | None = None,
         dry_run: bool = False,
         progress: Progress | None = None,
     ) -> compactor.CompactResult:
@@ -593,7 +593,7 @@ class Vault:
             if not dry_run:
                 self._remove_stale_temp_files()
             self._refuse_rollback(self._history(), "compact")
-            plan = compactor.plan_compact(self.repo, memory)
+            plan = compactor.plan_compact(self.repo, memory or compactor.DEFAULT_MEMORY)
             if dry_run:
                 return compactor.CompactResult(plan, finished=plan.nothing_to_do)
             deadline = None if max_seconds is None else self.env.monotonic() + max_seconds

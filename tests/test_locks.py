@@ -145,13 +145,13 @@ def test_a_lock_held_in_a_namespace_keeps_outside_writers_out(
     holder = start_holder(lk, exclusive=False, prefix=IN_NAMESPACE)
     holders.append(holder)
     before = vault_files(lk.vault)
-    code, _, err = lk.run("snapshot", str(data), extra=NO_WAIT)
+    code, _, err = lk.run("snapshot", "--any-file", str(data), extra=NO_WAIT)
     assert code == 1 and "busy" in assert_one_line_error(err)
     assert vault_files(lk.vault) == before
     code, _, err = lk.run("list", extra=NO_WAIT)
     assert code == 0, f"a reader was blocked by a namespaced reader: {err}"
     release(holder)
-    code, _, err = lk.run("snapshot", str(data), extra=NO_WAIT)
+    code, _, err = lk.run("snapshot", "--any-file", str(data), extra=NO_WAIT)
     assert code == 0, err
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from lkvault.vault import Environment, Vault
 from lkvault.vault.operations.usage import snapshot_blobs
-from lkvault.vault.repository import repo as repo_module
+from lkvault.vault.repository import blobwriter
 from lkvault.vault.repository.index import FrameRef
 from lkvault.vault.repository.pack import MAX_DICT_DEPTH
 from lkvault.vault.repository.snapshots import Snapshot
@@ -75,7 +75,7 @@ def restore_seconds(vault: Vault, snapshot: Snapshot, out: Path) -> float:
 def run_depth(paths: Sequence[Path], depth: int, every: int, work: Path) -> list[dict[str, Any]]:
     if not 1 <= depth <= MAX_DICT_DEPTH:
         raise SystemExit(f"depth {depth}: readers accept chains up to {MAX_DICT_DEPTH} deep")
-    repo_module.MAX_DICT_DEPTH = depth  # the writer's bound (pack.MAX_DICT_DEPTH: readers')
+    blobwriter.MAX_DICT_DEPTH = depth  # the writer's bound (pack.MAX_DICT_DEPTH: readers')
     root = work / f"vault-{depth}"
     shutil.rmtree(root, ignore_errors=True)
     vault = Vault.init(str(root), PASSPHRASE, Environment(state_dir=work / f"state-{depth}"))

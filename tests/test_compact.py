@@ -24,7 +24,7 @@ from helpers_cli import (
 )
 from lkvault.vault import Environment, Vault
 from lkvault.vault.operations import compactor
-from lkvault.vault.repository.repo import SQUEEZE_LEVEL
+from lkvault.vault.repository.blobwriter import SQUEEZE_LEVEL
 
 from bench.exportgen import generate_series
 

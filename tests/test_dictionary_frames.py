@@ -14,6 +14,7 @@ import zstandard
 from conftest import PASSPHRASE
 from lkvault.vault import IntegrityError, Vault
 from lkvault.vault.format.crypto import BlobType
+from lkvault.vault.repository import blobwriter
 from lkvault.vault.repository import repo as repo_module
 from lkvault.vault.repository.index import Index, pack_name
 from lkvault.vault.repository.pack import (
@@ -108,7 +109,7 @@ def test_scattered_edits_cost_a_fraction_of_their_chunks(vault: Vault, tmp_path:
 def test_chains_grow_one_level_a_month_and_stop_at_the_limit(
     vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(repo_module, "MAX_DICT_DEPTH", 2)
+    monkeypatch.setattr(blobwriter, "MAX_DICT_DEPTH", 2)
     paths = store_monthly_edits(vault, tmp_path, months=5)
     depths = [f.depth for f in dictionary_frames(vault)]
     assert max(depths) == 2 and 1 in depths
@@ -186,7 +187,7 @@ def test_reading_a_snapshots_tree_decodes_only_earlier_trees(
 ) -> None:
     # Every restore, diff and cat starts by reading the tree: in frames of their own, trees
     # are compressed against earlier trees, not behind the data chunks' chains.
-    monkeypatch.setattr(repo_module, "FRAME_TARGET", 64 * 1024)
+    monkeypatch.setattr(blobwriter, "FRAME_TARGET", 64 * 1024)
     vault = Vault.init(str(tmp_path / "vault"), PASSPHRASE, env)
     store_monthly_edits(vault, tmp_path, months=5)
     index = vault.repo.reload_index()
@@ -207,7 +208,7 @@ def test_reading_a_snapshots_tree_decodes_only_earlier_trees(
 def test_restore_and_verify_decode_each_frame_of_the_chains_once(
     tmp_path: Path, env: Environment, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(repo_module, "FRAME_TARGET", 64 * 1024)
+    monkeypatch.setattr(blobwriter, "FRAME_TARGET", 64 * 1024)
     vault = Vault.init(str(tmp_path / "vault"), PASSPHRASE, env)
     paths = store_monthly_edits(vault, tmp_path, months=6)
     assert max(frames_decoded_to_read(vault)) >= 6

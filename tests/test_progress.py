@@ -109,10 +109,10 @@ def test_each_phase_has_a_bar_full_exactly_when_its_work_is_done(
     tmp_path: Path, exports: list[Path], monkeypatch: pytest.MonkeyPatch, frame_target: int
 ) -> None:
     # With small frames and packs, packs are written while the export is still read.
-    from lkvault.vault.repository import repo
+    from lkvault.vault.repository import blobwriter
 
-    monkeypatch.setattr(repo, "FRAME_TARGET", frame_target)
-    monkeypatch.setattr(repo, "PACK_TARGET", 4 * frame_target)
+    monkeypatch.setattr(blobwriter, "FRAME_TARGET", frame_target)
+    monkeypatch.setattr(blobwriter, "PACK_TARGET", 4 * frame_target)
     backend = WatchedBackend(tmp_path / "vault")
     env = Environment(rng=random.Random(5).randbytes, state_dir=tmp_path / "state")
     vault = Vault.init(backend, b"progress passphrase", env)

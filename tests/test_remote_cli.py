@@ -125,8 +125,8 @@ def test_a_server_stopped_mid_upload_leaves_a_consistent_vault_and_the_snapshot_
 ) -> None:
     # Small frames and packs, so that one small export is many uploads and the failure lands
     # among them.
-    monkeypatch.setattr("lkvault.vault.repository.repo.FRAME_TARGET", 32 * 1024)
-    monkeypatch.setattr("lkvault.vault.repository.repo.PACK_TARGET", 32 * 1024)
+    monkeypatch.setattr("lkvault.vault.repository.blobwriter.FRAME_TARGET", 32 * 1024)
+    monkeypatch.setattr("lkvault.vault.repository.blobwriter.PACK_TARGET", 32 * 1024)
     server = s3_server if kind == "s3" else ssh_server
     where = new_location(kind, tmp_path, ssh_server, "fault")
     options = RemoteOptions(

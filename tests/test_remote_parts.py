@@ -209,8 +209,8 @@ def test_a_snapshot_indexes_its_packs_only_once_all_are_stored(
     """The repository owns the order: with packs stored side by side, the index file still
     comes after every one of them, and a failed pack leaves no index naming it."""
     # Small frames and packs: one file of 3 MB is many packs, stored side by side.
-    monkeypatch.setattr("lkvault.vault.repository.repo.FRAME_TARGET", 64 * 1024)
-    monkeypatch.setattr("lkvault.vault.repository.repo.PACK_TARGET", 64 * 1024)
+    monkeypatch.setattr("lkvault.vault.repository.blobwriter.FRAME_TARGET", 64 * 1024)
+    monkeypatch.setattr("lkvault.vault.repository.blobwriter.PACK_TARGET", 64 * 1024)
     good = ParallelRecording(tmp_path / "good")
     vault = Vault.init(good, PASSPHRASE, env)
     export = tmp_path / "random.bin"

@@ -20,7 +20,7 @@ from lkvault.vault import (
 )
 from lkvault.vault.format.crypto import BlobType
 from lkvault.vault.operations.restorer import load_tree
-from lkvault.vault.repository import repo as repo_module
+from lkvault.vault.repository import blobwriter
 
 PASSPHRASE = b"correct horse battery staple"  # the one conftest.py's vault uses
 
@@ -105,8 +105,8 @@ def test_identical_input_adds_no_data(vault: Vault, tmp_path: Path) -> None:
 def test_large_input_spans_several_packs(
     vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(repo_module, "FRAME_TARGET", 256 * 1024)
-    monkeypatch.setattr(repo_module, "PACK_TARGET", 600 * 1024)
+    monkeypatch.setattr(blobwriter, "FRAME_TARGET", 256 * 1024)
+    monkeypatch.setattr(blobwriter, "PACK_TARGET", 600 * 1024)
     data = os.urandom(3_000_000)
     snap = vault.snapshot(write(tmp_path / "big", data))
     assert len(vault.repo.backend.list("data/")) >= 4

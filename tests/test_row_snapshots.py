@@ -13,7 +13,7 @@ from lkvault.vault import Environment, Vault, spill
 from lkvault.vault.format.tree import Deflated, Reordered, encode_tree
 from lkvault.vault.ingest import zipingest
 from lkvault.vault.operations.restorer import load_tree
-from lkvault.vault.repository import repo
+from lkvault.vault.repository import blobwriter
 
 HEADER = "CONVERSATION ID,CONVERSATION TITLE,FROM,TO,DATE,CONTENT\n"
 
@@ -101,8 +101,8 @@ def two_months_of_a_scaled_down_inbox(
     as they are of a large one (4 MiB of 900 MB), with room in their dictionaries for all the
     chunks they replace."""
     monkeypatch.setattr(zipingest, "REORDER_MIN_SIZE", 64 * 1024)
-    monkeypatch.setattr(repo, "FRAME_TARGET", 64 * 1024)
-    monkeypatch.setattr(repo, "DICTIONARY_TARGET", 128 * 1024)
+    monkeypatch.setattr(blobwriter, "FRAME_TARGET", 64 * 1024)
+    monkeypatch.setattr(blobwriter, "DICTIONARY_TARGET", 128 * 1024)
     inbox = Inbox(4000, seed=seed)
     first = inbox.export(tmp_path / "first.zip")
     inbox.reply(400)

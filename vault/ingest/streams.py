@@ -10,7 +10,8 @@ from lkvault.vault.format.chunker import Chunker, ChunkerParams
 from lkvault.vault.format.crypto import BlobType
 from lkvault.vault.format.tree import INLINE_CHUNKS, ChunkRef, ListRef, Stream, Tree
 from lkvault.vault.progress import Progress
-from lkvault.vault.repository.repo import BlobWriter, Repository
+from lkvault.vault.repository.blobwriter import BlobWriter
+from lkvault.vault.repository.repo import Repository
 
 READ_BLOCK = 1024 * 1024
 

@@ -46,8 +46,9 @@ from lkvault.vault.ingest.zipscan import (
     scan_zip,
 )
 from lkvault.vault.progress import Progress
+from lkvault.vault.repository.blobwriter import BlobWriter
 from lkvault.vault.repository.index import Index
-from lkvault.vault.repository.repo import BlobWriter, Repository
+from lkvault.vault.repository.repo import Repository
 from lkvault.vault.spill import Spill
 
 LITERAL_LIMIT = 1024 * 1024

@@ -28,7 +28,8 @@ from lkvault.vault.operations.members import change_warning
 from lkvault.vault.operations.restorer import chunk_ids, iter_chunk_refs, load_tree
 from lkvault.vault.progress import NoPhase, NoProgress, Phase, Progress
 from lkvault.vault.release import tool_name
-from lkvault.vault.repository.repo import BlobWriter, Repository
+from lkvault.vault.repository.blobwriter import BlobWriter
+from lkvault.vault.repository.repo import Repository
 from lkvault.vault.repository.snapshots import (
     Snapshot,
     chain_end,
@@ -162,7 +163,7 @@ def snapshot(
     """
     progress = progress or NoProgress()
     history = load_snapshots(repo) if history is None else history
-    writer = repo.writer(workers)
+    writer = BlobWriter(repo, workers)
     stage = ExitStack()  # the earlier snapshot's frames, staged until the frames are sealed
     try:
         with open(path, "rb") as source:

@@ -30,6 +30,7 @@ from lkvault.vault.budget import Budget
 from lkvault.vault.errors import IntegrityError, Interrupted
 from lkvault.vault.format import zstdframe
 from lkvault.vault.progress import NoProgress, Progress
+from lkvault.vault.repository.blobwriter import FAST_LEVEL, PACK_TARGET, SQUEEZE_LEVEL
 from lkvault.vault.repository.compaction import delete_packs, replace_index
 from lkvault.vault.repository.index import FrameRef, pack_id_of_name, pack_name
 from lkvault.vault.repository.pack import (
@@ -39,7 +40,7 @@ from lkvault.vault.repository.pack import (
     open_frame,
     seal_frame,
 )
-from lkvault.vault.repository.repo import FAST_LEVEL, PACK_TARGET, SQUEEZE_LEVEL, Repository
+from lkvault.vault.repository.repo import Repository
 
 REPAIR_HINT = "run 'lkvault verify' and 'lkvault repair' first"
 # Work done is committed (index replaced, old packs deleted) after every this many stored

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from lkvault.vault.errors import IntegrityError, StorageError
 from lkvault.vault.operations.usage import frame_stays, used_blobs
 from lkvault.vault.progress import NoProgress, Progress
+from lkvault.vault.repository.blobwriter import BlobWriter
 from lkvault.vault.repository.compaction import (
     copy_frame_blobs,
     delete_packs,
@@ -233,7 +234,7 @@ def run_prune(
     new_packs: dict[bytes, list[FrameEntry]] = {}
     index_files = list(plan.index_files)
     if plan.repack:
-        writer = repo.writer(workers, fresh=True)
+        writer = BlobWriter(repo, workers, fresh=True)
         progress.start("Repacking", plan.bytes_repack)
         sources = [FrameRef(p, entry) for p, frames in plan.repack.items() for entry, _ in frames]
         try:

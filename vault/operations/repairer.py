@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from lkvault.vault.errors import IntegrityError, StorageError
 from lkvault.vault.operations.usage import snapshot_blobs
 from lkvault.vault.progress import NoProgress, Progress
+from lkvault.vault.repository.blobwriter import BlobWriter
 from lkvault.vault.repository.compaction import copy_frame_blobs, delete_packs, replace_index
 from lkvault.vault.repository.index import FrameRef, Index, decode_index, pack_name
 from lkvault.vault.repository.keyslots import load_slots
@@ -274,7 +275,7 @@ class Repairer:
         kept_whole = {c.pack_id: c.frames for c in checks if not c.problem}
         healthy_blobs = {b for frames in kept_whole.values() for f in frames for b in f.blob_ids()}
         if broken:
-            writer = self.repo.writer(workers, fresh=True)
+            writer = BlobWriter(self.repo, workers, fresh=True)
             try:
                 for check in broken:
                     for entry, blobs in check.good:

@@ -13,9 +13,10 @@ import contextlib
 from collections.abc import Callable, Iterable, Sequence
 
 from lkvault.vault.errors import IntegrityError
+from lkvault.vault.repository.blobwriter import BlobWriter
 from lkvault.vault.repository.index import FrameRef, encode_index, pack_name
 from lkvault.vault.repository.pack import BlobEntry, FrameEntry
-from lkvault.vault.repository.repo import BlobWriter, Repository
+from lkvault.vault.repository.repo import Repository
 
 # Index files are split so that none needs much memory to write or read.
 MAX_BLOBS_PER_INDEX = 100_000

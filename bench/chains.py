@@ -6,7 +6,7 @@ previous version: MAX_DICT_DEPTH, 48, in lkvault today) and, every
 ``--every`` months, measures the vault's stored bytes and, for the newest and the oldest
 snapshot, the restore time (frame cache emptied first, keys already unlocked) and the scratch
 space the restore stages: the raw bytes of every frame in the dictionary chains it decodes
-(Repository.staged). Prints one JSON line a measurement, then a Markdown table a depth.
+(BlobReader.staged). Prints one JSON line a measurement, then a Markdown table a depth.
 
     python -m bench.chains --scale small --months 120 --depths 12,48 --every 12
 """

@@ -315,6 +315,7 @@ def decrypted_frames(vault: Any) -> list[bytes]:
     """The decrypted content of every frame of every pack the vault stores, indexed or not:
     what anyone holding the keys could read from it."""
     from lkvault.vault.repository.index import FrameRef, pack_id_of_name
+    from lkvault.vault.repository.stored import read_pack_header
 
     repo = vault.repo
     repo.reload_index()
@@ -322,5 +323,8 @@ def decrypted_frames(vault: Any) -> list[bytes]:
     for name in repo.backend.list("data/"):
         pack_id = pack_id_of_name(name)
         assert pack_id is not None, name
-        contents += [repo.read_frame(FrameRef(pack_id, e)) for e in repo.read_pack_header(pack_id)]
+        contents += [
+            repo.reader.read_frame(FrameRef(pack_id, e))
+            for e in read_pack_header(repo.backend, repo.keys, pack_id)
+        ]
     return contents

@@ -240,7 +240,7 @@ def test_an_index_rewritten_without_levels_still_verifies(
     for frames in packs.values():
         for frame in frames:
             frame.level = None
-    replace_index(repo, packs, repo.index_names())
+    replace_index(repo, packs, repo.indexes.names())
     assert_intact(vault)
     assert_every_snapshot_restores(vault, series[:1], tmp_path)
 

@@ -14,9 +14,8 @@ import zstandard
 from conftest import PASSPHRASE
 from lkvault.vault import IntegrityError, Vault
 from lkvault.vault.format.crypto import BlobType
-from lkvault.vault.repository import blobwriter
-from lkvault.vault.repository import repo as repo_module
-from lkvault.vault.repository.index import Index, pack_name
+from lkvault.vault.repository import blobreader, blobwriter, framecache
+from lkvault.vault.repository.index import FrameRef, Index, pack_name
 from lkvault.vault.repository.pack import (
     MAX_DICT_DEPTH,
     BlobEntry,
@@ -130,17 +129,17 @@ def test_a_deep_chain_is_decoded_once_per_frame_however_small_the_cache(
     deepest = max(dictionary_frames(vault), key=lambda f: f.depth)
     assert deepest.depth >= 8
     decoded: list[bytes] = []
-    real_open = repo_module.open_frame
+    real_open = blobreader.open_frame
 
     def counting_open(keys, entry, sealed, dictionary=None):  # type: ignore[no-untyped-def]
         decoded.append(entry.id)
         return real_open(keys, entry, sealed, dictionary)
 
-    monkeypatch.setattr(repo_module, "open_frame", counting_open)
+    monkeypatch.setattr(blobreader, "open_frame", counting_open)
     repo.use_index(repo.index)  # an empty cache
-    monkeypatch.setattr(repo_module, "FRAME_CACHE_BYTES", 1)  # then one frame at a time
+    monkeypatch.setattr(framecache, "FRAME_CACHE_BYTES", 1)  # then one frame at a time
     pack_id = next(p for p, frames in repo.index.packs.items() if deepest in frames)
-    content = repo.read_frame(repo_module.FrameRef(pack_id, deepest))
+    content = repo.reader.read_frame(FrameRef(pack_id, deepest))
     assert len(content) == deepest.raw_size
     assert len(decoded) == len(set(decoded)) >= deepest.depth + 1
     # and the newest export restores exactly with that cache
@@ -173,7 +172,7 @@ def test_reading_a_frame_decodes_a_bounded_number_of_frames(
     store_monthly_edits(unbounded, tmp_path, months=6)
     assert max(frames_decoded_to_read(unbounded)) > 3
 
-    monkeypatch.setattr(repo_module, "MAX_DECODE_FRAMES", 3)
+    monkeypatch.setattr(blobreader, "MAX_DECODE_FRAMES", 3)
     vault = Vault.init(str(tmp_path / "bounded"), PASSPHRASE, env)
     paths = store_monthly_edits(vault, tmp_path, months=6)
     assert max(frames_decoded_to_read(vault)) == 3
@@ -212,15 +211,15 @@ def test_restore_and_verify_decode_each_frame_of_the_chains_once(
     vault = Vault.init(str(tmp_path / "vault"), PASSPHRASE, env)
     paths = store_monthly_edits(vault, tmp_path, months=6)
     assert max(frames_decoded_to_read(vault)) >= 6
-    monkeypatch.setattr(repo_module, "FRAME_CACHE_BYTES", 1)  # no help from the cache
+    monkeypatch.setattr(framecache, "FRAME_CACHE_BYTES", 1)  # no help from the cache
     decoded: list[bytes] = []
-    original = repo_module.open_frame
+    original = blobreader.open_frame
 
     def counting(keys, entry, sealed, dictionary=None):  # noqa: ANN001, ANN202
         decoded.append(entry.id)
         return original(keys, entry, sealed, dictionary)
 
-    monkeypatch.setattr(repo_module, "open_frame", counting)
+    monkeypatch.setattr(blobreader, "open_frame", counting)
 
     def most_decodes_of_a_frame(run: Callable[[Vault], object]) -> int:
         decoded.clear()
@@ -243,7 +242,7 @@ def test_restore_and_verify_decode_each_frame_of_the_chains_once(
     most_decodes_of_a_frame(lambda opened: opened.snapshot(newer))
     assert len(decoded) <= 2 * len(set(decoded))
 
-    monkeypatch.setattr(repo_module.Repository, "staged", lambda self, ids: nullcontext())
+    monkeypatch.setattr(blobreader.BlobReader, "staged", lambda self, ids: nullcontext())
     assert most_decodes_of_a_frame(restore) > 2, "without the stage, chains are decoded again"
 
 
@@ -281,10 +280,9 @@ def test_a_dictionary_chain_that_loops_is_refused(vault: Vault, tmp_path: Path) 
     hostile = Index()
     for pack_id, frames in index.packs.items():
         hostile.add_pack(pack_id, [_with_depth(f, frame.depth) if f is base else f for f in frames])
-    vault.repo._index = hostile
-    vault.repo._frames.clear()
+    vault.repo.use_index(hostile)
     with pytest.raises(IntegrityError, match="not shallower"):
-        vault.repo.dictionary_of(frame)
+        vault.repo.reader.dictionary_of(frame)
 
 
 def _with_depth(entry: FrameEntry, depth: int) -> FrameEntry:

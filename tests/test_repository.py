@@ -180,7 +180,7 @@ def test_tree_blob_cannot_be_read_as_data(vault: Vault, tmp_path: Path) -> None:
 
     snap = vault.snapshot(write(tmp_path / "x", b"some bytes"))
     with pytest.raises(IntegrityError):
-        vault.repo.read_blob(BlobType.DATA, snap.tree)
+        vault.repo.reader.read_blob(BlobType.DATA, snap.tree)
 
 
 def test_snapshot_of_missing_file_is_usage_error(vault: Vault, tmp_path: Path) -> None:

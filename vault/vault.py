@@ -403,7 +403,7 @@ class Vault:
                 return
             entry = extractor.find_member(tree, member)
             needed = restorer.chunk_ids(self.repo, [tree.parts[entry.part]])
-            with self.repo.staged(self.repo.frames_holding(needed)):
+            with self.repo.reader.staged(self.repo.reader.frames_holding(needed)):
                 yield from extractor.member_content(self.repo, tree, entry)
 
     def verify(

@@ -38,6 +38,7 @@ from helpers_cli import (
 from lkvault.vault import Vault
 from lkvault.vault.repository.index import pack_id_of_name
 from lkvault.vault.repository.pack import TRAILER_SIZE
+from lkvault.vault.repository.stored import read_pack_header
 
 from .budget import record
 from .checks import leave_stale_lock, library_restore, vault_contents
@@ -261,7 +262,7 @@ def test_pack_header_swapped_with_another_packs(case: Case) -> None:
         vault = case.t.opened
         pack_id = pack_id_of_name(path.relative_to(case.vault).as_posix())
         assert pack_id is not None
-        entries = vault.repo.read_pack_header(pack_id)
+        entries = read_pack_header(vault.repo.backend, vault.repo.keys, pack_id)
         end = entries[-1].offset + entries[-1].length
         raw = path.read_bytes()
         return raw[:end], raw[end:]

@@ -44,6 +44,7 @@ from lkvault.vault import Environment, Vault, VaultError
 from lkvault.vault.format.crypto import ObjectType, seal, unseal
 from lkvault.vault.repository.index import pack_id_of_name
 from lkvault.vault.repository.pack import TRAILER_SIZE
+from lkvault.vault.repository.stored import read_pack_header
 
 from .abc_vault import LABELS, export_zip_with, store_abc
 from .checks import json_equal, library_restore
@@ -77,7 +78,7 @@ class Template:
 def pack_layout(vault: Vault, name: str) -> Layout:
     pack_id = pack_id_of_name(name)
     assert pack_id is not None
-    entries = vault.repo.read_pack_header(pack_id)
+    entries = read_pack_header(vault.repo.backend, vault.repo.keys, pack_id)
     size = (vault.repo.backend.root / name).stat().st_size
     end = entries[-1].offset + entries[-1].length
     return Layout(size, [(e.offset, e.length) for e in entries], (end, size - TRAILER_SIZE - end))

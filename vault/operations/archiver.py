@@ -87,7 +87,9 @@ class EarlierSnapshot:
         (a large export's later months spent most of their time there)."""
         if self.tree is None:
             return nullcontext()
-        return self.repo.staged(self.repo.frames_holding(chunk_ids(self.repo, self.tree.parts)))
+        return self.repo.reader.staged(
+            self.repo.reader.frames_holding(chunk_ids(self.repo, self.tree.parts))
+        )
 
     def member(self, name: str) -> PreviousVersion | None:
         part = self.by_name.get(name) or self.by_file.get(name.rsplit("/", 1)[-1].casefold())

@@ -26,6 +26,7 @@ from lkvault.vault.repository.snapshots import (
     load_forgotten,
     load_snapshots,
 )
+from lkvault.vault.repository.stored import read_pack_header, stored_pack_ids
 
 ACCEPT_HINT = (
     " (if you put back an older copy of the vault yourself: 'lkvault verify --accept-rollback')"
@@ -87,7 +88,7 @@ class Checker:
         self._note_foreign()
         self._check_slots()
         index = self.repo.reload_index()
-        for name, message in self.repo.index_problems:
+        for name, message in self.repo.indexes.problems:
             self.problem(name, message)
         snapshots = load_snapshots(self.repo, self._unreadable_record)
         self.report.snapshots = len(snapshots)
@@ -100,7 +101,7 @@ class Checker:
             for entry in entries
             if read_data and in_part(entry, subset)
         )
-        with self.repo.staged(staged):
+        with self.repo.reader.staged(staged):
             for snap in snapshots:
                 self._collect_blobs(snap, index)
             self._carry_to_dictionaries(index)
@@ -224,7 +225,7 @@ class Checker:
     def _check_packs(
         self, index: Index, read_data: bool, subset: tuple[int, int] | None = None
     ) -> None:
-        stored = self.repo.stored_pack_ids()
+        stored = stored_pack_ids(self.repo.backend)
         self.report.packs = len(index.packs)
         total = sum(
             f.length for frames in index.packs.values() for f in frames if in_part(f, subset)
@@ -238,7 +239,7 @@ class Checker:
                 self.problem(name, "pack is missing", affected)
                 continue
             try:
-                header = self.repo.read_pack_header(pack_id)
+                header = read_pack_header(self.repo.backend, self.repo.keys, pack_id)
             except (IntegrityError, StorageError, FileNotFoundError) as exc:
                 self.problem(name, f"pack is damaged: {exc}", affected)
                 continue
@@ -264,7 +265,7 @@ class Checker:
         name = pack_name(ref.pack_id)
         try:
             sealed = self.repo.backend.read(name, ref.entry.offset, ref.entry.length)
-            dictionary = self.repo.dictionary_of(ref.entry)
+            dictionary = self.repo.reader.dictionary_of(ref.entry)
             content = open_frame(self.repo.keys, ref.entry, sealed, dictionary)
         except (IntegrityError, StorageError, FileNotFoundError) as exc:
             self.problem(

@@ -123,10 +123,10 @@ def plan_compact(repo: Repository, memory: int = DEFAULT_MEMORY) -> CompactPlan:
     """Decide what compact does. Refuses (IntegrityError) with a damaged index file: the
     packs it lists would look unreferenced."""
     index = repo.reload_index()
-    if repo.index_problems:
-        name, message = repo.index_problems[0]
+    if repo.indexes.problems:
+        name, message = repo.indexes.problems[0]
         raise IntegrityError(f"{name} is damaged ({message}); {REPAIR_HINT}")
-    plan = CompactPlan(index_files=repo.index_names(), memory=memory)
+    plan = CompactPlan(index_files=repo.indexes.names(), memory=memory)
     stored = {pack_id_of_name(n) for n in repo.backend.list("data/")} - {None}
     plan.unreferenced = sorted(p for p in stored if p is not None and p not in index.packs)
     for pack_id, frames in index.packs.items():
@@ -156,10 +156,10 @@ def rewrite_frame(repo: Repository, ref: FrameRef, budget: Budget, memory: int) 
     old = ref.entry
     level = wants_squeeze(repo, old, memory)
     if level is None:
-        return _Rewritten(repo.sealed_frame(ref), _copy_entry(old, old.level), False)
+        return _Rewritten(repo.reader.sealed_frame(ref), _copy_entry(old, old.level), False)
     with budget.reserve(frame_memory(level, old.raw_size, dictionary_size(repo, old))):
-        dictionary = repo.dictionary_of(old)
-        sealed = repo.sealed_frame(ref)
+        dictionary = repo.reader.dictionary_of(old)
+        sealed = repo.reader.sealed_frame(ref)
         content = open_frame(repo.keys, old, sealed, dictionary)
         refs = None if dictionary is None else Dictionary(old.dictionary, dictionary, old.depth)
         squeezed, entry = seal_frame(repo.keys, [content], old.blobs, level, repo.rng, refs)
@@ -315,7 +315,7 @@ def _commit(
     if not going:
         return
     staying = {p: f for p, f in repo.index.packs.items() if p not in going}
-    replace_index(repo, {**staying, **rewriter.written}, repo.index_names(), going)
+    replace_index(repo, {**staying, **rewriter.written}, repo.indexes.names(), going)
     result.bytes_freed += delete_packs(repo, going)
     result.packs_done += len(going)
     result.frames_squeezed += rewriter.squeezed

@@ -159,7 +159,7 @@ def extract(
     real_root = root.resolve()
     progress.start("Extracting", sum(m.size for m, _ in plan if m is not None))
     try:
-        with repo.staged(repo.frames_holding(chunk_ids(repo, tree.parts))):
+        with repo.reader.staged(repo.reader.frames_holding(chunk_ids(repo, tree.parts))):
             for member, path in plan:
                 try:
                     _write_member(repo, tree, real_root, root, member, path, progress)

@@ -16,7 +16,7 @@ every pack that stays; deletion of the old index files; deletion of the packs th
 (vault.repository.compaction). Killed at any moment, the vault is consistent, every kept
 snapshot restores, and the next prune finishes the job. Memory: the index, the set of needed
 blob ids, and the writer's bounded buffer of frames; the repacked frames' dictionary chains
-are decoded once each into scratch space (Repository.staged).
+are decoded once each into scratch space (BlobReader.staged).
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from lkvault.vault.repository.snapshots import (
     load_snapshots,
     snapshot_names,
 )
+from lkvault.vault.repository.stored import stored_pack_ids
 
 REPAIR_HINT = "run 'lkvault verify' and 'lkvault repair' first"
 
@@ -98,8 +99,8 @@ def plan_prune(repo: Repository) -> PrunePlan:
     """Decide what prune does. Refuses (IntegrityError) when the vault is damaged: with an
     unreadable index file, snapshot or tree, prune cannot know what is needed."""
     index = repo.reload_index()
-    if repo.index_problems:
-        name, message = repo.index_problems[0]
+    if repo.indexes.problems:
+        name, message = repo.indexes.problems[0]
         raise IntegrityError(f"{name} is damaged ({message}); {REPAIR_HINT}")
     try:
         forgotten = load_forgotten(repo)
@@ -112,12 +113,12 @@ def plan_prune(repo: Repository) -> PrunePlan:
         raise IntegrityError(
             f"{len(missing)} blob(s) that snapshots need are missing from the index; {REPAIR_HINT}"
         )
-    stored = repo.stored_pack_ids()
+    stored = stored_pack_ids(repo.backend)
     absent = [pack_id for pack_id in index.packs if pack_id not in stored]
     if absent:
         raise IntegrityError(f"pack {absent[0].hex()[:16]} is missing; {REPAIR_HINT}")
 
-    plan = PrunePlan(snapshots=len(snapshots), index_files=repo.index_names())
+    plan = PrunePlan(snapshots=len(snapshots), index_files=repo.indexes.names())
     plan.forgotten_files = sum(1 for name in snapshot_names(repo) if _id_of(name) in forgotten)
     plan.blobs_used = len(used)
     plan.unreferenced = sorted(p for p in stored if p not in index.packs)
@@ -238,7 +239,7 @@ def run_prune(
         progress.start("Repacking", plan.bytes_repack)
         sources = [FrameRef(p, entry) for p, frames in plan.repack.items() for entry, _ in frames]
         try:
-            with repo.staged(sources):
+            with repo.reader.staged(sources):
                 for pack_id, frames in plan.repack.items():
                     for entry, blobs in frames:
                         bases = plan.bases.get((pack_id, entry.offset), [])

@@ -34,6 +34,7 @@ from lkvault.vault.repository.snapshots import (
     snapshot_names,
     write_forget_record,
 )
+from lkvault.vault.repository.stored import read_pack_header, stored_pack_ids
 
 READ_ERRORS = (IntegrityError, StorageError, FileNotFoundError)
 
@@ -83,14 +84,14 @@ class Repairer:
         self.report.dry_run = dry_run
         self._set_aside_foreign(dry_run)
         self._note_key_slots()
-        index_names = self.repo.index_names()
+        index_names = self.repo.indexes.names()
         listed = self._read_index_files(index_names)
-        stored = self.repo.stored_pack_ids()
+        stored = stored_pack_ids(self.repo.backend)
         candidates = dict(listed)
         unlisted = set()
         for pack_id in sorted(p for p in stored if p not in listed):
             try:
-                candidates[pack_id] = self.repo.read_pack_header(pack_id)
+                candidates[pack_id] = read_pack_header(self.repo.backend, self.repo.keys, pack_id)
                 unlisted.add(pack_id)
             except READ_ERRORS as exc:
                 self.report.notes.append(
@@ -183,7 +184,7 @@ class Repairer:
             check.lost_blobs = sum(f.blob_count for f in frames)
             return check
         try:
-            header = self.repo.read_pack_header(pack_id)
+            header = read_pack_header(self.repo.backend, self.repo.keys, pack_id)
             if header != frames:  # FrameEntry equality: the level hint aside
                 check.problem = "pack does not hold what the index says"
         except READ_ERRORS as exc:
@@ -192,7 +193,7 @@ class Repairer:
             self.progress.advance(entry.length)
             try:
                 sealed = self.repo.backend.read(pack_name(pack_id), entry.offset, entry.length)
-                dictionary = self.repo.dictionary_of(entry)
+                dictionary = self.repo.reader.dictionary_of(entry)
                 content = open_frame(self.repo.keys, entry, sealed, dictionary)
             except READ_ERRORS as exc:
                 check.problem = check.problem or f"frame at {entry.offset} is damaged ({exc})"

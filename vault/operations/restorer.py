@@ -48,7 +48,9 @@ IN_FLIGHT_LIMIT = 64 * 1024 * 1024
 
 def load_tree(repo: Repository, tree_id: bytes) -> Tree:
     what = f"tree {tree_id.hex()[:16]}"
-    return decode_tree(codec.unpack_document(repo.read_blob(BlobType.TREE, tree_id), what), what)
+    return decode_tree(
+        codec.unpack_document(repo.reader.read_blob(BlobType.TREE, tree_id), what), what
+    )
 
 
 def iter_chunk_refs(repo: Repository, stream: Stream) -> Iterator[ChunkRef]:
@@ -59,7 +61,7 @@ def iter_chunk_refs(repo: Repository, stream: Stream) -> Iterator[ChunkRef]:
     for ref in stream.lists:
         what = f"chunk list {ref.id.hex()[:16]}"
         chunks = decode_chunk_list(
-            codec.unpack_document(repo.read_blob(BlobType.TREE, ref.id), what), what
+            codec.unpack_document(repo.reader.read_blob(BlobType.TREE, ref.id), what), what
         )
         if len(chunks) != ref.count or sum(c.length for c in chunks) != ref.size:
             raise IntegrityError(f"{what} does not match the tree that refers to it")
@@ -78,7 +80,7 @@ def iter_stream(repo: Repository, stream: Stream) -> Iterator[bytes]:
     """The bytes of a stored stream, chunk by chunk, each verified."""
     total = 0
     for ref in iter_chunk_refs(repo, stream):
-        data = repo.read_blob(BlobType.DATA, ref.id)
+        data = repo.reader.read_blob(BlobType.DATA, ref.id)
         if len(data) != ref.length:
             raise IntegrityError(f"chunk {ref.id.hex()[:16]} has the wrong length")
         total += len(data)
@@ -267,7 +269,7 @@ def restore_file(
     progress.start("Restoring", snapshot.size)
     try:
         tree = load_tree(repo, snapshot.tree)
-        with repo.staged(repo.frames_holding(chunk_ids(repo, tree.parts))):
+        with repo.reader.staged(repo.reader.frames_holding(chunk_ids(repo, tree.parts))):
             write_then_rename(target, render(repo, tree, workers), progress, matches)
     finally:
         progress.done()

@@ -16,7 +16,7 @@ from lkvault.vault.errors import IntegrityError
 from lkvault.vault.format import zstdframe
 from lkvault.vault.format.crypto import BlobType
 from lkvault.vault.progress import NoPhase, Phase, Progress
-from lkvault.vault.repository import repo as repository
+from lkvault.vault.repository import blobreader
 from lkvault.vault.repository.index import encode_index, pack_name
 from lkvault.vault.repository.pack import (
     MAX_DICT_BLOBS,
@@ -162,12 +162,12 @@ class BlobWriter:
                 continue
             if total + location.length > DICTIONARY_TARGET or len(chosen) >= MAX_DICT_BLOBS:
                 break
-            frames = self.repo.decode_set(location.frame)
+            frames = self.repo.reader.decode_set(location.frame)
             if frames is None:
                 continue
             if frames & ~decoded:
                 merged = decoded | frames
-                if merged.bit_count() >= repository.MAX_DECODE_FRAMES:  # the new frame is one more
+                if merged.bit_count() >= blobreader.MAX_DECODE_FRAMES:  # the new frame is one more
                     continue
                 decoded = merged
             chosen.append(BlobRef(location.type, blob_id))
@@ -189,7 +189,7 @@ class BlobWriter:
             dictionary = None
             if refs:
                 try:
-                    content = b"".join(self.repo.read_blob(ref.type, ref.id) for ref in refs)
+                    content = b"".join(self.repo.reader.read_blob(ref.type, ref.id) for ref in refs)
                     dictionary = Dictionary(refs, content, depth)
                 except IntegrityError:
                     dictionary = None  # a damaged old blob only costs the saving; verify says

@@ -32,7 +32,7 @@ def copy_frame_blobs(
     """Store ``blobs`` of one frame again through ``writer`` (a fresh one: plain frames, or
     compressed against ``bases``, stored blobs that stay); each is checked against its keyed
     id. Returns the bytes copied."""
-    content = repo.frame_content(ref)
+    content = repo.reader.frame_content(ref)
     copied = 0
     for blob in blobs:
         data = content[blob.offset : blob.offset + blob.length]

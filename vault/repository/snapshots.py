@@ -103,7 +103,7 @@ def snapshot_names(repo: Repository) -> list[str]:
 
 
 def read_snapshot(repo: Repository, name: str) -> Snapshot:
-    document = repo.read_document(SNAPSHOTS_PREFIX, ObjectType.SNAPSHOT, name)
+    document = repo.documents.read(SNAPSHOTS_PREFIX, ObjectType.SNAPSHOT, name)
     snapshot_id = bytes.fromhex(name[len(SNAPSHOTS_PREFIX) :])
     return Snapshot.from_document(snapshot_id, document, f"snapshot {name}")
 
@@ -127,7 +127,9 @@ def load_snapshots(repo: Repository, on_error: Any = None) -> list[Snapshot]:
 
 def write_snapshot(repo: Repository, snapshot: Snapshot) -> Snapshot:
     """Store a snapshot record; its id is the keyed id of its sealed plaintext."""
-    snapshot_id = repo.write_document(SNAPSHOTS_PREFIX, ObjectType.SNAPSHOT, snapshot.to_document())
+    snapshot_id = repo.documents.write(
+        SNAPSHOTS_PREFIX, ObjectType.SNAPSHOT, snapshot.to_document()
+    )
     return Snapshot(**{**snapshot.__dict__, "id": snapshot_id})
 
 
@@ -194,7 +196,7 @@ def load_forgotten(repo: Repository, on_error: Any = None) -> dict[bytes, Forgot
     for name in forget_record_names(repo):
         what = f"forget record {name}"
         try:
-            document = repo.read_document(FORGET_PREFIX, ObjectType.FORGET, name)
+            document = repo.documents.read(FORGET_PREFIX, ObjectType.FORGET, name)
             codec.field(document, "time", str, what)
             for item in codec.field(document, "snapshots", list, what):
                 entry = Forgotten.from_document(item, what)
@@ -213,7 +215,7 @@ def write_forget_record(repo: Repository, entries: list[Forgotten]) -> bytes:
         "time": repo.clock().isoformat(),
         "snapshots": [e.to_document() for e in entries],
     }
-    return repo.write_document(FORGET_PREFIX, ObjectType.FORGET, document)
+    return repo.documents.write(FORGET_PREFIX, ObjectType.FORGET, document)
 
 
 def chain_end(snapshots: list[Snapshot], forgotten: dict[bytes, Forgotten]) -> tuple[int, bytes]:

@@ -214,16 +214,16 @@ def diff(
     _diff_text(before, after, result, limit)
 
 
-def _not_of_member(snap: Snapshot, chosen: MemberView) -> str:
+ONE_MEMBER_HINT = "compare two exports of one member (see --member)"
+
+
+def _not_of_member(snap: Snapshot, chosen: MemberView, hint: str = ONE_MEMBER_HINT) -> str:
     from lkvault.vault import owner_of
 
     owner = owner_of(snap)
     whose = f"{owner.name}'s" if owner else "another member's"
     assert chosen.member is not None  # a snapshot is left out only when a member is chosen
-    return (
-        f"snapshot {snap.short_id} is {whose} export, not {chosen.member.name}'s: compare two "
-        "exports of one member (see --member)"
-    )
+    return f"snapshot {snap.short_id} is {whose} export, not {chosen.member.name}'s: {hint}"
 
 
 def _more(shown: int, total: int) -> None:
@@ -380,6 +380,7 @@ def timeline(
                 "kind": summary.kind if summary else None,
                 "export": summary is not None,
                 "connections": counts.get("connections"),
+                "connections_hidden": counts.get("connections_hidden"),
                 "conversations": counts.get("conversations"),
                 "messages": counts.get("messages"),
             }
@@ -470,15 +471,25 @@ def contacts(
     ] = None,
     force: Annotated[bool, typer.Option(help="Replace the output file if it exists.")] = False,
     at: AtOption = None,
+    member: MemberOption = None,
     vault: VaultOption = None,
     json: JsonOption = False,
 ) -> None:
     """Your connections as contacts, in a vCard or CSV file.
 
     Name, company, title, email where present, profile URL and the day you connected (as a
-    note), for Google Contacts, Apple Contacts (vCard) or Outlook (CSV).
+    note), for Google Contacts, Apple Contacts (vCard) or Outlook (CSV). Hidden members
+    (LinkedIn gives neither their name nor their profile) are left out, and counted.
+    Of the newest export of one member (--member) unless SNAPSHOT or --at says which.
     """
-    from lkvault.vault import check_replaceable, contacts_csv, exportable, vcards, write_then_rename
+    from lkvault.vault import (
+        check_replaceable,
+        contacts_csv,
+        contacts_left_out,
+        exportable,
+        vcards,
+        write_then_rename,
+    )
 
     kind = format.lower()
     if kind not in ("vcf", "csv"):
@@ -488,18 +499,19 @@ def contacts(
     opened = open_vault(vault)
     found = opened.snapshots()
     print_warnings(opened)
-    chosen = _choose(opened, snapshot_ref, at, found)
+    chosen = _choose_of_member(opened, snapshot_ref, at, found, member)
     export = _export_of(opened, chosen)
     people = exportable(export.connections)
     text = vcards(people) if kind == "vcf" else contacts_csv(people)
-    skipped = len(export.connections) - len(people)
+    hidden = len(export.connections) - len(people)
     if output is not None:
         write_then_rename(output, [text.encode("utf-8")], NoProgress())
     document = {
         "snapshot": render.snapshot_json(chosen),
         "format": kind,
+        "connections": len(export.connections),
         "contacts": len(people),
-        "skipped_without_name": skipped,
+        "hidden_left_out": hidden,
         "output": str(output) if output is not None else None,
     }
     if json:
@@ -509,13 +521,29 @@ def contacts(
         return
     if output is None:
         sys.stdout.write(text)
-        return
-    note = f" ({skipped} hidden members without a name left out)" if skipped else ""
-    render.stdout.print(
-        f"Wrote {render.plural(len(people), 'contact')} of snapshot {chosen.short_id} "
-        f"to {output}{note}",
-        markup=False,
-    )
+    else:
+        render.stdout.print(
+            f"Wrote {render.plural(len(people), 'contact')} of snapshot {chosen.short_id} "
+            f"to {output}",
+            markup=False,
+        )
+    left_out = contacts_left_out(hidden, len(export.connections))
+    if left_out is not None:
+        render.stderr.print(f"lkvault: {left_out}", markup=False)
+
+
+def _choose_of_member(
+    opened: Vault, ref: str | None, at: str | None, found: list[Snapshot], member: str | None
+) -> Snapshot:
+    """The snapshot SNAPSHOT or --at names, else the newest export; of the member --member
+    names (a usage error for a snapshot of another member), else of the newest export's."""
+    if member is None:
+        return _choose(opened, ref, at, found)
+    chosen = one_member(found, member)
+    picked = _choose(opened, ref, at, chosen.snapshots if ref is None else found)
+    if picked not in chosen:
+        raise UsageError(_not_of_member(picked, chosen, "see 'lkvault list'"))
+    return picked
 
 
 # --- status ----------------------------------------------------------------------------------
@@ -627,7 +655,7 @@ def _status_out(
             if summary.headline:
                 out.print(render.shown(f"  Headline: {summary.headline}"), markup=False)
             out.print(
-                f"  {c.get('connections', 0):,} connections, {c.get('messages', 0):,} messages "
+                f"  {render.connections_count(c)}, {c.get('messages', 0):,} messages "
                 f"in {c.get('conversations', 0):,} conversations, "
                 f"{c.get('invitations', 0):,} invitations",
                 markup=False,

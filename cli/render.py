@@ -125,6 +125,14 @@ def export_json(snap: Snapshot) -> dict[str, Any] | None:
     return summary_document(summary) if summary is not None else None
 
 
+def connections_count(counts: dict[str, int]) -> str:
+    """'4,012 connections (45 hidden)': every row of Connections.csv, the hidden members'
+    among them said when the summary knows how many (summaries of lkvault 0.4 and later)."""
+    from .browse.present import connections_count as wording  # the browse page's words
+
+    return wording(counts.get("connections", 0), counts.get("connections_hidden") or 0)
+
+
 def export_brief(snap: Snapshot) -> str:
     """A compact line of what a snapshot's export holds, e.g. 'basic 2026-01-15: 344
     connections, 1,503 messages'; '' for a snapshot that is not a LinkedIn export."""

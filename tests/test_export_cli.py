@@ -43,7 +43,7 @@ def test_list_shows_what_each_export_holds(cli, two_exports, tmp_path: Path) -> 
     listed = cli("list", "--json").json()
     assert [s["id"] for s in listed] == [first, second]
     assert listed[0]["export"] == {
-        "format": 2,
+        "format": 3,
         "kind": "basic",
         "date": "2026-01-15",
         "date_from": "name",
@@ -141,7 +141,8 @@ def test_contacts_as_vcard_and_csv(cli, two_exports, tmp_path: Path) -> None:  #
     assert done.code == 0, done.err
     cards = list(vobject.readComponents(target.read_text(encoding="utf-8")))
     hidden = 344 - len(cards)
-    assert len(cards) > 300 and f"{hidden} hidden members" in done.out
+    assert len(cards) > 300
+    assert f"{hidden} of 344 connections left out: hidden members" in done.err
     assert all(card.url.value.startswith("https://www.linkedin.com/in/") for card in cards)
     refused = cli("contacts", "-f", "vcf", "-o", str(target))
     assert refused.code == 2 and "--force" in assert_one_line_error(refused.err)

@@ -321,7 +321,7 @@ def test_summaries_written_before_the_member_was_recorded_still_read() -> None:
     odd = dict(old, member={"name": 7, "from": "profile"}, set_aside="x")
     assert summary_from_document(odd) == summary  # malformed new fields read as absent
     document = summary_document(summary)
-    assert document["member"] is None and document["format"] == 2
+    assert document["member"] is None and document["format"] == 3
 
 
 def test_person_histories_keep_to_the_member_shown(vault, tmp_path: Path) -> None:  # noqa: ANN001

@@ -117,7 +117,7 @@ def test_current_export_counts_every_category(tmp_path: Path) -> None:
     )
     export = load_zip(path)
     assert summary_document(summarize(export)) == {
-        "format": 2,
+        "format": 3,
         "kind": "basic",
         "date": "2026-05-09",
         "date_from": "name",
@@ -126,6 +126,7 @@ def test_current_export_counts_every_category(tmp_path: Path) -> None:
         "set_aside": [],
         "counts": {
             "connections": 3,  # the hidden member's row counts; the all-empty row does not
+            "connections_hidden": 1,
             "conversations": 3,
             "messages": 4,
             "invitations": 2,
@@ -158,6 +159,7 @@ def test_current_export_counts_every_category(tmp_path: Path) -> None:
 # 2 recommendations received and 1 given, 26 endorsements received.
 SAMPLE_COUNTS = {
     "connections": 344,
+    "connections_hidden": 2,  # rows of hidden members, among the 344
     "conversations": 359,
     "messages": 1503,
     "invitations": 129,

@@ -41,8 +41,8 @@ PUBLIC_API = {
     "Export", "EXPORT_TABLES", "Connection", "Conversation", "Endorsement", "Invitation",
     "Message", "Recommendation", "participants", "summary_document", "summary_from_document",
     "ExportDiff", "diff_exports", "diff_document", "DIFF_FILES", "contacts_csv", "vcards",
-    "exportable", "DownloadWatcher", "Seen", "read_messages", "MessageColumns", "MessageList",
-    "MessageTable", "LazySequence",
+    "exportable", "contacts_left_out", "DownloadWatcher", "Seen", "read_messages",
+    "MessageColumns", "MessageList", "MessageTable", "LazySequence",
 }  # fmt: skip
 
 

@@ -56,6 +56,7 @@ if TYPE_CHECKING:
         summary_from_document,
     )
     from lkvault.vault.export.contacts import contacts_csv, exportable, vcards
+    from lkvault.vault.export.contacts import left_out_line as contacts_left_out
     from lkvault.vault.export.diff import COMPARED as DIFF_FILES
     from lkvault.vault.export.diff import ExportDiff, diff_document, diff_exports
     from lkvault.vault.export.layout import TABLES as EXPORT_TABLES
@@ -108,6 +109,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "summary_from_document": ("lkvault.vault.export", "summary_from_document"),
     "contacts_csv": ("lkvault.vault.export.contacts", "contacts_csv"),
     "exportable": ("lkvault.vault.export.contacts", "exportable"),
+    "contacts_left_out": ("lkvault.vault.export.contacts", "left_out_line"),
     "vcards": ("lkvault.vault.export.contacts", "vcards"),
     "DIFF_FILES": ("lkvault.vault.export.diff", "COMPARED"),
     "ExportDiff": ("lkvault.vault.export.diff", "ExportDiff"),
@@ -230,6 +232,7 @@ __all__ = [
     "diff_exports",
     "encode_paper_key",
     "exportable",
+    "contacts_left_out",
     "is_remote",
     "latest_snapshot",
     "member_view",

@@ -109,10 +109,11 @@ class Catalog:
         def connected(c: Connection) -> date:
             return c.connected_on or date.min
 
-        # Real exports hold "ghost" rows (deleted members): no name, only a date. They are
-        # kept out of the list a person reads.
-        people = [c for c in connections if c.name or c.url]
-        self.connections = sorted(people, key=connected, reverse=True)
+        # Every row of Connections.csv is a connection, as LinkedIn counts them: a hidden
+        # member's row (no name, no URL, only a day) is listed as such, never as a person.
+        self.connections = sorted(connections, key=connected, reverse=True)
+        self.hidden_connections = sum(1 for c in self.connections if c.hidden)
+        self.contacts = len(self.connections) - self.hidden_connections
         self._order: dict[str, list[int]] = {}
         numbers = range(len(self.connections))
         self._order["recent"] = list(numbers)
@@ -122,6 +123,7 @@ class Catalog:
         self._order["name"] = sorted(
             numbers,
             key=lambda n: (
+                self.connections[n].hidden,
                 fold(self.connections[n].last_name or self.connections[n].first_name),
                 fold(self.connections[n].first_name),
             ),
@@ -139,7 +141,9 @@ class Catalog:
             " ".join(filter(None, (c.name, c.company, c.position, c.email)))
             for c in self.connections
         )
-        self.by_person = {person_id(c.key): n for n, c in enumerate(self.connections)}
+        self.by_person = {
+            person_id(c.key): n for n, c in enumerate(self.connections) if not c.hidden
+        }
 
     def search_connections(self, query: str, order: ConnectionOrder, page: int) -> Page:
         hits = self.connection_index.search(query)

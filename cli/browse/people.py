@@ -104,7 +104,7 @@ class People:
         for version in self.versions:
             present = {c.key for c in version.export.connections}
             for connection in version.export.connections:
-                if not (connection.name or connection.url):
+                if connection.hidden:  # one hidden member cannot be told from another
                     continue
                 key = self._alias.get(connection.key, connection.key)
                 same = _name_and_day(connection)

@@ -69,6 +69,14 @@ def count(number: int, noun: str, capped: bool = False) -> str:
     return f"{number:,}{more} {noun}{'' if number == 1 and not capped else 's'}"
 
 
+HIDDEN_MEMBER = "Hidden member"  # a row of Connections.csv with neither name nor profile URL
+
+
+def connections_count(number: int, hidden: int) -> str:
+    """'4,012 connections (45 hidden)', as the command line counts them too."""
+    return count(number, "connection") + (f" ({hidden:,} hidden)" if hidden else "")
+
+
 def snippet(text: str, query: str, width: int = 180) -> Snippet:
     """Up to ``width`` characters of ``text`` around the first searched word, words marked
     wherever search found them: in the text folded as search folds it ('lukasz' marks

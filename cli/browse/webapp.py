@@ -59,6 +59,8 @@ def _templates() -> Jinja2Templates:
     environment.filters.update(when=present.when, day=present.day, text=present.display_text)
     environment.globals.update(
         count=present.count,
+        connections_count=present.connections_count,
+        HIDDEN_MEMBER=present.HIDDEN_MEMBER,
         snippet=present.snippet,
         person_id=person_id,
         link_target=present.link_target,
@@ -274,15 +276,17 @@ class Browse:
             c = catalog.connections[n]
             items.append(
                 {
-                    "name": c.name or c.url or "",
-                    "href": f"{root}/people/{person_id(c.key)}",
+                    "name": present.HIDDEN_MEMBER if c.hidden else c.name or c.url or "",
+                    "href": None if c.hidden else f"{root}/people/{person_id(c.key)}",
+                    "hidden": c.hidden,
                     "company": c.company or "",
                     "position": c.position or "",
                     "connected": present.day(c.connected_on),
                     "email": c.email or "",
                 }
             )
-        return _page_json(page, present.count(page.total, "connection"), items)
+        hidden = catalog.hidden_connections if not query.strip() else 0
+        return _page_json(page, present.connections_count(page.total, hidden), items)
 
     def api_conversations(self, request: Request) -> Response:
         snapshot = self._snapshot(request)

@@ -2,9 +2,11 @@
 
 Pure: records in, text out. Every named connection becomes one contact with its name,
 company, title, email (when the person allows it), LinkedIn profile URL and the day you
-connected (as a note). Connections without a name (LinkedIn's rows for hidden members) are
-left out. The vCard writer is lkvault's own: vobject (checked, 0.9.9) does not fold a line
-of fewer than 75 characters that is longer than 75 octets (e.g. CJK names).
+connected (as a note). A connection with a profile URL but no name is written with what is
+known (the URL as its name); a hidden member's row (``Connection.hidden``: neither name nor
+URL, only a day) says nothing a contact could hold and is left out, which the caller says.
+The vCard writer is lkvault's own: vobject (checked, 0.9.9) does not fold a line of fewer
+than 75 characters that is longer than 75 octets (e.g. CJK names).
 """
 
 from __future__ import annotations
@@ -34,8 +36,18 @@ LABEL = "LinkedIn"
 
 
 def exportable(connections: Iterable[Connection]) -> list[Connection]:
-    """The connections that can become contacts: those with a name."""
-    return [c for c in connections if c.first_name or c.last_name]
+    """The connections that can become contacts: all but hidden members' rows."""
+    return [c for c in connections if not c.hidden]
+
+
+def left_out_line(hidden: int, total: int) -> str | None:
+    """The one line saying which connections ``exportable`` left out and why (None: none)."""
+    if not hidden:
+        return None
+    return (
+        f"{hidden:,} of {total:,} connections left out: hidden members, whose name and profile "
+        "LinkedIn does not give (members who left LinkedIn or hide their profile)"
+    )
 
 
 def note(connection: Connection) -> str:
@@ -78,7 +90,7 @@ def vcard(connection: Connection) -> str:
         "BEGIN:VCARD",
         "VERSION:3.0",
         f"N:{escape_text(connection.last_name)};{escape_text(connection.first_name)};;;",
-        f"FN:{escape_text(connection.name)}",
+        f"FN:{escape_text(connection.name or ''.join((connection.url or '').split()))}",
     ]
     if connection.company:
         lines.append(f"ORG:{escape_text(connection.company)}")
@@ -99,7 +111,7 @@ def vcard(connection: Connection) -> str:
 
 
 def vcards(connections: Iterable[Connection]) -> str:
-    """All named connections as one .vcf file."""
+    """All connections but hidden members' rows as one .vcf file."""
     return "".join(vcard(c) for c in exportable(connections))
 
 
@@ -116,7 +128,8 @@ def spreadsheet_safe(value: str) -> str:
 
 
 def contacts_csv(connections: Iterable[Connection]) -> str:
-    """All named connections as CSV with Google Contacts' column names (RFC 4180, CRLF)."""
+    """All connections but hidden members' rows as CSV with Google Contacts' column names
+    (RFC 4180, CRLF)."""
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)

@@ -18,16 +18,15 @@ from typing import IO
 from lkvault.vault.export import records
 from lkvault.vault.export.layout import classify_versions, export_identity
 from lkvault.vault.export.load import LABELS
-from lkvault.vault.export.model import ExportSummary, Owner
+from lkvault.vault.export.model import ExportSummary, Owner, is_hidden
 from lkvault.vault.export.owner import MessageOwner, profile_owner
-from lkvault.vault.export.summary import COUNTS
+from lkvault.vault.export.summary import COUNTS, HIDDEN
 from lkvault.vault.export.tables import TableError, TableRows, filled_rows, stream_table
 
 MemberStreams = Mapping[str, Callable[[], IO[bytes]]]
 
 # Tables whose rows are only counted (each summary count is the number of rows of its table).
 COUNTED = {
-    "connections": "connections",
     "recommendations_received": "recommendations_received",
     "recommendations_given": "recommendations_given",
     "endorsements_received": "endorsements_received",
@@ -97,6 +96,17 @@ def _first_row(source: TableRows) -> list[str] | None:
     return first
 
 
+def _connections(source: TableRows) -> tuple[int, int]:
+    """The number of connections, and how many of them are hidden members' rows."""
+    first, last = _cell(source.columns, "firstname"), _cell(source.columns, "lastname")
+    url = _cell(source.columns, "url", "profileurl")
+    count = hidden = 0
+    for cells in filled_rows(source.records):
+        count += 1
+        hidden += is_hidden(first(cells), last(cells), url(cells))
+    return count, hidden
+
+
 def _count(source: TableRows) -> int:
     return sum(1 for _ in filled_rows(source.records))
 
@@ -117,7 +127,7 @@ def count_export(
     names = list(members)
     tables, _, set_aside = classify_versions(names)
     recognised, kind, when = export_identity(archive_name, names)
-    counts = dict.fromkeys(COUNTS, 0)
+    counts = dict.fromkeys((*COUNTS, HIDDEN), 0)
     conversation_ids: set[int] = set()
     headline: str | None = None
     profile_read = False
@@ -156,6 +166,10 @@ def count_export(
                     source, (number, part_owner) = stream_table(opener, wanted, _invitations)
                     by_invitations.merge(part_owner)
                     counts["invitations"] += number
+                elif table == "connections":
+                    source, (number, hidden) = stream_table(opener, wanted, _connections)
+                    counts["connections"] += number
+                    counts[HIDDEN] += hidden
                 elif table in COUNTED:
                     source, number = stream_table(opener, wanted, _count)
                     counts[COUNTED[table]] += number

@@ -3,8 +3,8 @@
 Pure. Connections are matched by profile URL, else by name (2018 exports carry no URL); those
 left are matched by name and connected-on date, which finds a member who changed their
 public profile URL (reported as such, not as one removed and one added). Connections with
-neither name nor URL (LinkedIn's "hidden" rows of deleted or private members) cannot be
-matched and are only counted. Rows that occur several times are matched as many times. A
+neither name nor URL (hidden members' rows, ``Connection.hidden``) cannot be matched and are
+only counted, before and after. Rows that occur several times are matched as many times. A
 table one of the two exports has no file for (an export of some categories only) is not
 compared: the diff says which file was missing instead of counting everything as new.
 """
@@ -155,7 +155,7 @@ def _pair_off(
 
 def _connections(old: list[Connection], new: list[Connection], result: ExportDiff) -> None:
     def named(found: list[Connection]) -> list[Connection]:
-        return [c for c in found if c.url or c.name]
+        return [c for c in found if not c.hidden]
 
     old_named, new_named = named(old), named(new)
     result.hidden = (len(old) - len(old_named), len(new) - len(new_named))

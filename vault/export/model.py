@@ -29,11 +29,27 @@ class Connection:
         return " ".join(part for part in (self.first_name, self.last_name) if part)
 
     @property
+    def hidden(self) -> bool:
+        """A hidden member's row (see ``is_hidden``)."""
+        return is_hidden(self.first_name, self.last_name, self.url)
+
+    @property
     def key(self) -> str:
         """Identity across snapshots: the profile URL, else the lower-cased name."""
         if self.url:
             return self.url.rstrip("/").lower()
         return "name:" + self.name.casefold()
+
+
+def is_hidden(first_name: str, last_name: str, url: str | None) -> bool:
+    """Whether a row of Connections.csv is a hidden member's: LinkedIn gives neither a name
+    nor a profile URL (a member who left LinkedIn or hides their profile), only the day.
+
+    The one rule of every count: such a row is a connection (LinkedIn counts it, and so does
+    every summary, diff, timeline and browse page), shown as hidden; it cannot be told apart
+    from another hidden one, so it is never matched across exports nor made a contact.
+    """
+    return not (first_name.strip() or last_name.strip() or (url or "").strip())
 
 
 @dataclass(frozen=True)

@@ -22,19 +22,24 @@ COUNTS = (
     "endorsements_received",
     "positions",
 )
+# How many of the connections are hidden members' rows (model.is_hidden): counted among the
+# connections too. Summaries of format 2 and before do not say (then it is unknown).
+HIDDEN = "connections_hidden"
 KINDS = ("basic", "complete", "contacts")
 OWNER_SOURCES = ("profile", "messages", "invitations")
 DATE_SOURCES = ("name", "contents", "modified")
 # 1: kind, date, headline, counts. 2 adds member (whose export it is) and set_aside (files
 # that are another version of a table read from another file). Absent means 1. date_from
-# (where the date comes from) may be in either; absent, the date came from the name.
-SUMMARY_FORMAT = 2
+# (where the date comes from) may be in either; absent, the date came from the name. 3 adds
+# counts.connections_hidden.
+SUMMARY_FORMAT = 3
 
 
 def summarize(export: Export) -> ExportSummary:
     """Kind, date, headline and the count of each category (see ``COUNTS``)."""
     counts = {
         "connections": len(export.connections),
+        HIDDEN: sum(1 for c in export.connections if c.hidden),
         "conversations": len(conversations(export.messages)),
         "messages": len(export.messages),
         "invitations": len(export.invitations),
@@ -61,7 +66,8 @@ def summary_document(summary: ExportSummary) -> dict[str, Any]:
         "date": summary.date.isoformat() if summary.date else None,
         "date_from": (summary.date_from or "name") if summary.date else None,
         "headline": summary.headline,
-        "counts": {name: int(summary.counts.get(name, 0)) for name in COUNTS},
+        "counts": {name: int(summary.counts.get(name, 0)) for name in COUNTS}
+        | ({HIDDEN: summary.counts[HIDDEN]} if HIDDEN in summary.counts else {}),
         "member": {"name": owner.name, "from": owner.source} if owner is not None else None,
         "set_aside": [
             {"file": s.name, "read_instead": s.kept, "table": s.table, "why": s.reason}

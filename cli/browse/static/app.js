@@ -28,7 +28,7 @@
     connections(item) {
       const row = el("tr");
       const name = el("td");
-      name.appendChild(link(item.href, item.name));
+      name.appendChild(item.href ? link(item.href, item.name) : el("span", item.name, "muted"));
       row.append(name, el("td", item.company), el("td", item.position), el("td", item.connected, "date"));
       return row;
     },

@@ -85,7 +85,7 @@ def browse(
     sock = bind(port)
     try:
         opened = open_vault(vault)
-        found = opened.snapshots()
+        found = opened.attributed(opened.snapshots())
         print_warnings(opened)
         warn_rollback(opened, found)
         picked = (

@@ -170,7 +170,7 @@ def diff(
     from lkvault.vault import diff_document, diff_exports, latest_snapshot, snapshot_day
 
     opened = open_vault(vault)
-    found = opened.snapshots()
+    found = opened.attributed(opened.snapshots())
     print_warnings(opened)
     picks = [opened.find(ref, found) for ref in (old, new) if ref is not None]
     picks += [snapshot_at(opened, text, found) for text in at or []]
@@ -362,7 +362,7 @@ def timeline(
     from lkvault.vault import latest_snapshot, missing_months, snapshot_day, summary_from_document
 
     opened = open_vault(vault)
-    chosen = one_member(opened.snapshots(), member)
+    chosen = one_member(opened.attributed(opened.snapshots()), member)
     found = chosen.snapshots
     print_warnings(opened)
     if not json:
@@ -539,6 +539,7 @@ def _choose_of_member(
     names (a usage error for a snapshot of another member), else of the newest export's."""
     if member is None:
         return _choose(opened, ref, at, found)
+    found = opened.attributed(found)
     chosen = one_member(found, member)
     picked = _choose(opened, ref, at, chosen.snapshots if ref is None else found)
     if picked not in chosen:
@@ -573,7 +574,7 @@ def status(
     from lkvault.vault import latest_snapshot, snapshot_day
 
     opened = open_vault(vault)
-    chosen = one_member(opened.snapshots(), member)
+    chosen = one_member(opened.attributed(opened.snapshots()), member)
     found = chosen.snapshots
     print_warnings(opened)
     if not json:

@@ -161,6 +161,7 @@ def list_(
     found = opened.snapshots()
     print_warnings(opened)
     warn_rollback(opened, found)
+    found = opened.attributed(found)  # whose export each is, also of lkvault 0.3 and before
     if at is not None:
         found = [snapshot_at(opened, at, found)]
     if json:

@@ -50,7 +50,7 @@ from lkvault.vault.repository.snapshots import (
 
 if TYPE_CHECKING:
     from lkvault.vault.export.load import MemberReaders
-    from lkvault.vault.export.model import Export
+    from lkvault.vault.export.model import Export, Owner
     from lkvault.vault.operations import (
         checker,
         compactor,
@@ -137,6 +137,8 @@ class Vault:
         self.env = env
         self.heads = HeadState(env.state_dir, repo.keys.vault_id)
         self.warnings: list[str] = []
+        # Whose export each snapshot stored before lkvault recorded it is, once read (by id).
+        self._owners: dict[bytes, Owner | None] = {}
 
     def _history(self) -> list[Snapshot]:
         """Every readable snapshot; unreadable records become warnings, not failures."""
@@ -527,6 +529,17 @@ class Vault:
                 f"(the oldest is of {oldest.isoformat()})"
             )
         return chosen
+
+    def attributed(self, snapshots: list[Snapshot]) -> list[Snapshot]:
+        """``snapshots`` with the member of each export stored before lkvault recorded it
+        (lkvault 0.3 and before) read from its stored Profile.csv, else its messages, as
+        for a new snapshot; once per snapshot and open vault (see operations.attribution)."""
+        from lkvault.vault.operations.attribution import attributed, unattributed
+
+        if not any(unattributed(s) and s.id not in self._owners for s in snapshots):
+            return attributed(self.repo, snapshots, self._owners)  # nothing to read
+        with self._locked(exclusive=False), self.env.parsing():
+            return attributed(self.repo, snapshots, self._owners)
 
     def export(self, snapshot: Snapshot) -> Export:
         """Everything lkvault understands of a stored export (empty for a non-zip snapshot)."""

@@ -23,6 +23,7 @@ from lkvault.vault.format.tree import Part, Tree, content_streams, encode_tree, 
 from lkvault.vault.ingest.streams import READ_BLOCK, Ingest, PreviousVersion, StreamStore
 from lkvault.vault.ingest.zipingest import FileReader, KnownMember, ZipIngester
 from lkvault.vault.ingest.zipscan import ZipLimits, format_size
+from lkvault.vault.operations.attribution import owner_reader
 from lkvault.vault.operations.export_sources import contacts_of_file, export_of_file
 from lkvault.vault.operations.members import change_warning
 from lkvault.vault.operations.restorer import chunk_ids, iter_chunk_refs, load_tree
@@ -273,7 +274,9 @@ def _record(
         export_of_file(path, name) if ingest.tree.kind == "zip" else contacts_of_file(path, name)
     )
     summary = summary_from_document(export)
-    member_changed = change_warning(history, summary.owner if summary is not None else None)
+    member_changed = change_warning(
+        history, summary.owner if summary is not None else None, owner_reader(repo)
+    )
     if member_changed is not None:
         export_warnings = [*export_warnings, member_changed]
     # The chain continues from the newest snapshot ever stored, forgotten or not.

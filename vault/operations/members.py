@@ -4,14 +4,16 @@ Pure. A snapshot's summary records the member whose export it is (``Owner``: fro
 else from the messages). One vault may hold the exports of several members (an agency, a
 couple, a mistake); comparing one member's export with another's means nothing, so diff,
 timeline, status, person histories and browse keep to one member: the one asked for, else
-the member of the newest export. A snapshot whose member is not known (stored before lkvault
-recorded it, a contacts file, an export with neither profile nor messages) belongs to every
-member's view: nothing says it is someone else's.
+the member of the newest export. The member of a snapshot stored before lkvault recorded it
+is read from its stored export (``operations.attribution``) before these are asked. A
+snapshot whose member is not known (a contacts file, an export with neither profile nor
+messages, or one that cannot be read) belongs to every member's view: nothing says it is
+someone else's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from lkvault.vault.export.model import Owner, owner_key
@@ -86,13 +88,18 @@ def view(
     return MemberView(member, kept, others)
 
 
-def change_warning(history: Sequence[Snapshot], new: Owner | None) -> str | None:
+def change_warning(
+    history: Sequence[Snapshot],
+    new: Owner | None,
+    owner: Callable[[Snapshot], Owner | None] = owner_of,
+) -> str | None:
     """A warning when the export being stored is another member's than the newest export
-    before it whose member is known; None when it is the same member, or nothing is known."""
+    before it whose member is known (by ``owner``: the recorded one unless the caller reads
+    the stored exports too); None when it is the same member, or nothing is known."""
     if new is None:
         return None
     for snapshot in reversed(history):
-        before = owner_of(snapshot)
+        before = owner(snapshot)
         if before is None:
             continue
         if before.key == new.key:

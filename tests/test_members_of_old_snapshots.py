@@ -1,0 +1,117 @@
+"""Snapshots stored before lkvault recorded whose export each is (lkvault 0.3, vault format 3)
+are attributed from their stored export, so every command keeps to one member's exports
+with them as with new ones (issue 20): a golden vault of 0.3 with another member's export
+stored after it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+from lkvault.vault import Environment, Vault
+
+from bench.exportgen import generate_export
+from tests.helpers_cli import Lk, assert_one_line_error
+from tests.test_browse_e2e import body, get, session, start
+from tests.test_golden_vault import FIXTURES
+
+GOLDEN = FIXTURES / "golden-v3"
+GOLDEN_PASSPHRASE = json.loads((GOLDEN / "manifest.json").read_text())["passphrase"]
+OLD_MEMBER = "Ada"  # Profile.csv of both exports of the golden vault: 'First Name' only
+
+
+@pytest.fixture
+def old_vault(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:  # noqa: ANN001
+    """The golden vault of lkvault 0.3 (two exports of Ada, summaries without a member), then
+    an export of another member stored by this lkvault; the ids, oldest first."""
+    shutil.copytree(GOLDEN / "vault", tmp_path / "vault")
+    monkeypatch.setenv("LKVAULT_PASSWORD", GOLDEN_PASSPHRASE)
+    other = generate_export(
+        tmp_path / "Basic_LinkedInDataExport_03-15-2026.zip",
+        date=date(2026, 3, 15),
+        scale=0.1,
+        seed=2,
+    )
+    stored = cli("snapshot", str(other))
+    assert stored.code == 0, stored.err
+    # The warning of a new snapshot knows the older snapshots' member too.
+    assert "'s export, but the one before it (snapshot " in stored.err
+    assert f"is {OLD_MEMBER}'s" in stored.err
+    return [s["id"] for s in cli("list", "--json").json()]
+
+
+def test_old_snapshots_are_attributed_like_new_ones(cli, old_vault: list[str]) -> None:  # noqa: ANN001
+    listed = cli("list", "--json").json()
+    members = [(s["export"]["member"] or {}).get("name") for s in listed]
+    assert members[:2] == [OLD_MEMBER, OLD_MEMBER]
+    newest = members[2]
+    assert newest not in (None, OLD_MEMBER)
+    assert f"({OLD_MEMBER}'s)" in cli("list").out
+
+    timeline = cli("timeline", "--json").json()  # the newest export's member: not Ada's
+    assert [r["id"] for r in timeline["snapshots"]] == [old_vault[2]]
+    assert (timeline["member"], timeline["other_members"]) == (newest, [OLD_MEMBER])
+    ada = cli("timeline", "--member", "ada", "--json").json()
+    assert [r["id"] for r in ada["snapshots"]] == old_vault[:2]
+
+    status = cli("status", "--member", OLD_MEMBER, "--json", "--max-age", "100000").json()
+    assert (status["newest"]["id"], status["snapshots"]) == (old_vault[1], 2)
+    assert cli("status", "--json", "--max-age", "100000").json()["snapshots"] == 1
+
+    compared = cli("diff", "--member", OLD_MEMBER, "--json")
+    assert compared.code == 0, compared.err
+    assert (compared.json()["from"]["id"], compared.json()["to"]["id"]) == tuple(old_vault[:2])
+    alone = cli("diff")
+    assert alone.code == 2, alone.err
+    assert f"fewer than two LinkedIn exports of {newest}" in assert_one_line_error(alone.err)
+    mixed = cli("diff", old_vault[1][:12], old_vault[2][:12])
+    assert mixed.code == 2
+    assert f"is {newest}'s export, not {OLD_MEMBER}'s" in assert_one_line_error(mixed.err)
+
+
+def test_contacts_of_one_member(cli, old_vault: list[str]) -> None:  # noqa: ANN001
+    theirs = cli("contacts", "--json").json()
+    assert theirs["snapshot"]["id"] == old_vault[2] and theirs["contacts"] > 0
+    mine = cli("contacts", "--member", OLD_MEMBER, "--json").json()
+    assert mine["snapshot"]["id"] == old_vault[1]
+    dated = cli("contacts", "--member", OLD_MEMBER, "--at", "2026-01-31", "--json").json()
+    assert dated["snapshot"]["id"] == old_vault[0]
+    other = cli("contacts", "--member", OLD_MEMBER, old_vault[2][:12])
+    assert other.code == 2
+    assert f"not {OLD_MEMBER}'s: see 'lkvault list'" in assert_one_line_error(other.err)
+    unknown = cli("contacts", "--member", "Nobody Atall")
+    assert unknown.code == 2
+    assert "no export of a member named 'Nobody Atall'" in assert_one_line_error(unknown.err)
+
+
+def test_browse_and_person_histories_keep_to_the_old_member(
+    old_vault: list[str], tmp_path: Path
+) -> None:
+    lk = Lk(tmp_path / "vault", tmp_path / "state", password=GOLDEN_PASSPHRASE)
+    server = start(lk, "--member", OLD_MEMBER)
+    try:
+        cookie = session(server)
+        root = f"{server.base}/s/{old_vault[1][:8]}"
+        listed = body(get(server, f"{root}/snapshots", cookie=cookie))
+        assert old_vault[0][:8].encode() in listed and old_vault[2][:8].encode() not in listed
+    finally:
+        code, err = server.stop()
+    assert code == 0 and "Traceback" not in err
+    assert "the vault also holds exports of" in err
+
+
+def test_each_old_snapshot_is_read_once_per_open_vault(
+    old_vault: list[str], tmp_path: Path
+) -> None:
+    opened = Vault.open(
+        str(tmp_path / "vault"), GOLDEN_PASSPHRASE.encode(), Environment(state_dir=None)
+    )
+    found = opened.snapshots()
+    first = opened.attributed(found)
+    assert [s.export["member"]["name"] for s in first[:2]] == [OLD_MEMBER, OLD_MEMBER]
+    assert found[0].export is not None and "member" not in found[0].export  # as stored
+    shutil.rmtree(tmp_path / "vault" / "data")  # nothing more can be read from the vault
+    assert opened.attributed(found) == first

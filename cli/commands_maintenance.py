@@ -77,7 +77,8 @@ def forget(
     newest time on its members, else the day it was stored, so old exports stored on one day
     keep their own days, months and years; the table names the date used. Snapshots stored at
     a time in the future or out of sequence, or named for a day after they were stored,
-    count for no rule and are kept."""
+    count for no rule and are kept. A vault of several members' exports keeps what the
+    rules say of each member's, and files that are not exports are counted apart."""
     from lkvault.vault import Policy, parse_duration
 
     policy = Policy(

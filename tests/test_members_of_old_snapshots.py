@@ -115,3 +115,11 @@ def test_each_old_snapshot_is_read_once_per_open_vault(
     assert found[0].export is not None and "member" not in found[0].export  # as stored
     shutil.rmtree(tmp_path / "vault" / "data")  # nothing more can be read from the vault
     assert opened.attributed(found) == first
+
+
+def test_retention_keeps_each_members_exports(cli, old_vault: list[str]) -> None:  # noqa: ANN001
+    planned = cli("forget", "--keep-last", "1", "--dry-run", "--json")
+    assert planned.code == 0, planned.err
+    rows = planned.json()["snapshots"]
+    assert [r["keep"] for r in rows] == [False, True, True]
+    assert rows[1]["reasons"] == [f"last 1 of {OLD_MEMBER}"]

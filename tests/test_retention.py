@@ -182,3 +182,31 @@ def test_an_export_named_for_a_day_after_it_was_stored_is_flagged() -> None:
     }
     assert verdicts[1].reasons == ["monthly 1"]
     assert verdicts[2].flags == ["named for 2026-03-09, after the day it was stored (2026-03-01)"]
+
+
+def test_each_member_keeps_what_the_policy_says() -> None:
+    """Two members' exports a month apart each, a contacts file of no known member and a file
+    that is no export: keeping two months keeps two of each member's (not the two newest of
+    all), the contacts file counts among each member's, and the file never takes an export's
+    month."""
+    months = [(2025, 10), (2025, 11), (2025, 12), (2026, 1), (2026, 2), (2026, 3), (2026, 3)]
+    members = ["Ada Lovelace"] * 3 + [None, "grace  HOPPER", "Grace Hopper", None]
+    found = [
+        Candidate(bytes([n]) * 32, n, datetime(y, m, 1 + n, 9, tzinfo=UTC), member=member)
+        for n, ((y, m), member) in enumerate(zip(months, members, strict=True), start=1)
+    ]
+    found[-1] = Candidate(found[-1].id, 7, found[-1].time, export=False)
+    verdicts = apply_policy(found, Policy(monthly=2), NOW, UTC)
+    assert kept(verdicts) == {
+        3: ["monthly 2 of Ada Lovelace"],
+        4: ["monthly 1 of Ada Lovelace"],  # the contacts file, the newest in Ada's view
+        5: ["monthly 2 of Grace Hopper"],
+        6: ["monthly 1 of Grace Hopper"],  # not pushed out by the file stored after it
+        7: ["monthly 1 of files that are not exports"],
+    }
+    # No member known: as before, one view of every snapshot.
+    alone = [Candidate(c.id, c.seq, c.time, c.day, export=c.export) for c in found]
+    assert kept(apply_policy(alone, Policy(monthly=2), NOW, UTC)) == {
+        5: ["monthly 2"],
+        7: ["monthly 1"],
+    }

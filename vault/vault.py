@@ -568,6 +568,11 @@ class Vault:
         with self._locked(exclusive=True):
             history = self._history()
             self._refuse_rollback(history, "forget snapshots")
+            if policy is not None:  # retention keeps each member's exports
+                from lkvault.vault.operations.attribution import attributed
+
+                with self.env.parsing():
+                    history = attributed(self.repo, history, self._owners)
             chosen = [self.find(ref, history) for ref in refs]
             plan = forgetting.plan_forget(history, policy, chosen, self.repo.clock(), zone)
             if not dry_run:

@@ -14,6 +14,7 @@ from datetime import date, datetime, tzinfo
 
 from lkvault.vault.errors import UsageError
 from lkvault.vault.operations.history import DAY_STORED, dated_day
+from lkvault.vault.operations.members import owner_of
 from lkvault.vault.operations.retention import Candidate, Policy, Verdict, apply_policy
 from lkvault.vault.repository.repo import Repository
 from lkvault.vault.repository.snapshots import (
@@ -56,12 +57,18 @@ def plan_forget(
     if chosen:
         unique = {s.id: s for s in chosen}
         return ForgetPlan(history, remove=list(unique.values()), reason="named by the user")
-    candidates = [Candidate(s.id, s.seq, s.time, _export_day(s, zone)) for s in history]
+    candidates = [Candidate(s.id, s.seq, s.time, _export_day(s, zone), _member(s)) for s in history]
     verdicts = apply_policy(candidates, policy or Policy(), now, zone)
     by_id = {s.id: s for s in history}
     remove = [by_id[v.candidate.id] for v in verdicts if not v.keep]
     reason = f"retention policy: keep {(policy or Policy()).describe()}"
     return ForgetPlan(history, verdicts, remove, reason)
+
+
+def _member(snapshot: Snapshot) -> str | None:
+    """Whose export the snapshot is (retention keeps each member's), if known."""
+    owner = owner_of(snapshot)
+    return owner.name if owner is not None else None
 
 
 def _export_day(snapshot: Snapshot, zone: tzinfo) -> date | None:

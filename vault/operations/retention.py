@@ -11,6 +11,14 @@ its name, else on its members), else the day it was stored. Exports stored long 
 were made (a backlog of old zips imported on one day) thus keep their own months and years.
 Snapshots of the same day are ordered by when they were stored.
 
+A vault holding several members' exports keeps what the policy says of each member's (as
+restic groups by host): ``--keep-monthly 12`` keeps twelve months of every member, so one
+member's exports never push another's out of their slots. An export of no known member (a
+contacts file of 2012) counts among every member's, as it shows in every member's view.
+Files that are not exports (stored with --any-file) are kept by the rules among themselves,
+so a stray file stored late in a month cannot take that month's export's place. When no
+member is known the rules count every snapshot, as one.
+
 Clocks and names can lie. A snapshot stored at a time in the future, or before a snapshot
 that precedes it in the chain (its sequence number is higher), or naming an export day
 after the day it was stored, is **flagged**: it counts for no rule, so snapshots stuffed
@@ -30,6 +38,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 
 from lkvault.vault.errors import UsageError
+from lkvault.vault.export.model import owner_key
 
 # Two computers' clocks may disagree by this much before a date counts as impossible.
 CLOCK_SKEW_TOLERANCE = timedelta(hours=1)
@@ -49,6 +58,36 @@ class Candidate:
     seq: int
     time: datetime
     day: date | None = None
+    member: str | None = None  # whose export it is, when known
+    export: bool = True  # False: a file stored with --any-file
+
+
+NOT_EXPORTS = " of files that are not exports"  # how reasons name their view
+
+
+def _member_views(candidates: list[Candidate]) -> list[tuple[str, list[Candidate]]]:
+    """(how reasons name it, its candidates in the order given) of each member's exports
+    (with the exports of no known member in every one) and of the files that are not
+    exports; one view of them all, named '', when no member is known."""
+    names: dict[str, str] = {}
+    for cand in candidates:
+        if cand.member is not None:
+            names.setdefault(owner_key(cand.member), cand.member)
+    files = [c for c in candidates if not c.export]
+    if not names or (len(names) == 1 and not files):
+        return [("", candidates)]
+    views = [
+        (
+            f" of {name}" if len(names) > 1 else "",
+            [c for c in candidates if c.export and (c.member is None or _of(c, key))],
+        )
+        for key, name in names.items()
+    ]
+    return [*views, (NOT_EXPORTS, files)] if files else views
+
+
+def _of(candidate: Candidate, key: str) -> bool:
+    return candidate.member is not None and owner_key(candidate.member) == key
 
 
 @dataclass(frozen=True)
@@ -232,25 +271,26 @@ def apply_policy(
         key=lambda c: (day_of(c, zone), c.time, c.seq),
         reverse=True,
     )
-    for name, count, bucket_of in _bucket_rules(policy, zone):
-        kept = 0
-        last_bucket: Hashable = None
-        for cand in counted:
-            if kept >= count:
-                break
-            bucket = bucket_of(cand)
-            if bucket != last_bucket:
-                kept += 1
-                last_bucket = bucket
-                verdicts[cand.id].keep = True
-                verdicts[cand.id].reasons.append(f"{name} {kept}")
-    if policy.within is not None and counted:
-        # Days, not moments: an export's date has no time of day.
-        since = policy.within.before(datetime.combine(day_of(counted[0], zone), time.min))
-        for cand in counted:
-            if datetime.combine(day_of(cand, zone), time.min) >= since:
-                verdicts[cand.id].keep = True
-                verdicts[cand.id].reasons.append(f"within {policy.within}")
+    for of, view in _member_views(counted):
+        for name, count, bucket_of in _bucket_rules(policy, zone):
+            kept = 0
+            last_bucket: Hashable = None
+            for cand in view:
+                if kept >= count:
+                    break
+                bucket = bucket_of(cand)
+                if bucket != last_bucket:
+                    kept += 1
+                    last_bucket = bucket
+                    verdicts[cand.id].keep = True
+                    verdicts[cand.id].reasons.append(f"{name} {kept}{of}")
+        if policy.within is not None and view:
+            # Days, not moments: an export's date has no time of day.
+            since = policy.within.before(datetime.combine(day_of(view[0], zone), time.min))
+            for cand in view:
+                if datetime.combine(day_of(cand, zone), time.min) >= since:
+                    verdicts[cand.id].keep = True
+                    verdicts[cand.id].reasons.append(f"within {policy.within}{of}")
     for verdict in verdicts.values():
         if verdict.flagged:
             verdict.keep = True

@@ -103,18 +103,32 @@ def test_browse_and_person_histories_keep_to_the_old_member(
     assert "the vault also holds exports of" in err
 
 
-def test_each_old_snapshot_is_read_once_per_open_vault(
+def test_each_old_snapshot_is_read_once_on_this_computer(
     old_vault: list[str], tmp_path: Path
 ) -> None:
-    opened = Vault.open(
-        str(tmp_path / "vault"), GOLDEN_PASSPHRASE.encode(), Environment(state_dir=None)
-    )
-    found = opened.snapshots()
-    first = opened.attributed(found)
-    assert [s.export["member"]["name"] for s in first[:2]] == [OLD_MEMBER, OLD_MEMBER]
-    assert found[0].export is not None and "member" not in found[0].export  # as stored
-    shutil.rmtree(tmp_path / "vault" / "data")  # nothing more can be read from the vault
-    assert opened.attributed(found) == first
+    """The members read are remembered, sealed, in the state folder: the next command (a new
+    open vault) reads no export; an altered file is not trusted."""
+    state = tmp_path / "state-of-this-computer"
+
+    def attributed() -> list[str | None]:
+        opened = Vault.open(
+            str(tmp_path / "vault"), GOLDEN_PASSPHRASE.encode(), Environment(state_dir=state)
+        )
+        found = opened.snapshots()
+        assert found[0].export is not None and "member" not in found[0].export  # as stored
+        return [(s.export or {}).get("member", {}).get("name") for s in opened.attributed(found)]
+
+    first = attributed()
+    assert first[:2] == [OLD_MEMBER, OLD_MEMBER]
+    (remembered,) = state.glob("*/members")
+    assert OLD_MEMBER.encode() not in remembered.read_bytes()  # sealed, not in the clear
+    data = tmp_path / "vault" / "data"
+    data.rename(tmp_path / "data-away")  # no stored export can be read from here on
+    assert attributed() == first
+    altered = bytearray(remembered.read_bytes())
+    altered[-1] ^= 1
+    remembered.write_bytes(bytes(altered))
+    assert attributed()[:2] == [None, None]  # not trusted, and cannot be read again
 
 
 def test_retention_keeps_each_members_exports(cli, old_vault: list[str]) -> None:  # noqa: ANN001

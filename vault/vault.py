@@ -137,8 +137,9 @@ class Vault:
         self.env = env
         self.heads = HeadState(env.state_dir, repo.keys.vault_id)
         self.warnings: list[str] = []
-        # Whose export each snapshot stored before lkvault recorded it is, once read (by id).
-        self._owners: dict[bytes, Owner | None] = {}
+        # Whose export each snapshot stored before lkvault recorded it is, once read (by id);
+        # None until this computer's memory of it is loaded.
+        self._owners: dict[bytes, Owner | None] | None = None
 
     def _history(self) -> list[Snapshot]:
         """Every readable snapshot; unreadable records become warnings, not failures."""
@@ -534,12 +535,39 @@ class Vault:
         """``snapshots`` with the member of each export stored before lkvault recorded it
         (lkvault 0.3 and before) read from its stored Profile.csv, else its messages, as
         for a new snapshot; once per snapshot and open vault (see operations.attribution)."""
-        from lkvault.vault.operations.attribution import attributed, unattributed
+        from lkvault.vault.operations.attribution import unattributed
 
-        if not any(unattributed(s) and s.id not in self._owners for s in snapshots):
-            return attributed(self.repo, snapshots, self._owners)  # nothing to read
-        with self._locked(exclusive=False), self.env.parsing():
-            return attributed(self.repo, snapshots, self._owners)
+        owners = self._known_owners()
+        if not any(unattributed(s) and s.id not in owners for s in snapshots):
+            return self._attribute(snapshots)  # nothing to read
+        with self._locked(exclusive=False):
+            return self._attribute(snapshots)
+
+    def _known_owners(self) -> dict[bytes, Owner | None]:
+        if self._owners is None:
+            from lkvault.vault.operations.attribution import remembered_owners
+            from lkvault.vault.repository.ownercache import OwnerCache
+
+            cache = OwnerCache(self.env.state_dir, self.repo.keys, self.env.rng)
+            self._owners = remembered_owners(cache.load())
+        return self._owners
+
+    def _attribute(self, snapshots: list[Snapshot]) -> list[Snapshot]:
+        """``attributed`` under a lock the caller holds; what was read is remembered on this
+        computer (sealed, see repository.ownercache) for the snapshots still there."""
+        from lkvault.vault.operations.attribution import attributed, unattributed
+        from lkvault.vault.repository.ownercache import OwnerCache
+
+        owners = self._known_owners()
+        before = dict(owners)
+        with self.env.parsing():
+            result = attributed(self.repo, snapshots, owners)
+        kept = {s.id: owners[s.id] for s in snapshots if unattributed(s) and s.id in owners}
+        if kept != before:
+            OwnerCache(self.env.state_dir, self.repo.keys, self.env.rng).save(
+                {key: (o.name, o.source) if o is not None else None for key, o in kept.items()}
+            )
+        return result
 
     def export(self, snapshot: Snapshot) -> Export:
         """Everything lkvault understands of a stored export (empty for a non-zip snapshot)."""
@@ -569,10 +597,7 @@ class Vault:
             history = self._history()
             self._refuse_rollback(history, "forget snapshots")
             if policy is not None:  # retention keeps each member's exports
-                from lkvault.vault.operations.attribution import attributed
-
-                with self.env.parsing():
-                    history = attributed(self.repo, history, self._owners)
+                history = self._attribute(history)
             chosen = [self.find(ref, history) for ref in refs]
             plan = forgetting.plan_forget(history, policy, chosen, self.repo.clock(), zone)
             if not dry_run:

@@ -7,7 +7,7 @@ Pure. The document is what a snapshot record's ``export`` field holds (docs/FORM
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from lkvault.vault.export.model import Export, ExportSummary, Owner, SetAside
 from lkvault.vault.export.records import conversations
@@ -26,7 +26,11 @@ COUNTS = (
 # connections too. Summaries of format 2 and before do not say (then it is unknown).
 HIDDEN = "connections_hidden"
 KINDS = ("basic", "complete", "contacts")
-OWNER_SOURCES = ("profile", "messages", "invitations")
+OWNER_SOURCES: tuple[Literal["profile"], Literal["messages"], Literal["invitations"]] = (
+    "profile",
+    "messages",
+    "invitations",
+)
 DATE_SOURCES = ("name", "contents", "modified")
 # 1: kind, date, headline, counts. 2 adds member (whose export it is) and set_aside (files
 # that are another version of a table read from another file). Absent means 1. date_from

@@ -43,6 +43,7 @@ class ObjectType(IntEnum):
     SNAPSHOT = 6
     LOCK = 7
     FORGET = 8
+    MEMBER_CACHE = 9  # a computer's own state file, never stored in a vault
 
 
 class BlobType(IntEnum):

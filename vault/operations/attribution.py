@@ -19,7 +19,7 @@ from lkvault.vault.errors import VaultError
 from lkvault.vault.export.counting import count_export
 from lkvault.vault.export.layout import classify
 from lkvault.vault.export.model import Owner
-from lkvault.vault.export.summary import summary_from_document
+from lkvault.vault.export.summary import OWNER_SOURCES, summary_from_document
 from lkvault.vault.format.tree import Tree
 from lkvault.vault.operations.extractor import member_content
 from lkvault.vault.operations.restorer import load_tree
@@ -126,3 +126,17 @@ def owner_reader(repo: Repository) -> Callable[[Snapshot], Owner | None]:
         return summary.owner if summary is not None else None
 
     return owner
+
+
+def remembered_owners(remembered: dict[bytes, tuple[str, str] | None]) -> dict[bytes, Owner | None]:
+    """The members a computer remembers (repository.ownercache), as ``attributed`` takes
+    them; an entry naming no known source is left out (read again)."""
+    owners: dict[bytes, Owner | None] = {}
+    for snapshot_id, entry in remembered.items():
+        if entry is None:
+            owners[snapshot_id] = None
+            continue
+        for source in OWNER_SOURCES:
+            if entry[1] == source:
+                owners[snapshot_id] = Owner(entry[0], source)
+    return owners

@@ -288,7 +288,8 @@ def _diff_text(before: Snapshot, after: Snapshot, result: ExportDiff, limit: int
         _more(len(_listed(result.moved, limit)), len(result.moved))
     if result.hidden[0] != result.hidden[1]:
         out.print(
-            f"  Hidden members (rows without a name): {result.hidden[0]} → {result.hidden[1]}"
+            f"  Hidden members (no name, no profile URL): {result.hidden[0]:,} → "
+            f"{result.hidden[1]:,}"
         )
     if result.new_messages or result.removed_messages:
         say(
@@ -499,7 +500,7 @@ def contacts(
     opened = open_vault(vault)
     found = opened.snapshots()
     print_warnings(opened)
-    chosen = _choose_of_member(opened, snapshot_ref, at, found, member)
+    chosen = _choose_of_member(opened, snapshot_ref, at, found, member, json)
     export = _export_of(opened, chosen)
     people = exportable(export.connections)
     text = vcards(people) if kind == "vcf" else contacts_csv(people)
@@ -533,14 +534,24 @@ def contacts(
 
 
 def _choose_of_member(
-    opened: Vault, ref: str | None, at: str | None, found: list[Snapshot], member: str | None
+    opened: Vault,
+    ref: str | None,
+    at: str | None,
+    found: list[Snapshot],
+    member: str | None,
+    quiet: bool,
 ) -> Snapshot:
-    """The snapshot SNAPSHOT or --at names, else the newest export; of the member --member
-    names (a usage error for a snapshot of another member), else of the newest export's."""
-    if member is None:
+    """The snapshot SNAPSHOT or --at names (of the member --member names, if given: a usage
+    error for another member's), else the newest export of that member, or of the member of
+    the newest export (saying, unless ``quiet``, that other members' are left out)."""
+    if member is None and (ref is not None or at is not None):
         return _choose(opened, ref, at, found)
     found = opened.attributed(found)
     chosen = one_member(found, member)
+    if ref is None and at is None:
+        if not quiet:
+            note_other_members(chosen, member)
+        return opened.find("latest", chosen.snapshots or found)
     picked = _choose(opened, ref, at, chosen.snapshots if ref is None else found)
     if picked not in chosen:
         raise UsageError(_not_of_member(picked, chosen, "see 'lkvault list'"))

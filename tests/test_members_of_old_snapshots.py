@@ -75,6 +75,8 @@ def test_old_snapshots_are_attributed_like_new_ones(cli, old_vault: list[str]) -
 def test_contacts_of_one_member(cli, old_vault: list[str]) -> None:  # noqa: ANN001
     theirs = cli("contacts", "--json").json()
     assert theirs["snapshot"]["id"] == old_vault[2] and theirs["contacts"] > 0
+    said = cli("contacts", "-f", "csv").err
+    assert f"the vault also holds exports of {OLD_MEMBER}; they are left out" in said
     mine = cli("contacts", "--member", OLD_MEMBER, "--json").json()
     assert mine["snapshot"]["id"] == old_vault[1]
     dated = cli("contacts", "--member", OLD_MEMBER, "--at", "2026-01-31", "--json").json()

@@ -534,8 +534,9 @@ class Vault:
     def attributed(self, snapshots: list[Snapshot]) -> list[Snapshot]:
         """``snapshots`` with the member of each export stored before lkvault recorded it
         (lkvault 0.3 and before) read from its stored Profile.csv, else its messages, as
-        for a new snapshot; once per snapshot and open vault (see operations.attribution)."""
-        from lkvault.vault.operations.attribution import unattributed
+        for a new snapshot; once per snapshot on this computer (see
+        operations.attribution and repository.ownercache)."""
+        from lkvault.vault.operations.members import unattributed
 
         owners = self._known_owners()
         if not any(unattributed(s) and s.id not in owners for s in snapshots):
@@ -545,7 +546,7 @@ class Vault:
 
     def _known_owners(self) -> dict[bytes, Owner | None]:
         if self._owners is None:
-            from lkvault.vault.operations.attribution import remembered_owners
+            from lkvault.vault.operations.members import remembered_owners
             from lkvault.vault.repository.ownercache import OwnerCache
 
             cache = OwnerCache(self.env.state_dir, self.repo.keys, self.env.rng)
@@ -553,15 +554,20 @@ class Vault:
         return self._owners
 
     def _attribute(self, snapshots: list[Snapshot]) -> list[Snapshot]:
-        """``attributed`` under a lock the caller holds; what was read is remembered on this
-        computer (sealed, see repository.ownercache) for the snapshots still there."""
-        from lkvault.vault.operations.attribution import attributed, unattributed
+        """``attributed`` under a lock the caller holds (when an export is to be read); what
+        was read is remembered on this computer for the snapshots still there."""
+        from lkvault.vault.operations.members import attributed, unattributed
         from lkvault.vault.repository.ownercache import OwnerCache
+
+        def read(snapshot: Snapshot) -> Owner | None:
+            from lkvault.vault.operations.attribution import owner_of_stored
+
+            with self.env.parsing():
+                return owner_of_stored(self.repo, snapshot)
 
         owners = self._known_owners()
         before = dict(owners)
-        with self.env.parsing():
-            result = attributed(self.repo, snapshots, owners)
+        result = attributed(snapshots, owners, read)
         kept = {s.id: owners[s.id] for s in snapshots if unattributed(s) and s.id in owners}
         if kept != before:
             OwnerCache(self.env.state_dir, self.repo.keys, self.env.rng).save(

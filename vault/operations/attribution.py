@@ -4,40 +4,29 @@ Snapshots stored before lkvault recorded the member (vault format 3 and before, 
 and before: a summary of format 1) are attributed as new ones are (``owner.owner_of``): from
 Profile.csv, else the one name in every message, else in every invitation. Only the members
 holding those tables are read, as streams (the messages of a large export are never held),
-and only for the snapshots that need it; ``attributed`` gives the records with the member
-filled in, as if the summary had recorded it, so every command treats old and new snapshots
-alike. The caller holds a lock on the vault.
+and only for the snapshots that need it (``members.attributed`` asks). The caller holds a
+lock on the vault.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from typing import IO, Any
 
-from lkvault.vault.errors import VaultError
 from lkvault.vault.export.counting import count_export
 from lkvault.vault.export.layout import classify
 from lkvault.vault.export.model import Owner
-from lkvault.vault.export.summary import OWNER_SOURCES, summary_from_document
+from lkvault.vault.export.summary import summary_from_document
 from lkvault.vault.format.tree import Tree
 from lkvault.vault.operations.extractor import member_content
+from lkvault.vault.operations.members import attributed
 from lkvault.vault.operations.restorer import load_tree
 from lkvault.vault.repository.repo import Repository
 from lkvault.vault.repository.snapshots import Snapshot
 
 # Where a member comes from when the profile does not name one, in the order looked at.
 OWNER_TABLES = (("profile",), ("messages", "invitations"))
-
-
-def unattributed(snapshot: Snapshot) -> bool:
-    """Whether the snapshot is an export whose summary was written before lkvault recorded
-    the member (format 1): then nothing is known of whose export it is, not even 'nobody'."""
-    export = snapshot.export
-    if export is None or snapshot.kind != "zip":
-        return False
-    written = export.get("format", 1)
-    return isinstance(written, int) and written < 2 and "member" not in export
 
 
 class _Blocks(io.RawIOBase):
@@ -87,56 +76,14 @@ def _opener(repo: Repository, tree: Tree, member: Any) -> Callable[[], IO[bytes]
     return open_member
 
 
-def with_owner(snapshot: Snapshot, owner: Owner | None) -> Snapshot:
-    """The record with ``owner`` in its summary, as a summary of format 2 records it."""
-    assert snapshot.export is not None
-    member = {"name": owner.name, "from": owner.source} if owner is not None else None
-    export = {**snapshot.export, "member": member}
-    return Snapshot(**{**snapshot.__dict__, "export": export})
-
-
-def attributed(
-    repo: Repository, snapshots: Sequence[Snapshot], known: dict[bytes, Owner | None]
-) -> list[Snapshot]:
-    """``snapshots`` with the member of each unattributed one filled in from its stored
-    export; ``known`` holds members already derived (by snapshot id), and gains the new ones.
-    A snapshot whose export cannot be read stays unattributed (it belongs to every member's
-    view, as before)."""
-    result = []
-    for snapshot in snapshots:
-        if unattributed(snapshot):
-            if snapshot.id not in known:
-                try:
-                    known[snapshot.id] = owner_of_stored(repo, snapshot)
-                except (VaultError, OSError):  # a damaged export attributes nothing
-                    result.append(snapshot)
-                    continue
-            snapshot = with_owner(snapshot, known[snapshot.id])
-        result.append(snapshot)
-    return result
-
-
 def owner_reader(repo: Repository) -> Callable[[Snapshot], Owner | None]:
     """A function giving whose export a snapshot is, as recorded or else as read from the
     stored export (each snapshot read once): for a lookup of a few snapshots, newest first."""
     known: dict[bytes, Owner | None] = {}
 
     def owner(snapshot: Snapshot) -> Owner | None:
-        summary = summary_from_document(attributed(repo, [snapshot], known)[0].export)
+        (found,) = attributed([snapshot], known, lambda s: owner_of_stored(repo, s))
+        summary = summary_from_document(found.export)
         return summary.owner if summary is not None else None
 
     return owner
-
-
-def remembered_owners(remembered: dict[bytes, tuple[str, str] | None]) -> dict[bytes, Owner | None]:
-    """The members a computer remembers (repository.ownercache), as ``attributed`` takes
-    them; an entry naming no known source is left out (read again)."""
-    owners: dict[bytes, Owner | None] = {}
-    for snapshot_id, entry in remembered.items():
-        if entry is None:
-            owners[snapshot_id] = None
-            continue
-        for source in OWNER_SOURCES:
-            if entry[1] == source:
-                owners[snapshot_id] = Owner(entry[0], source)
-    return owners

@@ -16,8 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from lkvault.vault.errors import VaultError
 from lkvault.vault.export.model import Owner, owner_key
-from lkvault.vault.export.summary import summary_from_document
+from lkvault.vault.export.summary import OWNER_SOURCES, summary_from_document
 from lkvault.vault.repository.snapshots import Snapshot
 
 
@@ -25,6 +26,61 @@ def owner_of(snapshot: Snapshot) -> Owner | None:
     """The member whose export the snapshot is, as its summary records it."""
     summary = summary_from_document(snapshot.export)
     return summary.owner if summary is not None else None
+
+
+def unattributed(snapshot: Snapshot) -> bool:
+    """Whether the snapshot is an export whose summary was written before lkvault recorded
+    the member (format 1, lkvault 0.3 and before): nothing is known of whose export it is,
+    not even 'nobody'."""
+    export = snapshot.export
+    if export is None or snapshot.kind != "zip":
+        return False
+    written = export.get("format", 1)
+    return isinstance(written, int) and written < 2 and "member" not in export
+
+
+def with_owner(snapshot: Snapshot, owner: Owner | None) -> Snapshot:
+    """The record with ``owner`` in its summary, as a summary of format 2 records it."""
+    assert snapshot.export is not None
+    member = {"name": owner.name, "from": owner.source} if owner is not None else None
+    return Snapshot(**{**snapshot.__dict__, "export": {**snapshot.export, "member": member}})
+
+
+def attributed(
+    snapshots: Sequence[Snapshot],
+    known: dict[bytes, Owner | None],
+    read: Callable[[Snapshot], Owner | None],
+) -> list[Snapshot]:
+    """``snapshots`` with the member of each unattributed one filled in: from ``known`` (by
+    snapshot id), else by ``read`` (``attribution.owner_of_stored``: from the stored export),
+    which ``known`` then holds too. One whose export cannot be read stays unattributed: it
+    belongs to every member's view, as before."""
+    result = []
+    for snapshot in snapshots:
+        if unattributed(snapshot):
+            if snapshot.id not in known:
+                try:
+                    known[snapshot.id] = read(snapshot)
+                except (VaultError, OSError):  # a damaged export attributes nothing
+                    result.append(snapshot)
+                    continue
+            snapshot = with_owner(snapshot, known[snapshot.id])
+        result.append(snapshot)
+    return result
+
+
+def remembered_owners(remembered: dict[bytes, tuple[str, str] | None]) -> dict[bytes, Owner | None]:
+    """The members a computer remembers (repository.ownercache) as ``attributed`` takes
+    them; an entry naming no known source is left out (read again)."""
+    owners: dict[bytes, Owner | None] = {}
+    for snapshot_id, entry in remembered.items():
+        if entry is None:
+            owners[snapshot_id] = None
+            continue
+        for source in OWNER_SOURCES:
+            if entry[1] == source:
+                owners[snapshot_id] = Owner(entry[0], source)
+    return owners
 
 
 def members(snapshots: Sequence[Snapshot]) -> list[Owner]:

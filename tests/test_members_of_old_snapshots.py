@@ -6,12 +6,14 @@ stored after it."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
-from datetime import date
+from datetime import date, timezone
 from pathlib import Path
 
 import pytest
 from lkvault.vault import Environment, Vault
+from lkvault.vault.repository.ownercache import OwnerCache
 
 from bench.exportgen import generate_export
 from tests.helpers_cli import Lk, assert_one_line_error
@@ -112,25 +114,33 @@ def test_each_old_snapshot_is_read_once_on_this_computer(
     open vault) reads no export; an altered file is not trusted."""
     state = tmp_path / "state-of-this-computer"
 
-    def attributed() -> list[str | None]:
-        opened = Vault.open(
+    def opened() -> Vault:
+        return Vault.open(
             str(tmp_path / "vault"), GOLDEN_PASSPHRASE.encode(), Environment(state_dir=state)
         )
-        found = opened.snapshots()
+
+    def attributed() -> list[str | None]:
+        vault = opened()
+        found = vault.snapshots()
         assert found[0].export is not None and "member" not in found[0].export  # as stored
-        return [(s.export or {}).get("member", {}).get("name") for s in opened.attributed(found)]
+        return [(s.export or {}).get("member", {}).get("name") for s in vault.attributed(found)]
 
     first = attributed()
     assert first[:2] == [OLD_MEMBER, OLD_MEMBER]
     (remembered,) = state.glob("*/members")
     assert OLD_MEMBER.encode() not in remembered.read_bytes()  # sealed, not in the clear
+    cache = OwnerCache(state, opened().repo.keys, os.urandom)
+    assert set(cache.load()) == {bytes.fromhex(i) for i in old_vault[:2]}
     data = tmp_path / "vault" / "data"
     data.rename(tmp_path / "data-away")  # no stored export can be read from here on
     assert attributed() == first
+    opened().forget(None, [old_vault[0][:12]], zone=timezone.utc)
+    assert set(cache.load()) == {bytes.fromhex(old_vault[1])}  # nothing kept of it here
+    assert attributed() == first[1:]
     altered = bytearray(remembered.read_bytes())
     altered[-1] ^= 1
     remembered.write_bytes(bytes(altered))
-    assert attributed()[:2] == [None, None]  # not trusted, and cannot be read again
+    assert attributed()[:1] == [None]  # not trusted, and cannot be read again
 
 
 def test_retention_keeps_each_members_exports(cli, old_vault: list[str]) -> None:  # noqa: ANN001

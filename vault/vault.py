@@ -553,11 +553,19 @@ class Vault:
             self._owners = remembered_owners(cache.load())
         return self._owners
 
+    def _remember_owners(self, owners: dict[bytes, Owner | None]) -> None:
+        """Remember exactly ``owners`` on this computer (sealed), and in this process."""
+        from lkvault.vault.repository.ownercache import OwnerCache
+
+        self._owners = dict(owners)
+        OwnerCache(self.env.state_dir, self.repo.keys, self.env.rng).save(
+            {key: (o.name, o.source) if o is not None else None for key, o in owners.items()}
+        )
+
     def _attribute(self, snapshots: list[Snapshot]) -> list[Snapshot]:
         """``attributed`` under a lock the caller holds (when an export is to be read); what
         was read is remembered on this computer for the snapshots still there."""
         from lkvault.vault.operations.members import attributed, unattributed
-        from lkvault.vault.repository.ownercache import OwnerCache
 
         def read(snapshot: Snapshot) -> Owner | None:
             from lkvault.vault.operations.attribution import owner_of_stored
@@ -570,9 +578,7 @@ class Vault:
         result = attributed(snapshots, owners, read)
         kept = {s.id: owners[s.id] for s in snapshots if unattributed(s) and s.id in owners}
         if kept != before:
-            OwnerCache(self.env.state_dir, self.repo.keys, self.env.rng).save(
-                {key: (o.name, o.source) if o is not None else None for key, o in kept.items()}
-            )
+            self._remember_owners(kept)
         return result
 
     def export(self, snapshot: Snapshot) -> Export:
@@ -608,6 +614,10 @@ class Vault:
             plan = forgetting.plan_forget(history, policy, chosen, self.repo.clock(), zone)
             if not dry_run:
                 forgetting.forget_snapshots(self.repo, plan)
+                owners = self._known_owners()
+                gone = {s.id for s in plan.remove}
+                if gone & owners.keys():  # nothing is kept of them on this computer either
+                    self._remember_owners({k: o for k, o in owners.items() if k not in gone})
         return plan
 
     def prune(

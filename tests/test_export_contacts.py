@@ -87,3 +87,12 @@ def test_every_csv_column_neutralises_formulas_the_email_and_url_too() -> None:
     assert rows[0]["Website 1 - Value"] == "'=1+1"
     for cell in rows[0].values():
         assert cell[:1] not in ("=", "+", "-", "@", "\t", "\r")
+
+
+def test_a_connection_known_only_by_its_profile_url_is_written_with_what_is_known() -> None:
+    url = "https://www.linkedin.com/in/no-name-given"
+    known = Connection("", "", url, None, "Initech", None, date(2023, 3, 1))
+    (card,) = vobject.readComponents(vcards([known, PEOPLE[2]]))
+    assert (card.fn.value, card.url.value, card.org.value) == (url, url, ["Initech"])
+    rows = list(csv.reader(io.StringIO(contacts_csv([known, PEOPLE[2]]))))
+    assert len(rows) == 2 and rows[1][CSV_HEADER.index("Website 1 - Value")] == url

@@ -250,6 +250,7 @@ def test_what_changed_since_the_previous_snapshot() -> None:
     found = changes_since(version(date(2025, 3, 1), *before.connections), Catalog(current))
     assert [c.name for c in found.diff.added] == ["José García", "Zoë Adams"]
     assert [c.name for c in found.diff.removed] == ["Old Friend"]
+    assert found.diff.hidden == (0, 1)  # the hidden member's row is counted, as such
     assert [(j.old.company, j.new.company) for j in found.diff.changed] == [
         ("Analytical Engines", "Difference Labs")
     ]

@@ -63,9 +63,8 @@ def test_every_command_counts_the_rows_linkedin_shows(cli, tmp_path: Path) -> No
         said = cli("contacts", snapshot_id[:12], "-f", "csv")
         assert said.out.count("\r\n") == 1 + rows - hidden_rows  # the header, then one a row
         assert said.err.splitlines() == [
-            f"lkvault: {hidden_rows:,} of {rows:,} connections left out: hidden members, "
-            "whose name and profile LinkedIn does not give (members who left LinkedIn or hide "
-            "their profile)"
+            f"lkvault: {hidden_rows:,} hidden members of {rows:,} connections left out "
+            "(LinkedIn gives neither their name nor their profile URL)"
         ]
 
     opened = Vault.open(str(tmp_path / "vault"), PASSPHRASE, Environment(state_dir=None))

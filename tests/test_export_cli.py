@@ -142,7 +142,7 @@ def test_contacts_as_vcard_and_csv(cli, two_exports, tmp_path: Path) -> None:  #
     cards = list(vobject.readComponents(target.read_text(encoding="utf-8")))
     hidden = 344 - len(cards)
     assert len(cards) > 300
-    assert f"{hidden} of 344 connections left out: hidden members" in done.err
+    assert f"{hidden} hidden members of 344 connections left out" in done.err
     assert all(card.url.value.startswith("https://www.linkedin.com/in/") for card in cards)
     refused = cli("contacts", "-f", "vcf", "-o", str(target))
     assert refused.code == 2 and "--force" in assert_one_line_error(refused.err)

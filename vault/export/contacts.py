@@ -44,9 +44,10 @@ def left_out_line(hidden: int, total: int) -> str | None:
     """The one line saying which connections ``exportable`` left out and why (None: none)."""
     if not hidden:
         return None
+    members = "hidden member" if hidden == 1 else "hidden members"
     return (
-        f"{hidden:,} of {total:,} connections left out: hidden members, whose name and profile "
-        "LinkedIn does not give (members who left LinkedIn or hide their profile)"
+        f"{hidden:,} {members} of {total:,} connections left out (LinkedIn gives neither "
+        "their name nor their profile URL)"
     )
 
 

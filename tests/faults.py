@@ -16,37 +16,12 @@ from pathlib import Path
 from lkvault.cli import config
 from lkvault.cli.main import main
 from lkvault.vault.backend import Backend, LocalBackend
+from lkvault.vault.backend.base import DelegatingBackend
 from lkvault.vault.backend.local import TEMP_PREFIX
 from lkvault.vault.errors import StorageError
 
 
-class Forwarding:
-    """A Backend that hands every call to ``inner``; the wrappers below change some."""
-
-    def __init__(self, inner: Backend) -> None:
-        self.inner = inner
-        self.location = inner.location
-
-    def read(self, name: str, offset: int = 0, length: int | None = None) -> bytes:
-        return self.inner.read(name, offset, length)
-
-    def write(self, name: str, data: bytes | bytearray) -> None:
-        self.inner.write(name, data)
-
-    def delete(self, name: str) -> None:
-        self.inner.delete(name)
-
-    def list(self, prefix: str) -> list[str]:
-        return self.inner.list(prefix)
-
-    def size(self, name: str) -> int:
-        return self.inner.size(name)
-
-    def exists(self, name: str) -> bool:
-        return self.inner.exists(name)
-
-
-class KillAtWrite(Forwarding):
+class KillAtWrite(DelegatingBackend):
     """Kills this process with SIGKILL at the n-th write (1-based): before it, or half-way.
 
     Deletes count as writes too (a kill "at" a delete lands just before it), so prune,
@@ -80,7 +55,7 @@ class KillAtWrite(Forwarding):
         self.inner.delete(name)
 
 
-class SignalAtWrite(Forwarding):
+class SignalAtWrite(DelegatingBackend):
     """Sends this process a real signal (SIGINT or SIGTERM) as its n-th write begins, then
     goes on: the interrupt lands at a known point of an operation, as a user's Ctrl-C would,
     without a race against the clock. Writes and deletes are counted as KillAtWrite does."""
@@ -106,7 +81,7 @@ class SignalAtWrite(Forwarding):
         self.inner.delete(name)
 
 
-class FailingBackend(Forwarding):
+class FailingBackend(DelegatingBackend):
     """Raises StorageError on every write after the first ``fail_writes_after``."""
 
     def __init__(self, inner: Backend, fail_writes_after: int | None = None) -> None:

@@ -14,12 +14,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from faults import FailingBackend
+from faults import FailingBackend, KillAtWrite
 from lkvault.vault import StorageError
 from lkvault.vault.backend import Backend, LocalBackend, RemoteOptions, open_backend
+from lkvault.vault.backend.base import (
+    CleansTempFiles,
+    Closes,
+    Fingerprinted,
+    ParallelWrites,
+)
+from lkvault.vault.backend.cache import MetadataCache
+from lkvault.vault.backend.local import TEMP_PREFIX
 from lkvault.vault.backend.retry import RetryPolicy
 from lkvault.vault.backend.s3 import S3Settings
 from lkvault.vault.backend.sftp import SshSettings
+from lkvault.vault.repository.locks import GuardedBackend
 from servers import S3Server, SshServer
 
 FAST_RETRY = RetryPolicy(retries=2, first_delay=0.05)
@@ -206,3 +215,65 @@ def test_fault_wrapper_fails_after_n_writes(tmp_path: Path) -> None:
     with pytest.raises(StorageError):
         faulty.write("a/2", b"no")
     assert faulty.list("a/") == ["a/1"]
+
+
+ABILITIES = (Fingerprinted, CleansTempFiles, Closes, ParallelWrites)
+
+
+def abilities(backend: object) -> list[tuple[str, bool]]:
+    """Which optional abilities ``backend`` declares, and how many packs it writes at once."""
+    found = [(ability.__name__, isinstance(backend, ability)) for ability in ABILITIES]
+    if isinstance(backend, ParallelWrites):
+        found.append(("parallel_writes", backend.parallel_writes == 3))
+    return found
+
+
+@pytest.mark.parametrize("kind", ["local", "s3", "sftp"])
+def test_wrappers_have_exactly_the_abilities_of_the_storage_they_wrap(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    # The lock guard, the metadata cache and the fault injectors sit between the repository
+    # and its storage: hiding an ability loses it (one upload at a time, temp files left),
+    # claiming one the storage lacks makes callers trust a no-op.
+    options = RemoteOptions(retry=FAST_RETRY, uploads=3)
+    inner: Backend
+    if kind == "local":
+        inner = LocalBackend(tmp_path / "store")
+    elif kind == "s3":
+        server: S3Server = request.getfixturevalue("s3_server")
+        options = RemoteOptions(s3=s3_settings(server), retry=FAST_RETRY, uploads=3)
+        inner = open_backend(f"s3://lkv-abilities-{secrets.token_hex(6)}/p", options)
+    else:
+        ssh: SshServer = request.getfixturevalue("ssh_server")
+        options = RemoteOptions(ssh=ssh_settings(ssh), retry=FAST_RETRY, uploads=3)
+        inner = open_backend(ssh.url(tmp_path / "store"), options)
+    try:
+        wrappers: list[Backend] = [
+            GuardedBackend(inner),
+            KillAtWrite(inner, 0),  # type: ignore[list-item]
+            FailingBackend(inner),  # type: ignore[list-item]
+            GuardedBackend(FailingBackend(inner)),  # type: ignore[arg-type]
+        ]
+        if isinstance(inner, Fingerprinted):
+            wrappers += [MetadataCache(inner, tmp_path / "cache")]
+            wrappers += [GuardedBackend(MetadataCache(inner, tmp_path / "cache"))]
+        for wrapper in wrappers:
+            assert abilities(wrapper) == abilities(inner), type(wrapper).__name__
+            wrapper.write("data/ab/ab01", b"through the wrapper")
+            assert inner.read("data/ab/ab01") == b"through the wrapper"
+        assert isinstance(wrappers[0], GuardedBackend)
+    finally:
+        if isinstance(inner, Closes):
+            inner.close()
+
+
+def test_temp_files_are_cleaned_through_the_lock_guard(tmp_path: Path) -> None:
+    store = LocalBackend(tmp_path / "store")
+    store.write("data/ab/ab01", b"kept")
+    left = tmp_path / "store" / "data" / "ab" / f"{TEMP_PREFIX}interrupted"
+    left.write_bytes(b"half a pack")
+    guard = GuardedBackend(store)
+    assert isinstance(guard, CleansTempFiles)
+    assert guard.remove_stale_temp_files() == 1
+    assert not left.exists()
+    assert guard.read("data/ab/ab01") == b"kept"

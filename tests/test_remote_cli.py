@@ -15,6 +15,7 @@ from conftest import PASSPHRASE, Result
 from helpers_cli import assert_one_line_error
 from lkvault.vault import Environment, StorageError, Vault
 from lkvault.vault.backend import Backend, RemoteOptions, open_backend
+from lkvault.vault.backend.base import DelegatingBackend
 from lkvault.vault.backend.retry import RetryPolicy
 from servers import S3Server, SshServer
 from test_backend import s3_settings, ssh_settings
@@ -86,13 +87,12 @@ def test_snapshot_restore_and_verify_a_real_export(
     assert checked.json()["snapshots"] == 2
 
 
-class StopServerAtPack:
+class StopServerAtPack(DelegatingBackend):
     """Stops a server just before the n-th pack is handed to the storage: a network failure
     in the middle of a snapshot's uploads."""
 
     def __init__(self, inner: Backend, stop: Callable[[], None], nth: int) -> None:
-        self.inner = inner
-        self.location = inner.location
+        super().__init__(inner)
         self.stop = stop
         self.nth = nth
         self.packs = 0
@@ -103,9 +103,6 @@ class StopServerAtPack:
             if self.packs == self.nth:
                 self.stop()
         self.inner.write(name, data)
-
-    def __getattr__(self, attr: str) -> object:
-        return getattr(self.inner, attr)
 
 
 def dead_pid() -> int:

@@ -21,7 +21,7 @@ import secrets
 import struct
 from pathlib import Path
 
-from lkvault.vault.backend.base import CleansTempFiles, Closes, Fingerprinted, ParallelWrites
+from lkvault.vault.backend.base import DelegatingBackend, Fingerprinted
 from lkvault.vault.backend.names import check_name
 
 CACHED_PREFIXES = ("index/", "snapshots/")
@@ -34,12 +34,14 @@ def cache_folder(root: Path, location: str) -> Path:
     return root / hashlib.sha256(location.encode()).hexdigest()[:32]
 
 
-class MetadataCache:
-    """Wraps a remote backend; index files and snapshot records are served from ``folder``."""
+class MetadataCache(DelegatingBackend):
+    """Wraps a remote backend; index files and snapshot records are served from ``folder``.
+    Its other optional abilities are the remote backend's (DelegatingBackend)."""
+
+    inner: Fingerprinted
 
     def __init__(self, inner: Fingerprinted, folder: Path) -> None:
-        self.inner = inner
-        self.location = inner.location
+        super().__init__(inner)
         self.folder = folder
         self.remote: dict[str, str] = {}  # name -> fingerprint, from the latest listings
         self.hits = 0
@@ -141,34 +143,8 @@ class MetadataCache:
             self._drop(name)
         self.inner.delete(name)
 
-    def size(self, name: str) -> int:
-        return self.inner.size(name)
-
-    def exists(self, name: str) -> bool:
-        return self.inner.exists(name)
-
     def list_fingerprints(self, prefix: str) -> dict[str, str]:
         return self.inner.list_fingerprints(prefix)
 
     def fingerprint(self, name: str) -> str:
         return self.inner.fingerprint(name)
-
-    # --- the inner backend's optional abilities ----------------------------------------------
-
-    @property
-    def parallel_writes(self) -> int:
-        return self.inner.parallel_writes if isinstance(self.inner, ParallelWrites) else 1
-
-    def remove_stale_temp_files(
-        self,
-        folders: tuple[str, ...] = ("data", "index", "snapshots"),
-        *,
-        modified_before: float | None = None,
-    ) -> int:
-        if isinstance(self.inner, CleansTempFiles):
-            return self.inner.remove_stale_temp_files(folders, modified_before=modified_before)
-        return 0
-
-    def close(self) -> None:
-        if isinstance(self.inner, Closes):
-            self.inner.close()

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from lkvault.vault.backend import Backend
+from lkvault.vault.backend.base import DelegatingBackend
 from lkvault.vault.errors import IntegrityError, StorageError, VaultLocked
 from lkvault.vault.format import codec
 from lkvault.vault.format.crypto import ObjectType, seal, unseal
@@ -90,13 +91,12 @@ def is_stale(holder: Holder, other: LockInfo, now: datetime) -> bool:
     return shares_pids_with(holder, other) and not holder.pid_alive(other.pid)
 
 
-class GuardedBackend:
+class GuardedBackend(DelegatingBackend):
     """The repository's storage while locks are taken on it: writes and deletes stop once a
-    lock held on it is lost. Reads and everything else go to the storage as they are."""
+    lock held on it is lost. Reads and the storage's optional abilities pass as they are."""
 
     def __init__(self, inner: Backend) -> None:
-        self.inner = inner
-        self.location = inner.location
+        super().__init__(inner)
         self._held: set[Lock] = set()
         self._mutex = threading.Lock()
 
@@ -121,22 +121,6 @@ class GuardedBackend:
     def delete(self, name: str) -> None:
         self._check()
         self.inner.delete(name)
-
-    def read(self, name: str, offset: int = 0, length: int | None = None) -> bytes:
-        return self.inner.read(name, offset, length)
-
-    def list(self, prefix: str) -> list[str]:
-        return self.inner.list(prefix)
-
-    def size(self, name: str) -> int:
-        return self.inner.size(name)
-
-    def exists(self, name: str) -> bool:
-        return self.inner.exists(name)
-
-    def __getattr__(self, attr: str) -> Any:
-        # Optional abilities of the storage (temp-file cleanup, flushing uploads).
-        return getattr(self.inner, attr)
 
 
 _GUARDING = threading.Lock()

@@ -28,6 +28,7 @@ from helpers_cli import (
 )
 from lkvault.vault import Environment, StorageError, Vault
 from lkvault.vault.repository.locks import STALE_AFTER, Holder, LockInfo, is_stale, lock
+from lkvault.vault.repository.snapshots import write_forget_record
 from test_concurrency import HOLDER, release
 
 NO_WAIT = {"LKVAULT_LOCK_WAIT": "0"}
@@ -230,6 +231,8 @@ def test_an_operation_whose_lock_is_lost_stops_before_its_next_write(
             archiver.snapshot(vault.repo, data, history=[])
         assert "stopped before writing" in str(stopped.value)
         assert "\n" not in str(stopped.value)
+        with pytest.raises(StorageError, match="stopped before writing"):
+            write_forget_record(vault.repo, [])  # a sealed document, not a pack
         assert vault_files(lk.vault) == before, "a write went through after the lock was lost"
     finally:
         held.release()

@@ -43,7 +43,7 @@ class Repository:
         master: bytes | None = None,
         slot_id: bytes | None = None,
     ) -> None:
-        self.backend = backend
+        self._backend = backend
         self.keys = keys
         self.config = config
         self.rng = rng
@@ -53,6 +53,20 @@ class Repository:
         self.indexes = IndexStore(backend, keys)
         self.reader = BlobReader(backend, keys, self.indexes)
         self.documents = DocumentStore(backend, keys, rng)
+
+    @property
+    def backend(self) -> Backend:
+        """The storage every part reads and writes."""
+        return self._backend
+
+    @backend.setter
+    def backend(self, backend: Backend) -> None:
+        # Every part stores through the new one (the lock guard wraps the storage once a lock
+        # is taken: a part still holding the old one would write past a lost lock).
+        self._backend = backend
+        self.indexes.backend = backend
+        self.reader.backend = backend
+        self.documents.backend = backend
 
     @classmethod
     def _unlocked(cls, backend: Backend, unlocked: Unlocked, rng: Rng, clock: Clock) -> Repository:

@@ -12,16 +12,24 @@ two to that.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
 from functools import partial
 from typing import IO
 
 from lkvault.vault.export import records
-from lkvault.vault.export.layout import classify_versions, export_identity
+from lkvault.vault.export.layout import MemberFile, classify_versions, export_identity
 from lkvault.vault.export.load import LABELS
-from lkvault.vault.export.model import ExportSummary, Owner, is_hidden
+from lkvault.vault.export.model import ExportKind, ExportSummary, Owner, SetAside, is_hidden
 from lkvault.vault.export.owner import MessageOwner, profile_owner
 from lkvault.vault.export.summary import COUNTS, HIDDEN
-from lkvault.vault.export.tables import TableError, TableRows, filled_rows, stream_table
+from lkvault.vault.export.tables import (
+    Opener,
+    TableError,
+    TableRows,
+    filled_rows,
+    stream_table,
+)
 
 MemberStreams = Mapping[str, Callable[[], IO[bytes]]]
 
@@ -115,6 +123,134 @@ def _header_only(source: TableRows) -> None:
     """Nothing: the header shows the file is an export's; its rows are not summarised."""
 
 
+@dataclass
+class MemberCount:
+    """What one member adds to the summary, once it was read to its end without fault."""
+
+    columns: list[str] = field(default_factory=list)  # none: blank, or not read (warning)
+    number: int = 0  # rows counted (messages, invitations, connections, counted tables)
+    hidden: int = 0  # connections that are hidden members' rows
+    conversation_ids: set[int] = field(default_factory=set)
+    owner: MessageOwner | None = None  # the one person in every message or invitation
+    first: list[str] | None = None  # a profile's first row
+    warning: str | None = None  # why nothing was read from it
+
+
+@dataclass(frozen=True)
+class CountPlan:
+    """Which members an export's summary reads, as which table, and what its name says."""
+
+    tables: dict[str, list[MemberFile]]
+    set_aside: tuple[SetAside, ...]
+    recognised: bool  # by the archive's or the members' names alone
+    kind: ExportKind | None
+    when: date | None
+    has_profile: bool  # then the member is named there (owner.owner_of)
+
+    @classmethod
+    def of(cls, names: list[str], archive_name: str | None) -> CountPlan:
+        tables, _, set_aside = classify_versions(names)
+        recognised, kind, when = export_identity(archive_name, names)
+        return cls(tables, tuple(set_aside), recognised, kind, when, "profile" in tables)
+
+    def jobs(self) -> dict[str, str]:
+        """The table each member read is counted as, by member name, in reading order."""
+        return {part.name: table for table, parts in self.tables.items() for part in parts}
+
+
+def count_member(plan: CountPlan, table: str, name: str, opener: Opener) -> MemberCount:
+    """What the member ``name`` adds as a part of ``table``; never raises for bad content
+    (a table that cannot be read becomes the count's warning)."""
+    wanted = records.WANTED[table]
+    try:
+        if table == "messages":
+            source, (number, ids, owner) = stream_table(
+                opener, wanted, partial(_conversations, find_owner=not plan.has_profile)
+            )
+            return MemberCount(source.columns, number, conversation_ids=ids, owner=owner)
+        if table == "profile":
+            source, first = stream_table(opener, wanted, _first_row)
+            return MemberCount(source.columns, first=first)
+        if table == "invitations":
+            source, (number, owner) = stream_table(opener, wanted, _invitations)
+            return MemberCount(source.columns, number, owner=owner)
+        if table == "connections":
+            source, (number, hidden) = stream_table(opener, wanted, _connections)
+            return MemberCount(source.columns, number, hidden=hidden)
+        if table in COUNTED:
+            source, number = stream_table(opener, wanted, _count)
+            return MemberCount(source.columns, number)
+        source, _ = stream_table(opener, wanted, _header_only)
+        return MemberCount(source.columns)
+    except TableError as exc:
+        return MemberCount(warning=f"{name}: {exc}; {LABELS[table]} not read from it")
+    except Exception as exc:  # noqa: BLE001 - a reader may fail in any way; never fatal
+        reason = str(exc) or exc.__class__.__name__
+        return MemberCount(warning=f"{name} could not be read ({reason}); {LABELS[table]} not read")
+
+
+def combine(
+    plan: CountPlan, counted: Mapping[str, MemberCount]
+) -> tuple[ExportSummary | None, list[str]]:
+    """The export's summary (None when it is not a LinkedIn export) and the warnings met,
+    from what each member of ``plan.jobs()`` added (by name), taken in reading order."""
+    recognised = plan.recognised
+    counts = dict.fromkeys((*COUNTS, HIDDEN), 0)
+    conversation_ids: set[int] = set()
+    headline: str | None = None
+    profile_read = False
+    owner: Owner | None = None
+    by_messages = MessageOwner()
+    by_invitations = MessageOwner("invitations")
+    warnings: list[str] = [entry.reason for entry in plan.set_aside]
+    for name, table in plan.jobs().items():
+        part = counted[name]
+        if part.warning is not None:
+            warnings.append(part.warning)
+            continue
+        if table == "messages":
+            assert part.owner is not None
+            by_messages.merge(part.owner)
+            counts["messages"] += part.number
+            if conversation_ids:
+                conversation_ids |= part.conversation_ids
+            else:  # taken as it is: merged into an empty set, each hash is held twice
+                conversation_ids = part.conversation_ids
+        elif table == "profile":
+            if not profile_read and part.first is not None:
+                headline = _cell(part.columns, "headline")(part.first) or None
+                owner = profile_owner(
+                    {
+                        "First Name": _cell(part.columns, "firstname")(part.first),
+                        "Last Name": _cell(part.columns, "lastname")(part.first),
+                    }
+                )
+                profile_read = True
+        elif table == "invitations":
+            assert part.owner is not None
+            by_invitations.merge(part.owner)
+            counts["invitations"] += part.number
+        elif table == "connections":
+            counts["connections"] += part.number
+            counts[HIDDEN] += part.hidden
+        elif table in COUNTED:
+            counts[COUNTED[table]] += part.number
+        # An empty file (no columns) does not show an export: LinkedIn writes those for
+        # categories with no data.
+        recognised = recognised or bool(part.columns)
+    counts["conversations"] = len(conversation_ids)
+    if len(conversation_ids) >= MAX_COUNTED_CONVERSATIONS:
+        warnings.append(
+            f"more than {MAX_COUNTED_CONVERSATIONS:,} conversations: the summary counts "
+            f"{len(conversation_ids):,} of them (the messages are all stored)"
+        )
+    if not recognised:
+        return None, warnings
+    if not plan.has_profile:
+        owner = by_messages.owner or by_invitations.owner
+    return ExportSummary(plan.kind, plan.when, headline, counts, owner, plan.set_aside), warnings
+
+
 def count_export(
     members: MemberStreams, archive_name: str | None
 ) -> tuple[ExportSummary | None, list[str]]:
@@ -124,77 +260,8 @@ def count_export(
     may be opened more than once (``tables.stream_table``). What a member adds is added
     only once it has been read to the end without fault, as ``load_export`` keeps a part.
     """
-    names = list(members)
-    tables, _, set_aside = classify_versions(names)
-    recognised, kind, when = export_identity(archive_name, names)
-    counts = dict.fromkeys((*COUNTS, HIDDEN), 0)
-    conversation_ids: set[int] = set()
-    headline: str | None = None
-    profile_read = False
-    owner: Owner | None = None
-    by_messages = MessageOwner()
-    by_invitations = MessageOwner("invitations")
-    has_profile = "profile" in tables  # then the member is named there (owner.owner_of)
-    warnings: list[str] = [entry.reason for entry in set_aside]
-    for table, parts in tables.items():
-        wanted = records.WANTED[table]
-        for part in parts:
-            opener = members[part.name]
-            try:
-                if table == "messages":
-                    source, (number, ids, part_owner) = stream_table(
-                        opener, wanted, partial(_conversations, find_owner=not has_profile)
-                    )
-                    by_messages.merge(part_owner)
-                    counts["messages"] += number
-                    if conversation_ids:
-                        conversation_ids |= ids
-                    else:  # taken as it is: merged into an empty set, each hash is held twice
-                        conversation_ids = ids
-                elif table == "profile":
-                    source, first = stream_table(opener, wanted, _first_row)
-                    if not profile_read and first is not None:
-                        headline = _cell(source.columns, "headline")(first) or None
-                        owner = profile_owner(
-                            {
-                                "First Name": _cell(source.columns, "firstname")(first),
-                                "Last Name": _cell(source.columns, "lastname")(first),
-                            }
-                        )
-                        profile_read = True
-                elif table == "invitations":
-                    source, (number, part_owner) = stream_table(opener, wanted, _invitations)
-                    by_invitations.merge(part_owner)
-                    counts["invitations"] += number
-                elif table == "connections":
-                    source, (number, hidden) = stream_table(opener, wanted, _connections)
-                    counts["connections"] += number
-                    counts[HIDDEN] += hidden
-                elif table in COUNTED:
-                    source, number = stream_table(opener, wanted, _count)
-                    counts[COUNTED[table]] += number
-                else:
-                    source, _ = stream_table(opener, wanted, _header_only)
-            except TableError as exc:
-                warnings.append(f"{part.name}: {exc}; {LABELS[table]} not read from it")
-                continue
-            except Exception as exc:  # noqa: BLE001 - a reader may fail in any way; never fatal
-                reason = str(exc) or exc.__class__.__name__
-                warnings.append(
-                    f"{part.name} could not be read ({reason}); {LABELS[table]} not read"
-                )
-                continue
-            # An empty file (no columns) does not show an export: LinkedIn writes those for
-            # categories with no data.
-            recognised = recognised or bool(source.columns)
-    counts["conversations"] = len(conversation_ids)
-    if len(conversation_ids) >= MAX_COUNTED_CONVERSATIONS:
-        warnings.append(
-            f"more than {MAX_COUNTED_CONVERSATIONS:,} conversations: the summary counts "
-            f"{len(conversation_ids):,} of them (the messages are all stored)"
-        )
-    if not recognised:
-        return None, warnings
-    if not has_profile:
-        owner = by_messages.owner or by_invitations.owner
-    return ExportSummary(kind, when, headline, counts, owner, tuple(set_aside)), warnings
+    plan = CountPlan.of(list(members), archive_name)
+    counted = {
+        name: count_member(plan, table, name, members[name]) for name, table in plan.jobs().items()
+    }
+    return combine(plan, counted)

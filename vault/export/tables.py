@@ -200,6 +200,43 @@ def _attempt(
         return source, collect(source)
 
 
+class _Resumed(io.RawIOBase):
+    """A stream whose first bytes were read already: ``head``, then the rest of ``rest``."""
+
+    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+        super().__init__()
+        self._head = head
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        if self._head:
+            taken = self._head[: len(view)]
+            self._head = self._head[len(taken) :]
+        else:
+            taken = self._rest.read(len(view))
+        view[: len(taken)] = taken
+        return len(taken)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._rest.close()
+        super().close()
+
+
+def _opened_first(first: IO[bytes], open_raw: Opener) -> Opener:
+    """An opener that gives ``first`` once, then opens anew."""
+    pending = [first]
+
+    def opener() -> IO[bytes]:
+        return pending.pop() if pending else open_raw()
+
+    return opener
+
+
 def stream_table(
     open_raw: Opener,
     wanted: Iterable[str],
@@ -220,15 +257,25 @@ def stream_table(
     """
     wanted_keys = set(wanted)
     minimum = min(minimum, len(wanted_keys))
-    with open_raw() as raw:
-        *tries, last = _encodings(raw.read(4))
+    raw = open_raw()
+    try:
+        head = raw.read(4)
+    except BaseException:
+        raw.close()
+        raise
+    *tries, last = _encodings(head)
+    # The first attempt goes on reading the stream its head came from: a member streamed
+    # once (a snapshot counts what it inflates anyway) is opened again only to try another
+    # encoding.
+    opener = _opened_first(io.BufferedReader(_Resumed(head, raw)), open_raw)
     for codec in tries:
         try:
-            return _attempt(open_raw, codec, wanted_keys, minimum, backslash_escapes, collect)
+            return _attempt(opener, codec, wanted_keys, minimum, backslash_escapes, collect)
         except UnicodeDecodeError:
+            opener = open_raw
             continue
     try:
-        return _attempt(open_raw, last, wanted_keys, minimum, backslash_escapes, collect)
+        return _attempt(opener, last, wanted_keys, minimum, backslash_escapes, collect)
     except UnicodeDecodeError as exc:  # cp1252 decodes anything: this is UTF-16 with a BOM
         raise TableError(f"damaged UTF-16 text ({exc.reason})") from None
 

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Protocol
 
 from lkvault.vault.format.crypto import Keys
 from lkvault.vault.format.tree import (
@@ -69,6 +70,50 @@ class KnownMember:
 
     part: Part
     compressed: bool
+
+
+class ContentTap(Protocol):
+    """Takes one member's content as the ingest inflates it."""
+
+    def feed(self, block: bytes) -> None: ...
+
+    def end(self) -> None:
+        """The content was all fed, and it checked out (size and CRC-32)."""
+
+    def abandon(self) -> None:
+        """The content will not be fed to its end (no effect after ``end``)."""
+
+
+class ContentObserver(Protocol):
+    """Told of each member's content while the zip is stored (a snapshot's summary)."""
+
+    def tap(self, member: Member) -> ContentTap | None:
+        """Where to feed the member's content as it is inflated; None when not wanted."""
+
+    def unread(self, member: Member) -> None:
+        """The member's content will not be inflated (reused, or kept as it is)."""
+
+
+class _Unobserved:
+    def tap(self, member: Member) -> ContentTap | None:
+        return None
+
+    def unread(self, member: Member) -> None:
+        pass
+
+
+def _tapped(read: Callable[[int], bytes], tap: ContentTap) -> Callable[[int], bytes]:
+    """``read``, its content fed to ``tap`` (and its end, once read returns b"")."""
+
+    def tapped(n: int = IO_BLOCK) -> bytes:
+        block = read(n)
+        if block:
+            tap.feed(block)
+        else:
+            tap.end()
+        return block
+
+    return tapped
 
 
 class FileReader:
@@ -160,6 +205,7 @@ class ZipIngester:
         known: dict[bytes, KnownMember],
         limits: ZipLimits | None = None,
         previous: Callable[[str], PreviousVersion | None] | None = None,
+        observer: ContentObserver | None = None,
     ) -> None:
         self.repo = repo
         self.writer = writer
@@ -168,6 +214,7 @@ class ZipIngester:
         self.known = known
         self.limits = limits or ZipLimits()
         self.previous = previous or (lambda name: None)
+        self.observer: ContentObserver = observer or _Unobserved()
         # Set when the run is abandoned (Ctrl-C, an error): workers stop at their next read
         # instead of proving and storing the rest of their members.
         self.stopping = threading.Event()
@@ -256,6 +303,7 @@ class ZipIngester:
         if known is not None and part_available(known.part, self.repo.index):
             self.progress.advance(member.compressed_size)
             part, compressed = known.part, known.compressed
+            self.observer.unread(member)
         else:
             part, compressed = self._store_member(reader, member, proven)
         if member.method == METHOD_DEFLATED:
@@ -273,25 +321,46 @@ class ZipIngester:
             proven if member.method == METHOD_DEFLATED else None,
         )
         if member.encrypted or member.method not in (METHOD_STORED, METHOD_DEFLATED):
+            self.observer.unread(member)
             return store.store(raw, advance=False, previous=previous), True
+        tap = self.observer.tap(member)
+        if tap is None:
+            return self._store_content(store, reader, member, raw, previous, None)
+        try:
+            return self._store_content(store, reader, member, raw, previous, tap)
+        finally:
+            tap.abandon()  # nothing once its content was all fed
+
+    def _store_content(
+        self,
+        store: StreamStore,
+        reader: FileReader,
+        member: Member,
+        raw: Callable[[int], bytes],
+        previous: PreviousVersion | None,
+        tap: ContentTap | None,
+    ) -> tuple[Part, bool]:
+        """A stored or deflated member: its content stored, its compressed bytes proven."""
         if member.method == METHOD_STORED:
             content = MemberReader(member, raw, self.limits, [])
-            return store.store(content.read, advance=False, previous=previous), False
+            read = content.read if tap is None else _tapped(content.read, tap)
+            return store.store(read, advance=False, previous=previous), False
         head = reader.read_at(member.data_offset, min(PROBE_HEAD, member.compressed_size))
         candidates = probe(member, head)
         in_segments = bool(candidates) and worth_segmenting(member)
         # A big member is proven segment by segment after it is stored (restartproof.py).
         content = MemberReader(member, raw, self.limits, [] if in_segments else candidates)
+        read = content.read if tap is None else _tapped(content.read, tap)
         kept = self._kept_bytes(reader, member)
         if not candidates:
             # Nothing reproduces it: check it inflates correctly, then keep its bytes as they are.
-            while content.read():
+            while read(IO_BLOCK):
                 pass
             return store.store(kept, advance=False, previous=previous), True
         if reorderable(member):
-            stored = self._store_rows(store, content, previous)
+            stored = self._store_rows(store, read, previous)
         else:
-            stored = store.store(content.read, advance=False, previous=previous)
+            stored = store.store(read, advance=False, previous=previous)
         params: DeflateParams | None = content.result()
         points: tuple[Restart, ...] = ()
         if in_segments:
@@ -336,12 +405,12 @@ class ZipIngester:
         return again.result(), ()
 
     def _store_rows(
-        self, store: StreamStore, content: MemberReader, previous: PreviousVersion | None
+        self, store: StreamStore, read: Callable[[int], bytes], previous: PreviousVersion | None
     ) -> Content:
         """A CSV's content in canonical row order (vault.ingest.rows), when that can pay."""
         scanner = RecordScanner()
         with Spill() as spill:
-            while block := content.read():
+            while block := read(IO_BLOCK):
                 spill.write(block)
                 scanner.feed(block)
             tags, lengths = scanner.finish()

@@ -14,6 +14,7 @@ from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from lkvault.vault.errors import BadInput, IntegrityError, Interrupted
 from lkvault.vault.export.summary import summary_from_document
@@ -24,7 +25,8 @@ from lkvault.vault.ingest.streams import READ_BLOCK, Ingest, PreviousVersion, St
 from lkvault.vault.ingest.zipingest import FileReader, KnownMember, ZipIngester
 from lkvault.vault.ingest.zipscan import ZipLimits, format_size
 from lkvault.vault.operations.attribution import owner_reader
-from lkvault.vault.operations.export_sources import contacts_of_file, export_of_file
+from lkvault.vault.operations.export_sources import contacts_of_file
+from lkvault.vault.operations.livesummary import LiveSummary
 from lkvault.vault.operations.members import change_warning
 from lkvault.vault.operations.restorer import chunk_ids, iter_chunk_refs, load_tree
 from lkvault.vault.progress import NoPhase, NoProgress, Phase, Progress
@@ -168,6 +170,7 @@ def snapshot(
     history = load_snapshots(repo) if history is None else history
     writer = BlobWriter(repo, workers)
     stage = ExitStack()  # the earlier snapshot's frames, staged until the frames are sealed
+    summary: LiveSummary | None = None
     try:
         with open(path, "rb") as source:
             before = os.fstat(source.fileno())
@@ -176,6 +179,7 @@ def snapshot(
             ingest = None
             ingester = None
             if not opaque:
+                summary = LiveSummary(path, source_name or path.name)
                 earlier = EarlierSnapshot(repo, history, "zip")
                 stage.enter_context(earlier.staged())
                 ingester = ZipIngester(  # its Proving bar comes right under Reading
@@ -186,6 +190,7 @@ def snapshot(
                     known_members(repo, history),
                     limits,
                     earlier.member,
+                    summary,
                 )
             writer.show(progress)
             if ingester is not None:
@@ -222,16 +227,32 @@ def snapshot(
         # The workers stop at their next block (vault.ingest.zipingest), frames in flight
         # are dropped: the interrupt takes effect in well under a second.
         writer.abort()
+        if summary is not None:
+            summary.cancel()
         raise Interrupted(unstored_message(writer)) from None
     except BaseException:
         writer.abort()
+        if summary is not None:
+            summary.cancel()
         raise
     finally:
         progress.done()
         stage.close()
     try:
-        return _record(repo, path, ingest, tree_id, writer, history, source_name, time)
+        # What the export holds (counts, date, headline); a problem here is a warning, never
+        # a failure. A zip's was counted while it was stored.
+        name = source_name or path.name
+        export, export_warnings = (
+            summary.result()
+            if ingest.tree.kind == "zip" and summary is not None
+            else contacts_of_file(path, name)
+        )
+        return _record(
+            repo, path, ingest, tree_id, writer, history, source_name, time, export, export_warnings
+        )
     except KeyboardInterrupt:
+        if summary is not None:
+            summary.cancel()
         raise Interrupted(_record_interrupted(repo, history, tree_id, writer)) from None
 
 
@@ -266,13 +287,10 @@ def _record(
     history: list[Snapshot],
     source_name: str | None,
     time: datetime | None,
+    export: dict[str, Any] | None,
+    export_warnings: list[str],
 ) -> Snapshot:
     """Write the snapshot record of a stored input (the step that makes it visible)."""
-    # What the export holds (counts, date, headline); a problem here is a warning, never a failure.
-    name = source_name or path.name
-    export, export_warnings = (
-        export_of_file(path, name) if ingest.tree.kind == "zip" else contacts_of_file(path, name)
-    )
     summary = summary_from_document(export)
     member_changed = change_warning(
         history, summary.owner if summary is not None else None, owner_reader(repo)

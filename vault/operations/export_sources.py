@@ -25,7 +25,7 @@ from lkvault.vault.export.contactfiles import (
 from lkvault.vault.export.counting import count_export
 from lkvault.vault.export.layout import date_of_members
 from lkvault.vault.export.load import MemberReaders, load_export
-from lkvault.vault.export.model import Export
+from lkvault.vault.export.model import Export, ExportSummary
 from lkvault.vault.export.summary import summarize, summary_document
 from lkvault.vault.format.tree import MemberEntry, Tree
 from lkvault.vault.operations.extractor import member_content
@@ -87,14 +87,27 @@ def export_of_file(path: Path, archive_name: str) -> tuple[dict[str, Any] | None
                 if not info.is_dir()
             }
             summary, warnings = count_export(streams, archive_name)
-            if summary is not None and summary.date is None:
-                made = date_of_members(info.date_time for info in archive.infolist())
-                if made is not None:
-                    summary = dataclasses.replace(summary, date=made, date_from="contents")
+            return export_document(summary, warnings, archive.infolist())
     except Exception as exc:  # noqa: BLE001 - a summary must never fail a snapshot
-        return None, [f"the export's contents could not be summarised ({exc})"]
+        return unsummarised(exc)
+
+
+def unsummarised(error: Exception) -> tuple[None, list[str]]:
+    """What a summary that failed as a whole (an unreadable zip) says."""
+    return None, [f"the export's contents could not be summarised ({error})"]
+
+
+def export_document(
+    summary: ExportSummary | None, warnings: list[str], infos: list[zipfile.ZipInfo]
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """The summary document of a counted zip, dated by its newest member when its name
+    gives no date."""
     if summary is None:
         return None, warnings
+    if summary.date is None:
+        made = date_of_members(info.date_time for info in infos)
+        if made is not None:
+            summary = dataclasses.replace(summary, date=made, date_from="contents")
     return summary_document(summary), warnings
 
 

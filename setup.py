@@ -11,6 +11,12 @@ setup(
             optional=True,
         ),
         Extension(
+            "lkvault.vault.format._rows",
+            sources=["vault/format/_rows.c"],
+            extra_compile_args=["-O3"],
+            optional=True,
+        ),
+        Extension(
             "lkvault.vault.format._deflate",
             sources=["vault/format/_deflate.c"],
             extra_compile_args=["-O3"],

@@ -132,3 +132,72 @@ def test_a_table_with_more_groups_than_a_reader_accepts_keeps_its_order(
 def test_an_order_that_does_not_tile_the_content_is_refused(order: bytes, size: int) -> None:
     with pytest.raises(IntegrityError):
         RowPlan.from_order(order, size)
+
+
+# The C scanner (vault/format/_rows.c) must give exactly the normative Python scanner's groups:
+# a writer's stored order must not depend on whether the extension was built.
+native_only = pytest.mark.skipif(not rows.NATIVE, reason="the C record scanner is not built")
+
+cells = st.one_of(
+    st.sampled_from(["2-a", "2-b", '"2-a"', "", "x" * 600, '"q,""\n"', "Ada"]),
+    st.sampled_from(
+        [
+            "2025-01-15 07:17:58 UTC",
+            "2024-12-31 23:59:59",
+            "1969-12-31 23:59:59",  # before 1970: tag 0
+            "0000-01-01 00:00:00",  # no such year: tag 0
+            "2025-13-01 00:00:00",  # no such month: tag 0
+            "2025-02-31 99:99:99",  # days and hours beyond their range add up
+            "9999-12-31 23:59:59",  # past 32 bits: the largest tag
+            "2025-01-15 07:17:5",
+        ]
+    ),
+    st.text(alphabet='ab ,"\n\r\t\u00e9\u00a0', max_size=20),
+)
+csv_records = st.lists(
+    st.tuples(st.lists(cells, min_size=1, max_size=5), st.sampled_from(["\n", "\r\n", ""])),
+    max_size=12,
+).map(lambda records: "".join(",".join(c) + end for c, end in records).encode())
+
+
+def both_scanners(content: bytes, cuts: list[int]) -> tuple[tuple[object, ...], ...]:
+    results = []
+    for scanner in (rows.PythonRecordScanner(), rows.NativeRecordScanner()):
+        bounds = sorted({0, len(content), *(c % (len(content) + 1) for c in cuts)})
+        for start, end in zip(bounds, bounds[1:], strict=False):
+            scanner.feed(content[start:end])
+        tags, lengths = scanner.finish()
+        results.append((list(tags), list(lengths), scanner.records, scanner.overflowed))
+    return tuple(results)
+
+
+@native_only
+@settings(max_examples=300, deadline=None)
+@given(csv_records, st.lists(st.integers(0, 10_000), max_size=8))
+def test_the_c_scanner_finds_the_groups_the_python_one_finds(
+    content: bytes, cuts: list[int]
+) -> None:
+    python, native = both_scanners(content, cuts)
+    assert native == python
+
+
+@native_only
+@settings(max_examples=40, deadline=None)
+@given(csv_records.filter(lambda content: len(content) < 400))
+def test_the_c_scanner_agrees_fed_in_two_pieces_cut_anywhere(content: bytes) -> None:
+    for cut in range(len(content) + 1):
+        python, native = both_scanners(content, [cut])
+        assert native == python, cut
+
+
+@native_only
+def test_the_c_scanner_agrees_on_a_generated_messages_csv_and_on_overflow(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    conversations = [(f"2-{n}", [(n, 'a "b"\nc'), (n + 1, "b,c")]) for n in range(300)][::-1]
+    content = messages_csv(conversations).replace(b"\n", b"\r\n")
+    python, native = both_scanners(content, [7, 4096, 4097, 65536])
+    assert native == python and len(python[0]) == 301  # the header, and each conversation
+    monkeypatch.setattr(rows, "MAX_ENTRIES", 8)
+    python, native = both_scanners(content, [])
+    assert native == python and python[3], "both overflowed"

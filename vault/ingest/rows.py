@@ -14,7 +14,9 @@ active near the end. The order the groups came in is kept as one entry per group
 content is stored, is the entries sorted by tag, ties in their original order, so a reader puts
 the groups back from the entries alone, without parsing any CSV (docs/FORMAT.md, "Row order").
 Finding records and times is a heuristic (a newline outside double quotes ends a record); it
-decides only how well the content deduplicates, never whether it comes back exactly.
+decides only how well the content deduplicates, never whether it comes back exactly; but a
+writer's order must not depend on the computer, so ``PythonRecordScanner`` is normative and the
+C scanner (vault/format/_rows.c, used when it is built) gives exactly its results.
 Pure logic, no I/O.
 """
 
@@ -27,8 +29,17 @@ import sys
 from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from types import ModuleType
 
 from lkvault.vault.errors import IntegrityError
+
+_rows: ModuleType | None
+try:
+    from lkvault.vault.format import _rows as _built
+
+    _rows = _built
+except ImportError:  # not built (no compiler at install time): the Python scanner is used
+    _rows = None
 
 ENTRY = struct.Struct("<II")
 MAX_ENTRIES = 1 << 20  # what a reader accepts: 8 MiB of entries, some 60 MiB to sort
@@ -37,7 +48,7 @@ KEY_LIMIT = 512  # bytes of a record looked at for its first field and its time
 TIME = re.compile(rb"(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)")
 
 
-class RecordScanner:
+class PythonRecordScanner:
     """Finds the groups of a CSV's content as it streams past, in bounded memory."""
 
     def __init__(self) -> None:
@@ -112,6 +123,38 @@ class RecordScanner:
             return
         self.tags.append(_seconds(self._group_time))
         self.lengths.append(end - self._group_start)
+
+
+class NativeRecordScanner:
+    """``PythonRecordScanner``'s results from the C scanner, some 30 times faster."""
+
+    def __init__(self) -> None:
+        assert _rows is not None, "the C record scanner is not built"
+        self._scanner = _rows.Scanner(KEY_LIMIT, MAX_ENTRIES)
+
+    @property
+    def records(self) -> int:
+        return int(self._scanner.records)
+
+    @property
+    def overflowed(self) -> bool:
+        return bool(self._scanner.overflowed)
+
+    def feed(self, block: bytes) -> None:
+        self._scanner.feed(block)
+
+    def finish(self) -> tuple[array[int], array[int]]:
+        """The groups' tags and lengths, in their original order (none if it overflowed)."""
+        tags, lengths = self._scanner.finish()
+        return array("I", tags), array("Q", lengths)
+
+
+NATIVE: bool = _rows is not None
+"""True when the C record scanner is built (and ``RecordScanner`` is it)."""
+
+RecordScanner: type[PythonRecordScanner] | type[NativeRecordScanner] = (
+    NativeRecordScanner if NATIVE else PythonRecordScanner
+)
 
 
 def _seconds(written: bytes | None) -> int:

@@ -12,6 +12,7 @@ import zipfile
 import zlib
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -19,6 +20,7 @@ from hypothesis import strategies as st
 from lkvault.vault import Environment, IntegrityError, Vault
 from lkvault.vault.format import deflater, restarts
 from lkvault.vault.format.tree import Deflated, Restart, Stream, Tree, decode_tree, encode_tree
+from lkvault.vault.ingest import deflate, restartproof, zipingest, zipscan
 from lkvault.vault.operations import restorer
 from test_deflater import export_csv, reference
 
@@ -141,6 +143,43 @@ def test_a_big_member_is_stored_with_proven_restarts_and_restores_at_any_worker_
         out = tmp_path / f"restored-{workers}.zip"
         vault.restore("latest", out)
         assert out.read_bytes() == export.read_bytes()
+
+
+def test_a_big_member_is_inflated_once_and_proven_while_it_is_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The proof of a big member's segments is fed by the pass that stores its content (one
+    inflate of messages.csv, not two), and gives the restart points a proof after storing
+    would (the same function chooses them from the same block ends)."""
+    monkeypatch.setattr(restarts, "SPACING", SPACING)
+    inflated: list[str] = []
+
+    class CountedReader(deflate.MemberReader):
+        def __init__(self, member: zipscan.Member, *args: Any, **kwargs: Any) -> None:
+            inflated.append(member.name)
+            super().__init__(member, *args, **kwargs)
+
+    monkeypatch.setattr(zipingest, "MemberReader", CountedReader)
+    monkeypatch.setattr(restartproof, "MemberReader", CountedReader)
+    export = generate_export(tmp_path / "export.zip", date=date(2025, 3, 15), scale=0.3)
+    vault = Vault.init(
+        str(tmp_path / "vault"), b"pw", Environment(state_dir=tmp_path / "state", workers=2)
+    )
+    vault.snapshot(export)
+    assert inflated.count("messages.csv") == 1
+    (part,) = _restart_parts(vault)
+    with zipfile.ZipFile(export) as archive:
+        info = archive.getinfo("messages.csv")
+        with open(export, "rb") as file:
+            file.seek(info.header_offset + 26)
+            skip = int.from_bytes(file.read(2), "little") + int.from_bytes(file.read(2), "little")
+            file.seek(info.header_offset + 30 + skip)
+            compressed = file.read(info.compress_size)
+    ends = restarts.scan_blocks(lambda at, n: compressed[at : at + n], len(compressed))
+    assert ends is not None
+    assert part.restarts == tuple(restarts.choose(ends, info.file_size))
+    vault.restore("latest", tmp_path / "out.zip")
+    assert (tmp_path / "out.zip").read_bytes() == export.read_bytes()
 
 
 def test_a_big_member_that_does_not_restart_faithfully_is_proven_in_one_piece(

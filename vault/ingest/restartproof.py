@@ -14,14 +14,17 @@ hash chains and never restart faithfully), the caller proves the member in one p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 
+from lkvault.vault.bytepipe import BytePipe
 from lkvault.vault.format import restarts
 from lkvault.vault.format.tree import Restart
 from lkvault.vault.ingest.deflate import DeflateParams, MemberReader
 from lkvault.vault.ingest.zipscan import Member, ZipLimits
 
 RETRIES = 1  # proofs again without the points whose segments did not match
+PIPE_LIMIT = 8 * 1024 * 1024  # content the storing pass may run ahead of a proof in flight
 
 
 def worth_segmenting(member: Member) -> bool:
@@ -72,6 +75,18 @@ def _failed_segments(
     limits: ZipLimits,
     workers: int,
 ) -> set[int]:
+    content = MemberReader(member, read_compressed, limits, [])
+    return _failed_segments_of(member, params, points, read_at, _blocks(content), workers)
+
+
+def _failed_segments_of(
+    member: Member,
+    params: DeflateParams,
+    points: tuple[Restart, ...],
+    read_at: Callable[[int, int], bytes],
+    content: Iterable[bytes],
+    workers: int,
+) -> set[int]:
     """Numbers of the segments that do not re-create their bits (all of them are tried,
     unless the first fails: then the candidate is wrong and {0} is returned at once)."""
     total_bits = 8 * member.compressed_size
@@ -90,8 +105,7 @@ def _failed_segments(
         original = read_at(job.bit_start // 8, (job.bit_start % 8 + nbits + 7) // 8)
         return job.index, restarts.bits_equal(original, job.bit_start % 8, bits, nbits)
 
-    content = MemberReader(member, read_compressed, limits, [])
-    jobs = restarts.segment_jobs(_blocks(content), member.uncompressed_size, points, params.wbits)
+    jobs = restarts.segment_jobs(content, member.uncompressed_size, points, params.wbits)
     failed: set[int] = set()
     for index, ok in restarts.ordered_parallel(matches, jobs, workers, ahead=workers):
         if not ok:
@@ -104,3 +118,64 @@ def _failed_segments(
 def _blocks(content: MemberReader) -> Iterator[bytes]:
     while block := content.read():
         yield block
+
+
+class ProofInFlight:
+    """The first candidate's segment proof, run while the storing pass inflates the member.
+
+    Proving after storing inflated the member a second time and left the cores idle while
+    its content was read, scanned and stored. Instead the content is fed here as it is
+    inflated (``feed``, then ``end`` or ``abandon``), and a thread of its own scans the
+    original stream's blocks and re-deflates the segments on ``workers`` threads as soon as
+    their content is in. ``result`` is what ``prove_in_segments`` gives when its first
+    candidate's first attempt succeeds, and None otherwise: the caller then proves the
+    member as before (other candidates, points dropped, or in one piece).
+    """
+
+    def __init__(
+        self,
+        member: Member,
+        params: DeflateParams,
+        read_at: Callable[[int, int], bytes],
+        workers: int,
+    ) -> None:
+        self._member = member
+        self._params = params
+        self._read_at = read_at
+        self._workers = workers
+        self._pipe = BytePipe(PIPE_LIMIT)
+        self._result: tuple[DeflateParams, tuple[Restart, ...]] | None = None
+        self._thread = threading.Thread(
+            target=self._prove, name=f"proof {member.name}", daemon=True
+        )
+        self._thread.start()
+
+    def feed(self, block: bytes) -> None:
+        self._pipe.write(block)
+
+    def end(self) -> None:
+        self._pipe.end()
+
+    def abandon(self) -> None:
+        self._pipe.abandon()
+
+    def result(self) -> tuple[DeflateParams, tuple[Restart, ...]] | None:
+        """After ``end``: the parameters and restart points proven, or None."""
+        self._thread.join()
+        return self._result
+
+    def _prove(self) -> None:
+        with self._pipe.reader() as content:
+            try:
+                ends = restarts.scan_blocks(self._read_at, self._member.compressed_size)
+                if ends is None:
+                    return
+                points = tuple(restarts.choose(ends, self._member.uncompressed_size))
+                blocks = iter(lambda: content.read(PIPE_LIMIT // 8), b"")
+                failed = _failed_segments_of(
+                    self._member, self._params, points, self._read_at, blocks, self._workers
+                )
+                if not failed:
+                    self._result = (self._params, points)
+            except Exception:  # noqa: BLE001 - abandoned, or short: the caller proves it again
+                self._result = None

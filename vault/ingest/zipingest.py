@@ -32,7 +32,11 @@ from lkvault.vault.format.tree import (
     member_mac_header,
 )
 from lkvault.vault.ingest.deflate import PROBE_HEAD, DeflateParams, MemberReader, probe
-from lkvault.vault.ingest.restartproof import prove_in_segments, worth_segmenting
+from lkvault.vault.ingest.restartproof import (
+    ProofInFlight,
+    prove_in_segments,
+    worth_segmenting,
+)
 from lkvault.vault.ingest.rows import RecordScanner, RowPlan, encode_order, worth_reordering
 from lkvault.vault.ingest.streams import Ingest, PreviousVersion, StreamStore
 from lkvault.vault.ingest.zipscan import (
@@ -357,14 +361,31 @@ class ZipIngester:
             while read(IO_BLOCK):
                 pass
             return store.store(kept, advance=False, previous=previous), True
-        if reorderable(member):
-            stored = self._store_rows(store, read, previous)
-        else:
-            stored = store.store(read, advance=False, previous=previous)
+        flight = None
+        if in_segments:  # proven on other cores while the content is read and stored
+            flight = ProofInFlight(
+                member,
+                candidates[0],
+                lambda offset, n: reader.read_at(member.data_offset + offset, n),
+                self.workers,
+            )
+            read = _tapped(read, flight)
+        try:
+            if reorderable(member):
+                stored = self._store_rows(store, read, previous)
+            else:
+                stored = store.store(read, advance=False, previous=previous)
+        finally:
+            if flight is not None:
+                flight.abandon()  # nothing once its content was all fed
         params: DeflateParams | None = content.result()
         points: tuple[Restart, ...] = ()
-        if in_segments:
-            params, points = self._prove_in_segments(reader, member, candidates)
+        if flight is not None:
+            live = flight.result()
+            # Else another candidate, or points to drop, or one piece: proven as before.
+            params, points = (
+                live if live is not None else self._prove_in_segments(reader, member, candidates)
+            )
         if params is None:
             return store.store(kept, advance=False, previous=previous), True
         return (

@@ -19,9 +19,9 @@ import zipfile
 from pathlib import Path
 from typing import IO, Any
 
+from lkvault.vault.bytepipe import BytePipe
 from lkvault.vault.export.counting import CountPlan, MemberCount, combine, count_member
 from lkvault.vault.ingest.zipscan import Member
-from lkvault.vault.operations.bytepipe import BytePipe
 from lkvault.vault.operations.export_sources import (
     export_document,
     export_of_file,

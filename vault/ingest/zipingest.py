@@ -236,7 +236,10 @@ class ZipIngester:
             sum(m.compressed_size for m in members if m.method == METHOD_DEFLATED)
         )
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            futures = {m.index: pool.submit(self._member, reader, m) for m in members}
+            # Largest first: the biggest member is the snapshot's critical path (read, proven,
+            # stored one after the other), the small ones fill the other workers around it.
+            by_size = sorted(members, key=lambda m: m.compressed_size, reverse=True)
+            futures = {m.index: pool.submit(self._member, reader, m) for m in by_size}
             try:
                 return self._assemble(reader, layout, members, futures)
             except BaseException:

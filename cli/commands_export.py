@@ -421,7 +421,9 @@ def _timeline_text(rows: list[dict[str, Any]], gaps: list[str], latest_id: str |
     ordered = sorted(rows, key=lambda r: (r["date"], r["short_id"]))
     for row in ordered:
         while pending and pending[0] < row["date"][:7]:
-            out.print(f"[bold yellow]{pending.pop(0):<10}  {'':<8}  ── no snapshot ──[/]")
+            out.print(
+                f"[bold yellow]{pending.pop(0):<10}  {'':<8}  ── no snapshot ──[/]", markup=True
+            )
         if not row["export"]:
             out.print(
                 render.shown(
@@ -436,12 +438,14 @@ def _timeline_text(rows: list[dict[str, Any]], gaps: list[str], latest_id: str |
         mark = "  (latest)" if row["id"] == latest_id else ""
         out.print(
             f"{row['date']:<10}  {row['short_id']:<8}  [cyan]{bar:<{BAR_WIDTH}}[/]"
-            f" {connections:>6,}  {row['messages'] or 0:>8,}{mark}"
+            f" {connections:>6,}  {row['messages'] or 0:>8,}{mark}",
+            markup=True,
         )
     if gaps:
         out.print(
             f"[bold yellow]Missing: {render.plural(len(gaps), 'month')} without a snapshot "
-            f"({', '.join(gaps)}).[/] Download an export from LinkedIn regularly."
+            f"({', '.join(gaps)}).[/] Download an export from LinkedIn regularly.",
+            markup=True,
         )
     else:
         first, last = ordered[0]["date"][:7], ordered[-1]["date"][:7]

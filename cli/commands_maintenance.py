@@ -580,7 +580,9 @@ def verify_subset(opened: Vault, spec: str, json: bool) -> None:
                 "re-hashed."
             )
         else:
-            render.stdout.print(f"[bold red]{len(report.problems)} problem(s) found[/] ({scope}):")
+            render.stdout.print(
+                f"[bold red]{len(report.problems)} problem(s) found[/] ({scope}):", markup=True
+            )
             for problem in report.problems:
                 render.stdout.print(f"  - {problem.describe()}", markup=False)
     if not report.ok:

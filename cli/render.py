@@ -33,17 +33,25 @@ def terminal_text(text: str, *, lines: bool = False) -> str:
 
 class TerminalConsole(Console):
     """A rich console that passes every string it renders (printed text, table cells, progress
-    labels) through ``terminal_text`` first; rich's own styling is added afterwards."""
+    labels) through ``terminal_text`` first; rich's own styling is added afterwards.
+
+    Rich markup (``[bold]``, ``[link=...]``) and emoji codes (``:smile:``) are off unless a
+    call asks for them with ``markup=True``: a name, title or file name from an export is shown
+    as written, never turned into a style, a link or another character, and a stray ``[/]`` in
+    one cannot end lkvault with a markup error. Only lkvault's own fixed texts use markup.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(markup=False, emoji=False, highlight=False, **options)
 
     def render_str(self, text: str, **options: Any) -> Any:
+        options["emoji"] = False
         return super().render_str(terminal_text(text, lines=True), **options)
 
 
 # Off a terminal (pipes, files) lines are not cut to 80 columns: names must stay whole.
-stdout = TerminalConsole(
-    highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 240
-)
-stderr = TerminalConsole(stderr=True, highlight=False, soft_wrap=True)
+stdout = TerminalConsole(soft_wrap=True, width=None if sys.stdout.isatty() else 240)
+stderr = TerminalConsole(stderr=True, soft_wrap=True)
 
 
 def new_table() -> Table:
@@ -250,7 +258,7 @@ def verify_text(report: VerifyReport) -> None:
         if not report.read_data:
             stdout.print("Run 'lkvault verify --read-data' to also decrypt and re-hash all data.")
         return
-    stdout.print(f"[bold red]{len(report.problems)} problem(s) found[/] ({scope}):")
+    stdout.print(f"[bold red]{len(report.problems)} problem(s) found[/] ({scope}):", markup=True)
     for problem in report.problems:
         stdout.print(f"  - {problem.describe()}", markup=False)
 
@@ -277,7 +285,7 @@ class BarProgress:
             )
 
             self.bar = Progress(
-                TextColumn("{task.description:<12}"),
+                TextColumn("{task.description:<12}", markup=False),
                 BarColumn(),
                 DownloadColumn(),
                 TransferSpeedColumn(),

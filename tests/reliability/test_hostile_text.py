@@ -137,3 +137,31 @@ def test_the_contacts_csv_holds_no_formula_in_any_column(cli: Callable, two_expo
         if "mail" in column
     ]
     assert "'=cmd|'/Ccalc'!A0@evil.example" in emails
+
+
+MARKUP_NAME = "Basic_LinkedInDataExport_03-15-2026 :smile: [bold][link=mailto:a@b.c]x[red].zip"
+
+
+def test_rich_markup_and_emoji_codes_in_a_name_are_shown_as_written(
+    cli: Callable, tmp_path: Path
+) -> None:
+    """A file named with rich markup and an emoji code is listed under its own name: no
+    emoji put in place of ``:smile:``, no ``[bold]`` or link swallowed, in tables and lines."""
+    export = generate_export(
+        tmp_path / "downloads" / MARKUP_NAME, date=date(2026, 3, 15), scale=0.02
+    )
+    assert cli("init").code == 0
+    assert cli("snapshot", str(export)).code == 0
+    outputs = {
+        "list": cli("list"),
+        "stats": cli("stats"),
+        "restore": cli("restore", "latest", "-o", str(tmp_path / "back :tada: [bold].zip")),
+        "snapshot again": cli("snapshot", str(export)),
+    }
+    for command, done in outputs.items():
+        assert done.code == 0 and "Traceback" not in done.err, (command, done.err)
+        text = done.out + done.err
+        assert "\N{SMILING FACE WITH OPEN MOUTH}" not in text and "\N{PARTY POPPER}" not in text
+        assert ":smile: [bold][link=mailto:a@b.c]x[red].zip" in text, (command, text)
+    assert "back :tada: [bold].zip" in outputs["restore"].out
+    assert (tmp_path / "back :tada: [bold].zip").read_bytes() == export.read_bytes()

@@ -8,6 +8,7 @@ snapshot time and the restorer uses them. The reference is stock zlib's output.
 from __future__ import annotations
 
 import dataclasses
+import threading
 import zipfile
 import zlib
 from datetime import date
@@ -21,6 +22,7 @@ from lkvault.vault import Environment, IntegrityError, Vault
 from lkvault.vault.format import deflater, restarts
 from lkvault.vault.format.tree import Deflated, Restart, Stream, Tree, decode_tree, encode_tree
 from lkvault.vault.ingest import deflate, restartproof, zipingest, zipscan
+from lkvault.vault.ingest.deflate import Recompressor
 from lkvault.vault.operations import restorer
 from test_deflater import export_csv, reference
 
@@ -180,6 +182,35 @@ def test_a_big_member_is_inflated_once_and_proven_while_it_is_stored(
     assert part.restarts == tuple(restarts.choose(ends, info.file_size))
     vault.restore("latest", tmp_path / "out.zip")
     assert (tmp_path / "out.zip").read_bytes() == export.read_bytes()
+
+
+def test_a_restore_compresses_on_as_many_threads_as_workers_and_no_more(
+    big_member_vault: tuple[Vault, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """LKVAULT_WORKERS is the number of threads that compress: the segments of a big member
+    and the small members share them (one pool, not one per member)."""
+    vault, export = big_member_vault
+    compressing: set[int] = set()
+    segment, recompressor = restarts.deflate_segment, restorer.Recompressor
+
+    def counted_segment(*args: Any) -> tuple[bytes, int] | None:
+        compressing.add(threading.get_ident())
+        return segment(*args)
+
+    def counted_recompressor(*args: Any) -> Recompressor:
+        compressing.add(threading.get_ident())
+        return recompressor(*args)
+
+    monkeypatch.setattr(restarts, "deflate_segment", counted_segment)
+    monkeypatch.setattr(restorer, "Recompressor", counted_recompressor)
+    for workers in (2, 3):
+        compressing.clear()
+        vault.env = dataclasses.replace(vault.env, workers=workers)
+        out = tmp_path / f"restored-{workers}.zip"
+        vault.restore("latest", out)
+        assert out.read_bytes() == export.read_bytes()
+        assert threading.get_ident() not in compressing  # the caller's thread reads and joins
+        assert 1 < len(compressing) <= workers
 
 
 def test_a_big_member_that_does_not_restart_faithfully_is_proven_in_one_piece(

@@ -12,6 +12,7 @@ import pytest
 from lkvault.vault import Environment, Vault, spill
 from lkvault.vault.format.tree import Deflated, Reordered, encode_tree
 from lkvault.vault.ingest import zipingest
+from lkvault.vault.operations import restorer
 from lkvault.vault.operations.restorer import load_tree
 from lkvault.vault.repository import blobwriter
 
@@ -75,6 +76,7 @@ def test_reordered_rows_come_back_exactly_everywhere(
     monkeypatch.setattr(zipingest, "REORDER_MIN_SIZE", 64 * 1024)  # as if it were large
     if scratch == "disk":
         monkeypatch.setattr(spill, "MEMORY_LIMIT", 64 * 1024)
+        monkeypatch.setattr(restorer, "REORDER_IN_MEMORY", 64 * 1024)
     inbox = Inbox(2000, seed=1)
     first = inbox.export(tmp_path / "first.zip")
     inbox.reply(150)

@@ -76,18 +76,29 @@ class Spill:
 
     def ranges(self, ranges: Iterable[tuple[int, int]], block: int = 1 << 20) -> Iterator[bytes]:
         """The bytes of ``ranges`` in turn, joined into blocks of about ``block`` bytes."""
-        pending: list[bytes] = []
+        pending: list[tuple[int, int]] = []
         held = 0
         for offset, length in ranges:
+            if offset < 0 or length < 0 or offset + length > self.size:
+                raise ValueError(f"range {offset}+{length} is outside the {self.size} bytes")
             for start in range(offset, offset + length, block):
-                piece = self.read_at(start, min(block, offset + length - start))
-                pending.append(piece)
-                held += len(piece)
+                piece = min(block, offset + length - start)
+                pending.append((start, piece))
+                held += piece
                 if held >= block:
-                    yield b"".join(pending)
+                    yield self._joined(pending)
                     pending, held = [], 0
         if pending:
-            yield b"".join(pending)
+            yield self._joined(pending)
+
+    def _joined(self, pieces: list[tuple[int, int]]) -> bytes:
+        if self._fd is not None:
+            return b"".join(self.read_at(offset, length) for offset, length in pieces)
+        # Slices of a view, copied once by the join: a message inbox comes back as thousands
+        # of small ranges, one per conversation. The view is let go before the caller runs,
+        # so the memory stays free to grow.
+        with memoryview(self._memory) as memory:
+            return b"".join([memory[offset : offset + length] for offset, length in pieces])
 
     def close(self) -> None:
         if self._fd is not None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from types import ModuleType
 from typing import TypeVar
@@ -115,10 +115,13 @@ def segment_jobs(
                 raise ValueError(f"the content ends before its {size} bytes")
             buffer += block
         low = max(0, start.content - wsize)
+        with memoryview(buffer) as view:  # one copy each, and the buffer free to change again
+            zdict = bytes(view[low - base : start.content - base])
+            data = bytes(view[start.content - base : need - base])
         yield SegmentJob(
             index,
-            bytes(buffer[low - base : start.content - base]),
-            bytes(buffer[start.content - base : need - base]),
+            zdict,
+            data,
             -1 if last else end - start.content,
             need == size,
             start.bit,
@@ -210,21 +213,39 @@ R = TypeVar("R")
 
 
 def ordered_parallel(
-    work: Callable[[T], R], items: Iterable[T], workers: int, ahead: int
+    work: Callable[[T], R],
+    items: Iterable[T],
+    workers: int,
+    ahead: int,
+    pool: Executor | None = None,
 ) -> Iterator[R]:
-    """``work`` over ``items`` on ``workers`` threads; results in order, ``ahead`` queued."""
+    """``work`` over ``items`` on ``workers`` threads; results in order, ``ahead`` queued.
+
+    Given a ``pool``, its threads do the work (a caller that already runs one shares it, so
+    the thread count stays what the user asked for); otherwise one is started for the call.
+    ``work`` must not wait for other work on the same pool.
+    """
     if workers <= 1:
         yield from map(work, items)
         return
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        pending: deque[Future[R]] = deque()
-        try:
-            for item in items:
-                pending.append(pool.submit(work, item))
-                if len(pending) > ahead:
-                    yield pending.popleft().result()
-            while pending:
+    if pool is not None:
+        yield from _in_order(pool, work, items, ahead)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as own:
+        yield from _in_order(own, work, items, ahead)
+
+
+def _in_order(
+    pool: Executor, work: Callable[[T], R], items: Iterable[T], ahead: int
+) -> Iterator[R]:
+    pending: deque[Future[R]] = deque()
+    try:
+        for item in items:
+            pending.append(pool.submit(work, item))
+            if len(pending) > ahead:
                 yield pending.popleft().result()
-        finally:
-            for future in pending:
-                future.cancel()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        for future in pending:
+            future.cancel()

@@ -13,7 +13,7 @@ import stat
 import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from pathlib import Path
 
 from lkvault.vault.errors import IntegrityError, UsageError
@@ -44,6 +44,10 @@ from lkvault.vault.spill import Spill
 
 PARALLEL_PART_LIMIT = 32 * 1024 * 1024
 IN_FLIGHT_LIMIT = 64 * 1024 * 1024
+REORDER_IN_MEMORY = 48 << 20
+"""Content put back in its row order in memory, beyond which it goes to encrypted scratch
+(vault/spill.py), where each of its thousands of ranges costs a read and a decryption. The
+key derivation that opened the vault took 64 MiB a moment before, so this raises no peak."""
 
 
 def load_tree(repo: Repository, tree_id: bytes) -> Tree:
@@ -95,7 +99,7 @@ def iter_content(repo: Repository, content: Content) -> Iterator[bytes]:
         yield from iter_stream(repo, content)
         return
     plan = reorder_plan(repo, content)
-    with Spill() as spill:
+    with Spill(REORDER_IN_MEMORY) as spill:
         for block in iter_stream(repo, content.content):
             spill.write(block)
         yield from spill.ranges(plan.restore_ranges())
@@ -108,15 +112,20 @@ def reorder_plan(repo: Repository, content: Reordered) -> RowPlan:
 
 
 def iter_deflated(
-    repo: Repository, part: Deflated, member: MemberEntry | None = None, workers: int = 1
+    repo: Repository,
+    part: Deflated,
+    member: MemberEntry | None = None,
+    workers: int = 1,
+    pool: Executor | None = None,
 ) -> Iterator[bytes]:
     """Re-create a member's compressed bytes from its stored content.
 
-    A part with restart points is re-created segment by segment on ``workers`` threads
-    (vault/format/restarts.py). The output is checked against the member's keyed hash taken
-    at snapshot time, so a compressor that differs from the one that proved the parameters
-    (the system zlib where lkvault's deflate is not built) is caught here, by name, not as a
-    mismatch of the file; the last piece is held back until that check has passed.
+    A part with restart points is re-created segment by segment on ``workers`` threads, those
+    of ``pool`` when given (vault/format/restarts.py). The output is checked against the
+    member's keyed hash taken at snapshot time, so a compressor that differs from the one
+    that proved the parameters (the system zlib where lkvault's deflate is not built) is
+    caught here, by name, not as a mismatch of the file; the last piece is held back until
+    that check has passed.
     """
     name = f"member '{member.name}'" if member is not None else "a member"
     mac = None
@@ -127,7 +136,7 @@ def iter_deflated(
             )
         )
     if part.restarts and restarts.AVAILABLE:
-        pieces = _segmented(repo, part, workers, name)
+        pieces = _segmented(repo, part, workers, name, pool)
     else:
         pieces = _sequential(repo, part)
     produced = 0
@@ -157,7 +166,9 @@ def _sequential(repo: Repository, part: Deflated) -> Iterator[bytes]:
     yield compressor.finish()
 
 
-def _segmented(repo: Repository, part: Deflated, workers: int, name: str) -> Iterator[bytes]:
+def _segmented(
+    repo: Repository, part: Deflated, workers: int, name: str, pool: Executor | None
+) -> Iterator[bytes]:
     """The stream re-created from its restart points, each segment on its own thread."""
 
     def work(job: restarts.SegmentJob) -> tuple[restarts.SegmentJob, tuple[bytes, int] | None]:
@@ -170,7 +181,7 @@ def _segmented(repo: Repository, part: Deflated, workers: int, name: str) -> Ite
             iter_content(repo, part.content), part.content.size, part.restarts, part.wbits
         )
         joiner = restarts.BitJoiner()
-        for job, result in restarts.ordered_parallel(work, jobs, workers, ahead=workers):
+        for job, result in restarts.ordered_parallel(work, jobs, workers, workers, pool):
             expected = None if job.bit_stop is None else job.bit_stop - job.bit_start
             if result is None or (expected is not None and result[1] != expected):
                 raise IntegrityError(
@@ -184,14 +195,18 @@ def _segmented(repo: Repository, part: Deflated, workers: int, name: str) -> Ite
 
 
 def render_part(
-    repo: Repository, part: Part, member: MemberEntry | None = None, workers: int = 1
+    repo: Repository,
+    part: Part,
+    member: MemberEntry | None = None,
+    workers: int = 1,
+    pool: Executor | None = None,
 ) -> Iterator[bytes]:
     if isinstance(part, Literal):
         yield part.data
     elif isinstance(part, Stream):
         yield from iter_stream(repo, part)
     else:
-        yield from iter_deflated(repo, part, member, workers)
+        yield from iter_deflated(repo, part, member, workers, pool)
 
 
 def render(repo: Repository, tree: Tree, workers: int = 2) -> Iterator[bytes]:
@@ -200,7 +215,8 @@ def render(repo: Repository, tree: Tree, workers: int = 2) -> Iterator[bytes]:
     Re-compressing members is the costly step of a restore, so members up to
     PARALLEL_PART_LIMIT are rebuilt ahead on worker threads (deflate runs without the GIL),
     holding at most IN_FLIGHT_LIMIT bytes; larger ones are streamed by the caller's thread,
-    and members with restart points have their segments rebuilt on ``workers`` threads.
+    and members with restart points have their segments rebuilt on the same ``workers``
+    threads (one pool: LKVAULT_WORKERS is the number of threads that compress).
     """
     owners = {m.part: m for m in tree.members}
     if workers <= 1:
@@ -236,7 +252,7 @@ def render(repo: Repository, tree: Tree, workers: int = 2) -> Iterator[bytes]:
                         queue.append((part, member, None))
                 part, member, job = queue.popleft()
                 if job is None:
-                    yield from render_part(repo, part, member, workers)
+                    yield from render_part(repo, part, member, workers, pool)
                 else:
                     in_flight -= part_size(part)
                     yield job.result()

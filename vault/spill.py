@@ -18,6 +18,9 @@ from lkvault.vault.errors import StorageError
 
 MEMORY_LIMIT = 16 << 20
 BLOCK = 16  # AES block: the counter advances once per 16 bytes
+WINDOW = 32 << 20  # ranges put in order at a time, from the disk
+GAP = 32 << 10  # read through a gap this small rather than start another read
+SPAN = 4 << 20  # the most one read takes in
 
 
 class Spill:
@@ -78,6 +81,7 @@ class Spill:
         """The bytes of ``ranges`` in turn, joined into blocks of about ``block`` bytes."""
         pending: list[tuple[int, int]] = []
         held = 0
+        limit = WINDOW if self._fd is not None else block
         for offset, length in ranges:
             if offset < 0 or length < 0 or offset + length > self.size:
                 raise ValueError(f"range {offset}+{length} is outside the {self.size} bytes")
@@ -85,20 +89,52 @@ class Spill:
                 piece = min(block, offset + length - start)
                 pending.append((start, piece))
                 held += piece
-                if held >= block:
-                    yield self._joined(pending)
+                if held >= limit:
+                    yield from self._joined(pending, held, block)
                     pending, held = [], 0
         if pending:
-            yield self._joined(pending)
+            yield from self._joined(pending, held, block)
 
-    def _joined(self, pieces: list[tuple[int, int]]) -> bytes:
-        if self._fd is not None:
-            return b"".join(self.read_at(offset, length) for offset, length in pieces)
-        # Slices of a view, copied once by the join: a message inbox comes back as thousands
-        # of small ranges, one per conversation. The view is let go before the caller runs,
-        # so the memory stays free to grow.
-        with memoryview(self._memory) as memory:
-            return b"".join([memory[offset : offset + length] for offset, length in pieces])
+    def _joined(self, pieces: list[tuple[int, int]], total: int, block: int) -> Iterator[bytes]:
+        if self._fd is None:
+            # Slices of a view, copied once by the join: a message inbox comes back as
+            # thousands of small ranges, one per conversation. The view is let go before the
+            # caller runs, so the memory stays free to grow.
+            with memoryview(self._memory) as memory:
+                joined = b"".join([memory[offset : offset + length] for offset, length in pieces])
+            yield joined
+            return
+        # On disk, each read is a system call and a decryption: the pieces of a window are
+        # read in file order, those close together (within GAP) in one read, and put in place.
+        out = bytearray(total)
+        places = [0] * len(pieces)
+        position = 0
+        for number, (_, length) in enumerate(pieces):
+            places[number] = position
+            position += length
+        order = sorted(range(len(pieces)), key=lambda number: pieces[number][0])
+        with memoryview(out) as target:
+            first = 0
+            while first < len(order):
+                start, length = pieces[order[first]]
+                end = start + length
+                last = first + 1
+                while last < len(order):
+                    offset, length = pieces[order[last]]
+                    if offset - end > GAP or max(end, offset + length) - start > SPAN:
+                        break
+                    end = max(end, offset + length)
+                    last += 1
+                with memoryview(self.read_at(start, end - start)) as span:
+                    for number in order[first:last]:
+                        offset, length = pieces[number]
+                        place = places[number]
+                        target[place : place + length] = span[
+                            offset - start : offset - start + length
+                        ]
+                first = last
+            for start in range(0, total, block):
+                yield bytes(target[start : start + block])
 
     def close(self) -> None:
         if self._fd is not None:
@@ -115,10 +151,10 @@ class Spill:
                 f"cannot create a temporary file ({exc}); set TMPDIR to a folder with free space"
             ) from None
         self._key = self._random_bytes(32)
-        kept = bytes(self._memory)
+        with memoryview(self._memory) as kept:  # in pieces: no second copy of it all at once
+            for start in range(0, len(kept), SPAN):
+                self._pwrite(self._crypt(start, kept[start : start + SPAN]), start)
         self._memory = bytearray()
-        if kept:
-            self._pwrite(self._crypt(0, kept), 0)
 
     def _pwrite(self, data: bytes, offset: int) -> None:
         assert self._fd is not None
@@ -133,7 +169,7 @@ class Spill:
                 "set TMPDIR to a folder with more free space"
             ) from None
 
-    def _crypt(self, offset: int, data: bytes) -> bytes:
+    def _crypt(self, offset: int, data: bytes | memoryview) -> bytes:
         """AES-CTR at ``offset``: encrypting and decrypting are the same operation."""
         skip = offset % BLOCK
         counter = (offset // BLOCK).to_bytes(16, "big")

@@ -27,6 +27,7 @@ from lkvault.vault.operations import restorer
 from test_deflater import export_csv, reference
 
 from bench.exportgen import generate_export
+from tests.helpers_cli import flip_byte
 
 pytestmark = pytest.mark.skipif(not restarts.AVAILABLE, reason="lkvault's deflate is not built")
 
@@ -211,6 +212,22 @@ def test_a_restore_compresses_on_as_many_threads_as_workers_and_no_more(
         assert out.read_bytes() == export.read_bytes()
         assert threading.get_ident() not in compressing  # the caller's thread reads and joins
         assert 1 < len(compressing) <= workers
+
+
+def test_a_damaged_chunk_read_ahead_by_a_worker_stops_the_restore_and_writes_nothing(
+    big_member_vault: tuple[Vault, Path], tmp_path: Path
+) -> None:
+    """The workers read a big member's content ahead; damage they meet is the same error as
+    on the caller's thread, and no file (not even a partial one) is left behind."""
+    vault, _ = big_member_vault
+    vault.env = dataclasses.replace(vault.env, workers=2)
+    biggest = max((tmp_path / "vault" / "data").rglob("*"), key=lambda f: f.stat().st_size)
+    flip_byte(biggest, biggest.stat().st_size // 2)
+    out = tmp_path / "restored" / "export.zip"
+    out.parent.mkdir()
+    with pytest.raises(IntegrityError):
+        vault.restore("latest", out)
+    assert list(out.parent.iterdir()) == []
 
 
 def test_a_big_member_that_does_not_restart_faithfully_is_proven_in_one_piece(

@@ -38,12 +38,14 @@ from lkvault.vault.format.tree import (
 from lkvault.vault.ingest.deflate import DeflateParams, Recompressor
 from lkvault.vault.ingest.rows import ENTRY, MAX_ENTRIES, RowPlan
 from lkvault.vault.progress import NoProgress, Progress
+from lkvault.vault.repository.framecache import frame_key
 from lkvault.vault.repository.repo import Repository
 from lkvault.vault.repository.snapshots import Snapshot
 from lkvault.vault.spill import Spill
 
 PARALLEL_PART_LIMIT = 32 * 1024 * 1024
 IN_FLIGHT_LIMIT = 64 * 1024 * 1024
+FETCH_RUN = 4 << 20  # content a worker reads ahead at a time
 REORDER_IN_MEMORY = 48 << 20
 """Content put back in its row order in memory, beyond which it goes to encrypted scratch
 (vault/spill.py), where each of its thousands of ranges costs a read and a decryption. The
@@ -80,11 +82,27 @@ def chunk_ids(repo: Repository, parts: Iterable[Part]) -> Iterator[bytes]:
                 yield ref.id
 
 
-def iter_stream(repo: Repository, stream: Stream) -> Iterator[bytes]:
-    """The bytes of a stored stream, chunk by chunk, each verified."""
+def iter_stream(
+    repo: Repository, stream: Stream, pool: Executor | None = None, workers: int = 1
+) -> Iterator[bytes]:
+    """The bytes of a stored stream, chunk by chunk, each verified.
+
+    Given a ``pool``, its ``workers`` threads read, decrypt, decompress and verify the chunks
+    ahead, a frame's run of chunks at a time, while the caller's thread uses those before.
+    """
+    refs = iter_chunk_refs(repo, stream)
+    fetched: Iterable[tuple[ChunkRef, bytes]]
+    if pool is None or workers <= 1:
+        fetched = ((ref, repo.reader.read_blob(BlobType.DATA, ref.id)) for ref in refs)
+    else:
+
+        def fetch(run: list[ChunkRef]) -> list[tuple[ChunkRef, bytes]]:
+            return [(ref, repo.reader.read_blob(BlobType.DATA, ref.id)) for ref in run]
+
+        runs = restarts.ordered_parallel(fetch, _frame_runs(repo, refs), workers, workers, pool)
+        fetched = (pair for run in runs for pair in run)
     total = 0
-    for ref in iter_chunk_refs(repo, stream):
-        data = repo.reader.read_blob(BlobType.DATA, ref.id)
+    for ref, data in fetched:
         if len(data) != ref.length:
             raise IntegrityError(f"chunk {ref.id.hex()[:16]} has the wrong length")
         total += len(data)
@@ -93,14 +111,35 @@ def iter_stream(repo: Repository, stream: Stream) -> Iterator[bytes]:
         raise IntegrityError(f"a stream holds {total} bytes, not the {stream.size} recorded")
 
 
-def iter_content(repo: Repository, content: Content) -> Iterator[bytes]:
+def _frame_runs(repo: Repository, refs: Iterable[ChunkRef]) -> Iterator[list[ChunkRef]]:
+    """Consecutive chunks, a run for each frame they lie in (at most FETCH_RUN bytes), so
+    that two threads never decode the same frame at once."""
+    run: list[ChunkRef] = []
+    size = 0
+    frame: tuple[bytes, int] | None = None
+    for ref in refs:
+        location = repo.reader.indexes.index.get(ref.id)
+        where = frame_key(location.frame) if location is not None else None
+        if run and (where != frame or where is None or size + ref.length > FETCH_RUN):
+            yield run
+            run, size = [], 0
+        run.append(ref)
+        size += ref.length
+        frame = where
+    if run:
+        yield run
+
+
+def iter_content(
+    repo: Repository, content: Content, pool: Executor | None = None, workers: int = 1
+) -> Iterator[bytes]:
     """A member's content; rows stored in canonical order are put back in their own order."""
     if isinstance(content, Stream):
-        yield from iter_stream(repo, content)
+        yield from iter_stream(repo, content, pool, workers)
         return
     plan = reorder_plan(repo, content)
     with Spill(REORDER_IN_MEMORY) as spill:
-        for block in iter_stream(repo, content.content):
+        for block in iter_stream(repo, content.content, pool, workers):
             spill.write(block)
         yield from spill.ranges(plan.restore_ranges())
 
@@ -169,7 +208,12 @@ def _sequential(repo: Repository, part: Deflated) -> Iterator[bytes]:
 def _segmented(
     repo: Repository, part: Deflated, workers: int, name: str, pool: Executor | None
 ) -> Iterator[bytes]:
-    """The stream re-created from its restart points, each segment on its own thread."""
+    """The stream re-created from its restart points, each segment on its own thread; the
+    same threads read its content ahead."""
+    if pool is None and workers > 1:
+        with ThreadPoolExecutor(max_workers=workers) as own:
+            yield from _segmented(repo, part, workers, name, own)
+        return
 
     def work(job: restarts.SegmentJob) -> tuple[restarts.SegmentJob, tuple[bytes, int] | None]:
         return job, restarts.deflate_segment(
@@ -177,9 +221,8 @@ def _segmented(
         )
 
     try:
-        jobs = restarts.segment_jobs(
-            iter_content(repo, part.content), part.content.size, part.restarts, part.wbits
-        )
+        content = iter_content(repo, part.content, pool, workers)
+        jobs = restarts.segment_jobs(content, part.content.size, part.restarts, part.wbits)
         joiner = restarts.BitJoiner()
         for job, result in restarts.ordered_parallel(work, jobs, workers, workers, pool):
             expected = None if job.bit_stop is None else job.bit_stop - job.bit_start

@@ -55,13 +55,22 @@ def state_dir() -> Path:
 
 
 def workers() -> int:
-    """LKVAULT_WORKERS: threads for re-compressing and packing; default: the machine's cores."""
+    """LKVAULT_WORKERS: the threads that compress, prove, re-create and pack, in every command
+    (the one place that decides); default: the cores this process may run on."""
     text = os.environ.get("LKVAULT_WORKERS", "").strip()
     if not text:
-        return max(1, os.cpu_count() or 1)
+        return usable_cores()
     if not text.isdigit() or not 1 <= int(text) <= 256:
         raise UsageError(f"LKVAULT_WORKERS must be a whole number from 1 to 256, not {text!r}")
     return int(text)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on: fewer than the machine has in a container or
+    under ``taskset``, where the machine's count would start threads that only wait."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
 
 
 def environment() -> Environment:

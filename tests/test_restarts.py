@@ -8,6 +8,9 @@ snapshot time and the restorer uses them. The reference is stock zlib's output.
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
+import sys
 import threading
 import zipfile
 import zlib
@@ -343,3 +346,18 @@ def test_lkvault_workers_must_be_a_whole_number(cli, monkeypatch: pytest.MonkeyP
     assert "Traceback" not in result.err
     monkeypatch.setenv("LKVAULT_WORKERS", "1")
     assert cli("list").code == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity here")
+def test_the_default_worker_count_is_the_cores_lkvault_may_use() -> None:
+    """Under taskset or in a container limited to one core, lkvault starts one worker, not
+    one per core of the machine."""
+    code = (
+        "import os; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); "
+        "from lkvault.cli import config; print(config.workers())"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "LKVAULT_WORKERS"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert done.stdout.strip() == "1"

@@ -3,7 +3,9 @@ hostile dictionary is refused and blamed on every snapshot that needs it."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
+import threading
 import zipfile
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -242,7 +244,7 @@ def test_restore_and_verify_decode_each_frame_of_the_chains_once(
     most_decodes_of_a_frame(lambda opened: opened.snapshot(newer))
     assert len(decoded) <= 2 * len(set(decoded))
 
-    monkeypatch.setattr(blobreader.BlobReader, "staged", lambda self, ids: nullcontext())
+    monkeypatch.setattr(blobreader.BlobReader, "staged", lambda self, ids, pool=None: nullcontext())
     assert most_decodes_of_a_frame(restore) > 2, "without the stage, chains are decoded again"
 
 
@@ -351,3 +353,27 @@ def test_dictionary_vector_decodes_with_plain_zstd() -> None:
     raw = zstandard.ZstdCompressionDict(dictionary, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
     content = zstandard.ZstdDecompressor(dict_data=raw).decompress(plaintext[5 : 5 + length])
     assert content == bytes.fromhex(vector["content"])
+
+
+def test_the_chains_a_restore_stages_are_decoded_on_the_workers(
+    tmp_path: Path, env: Environment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Frames of one depth of the dictionary chains are decoded on the workers' threads at
+    once, not one after the other on the caller's, and the restore is still exact."""
+    monkeypatch.setattr(blobwriter, "FRAME_TARGET", 64 * 1024)
+    vault = Vault.init(str(tmp_path / "vault"), PASSPHRASE, env)
+    paths = store_monthly_edits(vault, tmp_path, months=3)
+    monkeypatch.setattr(framecache, "FRAME_CACHE_BYTES", 1)  # so that the chains are staged
+    decoding: set[int] = set()
+    original = blobreader.BlobReader._decode_for_stage
+
+    def counting(self: blobreader.BlobReader, ref: object) -> bytes | None:
+        decoding.add(threading.get_ident())
+        return original(self, ref)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(blobreader.BlobReader, "_decode_for_stage", counting)
+    opened = Vault.open(vault.location, PASSPHRASE, dataclasses.replace(env, workers=2))
+    assert (
+        restored_bytes(opened, vault.snapshots()[-1].short_id, tmp_path) == paths[-1].read_bytes()
+    )
+    assert decoding and threading.get_ident() not in decoding

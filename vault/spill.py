@@ -24,7 +24,10 @@ SPAN = 4 << 20  # the most one read takes in
 
 
 class Spill:
-    """Write bytes once, in order; then read any range of them."""
+    """Write bytes once, in order; then read any range of them.
+
+    Other threads may ``read_at`` what was written while one thread writes more (a restore
+    stages frames read by the workers that decode the next ones)."""
 
     def __init__(
         self,
@@ -145,23 +148,30 @@ class Spill:
     def _move_to_disk(self) -> None:
         try:
             with tempfile.TemporaryFile(dir=self._directory, buffering=0) as handle:
-                self._fd = os.dup(handle.fileno())
+                fd = os.dup(handle.fileno())
         except OSError as exc:
             raise StorageError(
                 f"cannot create a temporary file ({exc}); set TMPDIR to a folder with free space"
             ) from None
         self._key = self._random_bytes(32)
-        with memoryview(self._memory) as kept:  # in pieces: no second copy of it all at once
-            for start in range(0, len(kept), SPAN):
-                self._pwrite(self._crypt(start, kept[start : start + SPAN]), start)
+        try:
+            with memoryview(self._memory) as kept:  # in pieces: no second copy of it all
+                for start in range(0, len(kept), SPAN):
+                    self._pwrite(self._crypt(start, kept[start : start + SPAN]), start, fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        # Only now: a thread reading meanwhile (read_at) still found it all in memory.
+        self._fd = fd
         self._memory = bytearray()
 
-    def _pwrite(self, data: bytes, offset: int) -> None:
-        assert self._fd is not None
+    def _pwrite(self, data: bytes, offset: int, fd: int | None = None) -> None:
+        fd = self._fd if fd is None else fd
+        assert fd is not None
         view = memoryview(data)
         try:
             while view:
-                written = os.pwrite(self._fd, view, offset)
+                written = os.pwrite(fd, view, offset)
                 view, offset = view[written:], offset + written
         except OSError as exc:
             raise StorageError(

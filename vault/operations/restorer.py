@@ -14,6 +14,7 @@ import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 from lkvault.vault.errors import IntegrityError, UsageError
@@ -252,57 +253,63 @@ def render_part(
         yield from iter_deflated(repo, part, member, workers, pool)
 
 
-def render(repo: Repository, tree: Tree, workers: int = 2) -> Iterator[bytes]:
+def render(
+    repo: Repository, tree: Tree, workers: int = 2, pool: Executor | None = None
+) -> Iterator[bytes]:
     """The source's bytes, part by part, in order.
 
     Re-compressing members is the costly step of a restore, so members up to
     PARALLEL_PART_LIMIT are rebuilt ahead on worker threads (deflate runs without the GIL),
     holding at most IN_FLIGHT_LIMIT bytes; larger ones are streamed by the caller's thread,
     and members with restart points have their segments rebuilt on the same ``workers``
-    threads (one pool: LKVAULT_WORKERS is the number of threads that compress).
+    threads (one pool: LKVAULT_WORKERS is the number of threads that compress), those of
+    ``pool`` when given.
     """
     owners = {m.part: m for m in tree.members}
     if workers <= 1:
         for number, part in enumerate(tree.parts):
             yield from render_part(repo, part, owners.get(number))
         return
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        queue: deque[tuple[Part, MemberEntry | None, Future[bytes] | None]] = deque()
-        parts = iter(enumerate(tree.parts))
-        in_flight = 0
-        exhausted = False
-        job: Future[bytes] | None
-        try:
-            while queue or not exhausted:
-                while not exhausted and in_flight < IN_FLIGHT_LIMIT:
-                    numbered = next(parts, None)
-                    if numbered is None:
-                        exhausted = True
-                        break
-                    number, part = numbered
-                    member = owners.get(number)
-                    if (
-                        isinstance(part, Deflated)
-                        and part.compressed_size <= PARALLEL_PART_LIMIT
-                        and not part.restarts  # those are split over the workers instead
-                    ):
-                        job = pool.submit(
-                            lambda p, m: b"".join(iter_deflated(repo, p, m)), part, member
-                        )
-                        queue.append((part, member, job))
-                        in_flight += part.compressed_size
-                    else:
-                        queue.append((part, member, None))
-                part, member, job = queue.popleft()
-                if job is None:
-                    yield from render_part(repo, part, member, workers, pool)
+    if pool is None:
+        with ThreadPoolExecutor(max_workers=workers) as own:
+            yield from render(repo, tree, workers, own)
+        return
+    queue: deque[tuple[Part, MemberEntry | None, Future[bytes] | None]] = deque()
+    parts = iter(enumerate(tree.parts))
+    in_flight = 0
+    exhausted = False
+    job: Future[bytes] | None
+    try:
+        while queue or not exhausted:
+            while not exhausted and in_flight < IN_FLIGHT_LIMIT:
+                numbered = next(parts, None)
+                if numbered is None:
+                    exhausted = True
+                    break
+                number, part = numbered
+                member = owners.get(number)
+                if (
+                    isinstance(part, Deflated)
+                    and part.compressed_size <= PARALLEL_PART_LIMIT
+                    and not part.restarts  # those are split over the workers instead
+                ):
+                    job = pool.submit(
+                        lambda p, m: b"".join(iter_deflated(repo, p, m)), part, member
+                    )
+                    queue.append((part, member, job))
+                    in_flight += part.compressed_size
                 else:
-                    in_flight -= part_size(part)
-                    yield job.result()
-        finally:
-            for _, _, job in queue:
-                if job is not None:
-                    job.cancel()
+                    queue.append((part, member, None))
+            part, member, job = queue.popleft()
+            if job is None:
+                yield from render_part(repo, part, member, workers, pool)
+            else:
+                in_flight -= part_size(part)
+                yield job.result()
+    finally:
+        for _, _, job in queue:
+            if job is not None:
+                job.cancel()
 
 
 def restore_file(
@@ -328,10 +335,27 @@ def restore_file(
     progress.start("Restoring", snapshot.size)
     try:
         tree = load_tree(repo, snapshot.tree)
-        with repo.reader.staged(repo.reader.frames_holding(chunk_ids(repo, tree.parts))):
-            write_then_rename(target, render(repo, tree, workers), progress, matches)
+        with (
+            worker_pool(workers) as pool,
+            repo.reader.staged(repo.reader.frames_holding(chunk_ids(repo, tree.parts)), pool),
+        ):
+            write_then_rename(target, render(repo, tree, workers, pool), progress, matches)
     finally:
         progress.done()
+
+
+@contextmanager
+def worker_pool(workers: int) -> Iterator[Executor | None]:
+    """The ``workers`` threads a restore decodes and compresses on; None for one worker (the
+    caller's thread does it all). They are stopped, queued work dropped, when it ends."""
+    if workers <= 1:
+        yield None
+        return
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lkvault-restore")
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def check_replaceable(target: Path, force: bool) -> None:

@@ -8,8 +8,11 @@ small frame cache; operations that read many frames stage them first (``staged``
 from __future__ import annotations
 
 import hmac
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Executor, Future
 from contextlib import contextmanager
+from itertools import groupby
 
 from lkvault.vault.backend import Backend
 from lkvault.vault.errors import IntegrityError, StorageError
@@ -30,6 +33,7 @@ from lkvault.vault.spill import Spill
 # they need once each (BlobReader.staged), so the bound only limits a lone read, and at
 # 512 frames of 4 MiB it stays a few seconds; MAX_DICT_DEPTH binds first (month 48).
 MAX_DECODE_FRAMES = 512
+STAGE_AHEAD = 4  # frames decoded ahead for the stage (about 4 MiB each), on a caller's pool
 
 
 class BlobReader:
@@ -65,7 +69,7 @@ class BlobReader:
                 yield location.frame
 
     @contextmanager
-    def staged(self, frames: Iterable[FrameRef]) -> Iterator[None]:
+    def staged(self, frames: Iterable[FrameRef], pool: Executor | None = None) -> Iterator[None]:
         """Within this context, reading from ``frames`` decodes no dictionary chain again.
 
         Every dictionary frame among them, and every frame their dictionaries draw on,
@@ -75,7 +79,8 @@ class BlobReader:
         monthly chains decoded the same frames thousands of times. A frame that cannot be
         decoded is left out, so reading it raises its error as usual. Inside a staged
         context another one stages nothing (the outer stage serves both), and neither does
-        one whose frames all fit the frame cache.
+        one whose frames all fit the frame cache. Given a ``pool``, the frames of one depth
+        (whose dictionaries lie in shallower ones) are decoded on its threads at once.
         """
         if self._stage is not None:
             yield
@@ -98,14 +103,42 @@ class BlobReader:
         with Spill() as stage:
             self._stage, self._staged = stage, {}
             try:
-                for ref in sorted(needed.values(), key=lambda frame: frame.entry.depth):
-                    self._stage_frame(stage, ref)
+                ordered = sorted(needed.values(), key=lambda frame: frame.entry.depth)
+                for _, level in groupby(ordered, key=lambda frame: frame.entry.depth):
+                    for ref, content in self._decoded_for_stage(level, pool):
+                        if content is not None:
+                            self._staged[frame_key(ref)] = stage.size
+                            stage.write(content)
                 yield
             finally:
                 self._stage, self._staged = None, {}
 
-    def _stage_frame(self, stage: Spill, ref: FrameRef) -> None:
-        """Decode one frame into the stage, its dictionary taken from frames staged before."""
+    def _decoded_for_stage(
+        self, level: Iterable[FrameRef], pool: Executor | None
+    ) -> Iterator[tuple[FrameRef, bytes | None]]:
+        """The frames of one depth decoded, in order; on ``pool``'s threads when given (their
+        dictionaries lie in shallower frames, staged already), STAGE_AHEAD at a time."""
+        if pool is None:
+            for ref in level:
+                yield ref, self._decode_for_stage(ref)
+            return
+        pending: deque[tuple[FrameRef, Future[bytes | None]]] = deque()
+        try:
+            for ref in level:
+                pending.append((ref, pool.submit(self._decode_for_stage, ref)))
+                if len(pending) > STAGE_AHEAD:
+                    ref, decoding = pending.popleft()
+                    yield ref, decoding.result()
+            while pending:
+                ref, decoding = pending.popleft()
+                yield ref, decoding.result()
+        finally:
+            for _, decoding in pending:
+                decoding.cancel()
+
+    def _decode_for_stage(self, ref: FrameRef) -> bytes | None:
+        """One frame's content, its dictionary taken from frames staged before; None when it
+        cannot be decoded (reading it later raises the error, where it is needed)."""
         dictionary = None
         try:
             if ref.entry.has_dictionary:
@@ -117,11 +150,9 @@ class BlobReader:
                         piece = self.blob_at(location, blob.type, blob.id)
                     pieces.append(piece)
                 dictionary = b"".join(pieces)
-            content = open_frame(self.keys, ref.entry, self._sealed_frame(ref), dictionary)
+            return open_frame(self.keys, ref.entry, self._sealed_frame(ref), dictionary)
         except (IntegrityError, StorageError, FileNotFoundError):
-            return  # reading it later raises the error, where it is needed
-        self._staged[frame_key(ref)] = stage.size
-        stage.write(content)
+            return None
 
     def _staged_blob(self, location: BlobLocation) -> bytes | None:
         if self._stage is None:

@@ -18,7 +18,7 @@ from lkvault.vault.errors import StorageError
 
 MEMORY_LIMIT = 16 << 20
 BLOCK = 16  # AES block: the counter advances once per 16 bytes
-WINDOW = 32 << 20  # ranges put in order at a time, from the disk
+WINDOW = 16 << 20  # ranges put in order at a time, from the disk
 GAP = 32 << 10  # read through a gap this small rather than start another read
 SPAN = 4 << 20  # the most one read takes in
 
@@ -85,6 +85,8 @@ class Spill:
         pending: list[tuple[int, int]] = []
         held = 0
         limit = WINDOW if self._fd is not None else block
+        # One buffer for every window (fresh memory costs page faults), allocated zeroed.
+        window = bytearray(WINDOW + block if self._fd is not None else 0)
         for offset, length in ranges:
             if offset < 0 or length < 0 or offset + length > self.size:
                 raise ValueError(f"range {offset}+{length} is outside the {self.size} bytes")
@@ -93,12 +95,14 @@ class Spill:
                 pending.append((start, piece))
                 held += piece
                 if held >= limit:
-                    yield from self._joined(pending, held, block)
+                    yield from self._joined(pending, held, block, window)
                     pending, held = [], 0
         if pending:
-            yield from self._joined(pending, held, block)
+            yield from self._joined(pending, held, block, window)
 
-    def _joined(self, pieces: list[tuple[int, int]], total: int, block: int) -> Iterator[bytes]:
+    def _joined(
+        self, pieces: list[tuple[int, int]], total: int, block: int, window: bytearray
+    ) -> Iterator[bytes]:
         if self._fd is None:
             # Slices of a view, copied once by the join: a message inbox comes back as
             # thousands of small ranges, one per conversation. The view is let go before the
@@ -109,14 +113,14 @@ class Spill:
             return
         # On disk, each read is a system call and a decryption: the pieces of a window are
         # read in file order, those close together (within GAP) in one read, and put in place.
-        out = bytearray(total)
+        raw, plain = bytearray(max(SPAN, block)), bytearray(max(SPAN, block) + BLOCK)
         places = [0] * len(pieces)
         position = 0
         for number, (_, length) in enumerate(pieces):
             places[number] = position
             position += length
         order = sorted(range(len(pieces)), key=lambda number: pieces[number][0])
-        with memoryview(out) as target:
+        with memoryview(window) as target:
             first = 0
             while first < len(order):
                 start, length = pieces[order[first]]
@@ -128,7 +132,7 @@ class Spill:
                         break
                     end = max(end, offset + length)
                     last += 1
-                with memoryview(self.read_at(start, end - start)) as span:
+                with self._read_into(start, end - start, raw, plain) as span:
                     for number in order[first:last]:
                         offset, length = pieces[number]
                         place = places[number]
@@ -137,7 +141,29 @@ class Spill:
                         ]
                 first = last
             for start in range(0, total, block):
-                yield bytes(target[start : start + block])
+                yield bytes(target[start : min(start + block, total)])
+
+    def _read_into(self, offset: int, length: int, raw: bytearray, plain: bytearray) -> memoryview:
+        """Bytes [offset, offset + length) of the file, decrypted into ``plain`` (through
+        ``raw``): no new memory for each read."""
+        assert self._fd is not None and length <= len(raw) and length + BLOCK <= len(plain)
+        with memoryview(raw) as into:
+            done = 0
+            try:
+                while done < length:
+                    got = os.preadv(self._fd, [into[done:length]], offset + done)
+                    if not got:
+                        raise OSError("the temporary file is shorter than what was written to it")
+                    done += got
+            except OSError as exc:
+                raise StorageError(f"cannot read back lkvault's temporary file: {exc}") from None
+            skip = offset % BLOCK
+            counter = (offset // BLOCK).to_bytes(16, "big")
+            cipher = Cipher(algorithms.AES(self._key), modes.CTR(counter)).encryptor()
+            if skip:
+                cipher.update(bytes(skip))  # the key stream from the start of its block
+            cipher.update_into(into[:length], plain)
+        return memoryview(plain)[:length]
 
     def close(self) -> None:
         if self._fd is not None:

@@ -139,7 +139,9 @@ def iter_content(
         yield from iter_stream(repo, content, pool, workers)
         return
     plan = reorder_plan(repo, content)
-    with Spill(REORDER_IN_MEMORY) as spill:
+    # Straight to disk when it will not fit: filling memory first only to move it is waste.
+    in_memory = REORDER_IN_MEMORY if content.content.size <= REORDER_IN_MEMORY else 0
+    with Spill(in_memory) as spill:
         for block in iter_stream(repo, content.content, pool, workers):
             spill.write(block)
         yield from spill.ranges(plan.restore_ranges())

@@ -49,8 +49,9 @@ IN_FLIGHT_LIMIT = 64 * 1024 * 1024
 FETCH_RUN = 4 << 20  # content a worker reads ahead at a time
 REORDER_IN_MEMORY = 48 << 20
 """Content put back in its row order in memory, beyond which it goes to encrypted scratch
-(vault/spill.py), where each of its thousands of ranges costs a read and a decryption. The
-key derivation that opened the vault took 64 MiB a moment before, so this raises no peak."""
+(vault/spill.py), read back a window at a time. A medium inbox (29 MB) stays in memory: the
+restore's peak RSS goes from 99 MB (the key derivation's) to about 110 MB, and its main
+thread does a third of the work."""
 
 
 def load_tree(repo: Repository, tree_id: bytes) -> Tree:

@@ -621,9 +621,18 @@ class Vault:
         return plan
 
     def prune(
-        self, *, dry_run: bool = False, progress: Progress | None = None
+        self,
+        *,
+        dry_run: bool = False,
+        progress: Progress | None = None,
+        compact: bool = True,
+        max_seconds: float | None = None,
+        memory: int | None = None,
     ) -> pruner.PruneResult:
-        """Remove data no snapshot needs; with ``dry_run`` only plan it."""
+        """Remove data no snapshot needs; with ``dry_run`` only plan it. Then, unless
+        ``compact`` is False, do compact's work under the same lock and budgets (see
+        ``compact``), so a vault only ever pruned from cron is squeezed too."""
+        from lkvault.vault.errors import Interrupted
         from lkvault.vault.operations import pruner
 
         with self._locked(exclusive=True):
@@ -632,8 +641,18 @@ class Vault:
             self._refuse_rollback(self._history(), "prune")
             plan = pruner.plan_prune(self.repo)
             if dry_run:
-                return pruner.PruneResult(plan)
-            return pruner.run_prune(self.repo, plan, workers=self.env.workers, progress=progress)
+                result = pruner.PruneResult(plan)
+            else:
+                result = pruner.run_prune(
+                    self.repo, plan, workers=self.env.workers, progress=progress
+                )
+            if not compact:
+                return result
+            try:
+                result.compacted = self._compact_locked(max_seconds, memory, dry_run, progress)
+            except Interrupted as stop:
+                raise Interrupted(f"pruned; then {stop.message}") from None
+            return result
 
     def compact(
         self,
@@ -643,26 +662,36 @@ class Vault:
         dry_run: bool = False,
         progress: Progress | None = None,
     ) -> compactor.CompactResult:
-        """Squeeze the frames snapshots stored at the fast level (see vault.operations.
-        compactor); no new pack is started after ``max_seconds``, and the compressions take
-        at most ``memory`` bytes together. With ``dry_run`` only plan it."""
-        from lkvault.vault.operations import compactor
-
+        """Squeeze the frames snapshots stored at the fast level, and merge frames stored
+        alone (see vault.operations.compactor); no new pack is started after
+        ``max_seconds``, and the compressions take at most ``memory`` bytes together. With
+        ``dry_run`` only plan it."""
         with lock(self.repo, self.env.holder(), exclusive=True, wait_seconds=self.env.lock_wait):
             if not dry_run:
                 self._remove_stale_temp_files()
             self._refuse_rollback(self._history(), "compact")
-            plan = compactor.plan_compact(self.repo, memory or compactor.DEFAULT_MEMORY)
-            if dry_run:
-                return compactor.CompactResult(plan, finished=plan.nothing_to_do)
-            deadline = None if max_seconds is None else self.env.monotonic() + max_seconds
-            return compactor.run_compact(
-                self.repo,
-                plan,
-                out_of_time=lambda: deadline is not None and self.env.monotonic() >= deadline,
-                workers=self.env.workers,
-                progress=progress,
-            )
+            return self._compact_locked(max_seconds, memory, dry_run, progress)
+
+    def _compact_locked(
+        self,
+        max_seconds: float | None,
+        memory: int | None,
+        dry_run: bool,
+        progress: Progress | None,
+    ) -> compactor.CompactResult:
+        from lkvault.vault.operations import compactor
+
+        plan = compactor.plan_compact(self.repo, memory or compactor.DEFAULT_MEMORY)
+        if dry_run:
+            return compactor.CompactResult(plan, finished=plan.nothing_to_do)
+        deadline = None if max_seconds is None else self.env.monotonic() + max_seconds
+        return compactor.run_compact(
+            self.repo,
+            plan,
+            out_of_time=lambda: deadline is not None and self.env.monotonic() >= deadline,
+            workers=self.env.workers,
+            progress=progress,
+        )
 
     def stats(self) -> VaultStats:
         """Sizes, ratios, and what each snapshot added."""

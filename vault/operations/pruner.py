@@ -22,6 +22,7 @@ are decoded once each into scratch space (BlobReader.staged).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from lkvault.vault.errors import IntegrityError, StorageError
 from lkvault.vault.operations.usage import frame_stays, used_blobs
@@ -43,6 +44,9 @@ from lkvault.vault.repository.snapshots import (
     snapshot_names,
 )
 from lkvault.vault.repository.stored import stored_pack_ids
+
+if TYPE_CHECKING:
+    from lkvault.vault.operations.compactor import CompactResult
 
 REPAIR_HINT = "run 'lkvault verify' and 'lkvault repair' first"
 
@@ -87,6 +91,7 @@ class PruneResult:
     packs_deleted: int = 0
     bytes_freed: int = 0  # stored bytes of deleted packs
     bytes_written: int = 0  # stored bytes of new packs and index files
+    compacted: CompactResult | None = None  # compact's work run after it (Vault.prune)
 
     @property
     def net_freed(self) -> int:

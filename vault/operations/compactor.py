@@ -1,13 +1,17 @@
 """Compact: the squeeze as maintenance. Frames that snapshots wrote at the fast level are
 compressed again at the squeeze level, each against the same dictionary, into new packs;
-then the index is replaced and the old packs deleted, in prune's order.
+frames stored alone (no dictionary: a first export's, content new in a month) are merged
+into frames of up to MERGE_TARGET, one zstd window over what were several; then the index is
+replaced and the old packs deleted, in prune's order.
 
 Snapshots compress at FAST_LEVEL so that a user waits for reading and proving an export,
 not for zstd at level 19 (vault.repository.repo). This step buys the rest back, when the
 user chooses: each rewritten frame keeps its blobs, its dictionary and its depth (a
 frame whose squeeze does not pay keeps its sealed bytes), so every dictionary chain stays
 as valid as it was, and readers need nothing new. The level a frame was squeezed at is
-recorded in its entry ("lvl", docs/FORMAT.md); frames without it are squeezed once.
+recorded in its entry ("lvl", docs/FORMAT.md); frames without it are squeezed once. A merged
+frame holds the same blobs at depth 0 with no dictionary, like the frames it replaces, so
+the frames compressed against their blobs keep reading them, wherever they sit now.
 
 Order, each step durable before the next (vault.repository.compaction): packs that no index
 file lists (leftovers of interrupted runs) are deleted; then, a batch of packs at a time,
@@ -30,10 +34,16 @@ from lkvault.vault.budget import Budget
 from lkvault.vault.errors import IntegrityError, Interrupted
 from lkvault.vault.format import zstdframe
 from lkvault.vault.progress import NoProgress, Progress
-from lkvault.vault.repository.blobwriter import FAST_LEVEL, PACK_TARGET, SQUEEZE_LEVEL
+from lkvault.vault.repository.blobwriter import (
+    FAST_LEVEL,
+    FRAME_TARGET,
+    PACK_TARGET,
+    SQUEEZE_LEVEL,
+)
 from lkvault.vault.repository.compaction import delete_packs, replace_index
 from lkvault.vault.repository.index import FrameRef, pack_id_of_name, pack_name
 from lkvault.vault.repository.pack import (
+    BlobEntry,
     Dictionary,
     FrameEntry,
     build_pack,
@@ -51,6 +61,18 @@ COMMIT_BYTES = 256 * 1024 * 1024
 # squeezed against a full dictionary needs ~41 MiB of zstd context, its dictionary, and its
 # content decoded, sealed and compressed (~58 MiB in all), so one runs at a time.
 DEFAULT_MEMORY = 96 * 1024 * 1024
+# Frames stored alone are merged into frames of up to this much content. Each of a first
+# export's 4 MiB frames compressed alone cannot refer to the others; merged, one window spans
+# them (the first month of a medium export, level 19: 5.82 MB as 4 MiB frames, 5.60 MB in
+# 16 MiB ones, 5.55 MB as one stream). Larger frames cost every lone read of one of their
+# blobs more decoding, and squeezing one takes ~90 MiB (DEFAULT_MEMORY).
+MERGE_TARGET = 16 * 1024 * 1024
+# Frames up to this size may be merged: a frame as a snapshot writes it (FRAME_TARGET, and
+# the blob that ends it), not one compact merged already.
+MERGE_SMALLER_THAN = FRAME_TARGET + FRAME_TARGET // 2
+# A frame whose stored size is this close to its content does not compress (photos, zips
+# inside the export): merging it would gain nothing, again on every run.
+INCOMPRESSIBLE = 0.9
 
 
 def squeeze_level(raw_size: int, dictionary_size: int, memory: int) -> int:
@@ -94,7 +116,10 @@ class CompactPlan:
     """What a compact would do; nothing is changed until it runs."""
 
     packs: list[bytes] = field(default_factory=list)  # packs holding frames to squeeze
-    frames: int = 0  # frames to squeeze
+    frames: int = 0  # frames to squeeze (merged ones included)
+    # Frames to merge, by (pack, offset): the group each belongs to; groups in plan order
+    merge_groups: list[list[FrameRef]] = field(default_factory=list)
+    merges: dict[tuple[bytes, int], int] = field(default_factory=dict)
     raw_bytes: int = 0  # their content
     stored_bytes: int = 0  # their stored size now
     pack_bytes: int = 0  # stored frame bytes of the packs to rewrite
@@ -129,10 +154,15 @@ def plan_compact(repo: Repository, memory: int = DEFAULT_MEMORY) -> CompactPlan:
     plan = CompactPlan(index_files=repo.indexes.names(), memory=memory)
     stored = {pack_id_of_name(n) for n in repo.backend.list("data/")} - {None}
     plan.unreferenced = sorted(p for p in stored if p is not None and p not in index.packs)
-    for pack_id, frames in index.packs.items():
-        if pack_id not in stored:
-            continue  # missing: verify reports it, and there is nothing to rewrite
-        wanted = [entry for entry in frames if wants_squeeze(repo, entry, memory) is not None]
+    present = {p: frames for p, frames in index.packs.items() if p in stored}
+    _group_merges(plan, present, memory)
+    for pack_id, frames in present.items():
+        wanted = [
+            entry
+            for entry in frames
+            if (pack_id, entry.offset) in plan.merges
+            or wants_squeeze(repo, entry, memory) is not None
+        ]
         if not wanted:
             continue
         plan.packs.append(pack_id)
@@ -143,11 +173,55 @@ def plan_compact(repo: Repository, memory: int = DEFAULT_MEMORY) -> CompactPlan:
     return plan
 
 
+def merge_candidate(entry: FrameEntry) -> bool:
+    """Whether a frame may be merged with others: stored alone, as a snapshot wrote it,
+    compressible, and holding blobs of one type (trees keep frames of their own)."""
+    return (
+        not entry.has_dictionary
+        and entry.raw_size < MERGE_SMALLER_THAN
+        and entry.length < INCOMPRESSIBLE * entry.raw_size
+        and len({blob.type for blob in entry.blobs}) == 1
+    )
+
+
+def _group_merges(plan: CompactPlan, packs: dict[bytes, list[FrameEntry]], memory: int) -> None:
+    """Group the frames to merge, in the order the index lists them (a snapshot's frames in
+    the order it wrote them): consecutive candidates of one blob type, within MERGE_TARGET
+    and squeezable above the fast level in ``memory``. A frame left alone is not merged.
+
+    Groups never interleave, so compact gathers one at a time, and a batch of its work can
+    end wherever no group is open (run_compact)."""
+    groups: list[list[FrameRef]] = [[]]
+    size = 0
+    for pack_id, frames in packs.items():
+        for entry in frames:
+            if not merge_candidate(entry):
+                continue
+            group = groups[-1]
+            size += entry.raw_size
+            if group and (
+                entry.blobs[0].type != group[0].entry.blobs[0].type
+                or size > MERGE_TARGET
+                or squeeze_level(size, 0, memory) <= FAST_LEVEL
+            ):
+                groups.append([])
+                size = entry.raw_size
+            groups[-1].append(FrameRef(pack_id, entry))
+    for group in groups:
+        if len(group) < 2:
+            continue
+        number = len(plan.merge_groups)
+        plan.merge_groups.append(group)
+        for ref in group:
+            plan.merges[(ref.pack_id, ref.entry.offset)] = number
+
+
 @dataclass
 class _Rewritten:
     sealed: bytes
     entry: FrameEntry
     squeezed: bool
+    counted: int = 0  # content bytes of the plan's work this frame accounts for
 
 
 def rewrite_frame(repo: Repository, ref: FrameRef, budget: Budget, memory: int) -> _Rewritten:
@@ -157,6 +231,7 @@ def rewrite_frame(repo: Repository, ref: FrameRef, budget: Budget, memory: int) 
     level = wants_squeeze(repo, old, memory)
     if level is None:
         return _Rewritten(repo.reader.sealed_frame(ref), _copy_entry(old, old.level), False)
+    counted = old.raw_size
     with budget.reserve(frame_memory(level, old.raw_size, dictionary_size(repo, old))):
         dictionary = repo.reader.dictionary_of(old)
         sealed = repo.reader.sealed_frame(ref)
@@ -164,9 +239,42 @@ def rewrite_frame(repo: Repository, ref: FrameRef, budget: Budget, memory: int) 
         refs = None if dictionary is None else Dictionary(old.dictionary, dictionary, old.depth)
         squeezed, entry = seal_frame(repo.keys, [content], old.blobs, level, repo.rng, refs)
     if entry.length >= old.length:
-        return _Rewritten(sealed, _copy_entry(old, level), True)
+        return _Rewritten(sealed, _copy_entry(old, level), True, counted)
     entry.level = level
-    return _Rewritten(squeezed, entry, True)
+    return _Rewritten(squeezed, entry, True, counted)
+
+
+def rewrite_group(
+    repo: Repository, refs: list[FrameRef], budget: Budget, memory: int
+) -> list[_Rewritten]:
+    """Frames stored alone, merged into one squeezed frame holding all their blobs; the
+    frames as they are if the merged one is not smaller. Runs on a worker thread."""
+    total = sum(ref.entry.raw_size for ref in refs)
+    level = squeeze_level(total, 0, memory)
+    with budget.reserve(frame_memory(level, total, 0)):
+        pieces: list[bytes | memoryview] = []
+        blobs: list[BlobEntry] = []
+        for ref in refs:
+            base = sum(len(piece) for piece in pieces)
+            pieces.append(open_frame(repo.keys, ref.entry, repo.reader.sealed_frame(ref)))
+            blobs.extend(
+                BlobEntry(blob.type, blob.id, base + blob.offset, blob.length)
+                for blob in ref.entry.blobs
+            )
+        merged, entry = seal_frame(repo.keys, pieces, blobs, level, repo.rng)
+        del pieces
+    if entry.length >= sum(ref.entry.length for ref in refs):
+        return [
+            _Rewritten(
+                repo.reader.sealed_frame(ref),
+                _copy_entry(ref.entry, ref.entry.level),
+                False,
+                ref.entry.raw_size,
+            )
+            for ref in refs
+        ]
+    entry.level = level
+    return [_Rewritten(merged, entry, True, total)]
 
 
 def _copy_entry(entry: FrameEntry, level: int | None) -> FrameEntry:
@@ -180,16 +288,21 @@ class PackRewriter:
     """Rewrites whole packs into new ones, frames on worker threads, in order.
 
     An old pack is ``done`` once every one of its frames is in a new pack that is written.
+    Frames to merge wait for the last of their group, which may sit in a later pack; the
+    packs holding the group's frames are done once the merged frame is written.
     """
 
-    def __init__(self, repo: Repository, workers: int, memory: int) -> None:
+    def __init__(self, repo: Repository, plan: CompactPlan, workers: int) -> None:
         self.repo = repo
-        self.memory = memory
-        self.budget = Budget(memory)
+        self.plan = plan
+        self.memory = plan.memory
+        self.budget = Budget(plan.memory)
         self.workers = max(1, workers)
         self.executor = ThreadPoolExecutor(max_workers=self.workers)
-        # (old pack, future of its frame, whether it is the old pack's last frame)
-        self.in_flight: deque[tuple[bytes, Future[_Rewritten], bool]] = deque()
+        # (frames coming, old packs whose last frame is among them)
+        self.in_flight: deque[tuple[Future[list[_Rewritten]], list[bytes]]] = deque()
+        self.group: list[FrameRef] = []  # the merge group being gathered
+        self.group_packs: list[bytes] = []  # old packs done once that group is written
         self.body = bytearray()
         self.entries: list[FrameEntry] = []
         self.finishing: list[bytes] = []  # old packs whose last frame is in ``body``
@@ -199,15 +312,40 @@ class PackRewriter:
         self.bytes_after = 0
         self.bytes_written = 0
 
+    @property
+    def between_groups(self) -> bool:
+        """True when no merge group is half gathered: a batch may be committed here."""
+        return not self.group
+
     def rewrite(self, pack_id: bytes, frames: list[FrameEntry], progress: Progress) -> None:
-        for number, entry in enumerate(frames):
-            future = self.executor.submit(
-                rewrite_frame, self.repo, FrameRef(pack_id, entry), self.budget, self.memory
-            )
-            self.in_flight.append((pack_id, future, number == len(frames) - 1))
-            # Bounded memory: never more frames decoded and done than workers.
+        for entry in frames:
+            ref = FrameRef(pack_id, entry)
+            number = self.plan.merges.get((pack_id, entry.offset))
+            if number is None:
+                self._submit(self.executor.submit(self._one, ref), [])
+                continue
+            self.group.append(ref)
+            if len(self.group) == len(self.plan.merge_groups[number]):
+                group, self.group = self.group, []
+                waiting, self.group_packs = self.group_packs, []
+                future = self.executor.submit(
+                    rewrite_group, self.repo, group, self.budget, self.memory
+                )
+                self._submit(future, waiting)
             while len(self.in_flight) > self.workers:
                 self._collect(progress)
+        if self.group:
+            self.group_packs.append(pack_id)  # its last frames are in the open group
+        elif self.in_flight:
+            self.in_flight[-1][1].append(pack_id)
+        else:
+            self.finishing.append(pack_id)
+
+    def _one(self, ref: FrameRef) -> list[_Rewritten]:
+        return [rewrite_frame(self.repo, ref, self.budget, self.memory)]
+
+    def _submit(self, future: Future[list[_Rewritten]], packs: list[bytes]) -> None:
+        self.in_flight.append((future, packs))
 
     def drain(self, progress: Progress) -> None:
         """Collect every frame in flight and write the last pack."""
@@ -216,16 +354,15 @@ class PackRewriter:
         self._write_pack()
 
     def _collect(self, progress: Progress) -> None:
-        pack_id, future, last = self.in_flight.popleft()
-        frame = future.result()
-        self.body += frame.sealed
-        self.entries.append(frame.entry)
-        self.bytes_after += frame.entry.length
-        if frame.squeezed:
-            self.squeezed += 1
-            progress.advance(frame.entry.raw_size)
-        if last:
-            self.finishing.append(pack_id)
+        future, packs = self.in_flight.popleft()
+        for frame in future.result():
+            self.body += frame.sealed
+            self.entries.append(frame.entry)
+            self.bytes_after += frame.entry.length
+            if frame.squeezed:
+                self.squeezed += 1
+            progress.advance(frame.counted)
+        self.finishing.extend(packs)
         if len(self.body) >= PACK_TARGET:
             self._write_pack()
 
@@ -243,7 +380,7 @@ class PackRewriter:
 
     def close(self) -> None:
         """Stop the workers; frames still queued are dropped (their packs stay as they are)."""
-        for _, future, _ in self.in_flight:
+        for future, _ in self.in_flight:
             future.cancel()
         self.executor.shutdown(wait=True, cancel_futures=True)
 
@@ -266,15 +403,15 @@ def run_compact(
     try:
         pending = 0
         for pack_id in plan.packs:
-            if out_of_time():
+            if (rewriter is None or rewriter.between_groups) and out_of_time():
                 result.finished = False
                 break
             if rewriter is None:
-                rewriter = PackRewriter(repo, workers, plan.memory)
+                rewriter = PackRewriter(repo, plan, workers)
             frames = repo.index.packs[pack_id]
             rewriter.rewrite(pack_id, frames, progress)
             pending += sum(entry.length for entry in frames)
-            if pending >= COMMIT_BYTES:
+            if pending >= COMMIT_BYTES and rewriter.between_groups:
                 _commit(repo, rewriter, progress, result)
                 rewriter, pending = None, 0
         if rewriter is not None:

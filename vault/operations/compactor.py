@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from lkvault.vault.budget import Budget
 from lkvault.vault.errors import IntegrityError, Interrupted
 from lkvault.vault.format import zstdframe
+from lkvault.vault.format.crypto import BlobType
 from lkvault.vault.progress import NoProgress, Progress
 from lkvault.vault.repository.blobwriter import (
     FAST_LEVEL,
@@ -175,19 +176,20 @@ def plan_compact(repo: Repository, memory: int = DEFAULT_MEMORY) -> CompactPlan:
 
 def merge_candidate(entry: FrameEntry) -> bool:
     """Whether a frame may be merged with others: stored alone, as a snapshot wrote it,
-    compressible, and holding blobs of one type (trees keep frames of their own)."""
+    compressible, and holding data blobs only (trees keep their own small frames, which a
+    restore reads first)."""
     return (
         not entry.has_dictionary
         and entry.raw_size < MERGE_SMALLER_THAN
         and entry.length < INCOMPRESSIBLE * entry.raw_size
-        and len({blob.type for blob in entry.blobs}) == 1
+        and all(blob.type == BlobType.DATA for blob in entry.blobs)
     )
 
 
 def _group_merges(plan: CompactPlan, packs: dict[bytes, list[FrameEntry]], memory: int) -> None:
     """Group the frames to merge, in the order the index lists them (a snapshot's frames in
-    the order it wrote them): consecutive candidates of one blob type, within MERGE_TARGET
-    and squeezable above the fast level in ``memory``. A frame left alone is not merged.
+    the order it wrote them), within MERGE_TARGET and squeezable above the fast level in
+    ``memory``. A frame left alone is not merged.
 
     Groups never interleave, so compact gathers one at a time, and a batch of its work can
     end wherever no group is open (run_compact)."""
@@ -199,11 +201,7 @@ def _group_merges(plan: CompactPlan, packs: dict[bytes, list[FrameEntry]], memor
                 continue
             group = groups[-1]
             size += entry.raw_size
-            if group and (
-                entry.blobs[0].type != group[0].entry.blobs[0].type
-                or size > MERGE_TARGET
-                or squeeze_level(size, 0, memory) <= FAST_LEVEL
-            ):
+            if group and (size > MERGE_TARGET or squeeze_level(size, 0, memory) <= FAST_LEVEL):
                 groups.append([])
                 size = entry.raw_size
             groups[-1].append(FrameRef(pack_id, entry))

@@ -1,0 +1,220 @@
+"""lkvault compact merges frames stored alone, and prune runs compact's work: the merged
+vault is smaller than one squeezed frame by frame, every snapshot restores byte for byte,
+the frames compressed against the merged blobs still read, and a kill at any write of a
+merging compact (or of a prune that compacts) leaves the vault consistent."""
+
+from __future__ import annotations
+
+import random
+import zipfile
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers_cli import (
+    SIGKILLED,
+    Lk,
+    assert_clean_stderr,
+    assert_library_restores,
+    copy_lk,
+    open_vault,
+    reopen,
+)
+from lkvault.vault import Environment, Vault
+from lkvault.vault.operations import compactor
+from lkvault.vault.repository import repo as repo_module
+
+from bench.exportgen import generate_series
+
+SMALL_FRAME = 128 * 1024  # frames as small as this make a small export's month many frames
+
+
+@pytest.fixture(scope="module")
+def series(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Three months of a small member's exports, from the project's generator."""
+    return generate_series(tmp_path_factory.mktemp("series"), months=3, scale=0.4, seed=12)
+
+
+@pytest.fixture
+def small_frames(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Snapshots write frames of SMALL_FRAME, as a medium export's month is cut in 4 MiB
+    ones; merged frames stay within MERGE_TARGET scaled alike."""
+    monkeypatch.setattr(repo_module, "FRAME_TARGET", SMALL_FRAME)
+    monkeypatch.setattr(compactor, "MERGE_SMALLER_THAN", SMALL_FRAME + SMALL_FRAME // 2)
+    monkeypatch.setattr(compactor, "MERGE_TARGET", 4 * SMALL_FRAME)
+
+
+def new_vault(root: Path, exports: list[Path], **env: Any) -> Vault:
+    vault = Vault.init(
+        str(root / "vault"),
+        b"merge test passphrase",
+        Environment(rng=random.Random(5).randbytes, state_dir=root / "state", **env),
+    )
+    for path in exports:
+        vault.snapshot(path)
+    return vault
+
+
+def frame_bytes(vault: Vault) -> int:
+    packs = vault.repo.reload_index().packs.values()
+    return sum(frame.length for frames in packs for frame in frames)
+
+
+def alone_frames(vault: Vault) -> list[Any]:
+    packs = vault.repo.reload_index().packs.values()
+    return [frame for frames in packs for frame in frames if not frame.has_dictionary]
+
+
+def assert_every_snapshot_restores(vault: Vault, exports: list[Path], out_dir: Path) -> None:
+    fresh = Vault.open(vault.location, b"merge test passphrase", vault.env)
+    snapshots = fresh.snapshots()
+    assert len(snapshots) == len(exports)
+    for snap, path in zip(snapshots, exports, strict=True):
+        assert_library_restores(fresh, snap.id.hex(), path.read_bytes(), out_dir)
+    report = fresh.verify(read_data=True)
+    assert report.ok, [problem.describe() for problem in report.problems]
+
+
+def test_compact_merges_frames_stored_alone_into_fewer_smaller_ones(
+    tmp_path: Path, series: list[Path], small_frames: None
+) -> None:
+    merged = new_vault(tmp_path / "merged", series)
+    alone_before = alone_frames(merged)
+    plan = merged.compact(dry_run=True).plan
+    assert plan.merge_groups, "the first month's frames should be merged"
+    result = merged.compact()
+    assert result.finished
+    alone_after = alone_frames(merged)
+    assert len(alone_after) < len(alone_before) / 2
+    assert max(f.raw_size for f in alone_after) > 2 * SMALL_FRAME
+    # The same vault squeezed frame by frame (compact before merging) is larger.
+    by_frame = new_vault(tmp_path / "by-frame", series)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(compactor, "MERGE_TARGET", 0)
+        by_frame.compact()
+    print(f"merged {frame_bytes(merged)}, frame by frame {frame_bytes(by_frame)}")
+    assert frame_bytes(merged) < 0.97 * frame_bytes(by_frame)
+    assert_every_snapshot_restores(merged, series, tmp_path)
+    # Merged once is merged: nothing is left to do, and the next month still draws on the
+    # merged blobs (it stores as little as before compact did).
+    assert merged.compact(dry_run=True).plan.nothing_to_do
+
+
+def test_a_month_after_a_merge_is_stored_against_the_merged_blobs(
+    tmp_path: Path, series: list[Path], small_frames: None
+) -> None:
+    merged = new_vault(tmp_path / "merged", series[:2])
+    merged.compact()
+    before = frame_bytes(merged)
+    merged.snapshot(series[2])
+    plain = new_vault(tmp_path / "plain", series[:2])
+    plain_before = frame_bytes(plain)
+    plain.snapshot(series[2])
+    assert frame_bytes(merged) - before <= 1.05 * (frame_bytes(plain) - plain_before)
+    assert_every_snapshot_restores(merged, series, tmp_path)
+
+
+def test_the_time_budget_never_splits_a_merge(
+    tmp_path: Path, series: list[Path], small_frames: None
+) -> None:
+    ticks = iter(range(1_000_000))  # a clock that moves one second each time it is read
+    vault = new_vault(tmp_path, series, monotonic=lambda: float(next(ticks)))
+    first = vault.compact(max_seconds=1.5)
+    assert not first.finished
+    assert_every_snapshot_restores(vault, series, tmp_path)
+    rest = vault.compact()
+    assert rest.finished
+    assert vault.compact(dry_run=True).plan.nothing_to_do
+    assert_every_snapshot_restores(vault, series, tmp_path)
+
+
+# --- the command line: prune compacts, and kills at every write ----------------------------
+
+
+@dataclass
+class Base:
+    lk: Lk
+    ids: list[str]
+    data: list[bytes]
+    opened: Any
+
+
+def largest_member(export: Path, out: Path) -> Path:
+    """The largest member of an export, as a file of its own."""
+    with zipfile.ZipFile(export) as archive:
+        info = max(archive.infolist(), key=lambda member: member.file_size)
+        path = out / "member.csv"
+        path.write_bytes(archive.read(info))
+    return path
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory, series: list[Path]) -> Base:
+    """A file, then an export (whose members have no earlier version in the vault): each
+    snapshot's content sits in frames without a dictionary, which compact merges."""
+    root = tmp_path_factory.mktemp("merge-base")
+    lk = Lk(root / "vault", root / "state")
+    lk.init()
+    files = [largest_member(series[2], root), series[0]]
+    ids = [lk.snapshot(path) for path in files]
+    opened = open_vault(lk)
+    assert compactor.plan_compact(opened.repo).merge_groups, "the base must have frames to merge"
+    return Base(lk, ids, [path.read_bytes() for path in files], opened)
+
+
+def test_prune_compacts_unless_told_not_to(base: Base, tmp_path: Path) -> None:
+    skipped = copy_lk(base.lk, tmp_path / "skipped")
+    out = skipped.ok("prune", "--no-compact")
+    assert "Compacted" not in out
+    assert not reopen(base.opened, skipped.vault).compact(dry_run=True).plan.nothing_to_do
+    lk = copy_lk(base.lk, tmp_path / "work")
+    out = lk.ok("prune")
+    assert "Compacted " in out, out
+    assert reopen(base.opened, lk.vault).compact(dry_run=True).plan.nothing_to_do
+    assert "Nothing to compact" in lk.ok("prune")
+
+
+def check_consistent(base: Base, lk: Lk, label: str) -> None:
+    """Verify --read-data passes and every snapshot restores; the next prune finishes the
+    job (compact's work included), after which nothing is left to do."""
+    vault = reopen(base.opened, lk.vault)
+    report = vault.verify(read_data=True)
+    assert report.ok, f"{label}: {[p.describe() for p in report.problems]}"
+    assert [s.id.hex() for s in vault.snapshots()] == base.ids, label
+    for snap_id, data in zip(base.ids, base.data, strict=True):
+        assert_library_restores(vault, snap_id, data, lk.vault.parent)
+    code, _out, err = lk.run("prune")
+    assert code == 0, f"{label}: the next prune exited {code}: {err}"
+    assert_clean_stderr(err)
+    vault = reopen(base.opened, lk.vault)
+    assert vault.compact(dry_run=True).plan.nothing_to_do, f"{label}: compact left work"
+    for snap_id, data in zip(base.ids, base.data, strict=True):
+        assert_library_restores(vault, snap_id, data, lk.vault.parent)
+
+
+def test_a_merging_prune_killed_at_every_storage_change(base: Base, tmp_path: Path) -> None:
+    checks: list[Future[None]] = []
+    check: Callable[[Base, Lk, str], None] = check_consistent
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        changes = 0
+        for nth in range(1, 60):
+            lk = copy_lk(base.lk, tmp_path / f"plain-{nth}")
+            code, _out, err = lk.run_killed_at(str(nth), "prune")
+            if code == 0:
+                changes = nth - 1
+                checks.append(pool.submit(check, base, lk, "undisturbed"))
+                break
+            assert code == SIGKILLED, f"kill at {nth}: exit {code}: {err}"
+            checks.append(pool.submit(check, base, lk, f"killed at change {nth}"))
+        # lock; merged pack; new index and farewell files; old index files; old packs
+        assert changes >= 5, changes
+        for nth in range(1, changes + 1):
+            lk = copy_lk(base.lk, tmp_path / f"halfway-{nth}")
+            code, _out, err = lk.run_killed_at(f"{nth}:halfway", "prune")
+            assert code == SIGKILLED, f"kill half-way at {nth}: exit {code}: {err}"
+            checks.append(pool.submit(check, base, lk, f"killed half-way at change {nth}"))
+        for future in checks:
+            future.result()

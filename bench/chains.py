@@ -6,9 +6,13 @@ previous version: MAX_DICT_DEPTH, 48, in lkvault today) and, every
 ``--every`` months, measures the vault's stored bytes and, for the newest and the oldest
 snapshot, the restore time (frame cache emptied first, keys already unlocked) and the scratch
 space the restore stages: the raw bytes of every frame in the dictionary chains it decodes
-(BlobReader.staged). Prints one JSON line a measurement, then a Markdown table a depth.
+(BlobReader.staged). With ``--compact-every N``, ``lkvault compact`` runs after every N-th
+month (as a monthly 'forget --prune' from cron would, yearly here), and each measurement also
+gives the information floor of the newest export (bench.measure: zstd -19 of its members) and
+the stored bytes over it. Prints one JSON line a measurement, then a Markdown table a depth.
 
     python -m bench.chains --scale small --months 120 --depths 12,48 --every 12
+    python -m bench.chains --scale small --months 120 --every 12 --compact-every 12
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from lkvault.vault.repository.pack import MAX_DICT_DEPTH
 from lkvault.vault.repository.snapshots import Snapshot
 
 from bench.exportgen import generate_series
+from bench.measure import information_floor
 
 PASSPHRASE = b"bench chains passphrase"
 
@@ -72,7 +77,14 @@ def restore_seconds(vault: Vault, snapshot: Snapshot, out: Path) -> float:
     return seconds
 
 
-def run_depth(paths: Sequence[Path], depth: int, every: int, work: Path) -> list[dict[str, Any]]:
+def run_depth(
+    paths: Sequence[Path],
+    depth: int,
+    every: int,
+    work: Path,
+    compact_every: int = 0,
+    floors: Path | None = None,
+) -> list[dict[str, Any]]:
     if not 1 <= depth <= MAX_DICT_DEPTH:
         raise SystemExit(f"depth {depth}: readers accept chains up to {MAX_DICT_DEPTH} deep")
     blobwriter.MAX_DICT_DEPTH = depth  # the writer's bound (pack.MAX_DICT_DEPTH: readers')
@@ -82,10 +94,17 @@ def run_depth(paths: Sequence[Path], depth: int, every: int, work: Path) -> list
     rows = []
     for month, path in enumerate(paths, start=1):
         vault.snapshot(path)
+        row: dict[str, Any] = {"depth": depth, "month": month}
+        if compact_every and month % compact_every == 0:
+            start = time.process_time()
+            vault.compact()
+            row["compact_cpu_s"] = round(time.process_time() - start, 1)
         if month % every and month != len(paths):
             continue
         snapshots = vault.snapshots()
-        row: dict[str, Any] = {"depth": depth, "month": month, "stored": stored_bytes(root)}
+        row["stored"] = stored_bytes(root)
+        if compact_every:
+            row["floor"] = information_floor(path, cache=floors).floor_bytes
         row["max_frame_depth"] = max(
             (f.depth for frames in vault.repo.index.packs.values() for f in frames), default=0
         )
@@ -102,13 +121,14 @@ def run_depth(paths: Sequence[Path], depth: int, every: int, work: Path) -> list
 
 def markdown(rows: list[dict[str, Any]]) -> str:
     lines = [
-        "| month | stored | deepest frame | restore newest | scratch newest | "
+        "| month | stored | × floor | deepest frame | restore newest | scratch newest | "
         "restore oldest | scratch oldest |",
-        "|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
+        ratio = f"{r['stored'] / r['floor']:.2f}" if r.get("floor") else "-"
         lines.append(
-            f"| {r['month']} | {r['stored'] / 1e6:.2f} MB | {r['max_frame_depth']} | "
+            f"| {r['month']} | {r['stored'] / 1e6:.2f} MB | {ratio} | {r['max_frame_depth']} | "
             f"{r['newest_restore_s']:.2f} s | {r['newest_scratch'] / 1e6:.1f} MB | "
             f"{r['oldest_restore_s']:.2f} s | {r['oldest_scratch'] / 1e6:.1f} MB |"
         )
@@ -127,6 +147,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--months", type=int, default=120)
     parser.add_argument("--depths", default=str(MAX_DICT_DEPTH), help="e.g. 12,48")
     parser.add_argument("--every", type=int, default=12)
+    parser.add_argument(
+        "--compact-every", type=int, default=0, help="run compact after every N-th month"
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--exports", type=Path, help="folder of the series (kept; else a temp)")
     args = parser.parse_args(argv)
@@ -136,7 +159,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if len(paths) != args.months:
             paths = generate_series(folder, months=args.months, scale=args.scale, seed=args.seed)
         for depth in (int(d) for d in args.depths.split(",")):
-            rows = run_depth(paths, depth, args.every, Path(tmp))
+            floors = folder / "floors.json" if args.exports else None
+            rows = run_depth(paths, depth, args.every, Path(tmp), args.compact_every, floors)
             print(f"\n{args.scale} x {args.months} months, chains at most {depth} deep\n")
             print(markdown(rows), flush=True)
     return 0

@@ -356,8 +356,8 @@ def compact(
     json: JsonOption = False,
 ) -> None:
     """Compress again, hard, what snapshots stored quickly: snapshots compress at a fast
-    level, and this buys back the last 20-30 % of storage (up to half on a first year of
-    large exports), and merges the frames a first export is stored in. 'prune' does this
+    level, and this buys back the last 20-30 % of storage (about half on a year of medium
+    exports), and merges the frames a first export is stored in. 'prune' does this
     too. Safe to interrupt at any moment; the next run goes on from there."""
     seconds, memory = _budgets(max_time, max_memory)
     opened = open_vault(vault)

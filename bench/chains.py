@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from lkvault.vault import Environment, Vault
+from lkvault.vault.operations import compactor
 from lkvault.vault.operations.usage import snapshot_blobs
 from lkvault.vault.repository import blobwriter
 from lkvault.vault.repository.index import FrameRef
@@ -150,9 +151,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--compact-every", type=int, default=0, help="run compact after every N-th month"
     )
+    parser.add_argument(
+        "--rebase-factor",
+        type=float,
+        default=compactor.REBASE_FACTOR,
+        help="compact rebases once the newest snapshot's scratch passes this many times its "
+        "content (0: never)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--exports", type=Path, help="folder of the series (kept; else a temp)")
     args = parser.parse_args(argv)
+    compactor.REBASE_FACTOR = args.rebase_factor if args.rebase_factor > 0 else float("inf")
     with tempfile.TemporaryDirectory(prefix="lkvault-chains-") as tmp:
         folder = args.exports or Path(tmp) / "exports"
         paths = sorted(folder.glob("*.zip"), key=_export_day)

@@ -31,9 +31,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from lkvault.vault.budget import Budget
-from lkvault.vault.errors import IntegrityError, Interrupted
+from lkvault.vault.errors import IntegrityError, Interrupted, StorageError
 from lkvault.vault.format import zstdframe
 from lkvault.vault.format.crypto import BlobType
+from lkvault.vault.operations.usage import snapshot_blobs
 from lkvault.vault.progress import NoProgress, Progress
 from lkvault.vault.repository.blobwriter import (
     FAST_LEVEL,
@@ -42,7 +43,7 @@ from lkvault.vault.repository.blobwriter import (
     SQUEEZE_LEVEL,
 )
 from lkvault.vault.repository.compaction import delete_packs, replace_index
-from lkvault.vault.repository.index import FrameRef, pack_id_of_name, pack_name
+from lkvault.vault.repository.index import BlobLocation, FrameRef, pack_id_of_name, pack_name
 from lkvault.vault.repository.pack import (
     BlobEntry,
     Dictionary,
@@ -52,6 +53,7 @@ from lkvault.vault.repository.pack import (
     seal_frame,
 )
 from lkvault.vault.repository.repo import Repository
+from lkvault.vault.repository.snapshots import load_snapshots
 
 REPAIR_HINT = "run 'lkvault verify' and 'lkvault repair' first"
 # Work done is committed (index replaced, old packs deleted) after every this many stored
@@ -74,6 +76,16 @@ MERGE_SMALLER_THAN = FRAME_TARGET + FRAME_TARGET // 2
 # A frame whose stored size is this close to its content does not compress (photos, zips
 # inside the export): merging it would gain nothing, again on every run.
 INCOMPRESSIBLE = 0.9
+# The chain policy (docs/benchmarks.md, "Dictionary chains over ten years"). Restoring the
+# newest snapshot decodes every dictionary frame holding one of its blobs, and the frames
+# their dictionaries draw on: about one frame a month, whatever the chains' depth. Once that
+# scratch passes REBASE_FACTOR times the snapshot's content, compact rebases: the newest
+# snapshot's blobs that sit in dictionary frames are moved into new frames without one
+# (merged like the frames stored alone), and the frames they leave are sealed again without
+# them, against the same dictionary at the same depth. Every frame that drew on a moved blob
+# now draws on a frame at depth 0, so no depth grows and no chain breaks; the newest
+# snapshot's scratch drops to nothing and a run's work is the months since the last rebase.
+REBASE_FACTOR = 2.0
 
 
 def squeeze_level(raw_size: int, dictionary_size: int, memory: int) -> int:
@@ -121,6 +133,10 @@ class CompactPlan:
     # Frames to merge, by (pack, offset): the group each belongs to; groups in plan order
     merge_groups: list[list[FrameRef]] = field(default_factory=list)
     merges: dict[tuple[bytes, int], int] = field(default_factory=dict)
+    # Rebase: blobs of the newest snapshot to move out of dictionary frames, by (pack, offset)
+    moves: dict[tuple[bytes, int], set[bytes]] = field(default_factory=dict)
+    scratch: int = 0  # what restoring the newest snapshot decodes through dictionaries now
+    content: int = 0  # the newest snapshot's content
     raw_bytes: int = 0  # their content
     stored_bytes: int = 0  # their stored size now
     pack_bytes: int = 0  # stored frame bytes of the packs to rewrite
@@ -157,11 +173,13 @@ def plan_compact(repo: Repository, memory: int = DEFAULT_MEMORY) -> CompactPlan:
     plan.unreferenced = sorted(p for p in stored if p is not None and p not in index.packs)
     present = {p: frames for p, frames in index.packs.items() if p in stored}
     _group_merges(plan, present, memory)
+    _plan_rebase(repo, plan, present)
     for pack_id, frames in present.items():
         wanted = [
             entry
             for entry in frames
             if (pack_id, entry.offset) in plan.merges
+            or (pack_id, entry.offset) in plan.moves
             or wants_squeeze(repo, entry, memory) is not None
         ]
         if not wanted:
@@ -174,12 +192,54 @@ def plan_compact(repo: Repository, memory: int = DEFAULT_MEMORY) -> CompactPlan:
     return plan
 
 
+def _plan_rebase(repo: Repository, plan: CompactPlan, packs: dict[bytes, list[FrameEntry]]) -> None:
+    """Plan the moves of a rebase when the newest snapshot's scratch is over the bound."""
+    try:
+        snapshots = load_snapshots(repo)
+        if not snapshots:
+            return
+        sizes = dict(snapshot_blobs(repo, snapshots[-1]))
+    except (IntegrityError, StorageError) as exc:
+        raise IntegrityError(f"compact reads the newest snapshot: {exc}; {REPAIR_HINT}") from None
+    index = repo.index
+    plan.content = sum(sizes.values())
+    holding: dict[tuple[bytes, int], set[bytes]] = {}
+    for blob_id in sizes:
+        location = index.get(blob_id)
+        if location is not None and location.frame.entry.has_dictionary:
+            key = (location.frame.pack_id, location.frame.entry.offset)
+            holding.setdefault(key, set()).add(blob_id)
+    plan.scratch = chain_scratch(repo, [index.get(b) for bs in holding.values() for b in bs])
+    if plan.scratch <= REBASE_FACTOR * plan.content:
+        return
+    plan.moves = {key: ids for key, ids in holding.items() if key[0] in packs}
+
+
+def chain_scratch(repo: Repository, locations: list[BlobLocation | None]) -> int:
+    """The content of every frame reading these blobs decodes through dictionaries: their
+    own frames and, transitively, those their dictionaries draw on."""
+    seen: dict[tuple[bytes, int], int] = {}
+    pending = [location.frame for location in locations if location is not None]
+    while pending:
+        ref = pending.pop()
+        key = (ref.pack_id, ref.entry.offset)
+        if key in seen:
+            continue
+        seen[key] = ref.entry.raw_size
+        for dictionary_ref in ref.entry.dictionary:
+            location = repo.index.get(dictionary_ref.id)
+            if location is not None:
+                pending.append(location.frame)
+    return sum(seen.values())
+
+
 def merge_candidate(entry: FrameEntry) -> bool:
-    """Whether a frame may be merged with others: stored alone, as a snapshot wrote it,
-    compressible, and holding data blobs only (trees keep their own small frames, which a
-    restore reads first)."""
+    """Whether a frame may be merged with others: stored alone, as a snapshot wrote it (not
+    compact: its frames are final), compressible, and holding data blobs only (trees keep
+    their own small frames, which a restore reads first)."""
     return (
         not entry.has_dictionary
+        and entry.level is None
         and entry.raw_size < MERGE_SMALLER_THAN
         and entry.length < INCOMPRESSIBLE * entry.raw_size
         and all(blob.type == BlobType.DATA for blob in entry.blobs)
@@ -242,6 +302,48 @@ def rewrite_frame(repo: Repository, ref: FrameRef, budget: Budget, memory: int) 
     return _Rewritten(squeezed, entry, True, counted)
 
 
+@dataclass
+class _Moved:
+    """A frame sealed again without the blobs a rebase moves, and those blobs' content."""
+
+    frames: list[_Rewritten]
+    blobs: list[tuple[BlobEntry, bytes]]
+    counted: int  # the old frame's content, the plan's work it accounts for
+
+
+def rewrite_moving(
+    repo: Repository, ref: FrameRef, moving: set[bytes], budget: Budget, memory: int
+) -> _Moved:
+    """A dictionary frame without ``moving``: the rest sealed again against the same
+    dictionary at the same depth (none if nothing is left), and the moved blobs. Runs on a
+    worker thread."""
+    old = ref.entry
+    size = dictionary_size(repo, old)
+    level = squeeze_level(old.raw_size, size, memory)
+    with budget.reserve(frame_memory(level, old.raw_size, size)):
+        dictionary = repo.reader.dictionary_of(old)
+        content = open_frame(repo.keys, old, repo.reader.sealed_frame(ref), dictionary)
+        kept: list[BlobEntry] = []
+        pieces: list[bytes | memoryview] = []
+        moved: list[tuple[BlobEntry, bytes]] = []
+        offset = 0
+        for blob in old.blobs:
+            data = content[blob.offset : blob.offset + blob.length]
+            if blob.id in moving:
+                moved.append((blob, data))
+                continue
+            kept.append(BlobEntry(blob.type, blob.id, offset, blob.length))
+            pieces.append(data)
+            offset += blob.length
+        frames = []
+        if kept:
+            refs = None if dictionary is None else Dictionary(old.dictionary, dictionary, old.depth)
+            sealed, entry = seal_frame(repo.keys, pieces, kept, level, repo.rng, refs)
+            entry.level = level
+            frames.append(_Rewritten(sealed, entry, True))
+    return _Moved(frames, moved, old.raw_size)
+
+
 def rewrite_group(
     repo: Repository, refs: list[FrameRef], budget: Budget, memory: int
 ) -> list[_Rewritten]:
@@ -298,7 +400,11 @@ class PackRewriter:
         self.workers = max(1, workers)
         self.executor = ThreadPoolExecutor(max_workers=self.workers)
         # (frames coming, old packs whose last frame is among them)
-        self.in_flight: deque[tuple[Future[list[_Rewritten]], list[bytes]]] = deque()
+        self.in_flight: deque[tuple[Future[list[_Rewritten]] | Future[_Moved], list[bytes]]] = (
+            deque()
+        )
+        self.base: list[tuple[BlobEntry, bytes]] = []  # moved blobs for the next base frame
+        self.base_size = 0
         self.group: list[FrameRef] = []  # the merge group being gathered
         self.group_packs: list[bytes] = []  # old packs done once that group is written
         self.body = bytearray()
@@ -318,6 +424,15 @@ class PackRewriter:
     def rewrite(self, pack_id: bytes, frames: list[FrameEntry], progress: Progress) -> None:
         for entry in frames:
             ref = FrameRef(pack_id, entry)
+            moving = self.plan.moves.get((pack_id, entry.offset))
+            if moving is not None:
+                self._submit(
+                    self.executor.submit(
+                        rewrite_moving, self.repo, ref, moving, self.budget, self.memory
+                    ),
+                    [],
+                )
+                continue
             number = self.plan.merges.get((pack_id, entry.offset))
             if number is None:
                 self._submit(self.executor.submit(self._one, ref), [])
@@ -342,18 +457,54 @@ class PackRewriter:
     def _one(self, ref: FrameRef) -> list[_Rewritten]:
         return [rewrite_frame(self.repo, ref, self.budget, self.memory)]
 
-    def _submit(self, future: Future[list[_Rewritten]], packs: list[bytes]) -> None:
+    def _submit(
+        self, future: Future[list[_Rewritten]] | Future[_Moved], packs: list[bytes]
+    ) -> None:
         self.in_flight.append((future, packs))
 
+    def _seal_base(self) -> None:
+        """Submit the moved blobs gathered so far as one frame without a dictionary."""
+        if not self.base:
+            return
+        blobs, self.base, self.base_size = self.base, [], 0
+        self._submit(self.executor.submit(self._base_frame, blobs), [])
+
+    def _base_frame(self, moved: list[tuple[BlobEntry, bytes]]) -> list[_Rewritten]:
+        total = sum(len(data) for _, data in moved)
+        level = squeeze_level(total, 0, self.memory)
+        with self.budget.reserve(frame_memory(level, total, 0)):
+            blobs, offset = [], 0
+            for blob, data in moved:
+                blobs.append(BlobEntry(blob.type, blob.id, offset, len(data)))
+                offset += len(data)
+            sealed, entry = seal_frame(
+                self.repo.keys, [data for _, data in moved], blobs, level, self.repo.rng
+            )
+        entry.level = level
+        return [_Rewritten(sealed, entry, False)]
+
     def drain(self, progress: Progress) -> None:
-        """Collect every frame in flight and write the last pack."""
+        """Collect every frame in flight, moved blobs into base frames, and write the last
+        pack: the old packs done are then held whole by the packs written."""
+        while self.in_flight:
+            self._collect(progress)
+        self._seal_base()
         while self.in_flight:
             self._collect(progress)
         self._write_pack()
 
     def _collect(self, progress: Progress) -> None:
         future, packs = self.in_flight.popleft()
-        for frame in future.result():
+        done = future.result()
+        if isinstance(done, _Moved):
+            for blob, data in done.blobs:
+                self.base.append((blob, data))
+                self.base_size += len(data)
+            if self.base_size >= MERGE_TARGET:
+                self._seal_base()
+            progress.advance(done.counted)
+            done = done.frames
+        for frame in done:
             self.body += frame.sealed
             self.entries.append(frame.entry)
             self.bytes_after += frame.entry.length

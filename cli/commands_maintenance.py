@@ -381,6 +381,10 @@ def _compact_json(result: CompactResult) -> dict[str, Any]:
         "frames_to_squeeze": plan.frames,
         "bytes_to_squeeze": plan.raw_bytes,
         "packs_unreferenced": len(plan.unreferenced),
+        "frames_to_merge": sum(len(group) for group in plan.merge_groups),
+        "rebase": bool(plan.moves),
+        "newest_scratch_bytes": plan.scratch,
+        "newest_content_bytes": plan.content,
         "packs_rewritten": result.packs_done,
         "frames_squeezed": result.frames_squeezed,
         "bytes_before": result.bytes_before,
@@ -402,6 +406,11 @@ def _compact_text(result: CompactResult, dry_run: bool) -> None:
         f"{render.plural(plan.frames, 'frame')} ({size(plan.raw_bytes)} of content, "
         f"{size(plan.stored_bytes)} stored) in {packs}"
     )
+    if plan.moves:
+        todo += (
+            f", rebasing the newest snapshot (restoring it decodes {size(plan.scratch)} "
+            f"of dictionary frames for {size(plan.content)} of content)"
+        )
     if dry_run:
         render.stdout.print(f"Compact would squeeze {todo} (dry run).")
         return

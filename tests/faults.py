@@ -19,6 +19,11 @@ from lkvault.vault.backend import Backend, LocalBackend
 from lkvault.vault.backend.base import DelegatingBackend
 from lkvault.vault.backend.local import TEMP_PREFIX
 from lkvault.vault.errors import StorageError
+from lkvault.vault.operations import compactor
+
+# A killed compact may be told to rebase at a lower bound than the shipped one, so that a
+# small vault reaches it (tests/test_compact_merge.py).
+REBASE_ENV = "LKVAULT_TEST_REBASE_FACTOR"
 
 
 class KillAtWrite(DelegatingBackend):
@@ -131,4 +136,6 @@ def fault_at(spec: str) -> Callable[[Backend], Backend]:
 
 
 if __name__ == "__main__":
+    if REBASE_ENV in os.environ:
+        compactor.REBASE_FACTOR = float(os.environ[REBASE_ENV])
     sys.exit(run_cli_wrapping_backends(sys.argv[2:], fault_at(sys.argv[1])))

@@ -85,7 +85,11 @@ INCOMPRESSIBLE = 0.9
 # them, against the same dictionary at the same depth. Every frame that drew on a moved blob
 # now draws on a frame at depth 0, so no depth grows and no chain breaks; the newest
 # snapshot's scratch drops to nothing and a run's work is the months since the last rebase.
-REBASE_FACTOR = 2.0
+# A rebase stores the newest snapshot's changed content whole again: about half an
+# information floor each time on the small series (2 rebased every 12-24 months and stood at
+# 2-3x the floor; docs/benchmarks.md), so the bound is high: a safety valve on a restore's
+# scratch space (the 2.6 GB of month 17 of 300 MB exports), not a routine.
+REBASE_FACTOR = 8.0
 
 
 def squeeze_level(raw_size: int, dictionary_size: int, memory: int) -> int:
@@ -216,8 +220,10 @@ def _plan_rebase(repo: Repository, plan: CompactPlan, packs: dict[bytes, list[Fr
 
 
 def chain_scratch(repo: Repository, locations: list[BlobLocation | None]) -> int:
-    """The content of every frame reading these blobs decodes through dictionaries: their
-    own frames and, transitively, those their dictionaries draw on."""
+    """The content of the dictionary frames reading these blobs decodes: their own frames
+    and, transitively, those their dictionaries draw on. Frames without a dictionary are
+    not counted: a restore of the snapshot reads them for its own blobs anyway (a rebase's
+    new frames, a first export's), and counting them would rebase again at once."""
     seen: dict[tuple[bytes, int], int] = {}
     pending = [location.frame for location in locations if location is not None]
     while pending:
@@ -225,7 +231,7 @@ def chain_scratch(repo: Repository, locations: list[BlobLocation | None]) -> int
         key = (ref.pack_id, ref.entry.offset)
         if key in seen:
             continue
-        seen[key] = ref.entry.raw_size
+        seen[key] = ref.entry.raw_size if ref.entry.has_dictionary else 0
         for dictionary_ref in ref.entry.dictionary:
             location = repo.index.get(dictionary_ref.id)
             if location is not None:

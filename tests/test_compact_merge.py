@@ -237,7 +237,7 @@ def newest_scratch(vault: Vault) -> tuple[int, int]:
     return plan.scratch, plan.content
 
 
-REBASE_FACTOR = 2.0  # low enough for a year of small exports to reach it
+REBASE_FACTOR = 1.0  # low enough for a year of small exports to reach it
 
 
 def test_compact_keeps_the_newest_snapshots_scratch_within_the_bound(

@@ -26,7 +26,7 @@ from helpers_cli import (
 )
 from lkvault.vault import Environment, Vault
 from lkvault.vault.operations import compactor
-from lkvault.vault.repository import repo as repo_module
+from lkvault.vault.repository import blobwriter
 
 from bench.exportgen import generate_series
 
@@ -43,7 +43,7 @@ def series(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 def small_frames(monkeypatch: pytest.MonkeyPatch) -> None:
     """Snapshots write frames of SMALL_FRAME, as a medium export's month is cut in 4 MiB
     ones; merged frames stay within MERGE_TARGET scaled alike."""
-    monkeypatch.setattr(repo_module, "FRAME_TARGET", SMALL_FRAME)
+    monkeypatch.setattr(blobwriter, "FRAME_TARGET", SMALL_FRAME)
     monkeypatch.setattr(compactor, "MERGE_SMALLER_THAN", SMALL_FRAME + SMALL_FRAME // 2)
     monkeypatch.setattr(compactor, "MERGE_TARGET", 4 * SMALL_FRAME)
 

@@ -140,7 +140,7 @@ def test_a_short_new_passphrase_is_warned_about(cli, monkeypatch: pytest.MonkeyP
 
 
 def test_a_writer_waiting_for_the_lock_says_so(tmp_path: Path) -> None:
-    from test_concurrency import hold_lock, release
+    from lock_holders import hold_lock, release
 
     lk = Lk(tmp_path / "vault", tmp_path / "state")
     lk.init()

@@ -22,9 +22,9 @@ from helpers_cli import (
     export_zip,
     open_vault,
     random_bytes,
-    started,
     vault_files,
 )
+from lock_holders import hold_lock, release
 
 
 @pytest.fixture
@@ -109,55 +109,6 @@ def test_stale_lock_of_a_killed_process_does_not_block(lk: Lk, tmp_path: Path) -
         assert vault_files(lk.vault, "locks") == set(), "the stale lock was not removed"
     stored[out.strip()] = second.read_bytes()  # the writer's output: the new snapshot id
     assert_vault_consistent(lk, stored, tmp_path)
-
-
-HOLDER = textwrap.dedent(
-    """
-    import sys
-    from pathlib import Path
-    from lkvault.vault import Environment, Vault
-    from lkvault.vault.repository.locks import lock
-
-    vault = Vault.open(sys.argv[1], sys.argv[2].encode(), Environment(state_dir=Path(sys.argv[3])))
-    held = lock(vault.repo, vault.env.holder(), exclusive=sys.argv[4] == "x", wait_seconds=0)
-    print("locked", flush=True)
-    sys.stdin.read()
-    held.release()
-    print("released", flush=True)
-    """
-)
-
-
-def hold_lock(lk: Lk, exclusive: bool) -> subprocess.Popen[str]:
-    """Another live process holding the vault's lock until its stdin is closed."""
-    proc = started(
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                HOLDER,
-                str(lk.vault),
-                lk.password,
-                str(lk.state_dir / "holder"),
-                "x" if exclusive else "s",
-            ],
-            cwd=REPO_ROOT,
-            env=lk.env(),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    assert line.strip() == "locked", proc.stderr.read() if proc.stderr else line
-    return proc
-
-
-def release(proc: subprocess.Popen[str]) -> None:
-    out, err = proc.communicate(input="", timeout=60)
-    assert proc.returncode == 0 and "released" in out, err
 
 
 def test_a_live_writer_lock_makes_others_busy(lk: Lk, tmp_path: Path) -> None:

@@ -11,16 +11,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from helpers_cli import (
-    REPO_ROOT,
     Lk,
     assert_one_line_error,
     random_bytes,
@@ -29,29 +25,14 @@ from helpers_cli import (
 from lkvault.vault import Environment, StorageError, Vault
 from lkvault.vault.repository.locks import STALE_AFTER, Holder, LockInfo, is_stale, lock
 from lkvault.vault.repository.snapshots import write_forget_record
-from test_concurrency import HOLDER, release
+from lock_holders import hold_lock, release
+from namespaces import IN_PID_NAMESPACE, run_in, unshare_refusal
 
 NO_WAIT = {"LKVAULT_LOCK_WAIT": "0"}
 
 
-def _unshare_refusal() -> str | None:
-    """Why a PID namespace cannot be made here, or None when it can."""
-    if shutil.which("unshare") is None:
-        return "unshare(1) is not installed"
-    done = subprocess.run(
-        ["unshare", "--pid", "--fork", "--mount-proc", "true"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        return f"unshare --pid is refused here: {done.stderr.strip() or done.returncode}"
-    return None
-
-
-REFUSAL = _unshare_refusal()
+REFUSAL = unshare_refusal(IN_PID_NAMESPACE, "unshare --pid")
 needs_pid_namespace = pytest.mark.skipif(REFUSAL is not None, reason=str(REFUSAL))
-IN_NAMESPACE = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"]
 
 
 @pytest.fixture
@@ -61,73 +42,20 @@ def lk(tmp_path: Path) -> Lk:
     return vault
 
 
-def start_holder(lk: Lk, exclusive: bool, prefix: list[str]) -> subprocess.Popen[str]:
-    """A process (run under ``prefix``, e.g. in its own PID namespace) holding the vault's
-    lock until its stdin is closed."""
-    proc = subprocess.Popen(
-        [
-            *prefix,
-            sys.executable,
-            "-c",
-            HOLDER,
-            str(lk.vault),
-            lk.password,
-            str(lk.state_dir / "holder"),
-            "x" if exclusive else "s",
-        ],
-        cwd=REPO_ROOT,
-        env=lk.env(),
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if line.strip() != "locked":
-        proc.kill()
-        proc.wait()
-        pytest.fail(
-            f"the holder did not take the lock: {line}{proc.stderr.read() if proc.stderr else ''}"
-        )
-    return proc
-
-
-@pytest.fixture
-def holders() -> Iterator[list[subprocess.Popen[str]]]:
-    """Holders started by a test; killed when it ends, whatever happened."""
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for proc in started:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-
-
 @needs_pid_namespace
-def test_a_namespaced_prune_does_not_delete_a_live_snapshot_lock(
-    lk: Lk, tmp_path: Path, holders: list[subprocess.Popen[str]]
-) -> None:
+def test_a_namespaced_prune_does_not_delete_a_live_snapshot_lock(lk: Lk, tmp_path: Path) -> None:
     data = tmp_path / "a.bin"
     data.write_bytes(random_bytes(300_000, seed=70))
     snap_id = lk.snapshot(data)
-    holder = start_holder(lk, exclusive=True, prefix=[])
-    holders.append(holder)
+    holder = hold_lock(lk, exclusive=True)
     held = vault_files(lk.vault, "locks")
     assert len(held) == 1
     before = vault_files(lk.vault)
 
     # prune in its own PID namespace cannot see the holder's pid: the lock is not stale to it.
-    done = subprocess.run(
-        [*IN_NAMESPACE, *lk.argv("prune")],
-        cwd=REPO_ROOT,
-        env=lk.env(NO_WAIT),
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert done.returncode == 1, f"prune ran beside a live lock: {done.stdout}{done.stderr}"
-    message = assert_one_line_error(done.stderr)
+    code, out, err = run_in(IN_PID_NAMESPACE, lk, "prune")
+    assert code == 1, f"prune ran beside a live lock: {out}{err}"
+    message = assert_one_line_error(err)
     assert "busy" in message and str(holder.pid) in message, message
     assert vault_files(lk.vault) == before, "the namespaced prune changed the vault"
     assert vault_files(lk.vault, "locks") == held, "the live lock was deleted"
@@ -138,13 +66,10 @@ def test_a_namespaced_prune_does_not_delete_a_live_snapshot_lock(
 
 
 @needs_pid_namespace
-def test_a_lock_held_in_a_namespace_keeps_outside_writers_out(
-    lk: Lk, tmp_path: Path, holders: list[subprocess.Popen[str]]
-) -> None:
+def test_a_lock_held_in_a_namespace_keeps_outside_writers_out(lk: Lk, tmp_path: Path) -> None:
     data = tmp_path / "a.bin"
     data.write_bytes(random_bytes(100_000, seed=71))
-    holder = start_holder(lk, exclusive=False, prefix=IN_NAMESPACE)
-    holders.append(holder)
+    holder = hold_lock(lk, exclusive=False, prefix=IN_PID_NAMESPACE)
     before = vault_files(lk.vault)
     code, _, err = lk.run("snapshot", "--any-file", str(data), extra=NO_WAIT)
     assert code == 1 and "busy" in assert_one_line_error(err)

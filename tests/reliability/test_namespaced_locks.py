@@ -10,30 +10,18 @@ started beside it: whatever the interleaving, the snapshot restores exactly and 
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
-from helpers_cli import REPO_ROOT, Lk, assert_one_line_error, random_bytes, vault_files
-from test_concurrency import release
-from test_locks import IN_NAMESPACE, REFUSAL, start_holder
+from helpers_cli import Lk, assert_one_line_error, random_bytes, vault_files
+from lock_holders import hold_lock, release
+from namespaces import IN_PID_NAMESPACE, run_in
+from test_locks import REFUSAL
 
 from .budget import pick, record
 
 pytestmark = pytest.mark.skipif(REFUSAL is not None, reason=str(REFUSAL))
 ROUNDS = pick(2, 12)
-
-
-def run_in(prefix: list[str], lk: Lk, *args: str) -> tuple[int, str, str]:
-    done = subprocess.run(
-        [*prefix, *lk.argv(*args)],
-        cwd=REPO_ROOT,
-        env=lk.env({"LKVAULT_LOCK_WAIT": "0"}),
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    return done.returncode, done.stdout, done.stderr
 
 
 def test_namespaced_processes_never_take_a_live_lock_for_stale(tmp_path: Path) -> None:
@@ -46,10 +34,10 @@ def test_namespaced_processes_never_take_a_live_lock_for_stale(tmp_path: Path) -
     for round_number in range(ROUNDS):
         exclusive = round_number % 2 == 0
         holder_inside = round_number % 4 >= 2
-        holder = start_holder(lk, exclusive, IN_NAMESPACE if holder_inside else [])
+        holder = hold_lock(lk, exclusive, IN_PID_NAMESPACE if holder_inside else ())
         try:
             before = vault_files(lk.vault)
-            others = [] if holder_inside else IN_NAMESPACE
+            others = () if holder_inside else IN_PID_NAMESPACE
             for command in (("prune",), ("snapshot", str(data), "--opaque")):
                 code, out, err = run_in(others, lk, *command)
                 assert code == 1, f"round {round_number}: {command[0]} ran: {out}{err}"
@@ -77,7 +65,7 @@ def test_a_snapshot_survives_namespaced_prunes_started_beside_it(tmp_path: Path)
     prunes = []
     try:
         while snapshot.poll() is None and len(prunes) < pick(6, 40):
-            prunes.append(run_in(IN_NAMESPACE, lk, "prune")[0])
+            prunes.append(run_in(IN_PID_NAMESPACE, lk, "prune")[0])
         out, err = snapshot.communicate(timeout=600)
     finally:
         if snapshot.poll() is None:

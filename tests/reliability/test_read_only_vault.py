@@ -10,14 +10,12 @@ sees; the test is skipped where mount namespaces are refused.
 from __future__ import annotations
 
 import json
-import shlex
-import shutil
-import subprocess
 from datetime import date
 from pathlib import Path
 
 import pytest
-from helpers_cli import REPO_ROOT, Lk, assert_one_line_error, vault_files
+from helpers_cli import Lk, assert_one_line_error, vault_files
+from namespaces import read_only_mount, run_in, unshare_refusal
 
 from bench.exportgen import generate_export
 
@@ -27,40 +25,12 @@ READ_ONLY = "cannot be written (read-only); reading it without a lock"
 
 
 def _refusal(probe: Path) -> str | None:
-    if shutil.which("unshare") is None:
-        return "unshare(1) is not installed"
     probe.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(
-        ["unshare", "--mount", "sh", "-c", read_only_mount(probe, ["true"])],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        return f"read-only bind mounts are refused here: {done.stderr.strip()}"
-    return None
-
-
-def read_only_mount(folder: Path, argv: list[str]) -> str:
-    """A shell line running ``argv`` with ``folder`` remounted read-only (in a private
-    mount namespace: nothing outside it sees the change)."""
-    where = shlex.quote(str(folder))
-    return (
-        f"mount --bind {where} {where} && mount -o remount,ro,bind {where} {where} && "
-        f"exec {shlex.join(argv)}"
-    )
+    return unshare_refusal(read_only_mount(probe), "a read-only bind mount")
 
 
 def run_read_only(lk: Lk, *args: str) -> tuple[int, str, str]:
-    done = subprocess.run(
-        ["unshare", "--mount", "sh", "-c", read_only_mount(lk.vault, lk.argv(*args))],
-        cwd=REPO_ROOT,
-        env=lk.env({"LKVAULT_LOCK_WAIT": "0"}),
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    return done.returncode, done.stdout, done.stderr
+    return run_in(read_only_mount(lk.vault), lk, *args)
 
 
 def warning_only(err: str) -> None:

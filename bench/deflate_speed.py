@@ -16,16 +16,17 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 import zipfile
 import zlib
 from collections.abc import Callable, Sequence
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 from lkvault.vault.format import deflater
 
 from bench.exportgen import generate_export
+from bench.turns import best_in_turns
 
 PIECE = 64 << 10
 
@@ -43,24 +44,6 @@ def deflate_with(make: Callable[[], deflater.Compressor], content: bytes) -> byt
     view = memoryview(content)
     out = [comp.compress(view[i : i + PIECE]) for i in range(0, len(view), PIECE)]
     return b"".join(out) + comp.flush(deflater.Z_FINISH)
-
-
-def best_cpu_seconds(
-    makers: dict[str, Callable[[], deflater.Compressor]], content: bytes, repeat: int
-) -> dict[str, tuple[float, bytes]]:
-    """Per compressor: the least CPU time of `repeat` runs, and its output.
-
-    The compressors take turns, run after run, so a busy spell on the shared machine costs
-    each of them alike; the minimum is the run least disturbed.
-    """
-    best = {name: (float("inf"), b"") for name in makers}
-    for _ in range(repeat):
-        for name, make in makers.items():
-            start = time.process_time()
-            out = deflate_with(make, content)
-            seconds = time.process_time() - start
-            best[name] = (min(best[name][0], seconds), out)
-    return best
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -87,7 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             makers["zlib-ng"] = lambda level=level: zlib_ng.compressobj(
                 level, zlib.DEFLATED, -15, 8
             )
-        best = best_cpu_seconds(makers, content, args.repeat)
+        runs = {name: partial(deflate_with, make, content) for name, make in makers.items()}
+        best = {name: (b.cpu, b.result) for name, b in best_in_turns(runs, args.repeat).items()}
         (ours, our_out), (stock, stock_out) = best["lkvault"], best["zlib"]
         same = "identical" if our_out == stock_out else "DIFFERENT"
         line = (

@@ -23,7 +23,6 @@ import argparse
 import io
 import sys
 import tempfile
-import time
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Sequence
@@ -37,14 +36,9 @@ from lkvault.vault.ingest.restartproof import prove_in_segments, worth_segmentin
 from lkvault.vault.ingest.zipscan import Member, ZipLayout, ZipLimits, scan_zip
 
 from bench.exportgen import generate_export
+from bench.turns import best_in_turns
 
 BLOCK = 1 << 20
-
-
-def timed(run: Callable[[], object]) -> tuple[float, float]:
-    wall, cpu = time.perf_counter(), time.process_time()
-    run()
-    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 def members_of(data: bytes) -> list[Member]:
@@ -154,11 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for w in counts:
         runs[f"proof {w}"] = lambda w=w: proof(w)
         runs[f"restore {w}"] = lambda w=w: rebuild(w)
-    best = {name: (float("inf"), float("inf")) for name in runs}
-    for _ in range(args.repeat):
-        for name, run in runs.items():
-            wall, cpu = timed(run)
-            best[name] = (min(best[name][0], wall), min(best[name][1], cpu))
+    best = {name: (b.wall, b.cpu) for name, b in best_in_turns(runs, args.repeat).items()}
     floor_wall, floor_cpu = best["floor"]
     print(f"floor (stock zlib, sequential): wall {floor_wall:.2f} s, CPU {floor_cpu:.2f} s")
     for w in counts:

@@ -26,6 +26,9 @@ import pytest
 START_TIMEOUT = 60.0
 ACCESS_KEY = "lkvault-test-access"
 SECRET_KEY = "lkvault-test-secret-0123456789"
+# A second identity that may read and list every bucket but write none: a read-only bucket.
+READER_ACCESS_KEY = "lkvault-test-reader"
+READER_SECRET_KEY = "lkvault-test-reader-secret-0123"
 
 
 class ServerUnavailable(Exception):
@@ -94,7 +97,12 @@ class S3Server:
             + ACCESS_KEY
             + '","secretKey":"'
             + SECRET_KEY
-            + '"}],"actions":["Admin","Read","Write","List","Tagging"]}]}'
+            + '"}],"actions":["Admin","Read","Write","List","Tagging"]},'
+            + '{"name":"reader","credentials":[{"accessKey":"'
+            + READER_ACCESS_KEY
+            + '","secretKey":"'
+            + READER_SECRET_KEY
+            + '"}],"actions":["Read","List"]}]}'
         )
         self.ports = {
             name: free_port()
@@ -108,12 +116,12 @@ class S3Server:
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.ports['s3']}"
 
-    def env(self) -> dict[str, str]:
-        """The variables a user sets for this server."""
+    def env(self, *, read_only: bool = False) -> dict[str, str]:
+        """The variables a user sets for this server; ``read_only``: the reader's keys."""
         return {
             "AWS_ENDPOINT_URL": self.endpoint,
-            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
-            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+            "AWS_ACCESS_KEY_ID": READER_ACCESS_KEY if read_only else ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": READER_SECRET_KEY if read_only else SECRET_KEY,
             "AWS_REGION": "us-east-1",
         }
 
@@ -272,6 +280,11 @@ class SshServer:
                 f'&& exec "$0" "$@"',
                 *command,
             ]
+        if os.geteuid() == 0 and shutil.which("setpriv") is not None:
+            # Root on a real server ignores a folder's permissions; without these capabilities
+            # the session honours them as an ordinary account does, so a chmod-ed read-only
+            # folder is read-only here too.
+            command = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", *command]
         log = self.workdir / "sshd.log"
         with open(log, "ab") as out:
             self.process = subprocess.Popen(

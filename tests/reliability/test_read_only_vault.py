@@ -4,7 +4,9 @@ Readers cannot write their shared lock there: ``list``, ``restore`` (archive and
 ``cat``, ``verify`` and ``stats`` work without one and say so in one warning line; writers
 fail in one line and nothing changes. The read-only mount is real: a bind mount remounted
 read-only inside a private mount namespace (``unshare --mount``), which only that command
-sees; the test is skipped where mount namespaces are refused.
+sees; the test is skipped where mount namespaces are refused. The same holds for remote
+vaults on the real test servers: an SFTP folder made read-only with chmod, and an S3 bucket
+read with credentials that may read and list but not write.
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ from pathlib import Path
 
 import pytest
 from helpers_cli import Lk, assert_one_line_error, vault_files
+from lkvault.vault.backend import RemoteOptions, open_backend
 from namespaces import read_only_mount, run_in, unshare_refusal
+from servers import S3Server, SshServer
+from test_backend import FAST_RETRY, s3_settings
 
 from bench.exportgen import generate_export
 
@@ -90,3 +95,90 @@ def test_an_empty_vault_option_is_a_usage_error(tmp_path: Path) -> None:
         assert code == 2, f"{command}: exit {code}: {out}{err}"
         assert "--vault is empty" in assert_one_line_error(err)
     assert not lk.vault.exists()
+
+
+def _remote_reader_and_writer(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> tuple[Lk, dict[str, str], Path | None]:
+    """A CLI bound to a fresh remote vault, the variables that make it a read-only reader of
+    it, and (SFTP) the served folder to chmod."""
+    no_aws = {
+        "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
+        "LKVAULT_REMOTE_RETRIES": "1",
+    }
+    if kind == "s3":
+        s3: S3Server = request.getfixturevalue("s3_server")
+        where = f"s3://lkv-ro-{tmp_path.name[-12:].lower().replace('_', '-')}/vault"
+        writer = {**no_aws, **s3.env(), "LKVAULT_VAULT": where}
+        return (
+            Lk(tmp_path / "unused", tmp_path / "state", extra_env=writer),
+            s3.env(read_only=True),
+            None,
+        )
+    ssh: SshServer = request.getfixturevalue("ssh_server")
+    folder = tmp_path / "served"
+    writer = {**no_aws, "HOME": str(ssh.home), "LKVAULT_VAULT": ssh.url(folder)}
+    writer.pop("SSH_AUTH_SOCK", None)
+    return Lk(tmp_path / "unused", tmp_path / "state", extra_env=writer), {}, folder
+
+
+def _set_writable(folder: Path, writable: bool) -> None:
+    for path in [folder, *folder.rglob("*")]:
+        mode = path.stat().st_mode
+        path.chmod(mode | 0o200 if writable else mode & ~0o222)
+
+
+@pytest.mark.parametrize("kind", ["sftp", "s3"])
+def test_a_read_only_remote_vault_can_be_read_and_refuses_writers_in_one_line(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    lk, reader, folder = _remote_reader_and_writer(kind, request, tmp_path)
+    code, out, err = lk.run("init")
+    assert code == 0, err
+    export = generate_export(tmp_path / "export.zip", date=date(2026, 3, 15), seed=93)
+    snap_id = lk.snapshot(export)
+    location = lk.extra_env["LKVAULT_VAULT"]
+    if kind == "s3":
+        settings = s3_settings(request.getfixturevalue("s3_server"))
+        options = RemoteOptions(s3=settings, retry=FAST_RETRY, cache_root=tmp_path / "cache")
+        stored = open_backend(location, options)
+
+        def contents() -> dict[str, bytes]:
+            return {name: stored.read(name) for name in stored.list("")}
+    else:
+        assert folder is not None
+
+        def contents() -> dict[str, bytes]:
+            return {name: (folder / name).read_bytes() for name in vault_files(folder)}
+
+    before = contents()
+    if folder is not None:
+        _set_writable(folder, False)
+    try:
+        code, out, err = lk.run("list", "--json", extra=reader)
+        assert code == 0, err
+        assert [s["id"] for s in json.loads(out)] == [snap_id]
+        warning_only(err)
+
+        restored = tmp_path / "restored.zip"
+        code, out, err = lk.run("restore", "latest", "-o", str(restored), extra=reader)
+        assert code == 0, err
+        assert restored.read_bytes() == export.read_bytes()
+        warning_only(err)
+
+        code, out, err = lk.run("verify", "--read-data", "--json", extra=reader)
+        assert code == 0 and json.loads(out)["ok"], out + err
+        warning_only(err)
+
+        # Writers: one line naming the refusal, exit 1, nothing changed.
+        for command in (("snapshot", str(export), "--opaque"), ("prune",)):
+            code, out, err = lk.run(*command, extra={**reader, "LKVAULT_LOCK_WAIT": "0"})
+            assert code == 1, f"{command[0]}: exit {code}: {out}{err}"
+            message = assert_one_line_error(err)
+            assert "read-only" in message or "may not write" in message, message
+    finally:
+        if folder is not None:
+            _set_writable(folder, True)
+    assert contents() == before
+    record("read-only-vault", commands=5)

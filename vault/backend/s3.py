@@ -26,7 +26,7 @@ from lkvault.vault.backend.location import S3Location
 from lkvault.vault.backend.names import check_name, check_prefix
 from lkvault.vault.backend.retry import Retrier, Retryable
 from lkvault.vault.backend.settings import S3Settings
-from lkvault.vault.errors import AccessDenied, StorageError, UsageError
+from lkvault.vault.errors import AccessDenied, ReadOnlyStorage, StorageError, UsageError
 
 T = TypeVar("T")
 
@@ -42,6 +42,8 @@ DENIED_CODES = {
     "TokenRefreshRequired",
     "AccountProblem",
 }
+# Refusals of a write by credentials that work (they may read): a read-only bucket or identity.
+READ_ONLY_CODES = {"403", "AccessDenied", "AllAccessDisabled"}
 TRANSIENT_CODES = {
     "500",
     "502",
@@ -141,8 +143,13 @@ class S3Backend:
         except ValueError as exc:
             raise UsageError(f"invalid S3 endpoint {s.endpoint_url!r}: {exc}") from None
 
-    def _run(self, what: str, operation: Callable[[], T]) -> T:
-        """``operation`` with transient failures retried and the rest turned into our errors."""
+    def _run(self, what: str, operation: Callable[[], T], *, writes: bool = False) -> T:
+        """``operation`` with transient failures retried and the rest turned into our errors.
+
+        An operation that ``writes`` and is refused access (not for bad credentials) meets a
+        bucket these credentials may read but not change: ReadOnlyStorage, which lets readers
+        go on without a lock.
+        """
 
         def attempt() -> T:
             try:
@@ -151,6 +158,11 @@ class S3Backend:
                 code = _error_code(exc)
                 if code in MISSING_CODES:
                     raise FileNotFoundError(f"{what}: {code}") from None
+                if writes and code in READ_ONLY_CODES:
+                    raise ReadOnlyStorage(
+                        f"the S3 service refused {what} at {self.location} ({_describe(exc)}): "
+                        "these credentials may not write to the bucket"
+                    ) from None
                 if code in DENIED_CODES:
                     raise AccessDenied(
                         f"the S3 service refused {what} at {self.location} ({_describe(exc)}); "
@@ -211,11 +223,11 @@ class S3Backend:
             self.client.put_object(Bucket=self.where.bucket, Key=key, Body=data, ContentMD5=md5)
 
         try:
-            self._run(f"writing {name}", put)
+            self._run(f"writing {name}", put, writes=True)
         except FileNotFoundError:
             # NoSuchBucket: only 'init' writes to an empty location, and it makes the bucket.
             self._create_bucket()
-            self._run(f"writing {name}", put)
+            self._run(f"writing {name}", put, writes=True)
 
     def delete(self, name: str) -> None:
         key = self.where.key(check_name(name))
@@ -235,7 +247,7 @@ class S3Backend:
                 first_try = False
             self.client.delete_object(Bucket=self.where.bucket, Key=key)
 
-        self._run(f"deleting {name}", remove)
+        self._run(f"deleting {name}", remove, writes=True)
 
     def list(self, prefix: str) -> list[str]:
         return sorted(self.list_fingerprints(prefix))
@@ -294,4 +306,4 @@ class S3Backend:
                 if _error_code(exc) not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
                     raise
 
-        self._run(f"creating bucket {self.where.bucket}", create)
+        self._run(f"creating bucket {self.where.bucket}", create, writes=True)

@@ -30,7 +30,7 @@ from lkvault.vault.backend.location import DEFAULT_SSH_PORT, SftpLocation
 from lkvault.vault.backend.names import TEMP_PREFIX, check_name, check_prefix
 from lkvault.vault.backend.retry import Retrier, Retryable
 from lkvault.vault.backend.settings import SshSettings
-from lkvault.vault.errors import AccessDenied, StorageError, UsageError
+from lkvault.vault.errors import AccessDenied, ReadOnlyStorage, StorageError, UsageError
 from paramiko.agent import AgentSSH
 from paramiko.sftp import CMD_EXTENDED
 
@@ -241,8 +241,15 @@ class SftpBackend:
     def close(self) -> None:
         self._drop_connection()
 
-    def _run(self, what: str, operation: Callable[[paramiko.SFTPClient], T]) -> T:
-        """``operation(sftp)`` with dropped connections retried and errors made ours."""
+    def _run(
+        self, what: str, operation: Callable[[paramiko.SFTPClient], T], *, writes: bool = False
+    ) -> T:
+        """``operation(sftp)`` with dropped connections retried and errors made ours.
+
+        A permission refused to an operation that ``writes`` means the folder is read-only for
+        this account (a chmod-ed folder, a read-only SFTP share): ReadOnlyStorage, which lets
+        readers go on without a lock. Refused reads are AccessDenied.
+        """
 
         def attempt() -> T:
             try:
@@ -250,6 +257,11 @@ class SftpBackend:
             except FileNotFoundError:
                 raise
             except PermissionError as exc:
+                if writes:
+                    raise ReadOnlyStorage(
+                        f"{what} at {self.location} was refused: {exc.strerror or exc} "
+                        f"(the folder is read-only for {self.target.user}@{self.target.host})"
+                    ) from None
                 raise AccessDenied(
                     f"permission denied {what} at {self.location}: {exc.strerror or exc}"
                 ) from None
@@ -284,8 +296,11 @@ class SftpBackend:
             self._make_folders(sftp, posixpath.dirname(folder))
             try:
                 sftp.mkdir(folder, 0o700)
-            except OSError:
-                mode = sftp.stat(folder).st_mode  # made by another writer meanwhile
+            except OSError as refused:
+                try:
+                    mode = sftp.stat(folder).st_mode  # made by another writer meanwhile
+                except FileNotFoundError:
+                    raise refused from None
             else:
                 mode = stat.S_IFDIR
         if not stat.S_ISDIR(mode or 0):
@@ -378,7 +393,7 @@ class SftpBackend:
                         sftp.remove(temp)
                 raise  # a temp left by a lost connection goes with remove_stale_temp_files
 
-        self._run(f"writing {name}", put)
+        self._run(f"writing {name}", put, writes=True)
 
     def delete(self, name: str) -> None:
         path = self._path(name)
@@ -394,7 +409,7 @@ class SftpBackend:
             finally:
                 first_try = False
 
-        self._run(f"deleting {name}", remove)
+        self._run(f"deleting {name}", remove, writes=True)
 
     def list(self, prefix: str) -> list[str]:
         return sorted(self.list_fingerprints(prefix))
@@ -455,4 +470,4 @@ class SftpBackend:
                         removed += 1
             return removed
 
-        return self._run("removing stale temp files", clean)
+        return self._run("removing stale temp files", clean, writes=True)

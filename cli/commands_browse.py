@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from lkvault.vault import UsageError
 
-from . import render
+from . import entry, render
 from .app import JsonOption, VaultOption, app, open_vault, print_warnings, warn_rollback
 from .commands_export import note_other_members, one_member
 
@@ -71,7 +71,7 @@ def browse(
 ) -> None:
     """Read a snapshot in your web browser: connections, conversations, profile and more.
 
-    Serves a page on 127.0.0.1 only and prints its address, with a one-time token, on the first line of stdout (with --json: a one-line JSON document holding it). Everything is decrypted in memory; nothing is written to disk. Stop it with Ctrl-C.
+    Serves a page on 127.0.0.1 only and prints its address, with a one-time token, on the first line of stdout (with --json: a one-line JSON document holding it). Everything is decrypted in memory; nothing is written to disk. Stop it with Ctrl-C (exit 130; SIGTERM: exit 143).
     """  # noqa: E501 - typer keeps line breaks, so each paragraph is one line
     # Imported here: the web stack is only needed by this command.
     from .browse.guard import Guard
@@ -83,6 +83,7 @@ def browse(
         raise UsageError("give either SNAPSHOT or --at DATE, not both")
     day = _parse_day(at) if at is not None else None
     sock = bind(port)
+    stopped_by: BaseException | None = None  # the signal's interruption, if one stopped it
     try:
         opened = open_vault(vault)
         found = opened.attributed(opened.snapshots())
@@ -133,9 +134,13 @@ def browse(
         if not no_open:
             open_browser(url)
         run(guarded, sock, stopper)
-    except KeyboardInterrupt:  # a Ctrl-C before the Stopper was installed
-        pass
+        if stopper.signum is not None:
+            stopped_by = entry.Interrupted(stopper.signum)
+    except KeyboardInterrupt as interrupt:  # a signal before the Stopper was installed
+        stopped_by = interrupt
     finally:
         sock.close()
     render.stderr.print("Stopped; nothing was written to disk.", markup=False)
-    exit_now(0)
+    # 130 for Ctrl-C, 143 for SIGTERM, as every command: a script or service manager sees
+    # that browse was stopped by a signal, not that it finished on its own.
+    exit_now(0 if stopped_by is None else entry.exit_code(stopped_by))

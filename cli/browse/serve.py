@@ -65,6 +65,7 @@ class Stopper:
 
     def __init__(self) -> None:
         self.requested = False
+        self.signum: int | None = None  # the first signal that asked to stop
         self.server: uvicorn.Server | None = None
 
     def install(self) -> None:
@@ -75,6 +76,8 @@ class Stopper:
         if self.requested and self.server is not None:
             self.server.force_exit = True
         self.requested = True
+        if self.signum is None:
+            self.signum = number
         if self.server is not None:
             self.server.should_exit = True
 

@@ -25,7 +25,15 @@ from lkvault.cli.browse.webapp import _templates
 
 from bench.exportgen import HOSTILE_URLS, generate_export
 from tests.helpers_cli import Lk
-from tests.test_browse_e2e import CookieCatcher, Server, body, get, session, start
+from tests.test_browse_e2e import (
+    CTRL_C_EXIT,
+    CookieCatcher,
+    Server,
+    body,
+    get,
+    session,
+    start,
+)
 
 from .budget import pick, record
 
@@ -94,7 +102,7 @@ def test_only_http_and_https_addresses_become_links_on_the_pages(hostile: Lk) ->
             assert shown, f"{person}: the profile address is not shown as text"
     finally:
         code, err = running.stop()
-    assert code == 0, err
+    assert code == CTRL_C_EXIT, err
     record("url-schemes", pages=len(people))
 
 
@@ -137,7 +145,7 @@ def test_the_cookie_never_reaches_another_port_and_is_refused_elsewhere(hostile:
         # A later run on the same port: the old cookie (same name) is refused everywhere.
         old_base, port = first.base, first.port
         code, err = first.stop()
-        assert code == 0, err
+        assert code == CTRL_C_EXIT, err
         first = start(hostile, "--port", str(port))
         fresh = session(first)
         assert get(first, old_base + "/", cookie=cookie).status == 403

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -253,6 +254,23 @@ class SshServer:
             f"PidFile {workdir / 'sshd.pid'}\n"
         )
         self.process: subprocess.Popen[bytes] | None = None
+        self.own_mount_namespace = False  # sshd runs in a mount namespace of its own
+
+    @contextlib.contextmanager
+    def read_only_mount(self, folder: Path) -> Iterator[None]:
+        """``folder`` mounted read-only as the server sees it, as on a read-only disk or
+        share; the test itself still sees it writable. Skips where sshd shares this
+        process's mounts (not run as root)."""
+        if not self.own_mount_namespace or self.process is None or not shutil.which("nsenter"):
+            pytest.skip("needs the test sshd in a mount namespace of its own (run as root)")
+        where = shlex.quote(str(folder))
+        enter = ["nsenter", f"--target={self.process.pid}", "--mount", "sh", "-c"]
+        mount = f"mount --bind {where} {where} && mount -o remount,ro,bind {where} {where}"
+        subprocess.run([*enter, mount], check=True, capture_output=True, timeout=60)
+        try:
+            yield
+        finally:
+            subprocess.run([*enter, f"umount {where}"], check=True, capture_output=True, timeout=60)
 
     def known_hosts_line(self) -> str:
         return f"[127.0.0.1]:{self.port} {' '.join(self.host_key_line)}\n"
@@ -264,12 +282,14 @@ class SshServer:
         if self.process is not None:
             return  # already running
         command = [self.sshd, "-D", "-e", "-f", str(self.workdir / "sshd_config")]
-        if os.geteuid() == 0 and not Path("/run/sshd").is_dir():
+        unshare = shutil.which("unshare")
+        if os.geteuid() == 0 and (unshare is not None or not Path("/run/sshd").is_dir()):
             # sshd wants its privilege separation folder /run/sshd; rather than make it on
-            # the machine, give sshd a private /run in a mount namespace of its own.
-            unshare = shutil.which("unshare")
+            # the machine, give sshd a private /run in a mount namespace of its own (where a
+            # test can also mount a folder read-only for the server alone: read_only_mount).
             if unshare is None:
                 raise ServerUnavailable("/run/sshd is missing and 'unshare' is not available")
+            self.own_mount_namespace = True
             run = self.workdir / "run"
             command = [
                 unshare,

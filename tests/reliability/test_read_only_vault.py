@@ -12,6 +12,9 @@ read with credentials that may read and list but not write.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -97,65 +100,72 @@ def test_an_empty_vault_option_is_a_usage_error(tmp_path: Path) -> None:
     assert not lk.vault.exists()
 
 
-def _remote_reader_and_writer(
-    kind: str, request: pytest.FixtureRequest, tmp_path: Path
-) -> tuple[Lk, dict[str, str], Path | None]:
-    """A CLI bound to a fresh remote vault, the variables that make it a read-only reader of
-    it, and (SFTP) the served folder to chmod."""
+@dataclass
+class RemoteCase:
+    """A fresh remote vault: the CLI bound to it as its writer, the variables that make the
+    CLI a reader instead, how to make the vault read-only, and what it stores."""
+
+    lk: Lk
+    reader: dict[str, str]
+    read_only: AbstractContextManager[object]
+    contents: Callable[[], dict[str, bytes]]
+
+
+@contextmanager
+def chmod_read_only(folder: Path) -> Iterator[None]:
+    """Every folder and file under ``folder`` without write permission, as a share exported
+    to this account read-only."""
+    paths = [folder, *folder.rglob("*")]
+    for path in paths:
+        path.chmod(path.stat().st_mode & ~0o222)
+    try:
+        yield
+    finally:
+        for path in paths:
+            path.chmod(path.stat().st_mode | 0o200)
+
+
+def remote_case(how: str, request: pytest.FixtureRequest, tmp_path: Path) -> RemoteCase:
     no_aws = {
         "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
         "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
         "LKVAULT_REMOTE_RETRIES": "1",
     }
-    if kind == "s3":
+    if how == "s3-read-only-credentials":
         s3: S3Server = request.getfixturevalue("s3_server")
         where = f"s3://lkv-ro-{tmp_path.name[-12:].lower().replace('_', '-')}/vault"
         writer = {**no_aws, **s3.env(), "LKVAULT_VAULT": where}
-        return (
+        options = RemoteOptions(s3=s3_settings(s3), retry=FAST_RETRY, cache_root=tmp_path / "cache")
+        stored = open_backend(where, options)
+        return RemoteCase(
             Lk(tmp_path / "unused", tmp_path / "state", extra_env=writer),
             s3.env(read_only=True),
-            None,
+            nullcontext(),
+            lambda: {name: stored.read(name) for name in stored.list("")},
         )
     ssh: SshServer = request.getfixturevalue("ssh_server")
     folder = tmp_path / "served"
     writer = {**no_aws, "HOME": str(ssh.home), "LKVAULT_VAULT": ssh.url(folder)}
-    writer.pop("SSH_AUTH_SOCK", None)
-    return Lk(tmp_path / "unused", tmp_path / "state", extra_env=writer), {}, folder
+    return RemoteCase(
+        Lk(tmp_path / "unused", tmp_path / "state", extra_env=writer),
+        {},
+        chmod_read_only(folder) if how == "sftp-chmod" else ssh.read_only_mount(folder),
+        lambda: {name: (folder / name).read_bytes() for name in vault_files(folder)},
+    )
 
 
-def _set_writable(folder: Path, writable: bool) -> None:
-    for path in [folder, *folder.rglob("*")]:
-        mode = path.stat().st_mode
-        path.chmod(mode | 0o200 if writable else mode & ~0o222)
-
-
-@pytest.mark.parametrize("kind", ["sftp", "s3"])
+@pytest.mark.parametrize("how", ["sftp-chmod", "sftp-read-only-mount", "s3-read-only-credentials"])
 def test_a_read_only_remote_vault_can_be_read_and_refuses_writers_in_one_line(
-    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+    how: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    lk, reader, folder = _remote_reader_and_writer(kind, request, tmp_path)
+    case = remote_case(how, request, tmp_path)
+    lk, reader = case.lk, case.reader
     code, out, err = lk.run("init")
     assert code == 0, err
     export = generate_export(tmp_path / "export.zip", date=date(2026, 3, 15), seed=93)
     snap_id = lk.snapshot(export)
-    location = lk.extra_env["LKVAULT_VAULT"]
-    if kind == "s3":
-        settings = s3_settings(request.getfixturevalue("s3_server"))
-        options = RemoteOptions(s3=settings, retry=FAST_RETRY, cache_root=tmp_path / "cache")
-        stored = open_backend(location, options)
-
-        def contents() -> dict[str, bytes]:
-            return {name: stored.read(name) for name in stored.list("")}
-    else:
-        assert folder is not None
-
-        def contents() -> dict[str, bytes]:
-            return {name: (folder / name).read_bytes() for name in vault_files(folder)}
-
-    before = contents()
-    if folder is not None:
-        _set_writable(folder, False)
-    try:
+    before = case.contents()
+    with case.read_only:
         code, out, err = lk.run("list", "--json", extra=reader)
         assert code == 0, err
         assert [s["id"] for s in json.loads(out)] == [snap_id]
@@ -177,8 +187,5 @@ def test_a_read_only_remote_vault_can_be_read_and_refuses_writers_in_one_line(
             assert code == 1, f"{command[0]}: exit {code}: {out}{err}"
             message = assert_one_line_error(err)
             assert "read-only" in message or "may not write" in message, message
-    finally:
-        if folder is not None:
-            _set_writable(folder, True)
-    assert contents() == before
+    assert case.contents() == before
     record("read-only-vault", commands=5)

@@ -32,13 +32,16 @@ from lkvault.vault.backend.retry import Retrier, Retryable
 from lkvault.vault.backend.settings import SshSettings
 from lkvault.vault.errors import AccessDenied, ReadOnlyStorage, StorageError, UsageError
 from paramiko.agent import AgentSSH
-from paramiko.sftp import CMD_EXTENDED
+from paramiko.sftp import CMD_EXTENDED, CMD_EXTENDED_REPLY
 
 T = TypeVar("T")
 
 # paramiko names host-key algorithms; a known RSA key may be offered under any of these.
 KEY_ALGORITHMS = {"ssh-rsa": ("rsa-sha2-512", "rsa-sha2-256", "ssh-rsa")}
 CHANNEL_TIMEOUT = 60.0
+# OpenSSH's statvfs@openssh.com reply: eleven 64-bit fields; the tenth holds the mount flags,
+# of which this one says the file system is mounted read-only.
+STATVFS_FIELDS, STATVFS_FLAGS, STATVFS_READ_ONLY = 11, 9, 0x1
 KEEPALIVE_SECONDS = 30
 
 
@@ -252,8 +255,10 @@ class SftpBackend:
         """
 
         def attempt() -> T:
+            sftp: paramiko.SFTPClient | None = None
             try:
-                return operation(self._sftp())
+                sftp = self._sftp()
+                return operation(sftp)
             except FileNotFoundError:
                 raise
             except PermissionError as exc:
@@ -272,11 +277,29 @@ class SftpBackend:
                 if not self._transport_alive():
                     self._drop_connection()
                     raise Retryable(str(exc) or "connection lost") from None
+                if writes and sftp is not None and self._mounted_read_only(sftp):
+                    # OpenSSH reports EROFS as a bare "Failure"; the mount flags tell.
+                    raise ReadOnlyStorage(
+                        f"{what} at {self.location} failed: the file system there is mounted "
+                        "read-only"
+                    ) from None
                 raise StorageError(
                     f"{what} at {self.location} failed: {exc.strerror or exc}"
                 ) from None
 
         return self.retrier.call(what, attempt)
+
+    def _mounted_read_only(self, sftp: paramiko.SFTPClient) -> bool:
+        """Whether the server says the vault's file system is mounted read-only (False where
+        it cannot say: no statvfs@openssh.com, or no vault folder yet)."""
+        try:
+            kind, reply = sftp._request(CMD_EXTENDED, "statvfs@openssh.com", self.where.path)
+            if kind != CMD_EXTENDED_REPLY:
+                return False
+            fields = [reply.get_int64() for _ in range(STATVFS_FIELDS)]
+        except (OSError, paramiko.SSHException, EOFError):
+            return False
+        return bool(fields[STATVFS_FLAGS] & STATVFS_READ_ONLY)
 
     def _transport_alive(self) -> bool:
         with self._lock:

@@ -140,7 +140,9 @@ def browse(
         stopped_by = interrupt
     finally:
         sock.close()
-    render.stderr.print("Stopped; nothing was written to disk.", markup=False)
+    # Written directly: rich would print again what a print the signal cut short left in its
+    # buffer.
+    sys.stderr.write("Stopped; nothing was written to disk.\n")
     # 130 for Ctrl-C, 143 for SIGTERM, as every command: a script or service manager sees
     # that browse was stopped by a signal, not that it finished on its own.
     exit_now(0 if stopped_by is None else entry.exit_code(stopped_by))

@@ -5,6 +5,7 @@ Also ``snapshot_at``, the ``--at DATE`` choice that ``list`` and ``restore`` sha
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 from datetime import date
@@ -21,7 +22,7 @@ from lkvault.vault import (
     VaultLocked,
 )
 
-from . import render
+from . import entry, render
 from .app import EXIT_FAILED, JsonOption, VaultOption, app, open_vault, print_warnings
 
 if TYPE_CHECKING:
@@ -720,7 +721,8 @@ def watch(
     """Store each new LinkedIn export that appears in FOLDER (such as ~/Downloads).
 
     Waits until a download has finished, and never stores the same archive twice (checked by
-    SHA-256 against the vault). Ctrl-C stops; --once looks once and exits.
+    SHA-256 against the vault). Ctrl-C stops it (exit 130; SIGTERM: exit 143); --once looks once
+    and exits.
     """
     from lkvault.vault import DownloadWatcher
 
@@ -729,12 +731,14 @@ def watch(
     opened = open_vault(vault)
     watcher = DownloadWatcher(folder, opened.env.clock, settle)
     done: dict[Path, Seen] = {}  # stored, already in the vault, or failed: until it changes
-    if not once and not json:
-        render.stderr.print(
-            f"Watching {folder} for LinkedIn exports (every {interval:g} s; Ctrl-C stops)",
-            markup=False,
-        )
     try:
+        # Inside the try: a signal that lands while the line is still being printed stops
+        # watch as one a moment later would.
+        if not once and not json:
+            render.stderr.print(
+                f"Watching {folder} for LinkedIn exports (every {interval:g} s; Ctrl-C stops)",
+                markup=False,
+            )
         while True:
             events = _watch_once(opened, watcher, done, json, once)
             if json and (once or events):
@@ -744,7 +748,12 @@ def watch(
             opened.env.sleep(interval)
     except KeyboardInterrupt:
         if not json:
-            render.stderr.print(f"Stopped watching {folder}.", markup=False)
+            # Written directly: rich would print again what a print the signal cut short
+            # left in its buffer.
+            sys.stderr.write(f"Stopped watching {render.shown(str(folder))}.\n")
+        # 130 for Ctrl-C, 143 for SIGTERM, as every command: a script or service manager sees
+        # that watch was stopped, not that it finished.
+        sys.exit(128 + (entry.received or signal.SIGINT))
 
 
 def _watch_once(

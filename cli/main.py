@@ -563,7 +563,7 @@ def main(argv: list[str] | None = None) -> None:
 def _exit_if_interrupted() -> None:
     """Typer turns a KeyboardInterrupt inside a command into a silent exit 130; when a signal
     (entry.py) caused it, say so in one line and exit with that signal's code (143: SIGTERM).
-    A command that stops on purpose when interrupted (watch) returns normally: exit 0."""
+    The commands that run until stopped (browse, watch) say so in a line of their own."""
     if entry.received is not None:
         stopped = entry.Interrupted(entry.received)
         render.error_line(

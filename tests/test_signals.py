@@ -134,3 +134,19 @@ def test_a_signal_during_compact(base: Base, tmp_path: Path, nth: int) -> None:
     assert_library_restores(vault, base.first, base.exports[0].read_bytes(), lk.vault.parent)
     lk.ok("compact")
     assert reopen(base.opened, lk.vault).compact(dry_run=True).plan.nothing_to_do
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_watch_stopped_by_a_signal_exits_as_every_command(tmp_path: Path, signum: int) -> None:
+    lk = Lk(tmp_path / "vault", tmp_path / "state")
+    lk.init()
+    downloads = tmp_path / "Downloads"
+    downloads.mkdir()
+    process = lk.start("watch", str(downloads), "--interval", "0.1")
+    assert process.stderr is not None
+    watching = process.stderr.readline()  # printed once it watches
+    assert watching.startswith(f"Watching {downloads}"), watching
+    process.send_signal(signum)
+    _out, err = process.communicate(timeout=60)  # only a guard: it stops at once
+    assert process.returncode == EXIT_FOR[signum], err
+    assert err.strip() == f"Stopped watching {downloads}.", err

@@ -19,7 +19,8 @@ import subprocess
 import sys
 import threading
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -206,6 +207,40 @@ def copy_lk(source: Lk, work: Path) -> Lk:
     shutil.copytree(source.vault, work / "vault")
     shutil.copytree(source.state_dir, work / "state")
     return Lk(work / "vault", work / "state", source.password, dict(source.extra_env))
+
+
+def kill_sweep(
+    fresh: Callable[[Path], Lk],
+    work: Path,
+    args: list[str],
+    check: Callable[[Lk, str], None],
+    *,
+    halfway: bool = True,
+) -> int:
+    """Kill ``lkvault ARGS`` at every storage change (and, with ``halfway``, half-way through
+    each), each time on a fresh copy made by ``fresh(folder)``; ``check`` judges every copy
+    left behind, two at a time. Returns how many changes an undisturbed run makes."""
+    checks: list[Future[None]] = []
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        changes = 0
+        for nth in range(1, 60):
+            lk = fresh(work / f"plain-{nth}")
+            code, _out, err = lk.run_killed_at(str(nth), *args)
+            if code == 0:
+                changes = nth - 1
+                checks.append(pool.submit(check, lk, "undisturbed"))
+                break
+            assert code == SIGKILLED, f"kill at {nth}: exit {code}: {err}"
+            checks.append(pool.submit(check, lk, f"killed at change {nth}"))
+        assert changes, "the command never completed"
+        for nth in range(1, changes + 1 if halfway else 1):
+            lk = fresh(work / f"halfway-{nth}")
+            code, _out, err = lk.run_killed_at(f"{nth}:halfway", *args)
+            assert code == SIGKILLED, f"kill half-way at {nth}: exit {code}: {err}"
+            checks.append(pool.submit(check, lk, f"killed half-way at change {nth}"))
+        for future in checks:
+            future.result()
+    return changes
 
 
 def vault_files(vault: Path, prefix: str = "") -> set[str]:

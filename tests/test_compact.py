@@ -4,25 +4,28 @@ the vault smaller, obeys its time and memory budgets, and survives a kill at any
 
 from __future__ import annotations
 
-import random
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
+from compacting import (
+    Base,
+    assert_every_snapshot_restores,
+    assert_intact,
+    assert_next_month_costs_as_without_compact,
+    frame_bytes,
+    new_vault,
+)
 from helpers_cli import (
-    SIGKILLED,
     Lk,
     assert_clean_stderr,
     assert_library_restores,
     assert_one_line_error,
     copy_lk,
+    kill_sweep,
     open_vault,
     reopen,
 )
-from lkvault.vault import Environment, Vault
+from lkvault.vault import Vault
 from lkvault.vault.operations import compactor
 from lkvault.vault.repository.blobwriter import SQUEEZE_LEVEL
 
@@ -35,37 +38,8 @@ def series(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     return generate_series(tmp_path_factory.mktemp("series"), months=3, scale=0.4, seed=11)
 
 
-def new_vault(root: Path, exports: list[Path], **env: Any) -> Vault:
-    vault = Vault.init(
-        str(root / "vault"),
-        b"compact test passphrase",
-        Environment(rng=random.Random(3).randbytes, state_dir=root / "state", **env),
-    )
-    for path in exports:
-        vault.snapshot(path)
-    return vault
-
-
-def frame_bytes(vault: Vault) -> int:
-    """The stored size of every frame (files are padded to coarser sizes)."""
-    packs = vault.repo.reload_index().packs.values()
-    return sum(frame.length for frames in packs for frame in frames)
-
-
 def stored_bytes(vault: Vault) -> int:
     return sum(p.stat().st_size for p in Path(vault.location).rglob("*") if p.is_file())
-
-
-def assert_every_snapshot_restores(vault: Vault, exports: list[Path], out_dir: Path) -> None:
-    snapshots = vault.snapshots()
-    assert len(snapshots) == len(exports)
-    for snap, path in zip(snapshots, exports, strict=True):
-        assert_library_restores(vault, snap.id.hex(), path.read_bytes(), out_dir)
-
-
-def assert_intact(vault: Vault) -> None:
-    report = vault.verify(read_data=True)
-    assert report.ok, [problem.describe() for problem in report.problems]
 
 
 def test_compact_shrinks_the_vault_and_every_snapshot_still_restores(
@@ -81,9 +55,7 @@ def test_compact_shrinks_the_vault_and_every_snapshot_still_restores(
     assert files_after < files_before
     assert_intact(vault)
     # A new process sees the same: no cache carries the restores.
-    assert_every_snapshot_restores(
-        Vault.open(vault.location, b"compact test passphrase", vault.env), series, tmp_path
-    )
+    assert_every_snapshot_restores(vault, series, tmp_path)
     # Squeezed once is squeezed: the next run has nothing to do.
     assert vault.compact(dry_run=True).plan.nothing_to_do
     levels = {f.level for fs in vault.repo.index.packs.values() for f in fs}
@@ -95,14 +67,7 @@ def test_snapshots_after_compact_still_draw_on_the_squeezed_frames(
 ) -> None:
     # The squeezed frames keep their blobs and dictionaries, so the next month is stored as
     # a few changed chunks against them, exactly as without compact.
-    compacted = new_vault(tmp_path / "compacted", series[:2])
-    compacted.compact()
-    before = frame_bytes(compacted)
-    compacted.snapshot(series[2])
-    plain = new_vault(tmp_path / "plain", series[:2])
-    plain_before = frame_bytes(plain)
-    plain.snapshot(series[2])
-    assert frame_bytes(compacted) - before <= 1.05 * (frame_bytes(plain) - plain_before)
+    compacted = assert_next_month_costs_as_without_compact(new_vault, tmp_path, series)
     assert_every_snapshot_restores(compacted, series, tmp_path)
     assert_intact(compacted)
 
@@ -153,14 +118,6 @@ def test_frames_squeezed_under_a_tight_bound_are_squeezed_harder_with_more_memor
 # --- the command line ---------------------------------------------------------------------
 
 
-@dataclass
-class Base:
-    lk: Lk
-    ids: list[str]
-    data: list[bytes]
-    opened: Any  # the base vault opened once: its keys serve every copy
-
-
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory, series: list[Path]) -> Base:
     root = tmp_path_factory.mktemp("compact-base")
@@ -202,28 +159,14 @@ def check_consistent(base: Base, lk: Lk, label: str) -> None:
 
 
 def test_compact_killed_at_every_storage_change(base: Base, tmp_path: Path) -> None:
-    checks: list[Future[None]] = []
-    check: Callable[[Base, Lk, str], None] = check_consistent
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        changes = 0
-        for nth in range(1, 60):
-            lk = copy_lk(base.lk, tmp_path / f"plain-{nth}")
-            code, _out, err = lk.run_killed_at(str(nth), "compact")
-            if code == 0:
-                changes = nth - 1
-                checks.append(pool.submit(check, base, lk, "undisturbed"))
-                break
-            assert code == SIGKILLED, f"kill at {nth}: exit {code}: {err}"
-            checks.append(pool.submit(check, base, lk, f"killed at change {nth}"))
-        # lock; new packs; the new index and farewell files; old index files; old packs
-        assert changes >= 6, changes
-        for nth in range(1, changes + 1):
-            lk = copy_lk(base.lk, tmp_path / f"halfway-{nth}")
-            code, _out, err = lk.run_killed_at(f"{nth}:halfway", "compact")
-            assert code == SIGKILLED, f"kill half-way at {nth}: exit {code}: {err}"
-            checks.append(pool.submit(check, base, lk, f"killed half-way at change {nth}"))
-        for future in checks:
-            future.result()
+    changes = kill_sweep(
+        lambda work: copy_lk(base.lk, work),
+        tmp_path,
+        ["compact"],
+        lambda lk, label: check_consistent(base, lk, label),
+    )
+    # lock; new packs; the new index and farewell files; old index files; old packs
+    assert changes >= 6, changes
 
 
 def test_an_index_rewritten_without_levels_still_verifies(

@@ -5,26 +5,31 @@ merging compact (or of a prune that compacts) leaves the vault consistent."""
 
 from __future__ import annotations
 
-import random
 import zipfile
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from compacting import (
+    PASSPHRASE,
+    Base,
+    assert_intact,
+    assert_next_month_costs_as_without_compact,
+    frame_bytes,
+)
+from compacting import assert_every_snapshot_restores as restores_every_snapshot
+from compacting import new_vault as vault_of
 from faults import REBASE_ENV
 from helpers_cli import (
-    SIGKILLED,
     Lk,
     assert_clean_stderr,
     assert_library_restores,
     copy_lk,
+    kill_sweep,
     open_vault,
     reopen,
 )
-from lkvault.vault import Environment, Vault
+from lkvault.vault import Vault
 from lkvault.vault.operations import compactor
 from lkvault.vault.repository import blobwriter
 
@@ -49,19 +54,7 @@ def small_frames(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def new_vault(root: Path, exports: list[Path], **env: Any) -> Vault:
-    vault = Vault.init(
-        str(root / "vault"),
-        b"merge test passphrase",
-        Environment(rng=random.Random(5).randbytes, state_dir=root / "state", **env),
-    )
-    for path in exports:
-        vault.snapshot(path)
-    return vault
-
-
-def frame_bytes(vault: Vault) -> int:
-    packs = vault.repo.reload_index().packs.values()
-    return sum(frame.length for frames in packs for frame in frames)
+    return vault_of(root, exports, seed=5, **env)
 
 
 def alone_frames(vault: Vault) -> list[Any]:
@@ -70,13 +63,8 @@ def alone_frames(vault: Vault) -> list[Any]:
 
 
 def assert_every_snapshot_restores(vault: Vault, exports: list[Path], out_dir: Path) -> None:
-    fresh = Vault.open(vault.location, b"merge test passphrase", vault.env)
-    snapshots = fresh.snapshots()
-    assert len(snapshots) == len(exports)
-    for snap, path in zip(snapshots, exports, strict=True):
-        assert_library_restores(fresh, snap.id.hex(), path.read_bytes(), out_dir)
-    report = fresh.verify(read_data=True)
-    assert report.ok, [problem.describe() for problem in report.problems]
+    restores_every_snapshot(vault, exports, out_dir)
+    assert_intact(Vault.open(vault.location, PASSPHRASE, vault.env))
 
 
 def test_compact_merges_frames_stored_alone_into_fewer_smaller_ones(
@@ -107,14 +95,7 @@ def test_compact_merges_frames_stored_alone_into_fewer_smaller_ones(
 def test_a_month_after_a_merge_is_stored_against_the_merged_blobs(
     tmp_path: Path, series: list[Path], small_frames: None
 ) -> None:
-    merged = new_vault(tmp_path / "merged", series[:2])
-    merged.compact()
-    before = frame_bytes(merged)
-    merged.snapshot(series[2])
-    plain = new_vault(tmp_path / "plain", series[:2])
-    plain_before = frame_bytes(plain)
-    plain.snapshot(series[2])
-    assert frame_bytes(merged) - before <= 1.05 * (frame_bytes(plain) - plain_before)
+    merged = assert_next_month_costs_as_without_compact(new_vault, tmp_path, series)
     assert_every_snapshot_restores(merged, series, tmp_path)
 
 
@@ -133,14 +114,6 @@ def test_the_time_budget_never_splits_a_merge(
 
 
 # --- the command line: prune compacts, and kills at every write ----------------------------
-
-
-@dataclass
-class Base:
-    lk: Lk
-    ids: list[str]
-    data: list[bytes]
-    opened: Any
 
 
 def largest_member(export: Path, out: Path) -> Path:
@@ -197,28 +170,14 @@ def check_consistent(base: Base, lk: Lk, label: str) -> None:
 
 
 def test_a_merging_prune_killed_at_every_storage_change(base: Base, tmp_path: Path) -> None:
-    checks: list[Future[None]] = []
-    check: Callable[[Base, Lk, str], None] = check_consistent
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        changes = 0
-        for nth in range(1, 60):
-            lk = copy_lk(base.lk, tmp_path / f"plain-{nth}")
-            code, _out, err = lk.run_killed_at(str(nth), "prune")
-            if code == 0:
-                changes = nth - 1
-                checks.append(pool.submit(check, base, lk, "undisturbed"))
-                break
-            assert code == SIGKILLED, f"kill at {nth}: exit {code}: {err}"
-            checks.append(pool.submit(check, base, lk, f"killed at change {nth}"))
-        # lock; merged pack; new index and farewell files; old index files; old packs
-        assert changes >= 5, changes
-        for nth in range(1, changes + 1):
-            lk = copy_lk(base.lk, tmp_path / f"halfway-{nth}")
-            code, _out, err = lk.run_killed_at(f"{nth}:halfway", "prune")
-            assert code == SIGKILLED, f"kill half-way at {nth}: exit {code}: {err}"
-            checks.append(pool.submit(check, base, lk, f"killed half-way at change {nth}"))
-        for future in checks:
-            future.result()
+    changes = kill_sweep(
+        lambda work: copy_lk(base.lk, work),
+        tmp_path,
+        ["prune"],
+        lambda lk, label: check_consistent(base, lk, label),
+    )
+    # lock; merged pack; new index and farewell files; old index files; old packs
+    assert changes >= 5, changes
 
 
 # --- the chain policy: rebase once the newest snapshot's scratch passes the bound ----------
@@ -311,22 +270,13 @@ def check_rebased(base: Base, lk: Lk, label: str) -> None:
 def test_a_rebasing_compact_killed_at_every_storage_change(
     rebase_base: Base, tmp_path: Path
 ) -> None:
-    checks: list[Future[None]] = []
-    check: Callable[[Base, Lk, str], None] = check_rebased
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        changes = 0
-        for nth in range(1, 60):
-            lk = copy_lk(rebase_base.lk, tmp_path / f"plain-{nth}")
-            code, _out, err = lk.run_killed_at(str(nth), "compact")
-            if code == 0:
-                changes = nth - 1
-                checks.append(pool.submit(check, rebase_base, lk, "undisturbed"))
-                break
-            assert code == SIGKILLED, f"kill at {nth}: exit {code}: {err}"
-            checks.append(pool.submit(check, rebase_base, lk, f"killed at change {nth}"))
-        # lock; new packs (base frames among them); index and farewell files; old index
-        # files; old packs. (Half-written files are the merging sweep's above: the same
-        # writes in the same order.)
-        assert changes >= 5, changes
-        for future in checks:
-            future.result()
+    changes = kill_sweep(
+        lambda work: copy_lk(rebase_base.lk, work),
+        tmp_path,
+        ["compact"],
+        lambda lk, label: check_rebased(rebase_base, lk, label),
+        halfway=False,  # half-written files are the merging sweep's: same writes, same order
+    )
+    # lock; new packs (base frames among them); index and farewell files; old index
+    # files; old packs
+    assert changes >= 5, changes

@@ -25,7 +25,6 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -33,13 +32,13 @@ from typing import Any
 
 import pytest
 from helpers_cli import (
-    SIGKILLED,
     Lk,
     assert_clean_stderr,
     assert_library_restores,
     copy_lk,
     decrypted_frames,
     export_zip,
+    kill_sweep,
     open_vault,
     random_bytes,
     reopen,
@@ -148,31 +147,12 @@ def _conversation_ids(export: bytes) -> set[str]:
 def sweep(base: Base, tmp_path: Path, args: list[str], forgotten: bool, check: Any) -> int:
     """Kill ``lkvault ARGS`` at every storage change, then at every one half-way; returns how
     many changes an undisturbed run makes."""
-    checks: list[Future[None]] = []
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        changes = 0
-        for nth in range(1, 60):
-            work = tmp_path / f"plain-{nth}"
-            work.mkdir()
-            lk = copy_of(base, work, forgotten)
-            code, _out, err = lk.run_killed_at(str(nth), *args)
-            if code == 0:
-                changes = nth - 1
-                checks.append(pool.submit(check, base, lk, "undisturbed"))
-                break
-            assert code == SIGKILLED, f"kill at {nth}: exit {code}: {err}"
-            checks.append(pool.submit(check, base, lk, f"killed at change {nth}"))
-        assert changes, "the command never completed"
-        for nth in range(1, changes + 1):
-            work = tmp_path / f"halfway-{nth}"
-            work.mkdir()
-            lk = copy_of(base, work, forgotten)
-            code, _out, err = lk.run_killed_at(f"{nth}:halfway", *args)
-            assert code == SIGKILLED, f"kill half-way at {nth}: exit {code}: {err}"
-            checks.append(pool.submit(check, base, lk, f"killed half-way at change {nth}"))
-        for future in checks:
-            future.result()
-    return changes
+
+    def fresh(work: Path) -> Lk:
+        work.mkdir()
+        return copy_of(base, work, forgotten)
+
+    return kill_sweep(fresh, tmp_path, args, lambda lk, label: check(base, lk, label))
 
 
 def test_prune_killed_at_every_storage_change(base: Base, tmp_path: Path) -> None:

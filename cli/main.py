@@ -324,9 +324,15 @@ def _restore_to_stdout(opened: Vault, snapshot_ref: str, json: bool) -> None:
         raise UsageError("-o - writes binary data to stdout; redirect it to a file or a pipe")
     chosen = opened.find(snapshot_ref)
     out = sys.stdout.buffer
-    for block in opened.archive(chosen):  # raises IntegrityError after a mismatch
-        out.write(block)
-    out.flush()
+    try:
+        for block in opened.archive(chosen):  # raises IntegrityError after a mismatch
+            out.write(block)
+        out.flush()
+    except KeyboardInterrupt:
+        raise Interrupted(
+            "interrupted; restore stopped, the archive written to stdout is incomplete (throw "
+            "it away); the vault is unchanged"
+        ) from None
     render.stderr.print(
         f"Restored {chosen.source} from snapshot {chosen.short_id} to stdout (SHA-256 verified)",
         markup=False,
@@ -526,11 +532,13 @@ def main(argv: list[str] | None = None) -> None:
     _return_freed_memory()
     args = sys.argv[1:] if argv is None else argv
     json_mode = "--json" in args
-    command = native_help(typer.main.get_command(app))
     if not args:  # bare 'lkvault': the overview, as 'lkvault --help' prints it
         args = ["--help"]
-    command.invoke = _passing_interrupts(command.invoke)  # type: ignore[method-assign,assignment]
     try:
+        # Inside the handlers: building the command line takes a tenth of a second, and a
+        # signal in it must end with one line too.
+        command = native_help(typer.main.get_command(app))
+        command.invoke = _passing_interrupts(command.invoke)  # type: ignore[method-assign]
         result = command.main(args=args, prog_name="lkvault", standalone_mode=False)
     except typer.Exit as done:
         if done.exit_code == 130:
@@ -574,4 +582,7 @@ def _exit_if_interrupted() -> None:
 
 if __name__ == "__main__":
     entry.install()  # as the console script does (after the imports here, though)
-    main()
+    try:
+        main()
+    except SystemExit as done:
+        entry.leave(done.code)

@@ -8,7 +8,7 @@ import random
 import socket
 import time
 from collections.abc import Callable, Collection, Iterator
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
@@ -127,6 +127,30 @@ class Environment:
 def stored_message(created: Snapshot) -> str:
     """What to say when an interrupt lands after a snapshot was recorded."""
     return f"interrupted after snapshot {created.short_id} was stored (it is complete)"
+
+
+VERIFY_STOPPED = (
+    "interrupted; verify stopped before it finished, so it says nothing about what it did not "
+    "read (verify changes nothing in the vault)"
+)
+
+
+def restore_stopped(target: Path, existed: bool) -> str:
+    """What to say when an interrupt stops a restore to ``target``: no partial file is left."""
+    kept = " (the file that was there is unchanged)" if existed else ""
+    return f"interrupted; restore stopped, {target} was not written{kept}; the vault is unchanged"
+
+
+@contextmanager
+def _interrupt_says(message: str) -> Iterator[None]:
+    """A signal (KeyboardInterrupt) inside the block becomes ``Interrupted(message)``: one
+    line saying what the stopped command left behind."""
+    try:
+        yield
+    except Interrupted:
+        raise
+    except KeyboardInterrupt:
+        raise Interrupted(message) from None
 
 
 class Vault:
@@ -363,7 +387,8 @@ class Vault:
         from lkvault.vault.operations import restorer
 
         self._note_deflate_fallback()
-        with self._locked(exclusive=False):
+        stopped = restore_stopped(target, os.path.lexists(target))
+        with _interrupt_says(stopped), self._locked(exclusive=False):
             chosen = self.find(ref, self._history())
             restorer.restore_file(
                 self.repo, chosen, target, force=force, progress=progress, workers=self.env.workers
@@ -376,7 +401,11 @@ class Vault:
         """Write a snapshot's members into ``folder``."""
         from lkvault.vault.operations import extractor
 
-        with self._locked(exclusive=False):
+        stopped = (
+            f"interrupted; extraction into {folder} stopped: the files written so far stay, "
+            "none is left half-written; the vault is unchanged"
+        )
+        with _interrupt_says(stopped), self._locked(exclusive=False):
             chosen = self.find(ref, self._history())
             result = extractor.extract(self.repo, chosen, folder, force=force, progress=progress)
         return chosen, result
@@ -414,7 +443,7 @@ class Vault:
     ) -> checker.VerifyReport:
         from lkvault.vault.operations import checker
 
-        with self._locked(exclusive=False):
+        with _interrupt_says(VERIFY_STOPPED), self._locked(exclusive=False):
             report = checker.verify(
                 self.repo, read_data=read_data, seen=self.heads.load(), progress=progress
             )
@@ -723,7 +752,7 @@ class Vault:
 
         state = PartState(self.env.state_dir, self.repo.keys.vault_id)
         chosen = part if part is not None else state.next_part(parts)
-        with self._locked(exclusive=False):
+        with _interrupt_says(VERIFY_STOPPED), self._locked(exclusive=False):
             report = checker.verify(
                 self.repo,
                 read_data=True,

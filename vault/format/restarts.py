@@ -223,7 +223,8 @@ def ordered_parallel(
 
     Given a ``pool``, its threads do the work (a caller that already runs one shares it, so
     the thread count stays what the user asked for); otherwise one is started for the call.
-    ``work`` must not wait for other work on the same pool.
+    ``work`` must not wait for other work on the same pool. Abandoned, it returns at once;
+    the items under way end on their own.
     """
     if workers <= 1:
         yield from map(work, items)
@@ -231,8 +232,12 @@ def ordered_parallel(
     if pool is not None:
         yield from _in_order(pool, work, items, ahead)
         return
-    with ThreadPoolExecutor(max_workers=workers) as own:
+    own = ThreadPoolExecutor(max_workers=workers)
+    try:
         yield from _in_order(own, work, items, ahead)
+    finally:
+        # Abandoned (an interrupt, an error): the items under way are not waited for.
+        own.shutdown(wait=False, cancel_futures=True)
 
 
 def _in_order(

@@ -26,9 +26,7 @@ from lkvault.vault.errors import (
     UsageError,
     VaultError,
 )
-from lkvault.vault.format import deflater, paperkey
 from lkvault.vault.format.crypto import KdfParams, Keys, Rng
-from lkvault.vault.format.tree import MemberEntry
 from lkvault.vault.progress import Progress
 from lkvault.vault.repository.headstate import HeadState, PartState, SeenHead, SlotState
 from lkvault.vault.repository.keyslots import (
@@ -51,6 +49,8 @@ from lkvault.vault.repository.snapshots import (
 if TYPE_CHECKING:
     from lkvault.vault.export.load import MemberReaders
     from lkvault.vault.export.model import Export, Owner
+    from lkvault.vault.format import paperkey
+    from lkvault.vault.format.tree import MemberEntry
     from lkvault.vault.operations import (
         checker,
         compactor,
@@ -204,6 +204,8 @@ class Vault:
 
     def _note_deflate_fallback(self) -> None:
         """Warn (once per process) when zip members are re-created with the system zlib."""
+        from lkvault.vault.format import deflater
+
         notice = deflater.fallback_notice()
         if notice is not None:
             self.warnings.append(notice)
@@ -820,6 +822,7 @@ class Vault:
 
     def recovery_key(self) -> paperkey.RecoveryKey:
         """The vault's master secret as a recovery key (anyone holding it can read the vault)."""
+        from lkvault.vault.format import paperkey
         from lkvault.vault.operations import keyring
 
         return paperkey.RecoveryKey(self.repo.keys.vault_id, keyring.master_secret(self.repo))
@@ -830,6 +833,8 @@ class Vault:
     ) -> Vault:
         """Open a vault with a recovery key instead of a passphrase. A mistyped character
         is reported with its place (checked against the vault's config)."""
+        from lkvault.vault.format import paperkey
+
         env = env or Environment()
         backend = open_backend(location) if isinstance(location, str) else location
         document = read_config_unverified(backend)

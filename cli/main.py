@@ -538,7 +538,7 @@ def main(argv: list[str] | None = None) -> None:
         # Inside the handlers: building the command line takes a tenth of a second, and a
         # signal in it must end with one line too.
         command = native_help(typer.main.get_command(app))
-        command.invoke = _passing_interrupts(command.invoke)  # type: ignore[method-assign]
+        command.invoke = _passing_interrupts(command.invoke)  # type: ignore[method-assign,assignment]
         result = command.main(args=args, prog_name="lkvault", standalone_mode=False)
     except typer.Exit as done:
         if done.exit_code == 130:

@@ -519,10 +519,14 @@ def _interrupted(stop: BaseException) -> NoReturn:
     if isinstance(stop, Interrupted):
         render.error_line(stop.message)
     else:
-        render.error_line(
-            f"{entry.describe(stop)}; an unfinished snapshot leaves no trace in the vault"
-        )
+        render.error_line(_stopped_line(stop))
     sys.exit(128 + (entry.received or signal.SIGINT))
+
+
+def _stopped_line(stop: BaseException) -> str:
+    """The line of a command stopped where it says nothing of its own (opening the vault,
+    reading): any command may be stopped at any moment and leave nothing half-done."""
+    return f"{entry.describe(stop)}; nothing half-done is left in the vault"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -574,9 +578,7 @@ def _exit_if_interrupted() -> None:
     The commands that run until stopped (browse, watch) say so in a line of their own."""
     if entry.received is not None:
         stopped = entry.Interrupted(entry.received)
-        render.error_line(
-            f"{entry.describe(stopped)}; an unfinished snapshot leaves no trace in the vault"
-        )
+        render.error_line(_stopped_line(stopped))
         sys.exit(entry.exit_code(stopped))
 
 

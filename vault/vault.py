@@ -129,6 +129,10 @@ def stored_message(created: Snapshot) -> str:
     return f"interrupted after snapshot {created.short_id} was stored (it is complete)"
 
 
+COMPACT_NOT_STARTED = (
+    "interrupted; compact stopped, the vault is consistent (it was still planning: nothing was "
+    "changed)"
+)
 VERIFY_STOPPED = (
     "interrupted; verify stopped before it finished, so it says nothing about what it did not "
     "read (verify changes nothing in the vault)"
@@ -697,7 +701,11 @@ class Vault:
         alone (see vault.operations.compactor); no new pack is started after
         ``max_seconds``, and the compressions take at most ``memory`` bytes together. With
         ``dry_run`` only plan it."""
-        with lock(self.repo, self.env.holder(), exclusive=True, wait_seconds=self.env.lock_wait):
+        holder = self.env.holder()
+        with (
+            _interrupt_says(COMPACT_NOT_STARTED),
+            lock(self.repo, holder, exclusive=True, wait_seconds=self.env.lock_wait),
+        ):
             if not dry_run:
                 self._remove_stale_temp_files()
             self._refuse_rollback(self._history(), "compact")

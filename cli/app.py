@@ -84,9 +84,9 @@ JsonOption = Annotated[
 
 
 def _print_version(wanted: bool) -> None:
-    from lkvault.vault import version
+    if wanted:  # runs for every command: the package metadata is read only when asked for
+        from lkvault.vault import version
 
-    if wanted:
         typer.echo(f"lkvault {version()}")
         raise typer.Exit()
 

@@ -7,6 +7,8 @@ import ctypes
 import os
 import signal
 import sys
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -324,9 +326,15 @@ def _restore_to_stdout(opened: Vault, snapshot_ref: str, json: bool) -> None:
         raise UsageError("-o - writes binary data to stdout; redirect it to a file or a pipe")
     chosen = opened.find(snapshot_ref)
     out = sys.stdout.buffer
-    for block in opened.archive(chosen):  # raises IntegrityError after a mismatch
-        out.write(block)
-    out.flush()
+    try:
+        for block in opened.archive(chosen):  # raises IntegrityError after a mismatch
+            out.write(block)
+        out.flush()
+    except KeyboardInterrupt:
+        raise Interrupted(
+            "interrupted; restore stopped, the archive written to stdout is incomplete (throw "
+            "it away); the vault is unchanged"
+        ) from None
     render.stderr.print(
         f"Restored {chosen.source} from snapshot {chosen.short_id} to stdout (SHA-256 verified)",
         markup=False,
@@ -480,14 +488,33 @@ def _return_freed_memory() -> None:
     ones in per-thread arenas, so a snapshot's peak memory grew with the size of the input
     (measured: 363 MB instead of 186 MB for a 600 MB export). A fixed threshold stops that.
     """
+    global _trimming
     if not sys.platform.startswith("linux"):
         return
     try:
         libc = ctypes.CDLL("libc.so.6")
         libc.mallopt(-3, 256 * 1024)  # M_MMAP_THRESHOLD
         libc.mallopt(-8, 2)  # M_ARENA_MAX
+        trim = libc.malloc_trim
     except (OSError, AttributeError):
-        pass
+        return
+    if _trimming:
+        return
+    _trimming = True
+
+    # Smaller blocks freed in the middle of the heap and of the workers' arenas stay the
+    # process's until trimmed: trimming once a second took 8-10 MB off every phase of a
+    # 300 MB export's snapshot (storing, proving, counting) for no measurable CPU.
+    def trim_now_and_then() -> None:
+        while True:
+            time.sleep(TRIM_EVERY)
+            trim(0)
+
+    threading.Thread(target=trim_now_and_then, name="malloc-trim", daemon=True).start()
+
+
+TRIM_EVERY = 1.0  # seconds
+_trimming = False  # the trimming thread runs (one a process, however often main() runs)
 
 
 class _Stopped(Exception):  # noqa: N818 - carries an interrupt, is not an error
@@ -513,10 +540,14 @@ def _interrupted(stop: BaseException) -> NoReturn:
     if isinstance(stop, Interrupted):
         render.error_line(stop.message)
     else:
-        render.error_line(
-            f"{entry.describe(stop)}; an unfinished snapshot leaves no trace in the vault"
-        )
+        render.error_line(_stopped_line(stop))
     sys.exit(128 + (entry.received or signal.SIGINT))
+
+
+def _stopped_line(stop: BaseException) -> str:
+    """The line of a command stopped where it says nothing of its own (opening the vault,
+    reading): any command may be stopped at any moment and leave nothing half-done."""
+    return f"{entry.describe(stop)}; nothing half-done is left in the vault"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -526,11 +557,13 @@ def main(argv: list[str] | None = None) -> None:
     _return_freed_memory()
     args = sys.argv[1:] if argv is None else argv
     json_mode = "--json" in args
-    command = native_help(typer.main.get_command(app))
     if not args:  # bare 'lkvault': the overview, as 'lkvault --help' prints it
         args = ["--help"]
-    command.invoke = _passing_interrupts(command.invoke)  # type: ignore[method-assign,assignment]
     try:
+        # Inside the handlers: building the command line takes a tenth of a second, and a
+        # signal in it must end with one line too.
+        command = native_help(typer.main.get_command(app))
+        command.invoke = _passing_interrupts(command.invoke)  # type: ignore[method-assign,assignment]
         result = command.main(args=args, prog_name="lkvault", standalone_mode=False)
     except typer.Exit as done:
         if done.exit_code == 130:
@@ -566,12 +599,13 @@ def _exit_if_interrupted() -> None:
     The commands that run until stopped (browse, watch) say so in a line of their own."""
     if entry.received is not None:
         stopped = entry.Interrupted(entry.received)
-        render.error_line(
-            f"{entry.describe(stopped)}; an unfinished snapshot leaves no trace in the vault"
-        )
+        render.error_line(_stopped_line(stopped))
         sys.exit(entry.exit_code(stopped))
 
 
 if __name__ == "__main__":
     entry.install()  # as the console script does (after the imports here, though)
-    main()
+    try:
+        main()
+    except SystemExit as done:
+        entry.leave(done.code)

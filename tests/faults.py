@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from lkvault.cli import config
+from lkvault.cli import config, entry
 from lkvault.cli.main import main
 from lkvault.vault.backend import Backend, LocalBackend
 from lkvault.vault.backend.base import DelegatingBackend
@@ -86,6 +87,29 @@ class SignalAtWrite(DelegatingBackend):
         self.inner.delete(name)
 
 
+class SignalAtRead(DelegatingBackend):
+    """Sends this process a real signal as its n-th read of a pack (a file under data/)
+    begins, then goes on: readers (restore, verify, compact's workers) write nothing to the
+    vault, so their interrupts are placed by what they read. A read on a worker thread
+    signals the process all the same; Python runs the handler in the main thread."""
+
+    def __init__(self, inner: Backend, nth: int, signum: int) -> None:
+        super().__init__(inner)
+        self.nth = nth
+        self.signum = signum
+        self.reads = 0
+        self.counting = threading.Lock()  # workers read side by side
+
+    def read(self, name: str, offset: int = 0, length: int | None = None) -> bytes:
+        if name.startswith("data/"):
+            with self.counting:
+                self.reads += 1
+                now = self.reads == self.nth
+            if now:
+                os.kill(os.getpid(), self.signum)
+        return self.inner.read(name, offset, length)
+
+
 class FailingBackend(DelegatingBackend):
     """Raises StorageError on every write after the first ``fail_writes_after``."""
 
@@ -127,7 +151,11 @@ def kill_at(spec: str) -> Callable[[Backend], Backend]:
 
 def fault_at(spec: str) -> Callable[[Backend], Backend]:
     """A kill spec (see kill_at), or "signal:N:INT" / "signal:N:TERM": that signal as the
-    N-th write or delete begins."""
+    N-th write or delete begins, or "signal-read:N:INT" / ...: as the N-th read of a pack."""
+    if spec.startswith("signal-read:"):
+        _, nth, name = spec.split(":")
+        signum = signal.Signals[f"SIG{name}"]
+        return lambda backend: SignalAtRead(backend, int(nth), signum)
     if spec.startswith("signal:"):
         _, nth, name = spec.split(":")
         signum = signal.Signals[f"SIG{name}"]
@@ -138,4 +166,4 @@ def fault_at(spec: str) -> Callable[[Backend], Backend]:
 if __name__ == "__main__":
     if REBASE_ENV in os.environ:
         compactor.REBASE_FACTOR = float(os.environ[REBASE_ENV])
-    sys.exit(run_cli_wrapping_backends(sys.argv[2:], fault_at(sys.argv[1])))
+    entry.leave(run_cli_wrapping_backends(sys.argv[2:], fault_at(sys.argv[1])))

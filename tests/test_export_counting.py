@@ -123,3 +123,29 @@ def test_an_absurd_number_of_conversations_is_counted_up_to_a_limit(
     assert summary.counts["messages"] == 120
     assert summary.counts["conversations"] == 50
     assert any("more than 50 conversations" in w for w in warnings)
+
+
+def test_conversations_are_counted_exactly_in_22_bytes_each() -> None:
+    """Issue 18 (memory): a large export's 400,000 conversation hashes took 29 MB in a set,
+    a fifth of a snapshot's peak; they are counted as exactly in a table of 8-byte slots at
+    least 3/8 full. Hashes of every kind count: negative ones, 0, and repeats."""
+    from random import Random
+
+    from lkvault.vault.export.distinct import DistinctHashes
+
+    rng = Random(18)
+    values = [rng.getrandbits(64) - (1 << 63) for _ in range(300_000)]
+    values += [0, 1, -1, 2**63 - 1, -(2**63)]
+    values += values[:1000]  # repeats
+    counted = DistinctHashes()
+    for value in values:
+        counted.add(value)
+    assert len(counted) == len({v & 0xFFFFFFFFFFFFFFFF or 1 for v in values})
+    assert counted.nbytes <= 22 * len(counted) + 8 * 1024
+    merged, more = DistinctHashes(), DistinctHashes()
+    for value in values[:200_000]:
+        merged.add(value)
+    for value in values[150_000:]:
+        more.add(value)
+    merged.update(more)
+    assert len(merged) == len(counted)

@@ -150,3 +150,114 @@ def test_watch_stopped_by_a_signal_exits_as_every_command(tmp_path: Path, signum
     _out, err = process.communicate(timeout=60)  # only a guard: it stops at once
     assert process.returncode == EXIT_FOR[signum], err
     assert err.strip() == f"Stopped watching {downloads}.", err
+
+
+# --- readers: restore, verify --read-data, and compact's squeezing workers ----------------
+# They write nothing to the vault but its lock, so their signals are placed by the packs they
+# read (tests/faults.py, "signal-read:N:INT"): the n-th read of a pack, on whichever thread
+# makes it. Restoring the first month reads its pack 5 times, verifying it 7 times.
+
+
+def signal_spec(nth: int, signum: signal.Signals) -> str:
+    return f"signal-read:{nth}:{signum.name.removeprefix('SIG')}"
+
+
+def assert_vault_untouched(base: Base, lk: Lk) -> None:
+    """The lock went with the process, nothing in the vault changed, and it restores."""
+    assert not any((lk.vault / "locks").iterdir())
+    assert sorted(p.name for p in (lk.vault / "data").rglob("*")) == sorted(
+        p.name for p in (base.lk.vault / "data").rglob("*")
+    )
+    vault = reopen(base.opened, lk.vault)
+    assert vault.verify(read_data=True).ok
+    assert_library_restores(vault, base.first, base.exports[0].read_bytes(), lk.vault.parent)
+
+
+@pytest.mark.parametrize(
+    ("nth", "signum"),
+    [
+        (1, signal.SIGINT),  # as its first frame is read, before anything is written
+        (4, signal.SIGTERM),  # with the re-deflation workers at work and output written
+    ],
+)
+def test_a_signal_during_restore_leaves_no_file(
+    base: Base, tmp_path: Path, nth: int, signum: signal.Signals
+) -> None:
+    lk = copy_lk(base.lk, tmp_path / "work")
+    out = tmp_path / "restored"
+    out.mkdir()
+    target = out / "export.zip"
+    code, _out, err = lk.run(
+        "restore", base.first, "-o", str(target), killed_at=signal_spec(nth, signum)
+    )
+    assert code == EXIT_FOR[signum], f"exit {code}: {err}"
+    message = assert_one_line_error(err)
+    assert message.startswith("interrupted; restore stopped"), message
+    assert f"{target} was not written" in message, message
+    assert list(out.iterdir()) == []  # neither the file nor a partial one
+    assert_vault_untouched(base, lk)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_restoring_to_a_pipe(
+    base: Base, tmp_path: Path, signum: signal.Signals
+) -> None:
+    """The archive goes to a pipe this test stops reading after its first MiB: the restore
+    is then blocked writing, with its workers ahead of it, when the signal comes."""
+    lk = copy_lk(base.lk, tmp_path / "work")
+    process = lk.start("restore", base.first, "-o", "-")
+    assert process.stdout is not None and process.stderr is not None
+    try:
+        first = process.stdout.buffer.read(1 << 20)
+        assert len(first) == 1 << 20, "the restore ended before its first MiB"
+        process.send_signal(signum)
+        rest = process.stdout.buffer.read()
+        err = process.stderr.read()
+        process.wait()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == EXIT_FOR[signum], f"exit {process.returncode}: {err}"
+    assert len(first) + len(rest) < base.exports[0].stat().st_size
+    message = assert_one_line_error(err)
+    assert message.startswith("interrupted; restore stopped"), message
+    assert "the archive written to stdout is incomplete" in message, message
+    assert_vault_untouched(base, lk)
+
+
+@pytest.mark.parametrize(
+    ("nth", "signum"),
+    [
+        (1, signal.SIGTERM),  # as the pack headers are checked
+        (5, signal.SIGINT),  # while the frames are read and their blobs re-hashed
+    ],
+)
+def test_a_signal_during_verify_read_data(
+    base: Base, tmp_path: Path, nth: int, signum: signal.Signals
+) -> None:
+    lk = copy_lk(base.lk, tmp_path / "work")
+    code, out, err = lk.run("verify", "--read-data", killed_at=signal_spec(nth, signum))
+    assert code == EXIT_FOR[signum], f"exit {code}: {err}"
+    message = assert_one_line_error(err)
+    assert message.startswith("interrupted; verify stopped before it finished"), message
+    assert "intact" not in out  # no verdict on what was not read
+    assert_vault_untouched(base, lk)
+
+
+@pytest.mark.parametrize(("nth", "signum"), [(1, signal.SIGTERM), (3, signal.SIGINT)])
+def test_a_signal_while_compact_squeezes(
+    base: Base, tmp_path: Path, nth: int, signum: signal.Signals
+) -> None:
+    """The frames are read and squeezed at level 19 on worker threads: the command stops
+    without waiting for the squeezes in progress."""
+    lk = copy_lk(base.lk, tmp_path / "work")
+    code, _out, err = lk.run("compact", killed_at=signal_spec(nth, signum))
+    assert code == EXIT_FOR[signum], f"exit {code}: {err}"
+    assert "compact stopped, the vault is consistent" in assert_one_line_error(err)
+    assert not any((lk.vault / "locks").iterdir())
+    vault = reopen(base.opened, lk.vault)
+    assert vault.verify(read_data=True).ok
+    assert_library_restores(vault, base.first, base.exports[0].read_bytes(), lk.vault.parent)
+    lk.ok("compact")
+    assert reopen(base.opened, lk.vault).compact(dry_run=True).plan.nothing_to_do

@@ -20,6 +20,7 @@ HEAVY_FOR_HELP = [
     "lkvault.vault.operations.archiver",
     "lkvault.vault.export.load",
     "rich.progress",
+    "importlib.metadata",  # the version, read only for --version
 ]
 NEVER_FOR_LIST = [
     "boto3",
@@ -34,6 +35,11 @@ NEVER_FOR_LIST = [
     "lkvault.vault.ingest.deflate",
     "lkvault.vault.export.load",
     "lkvault.vault.export.diff",
+    "lkvault.vault.export.records",  # summaries are read, no export is parsed
+    "lkvault.vault.format.paperkey",
+    "lkvault.vault.format.tree",
+    "lkvault.vault.format.deflater",
+    "lkvault.vault.release",
     "rich.progress",
 ]
 PROBE = """

@@ -8,7 +8,7 @@ import random
 import socket
 import time
 from collections.abc import Callable, Collection, Iterator
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
@@ -26,9 +26,7 @@ from lkvault.vault.errors import (
     UsageError,
     VaultError,
 )
-from lkvault.vault.format import deflater, paperkey
 from lkvault.vault.format.crypto import KdfParams, Keys, Rng
-from lkvault.vault.format.tree import MemberEntry
 from lkvault.vault.progress import Progress
 from lkvault.vault.repository.headstate import HeadState, PartState, SeenHead, SlotState
 from lkvault.vault.repository.keyslots import (
@@ -51,6 +49,8 @@ from lkvault.vault.repository.snapshots import (
 if TYPE_CHECKING:
     from lkvault.vault.export.load import MemberReaders
     from lkvault.vault.export.model import Export, Owner
+    from lkvault.vault.format import paperkey
+    from lkvault.vault.format.tree import MemberEntry
     from lkvault.vault.operations import (
         checker,
         compactor,
@@ -129,6 +129,34 @@ def stored_message(created: Snapshot) -> str:
     return f"interrupted after snapshot {created.short_id} was stored (it is complete)"
 
 
+COMPACT_NOT_STARTED = (
+    "interrupted; compact stopped, the vault is consistent (it was still planning: nothing was "
+    "changed)"
+)
+VERIFY_STOPPED = (
+    "interrupted; verify stopped before it finished, so it says nothing about what it did not "
+    "read (verify changes nothing in the vault)"
+)
+
+
+def restore_stopped(target: Path, existed: bool) -> str:
+    """What to say when an interrupt stops a restore to ``target``: no partial file is left."""
+    kept = " (the file that was there is unchanged)" if existed else ""
+    return f"interrupted; restore stopped, {target} was not written{kept}; the vault is unchanged"
+
+
+@contextmanager
+def _interrupt_says(message: str) -> Iterator[None]:
+    """A signal (KeyboardInterrupt) inside the block becomes ``Interrupted(message)``: one
+    line saying what the stopped command left behind."""
+    try:
+        yield
+    except Interrupted:
+        raise
+    except KeyboardInterrupt:
+        raise Interrupted(message) from None
+
+
 class Vault:
     """An open vault."""
 
@@ -180,6 +208,8 @@ class Vault:
 
     def _note_deflate_fallback(self) -> None:
         """Warn (once per process) when zip members are re-created with the system zlib."""
+        from lkvault.vault.format import deflater
+
         notice = deflater.fallback_notice()
         if notice is not None:
             self.warnings.append(notice)
@@ -363,7 +393,8 @@ class Vault:
         from lkvault.vault.operations import restorer
 
         self._note_deflate_fallback()
-        with self._locked(exclusive=False):
+        stopped = restore_stopped(target, os.path.lexists(target))
+        with _interrupt_says(stopped), self._locked(exclusive=False):
             chosen = self.find(ref, self._history())
             restorer.restore_file(
                 self.repo, chosen, target, force=force, progress=progress, workers=self.env.workers
@@ -376,7 +407,11 @@ class Vault:
         """Write a snapshot's members into ``folder``."""
         from lkvault.vault.operations import extractor
 
-        with self._locked(exclusive=False):
+        stopped = (
+            f"interrupted; extraction into {folder} stopped: the files written so far stay, "
+            "none is left half-written; the vault is unchanged"
+        )
+        with _interrupt_says(stopped), self._locked(exclusive=False):
             chosen = self.find(ref, self._history())
             result = extractor.extract(self.repo, chosen, folder, force=force, progress=progress)
         return chosen, result
@@ -414,7 +449,7 @@ class Vault:
     ) -> checker.VerifyReport:
         from lkvault.vault.operations import checker
 
-        with self._locked(exclusive=False):
+        with _interrupt_says(VERIFY_STOPPED), self._locked(exclusive=False):
             report = checker.verify(
                 self.repo, read_data=read_data, seen=self.heads.load(), progress=progress
             )
@@ -666,7 +701,11 @@ class Vault:
         alone (see vault.operations.compactor); no new pack is started after
         ``max_seconds``, and the compressions take at most ``memory`` bytes together. With
         ``dry_run`` only plan it."""
-        with lock(self.repo, self.env.holder(), exclusive=True, wait_seconds=self.env.lock_wait):
+        holder = self.env.holder()
+        with (
+            _interrupt_says(COMPACT_NOT_STARTED),
+            lock(self.repo, holder, exclusive=True, wait_seconds=self.env.lock_wait),
+        ):
             if not dry_run:
                 self._remove_stale_temp_files()
             self._refuse_rollback(self._history(), "compact")
@@ -723,7 +762,7 @@ class Vault:
 
         state = PartState(self.env.state_dir, self.repo.keys.vault_id)
         chosen = part if part is not None else state.next_part(parts)
-        with self._locked(exclusive=False):
+        with _interrupt_says(VERIFY_STOPPED), self._locked(exclusive=False):
             report = checker.verify(
                 self.repo,
                 read_data=True,
@@ -791,6 +830,7 @@ class Vault:
 
     def recovery_key(self) -> paperkey.RecoveryKey:
         """The vault's master secret as a recovery key (anyone holding it can read the vault)."""
+        from lkvault.vault.format import paperkey
         from lkvault.vault.operations import keyring
 
         return paperkey.RecoveryKey(self.repo.keys.vault_id, keyring.master_secret(self.repo))
@@ -801,6 +841,8 @@ class Vault:
     ) -> Vault:
         """Open a vault with a recovery key instead of a passphrase. A mistyped character
         is reported with its place (checked against the vault's config)."""
+        from lkvault.vault.format import paperkey
+
         env = env or Environment()
         backend = open_backend(location) if isinstance(location, str) else location
         document = read_config_unverified(backend)

@@ -18,6 +18,7 @@ from functools import partial
 from typing import IO
 
 from lkvault.vault.export import records
+from lkvault.vault.export.distinct import DistinctHashes
 from lkvault.vault.export.layout import MemberFile, classify_versions, export_identity
 from lkvault.vault.export.load import LABELS
 from lkvault.vault.export.model import ExportKind, ExportSummary, Owner, SetAside, is_hidden
@@ -52,7 +53,7 @@ def _cell(columns: list[str], *names: str) -> Callable[[list[str]], str]:
     return lambda cells: ""
 
 
-# Counting distinct conversations exactly takes memory for each (~60 bytes a hash): past this
+# Counting distinct conversations exactly takes memory for each (~22 bytes a hash): past this
 # many, a summary says "at least" rather than let a hostile or absurd export (a 1.5 GB
 # messages.csv of one-message conversations held 7.5 million) take gigabytes.
 MAX_COUNTED_CONVERSATIONS = 500_000
@@ -60,7 +61,7 @@ MAX_COUNTED_CONVERSATIONS = 500_000
 
 def _conversations(
     source: TableRows, find_owner: bool = True
-) -> tuple[int, set[int], MessageOwner]:
+) -> tuple[int, DistinctHashes, MessageOwner]:
     """The number of messages, the hashes of their conversation ids (as ``records.messages``
     gives them): only their number is wanted, and 400,000 id strings took 60 MB; and the
     one person in every message (the owner, see ``owner``; only when ``find_owner``: it is
@@ -69,17 +70,20 @@ def _conversations(
     sender = _cell(source.columns, "from")
     recipients = _cell(source.columns, "to")
     urls = _cell(source.columns, "recipientprofileurls")
-    ids: set[int] = set()
+    ids = DistinctHashes()  # up to 22 bytes a conversation; a set of ints took 70
     owner = MessageOwner()
     count = 0
+    previous = None
     for cells in filled_rows(source.records):
         count += 1
         found = conversation(cells)
         if not found:
             names = records.split_names(recipients(cells), len(records.split_list(urls(cells))))
             found = records.synthetic_conversation_id((sender(cells), *names))
-        if len(ids) < MAX_COUNTED_CONVERSATIONS:
+        # A conversation's messages come one after another: each is hashed once a run.
+        if found != previous and len(ids) < MAX_COUNTED_CONVERSATIONS:
             ids.add(hash(found))
+        previous = found
         if find_owner:
             owner.add_cells(sender(cells), recipients(cells), urls(cells))
     return count, ids, owner
@@ -130,7 +134,7 @@ class MemberCount:
     columns: list[str] = field(default_factory=list)  # none: blank, or not read (warning)
     number: int = 0  # rows counted (messages, invitations, connections, counted tables)
     hidden: int = 0  # connections that are hidden members' rows
-    conversation_ids: set[int] = field(default_factory=set)
+    conversation_ids: DistinctHashes = field(default_factory=DistinctHashes)
     owner: MessageOwner | None = None  # the one person in every message or invitation
     first: list[str] | None = None  # a profile's first row
     warning: str | None = None  # why nothing was read from it
@@ -196,7 +200,7 @@ def combine(
     from what each member of ``plan.jobs()`` added (by name), taken in reading order."""
     recognised = plan.recognised
     counts = dict.fromkeys((*COUNTS, HIDDEN), 0)
-    conversation_ids: set[int] = set()
+    conversation_ids = DistinctHashes()
     headline: str | None = None
     profile_read = False
     owner: Owner | None = None
@@ -212,9 +216,9 @@ def combine(
             assert part.owner is not None
             by_messages.merge(part.owner)
             counts["messages"] += part.number
-            if conversation_ids:
-                conversation_ids |= part.conversation_ids
-            else:  # taken as it is: merged into an empty set, each hash is held twice
+            if len(conversation_ids):
+                conversation_ids.update(part.conversation_ids)
+            else:  # taken as it is: merged into an empty one, each hash is held twice
                 conversation_ids = part.conversation_ids
         elif table == "profile":
             if not profile_read and part.first is not None:

@@ -10,7 +10,6 @@ from datetime import date
 from typing import Any, Literal
 
 from lkvault.vault.export.model import Export, ExportSummary, Owner, SetAside
-from lkvault.vault.export.records import conversations
 
 COUNTS = (
     "connections",
@@ -41,6 +40,9 @@ SUMMARY_FORMAT = 3
 
 def summarize(export: Export) -> ExportSummary:
     """Kind, date, headline and the count of each category (see ``COUNTS``)."""
+    # Here, not at the top: listing snapshots reads summaries and parses no export.
+    from lkvault.vault.export.records import conversations
+
     counts = {
         "connections": len(export.connections),
         HIDDEN: sum(1 for c in export.connections if c.hidden),

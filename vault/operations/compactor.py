@@ -534,10 +534,12 @@ class PackRewriter:
         self.finishing = []
 
     def close(self) -> None:
-        """Stop the workers; frames still queued are dropped (their packs stay as they are)."""
+        """Stop the workers; frames still queued are dropped (their packs stay as they are).
+        A squeeze under way is not waited for (at level 19 one takes seconds): its result
+        would go nowhere, and an interrupted compact must stop at once."""
         for future, _ in self.in_flight:
             future.cancel()
-        self.executor.shutdown(wait=True, cancel_futures=True)
+        self.executor.shutdown(wait=False, cancel_futures=True)
 
 
 def run_compact(

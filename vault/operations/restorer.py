@@ -11,6 +11,7 @@ import hmac
 import os
 import stat
 import tempfile
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
@@ -267,6 +268,8 @@ def render(
     and members with restart points have their segments rebuilt on the same ``workers``
     threads (one pool: LKVAULT_WORKERS is the number of threads that compress), those of
     ``pool`` when given.
+    Abandoned (an interrupt, an error, the caller stopping), it returns without waiting for
+    the members in progress: each stops at its next block.
     """
     owners = {m.part: m for m in tree.members}
     if workers <= 1:
@@ -274,9 +277,22 @@ def render(
             yield from render_part(repo, part, owners.get(number))
         return
     if pool is None:
-        with ThreadPoolExecutor(max_workers=workers) as own:
+        own = ThreadPoolExecutor(max_workers=workers)
+        try:
             yield from render(repo, tree, workers, own)
+        finally:
+            own.shutdown(wait=False, cancel_futures=True)  # abandoned: see above
         return
+    stopping = threading.Event()
+
+    def rebuild(part: Deflated, member: MemberEntry | None) -> bytes:
+        pieces = []
+        for piece in iter_deflated(repo, part, member):
+            if stopping.is_set():
+                raise _Abandoned
+            pieces.append(piece)
+        return b"".join(pieces)
+
     queue: deque[tuple[Part, MemberEntry | None, Future[bytes] | None]] = deque()
     parts = iter(enumerate(tree.parts))
     in_flight = 0
@@ -296,10 +312,7 @@ def render(
                     and part.compressed_size <= PARALLEL_PART_LIMIT
                     and not part.restarts  # those are split over the workers instead
                 ):
-                    job = pool.submit(
-                        lambda p, m: b"".join(iter_deflated(repo, p, m)), part, member
-                    )
-                    queue.append((part, member, job))
+                    queue.append((part, member, pool.submit(rebuild, part, member)))
                     in_flight += part.compressed_size
                 else:
                     queue.append((part, member, None))
@@ -310,9 +323,14 @@ def render(
                 in_flight -= part_size(part)
                 yield job.result()
     finally:
+        stopping.set()
         for _, _, job in queue:
             if job is not None:
                 job.cancel()
+
+
+class _Abandoned(Exception):  # noqa: N818 - not an error: nobody waits for the result
+    """Ends a member rebuilt ahead once its restore was abandoned."""
 
 
 def restore_file(
@@ -357,8 +375,12 @@ def worker_pool(workers: int) -> Iterator[Executor | None]:
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lkvault-restore")
     try:
         yield pool
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    except BaseException:
+        # Abandoned (an interrupt, an error): the work under way is not waited for; members
+        # rebuilt ahead stop at their next block, a segment or a frame ends on its own.
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def check_replaceable(target: Path, force: bool) -> None:

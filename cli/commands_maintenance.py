@@ -45,8 +45,9 @@ MaxMemoryOption = Annotated[
         metavar="MB",
         min=16,
         help="Memory compact's compressions may take together, in MiB; less memory squeezes "
-        "large frames at lower levels. Default: 96, enough to squeeze one full frame "
-        "against a full dictionary at a time.",
+        "large frames at lower levels. Default: 80, enough to squeeze a frame against a "
+        "full dictionary at the highest level, and a merged first-export frame a little "
+        "lower, keeping the whole process under about 150 MB.",
         show_default=False,
     ),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,15 @@ from tests.helpers_cli import kill_started as kill_started_by_package
 from servers import s3_server, ssh_server  # noqa: F401  # isort: skip
 
 PASSPHRASE = b"correct horse battery staple"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Tests send real Ctrl-Cs to the processes they start. A test run started in the
+    background by a non-interactive shell inherits an ignored SIGINT, which every process it
+    starts would inherit too (and lkvault, like Python, keeps an ignored SIGINT ignored, as a
+    background job should). Python's own handler here makes them start with the default."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)

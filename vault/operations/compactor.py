@@ -62,13 +62,16 @@ REPAIR_HINT = "run 'lkvault verify' and 'lkvault repair' first"
 COMMIT_BYTES = 256 * 1024 * 1024
 # The working memory compressions may take together when the caller names none: a frame
 # squeezed against a full dictionary needs ~41 MiB of zstd context, its dictionary, and its
-# content decoded, sealed and compressed (~58 MiB in all), so one runs at a time.
-DEFAULT_MEMORY = 96 * 1024 * 1024
+# content decoded, sealed and compressed (~58 MiB in all), so one runs at a time. A merged
+# frame (MERGE_TARGET) would need ~82 MiB at SQUEEZE_LEVEL; under this budget it is squeezed
+# a few levels lower, which costs under 1 % of its size and keeps the process's peak under
+# the 150 MB that the squeeze step is allowed (docs/benchmarks.md).
+DEFAULT_MEMORY = 80 * 1024 * 1024
 # Frames stored alone are merged into frames of up to this much content. Each of a first
 # export's 4 MiB frames compressed alone cannot refer to the others; merged, one window spans
 # them (the first month of a medium export, level 19: 5.82 MB as 4 MiB frames, 5.60 MB in
 # 16 MiB ones, 5.55 MB as one stream). Larger frames cost every lone read of one of their
-# blobs more decoding, and squeezing one takes ~90 MiB (DEFAULT_MEMORY).
+# blobs more decoding, and squeezing one at SQUEEZE_LEVEL takes ~82 MiB.
 MERGE_TARGET = 16 * 1024 * 1024
 # Frames up to this size may be merged: a frame as a snapshot writes it (FRAME_TARGET, and
 # the blob that ends it), not one compact merged already.

@@ -46,8 +46,8 @@ MaxMemoryOption = Annotated[
         min=16,
         help="Memory compact's compressions may take together, in MiB; less memory squeezes "
         "large frames at lower levels. Default: 80, enough to squeeze a frame against a "
-        "full dictionary at the highest level, and a merged first-export frame a little "
-        "lower, keeping the whole process under about 150 MB.",
+        "full dictionary at the highest level and a merged first-export frame a little "
+        "lower, in about 150 MB for the whole process.",
         show_default=False,
     ),
 ]

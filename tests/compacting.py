@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from helpers_cli import Lk, assert_library_restores
+from helpers_cli import Lk, assert_clean_stderr, assert_library_restores, reopen
 from lkvault.vault import Environment, Vault
 
 PASSPHRASE = b"compact test passphrase"
@@ -71,3 +71,26 @@ def assert_next_month_costs_as_without_compact(
     plain.snapshot(series[2])
     assert frame_bytes(compacted) - before <= 1.05 * (frame_bytes(plain) - plain_before)
     return compacted
+
+
+def assert_restorable(base: Base, lk: Lk, label: str) -> Any:
+    """The vault copy ``lk`` left behind verifies with --read-data and restores each of the
+    base's snapshots byte for byte; returns the verify report."""
+    vault = reopen(base.opened, lk.vault)
+    report = vault.verify(read_data=True)
+    assert report.ok, f"{label}: {[p.describe() for p in report.problems]}"
+    for snap_id, data in zip(base.ids, base.data, strict=True):
+        assert_library_restores(vault, snap_id, data, lk.vault.parent)
+    return report
+
+
+def assert_next_run_finishes(base: Base, lk: Lk, label: str, command: str) -> Vault:
+    """``lkvault COMMAND`` run again succeeds cleanly and leaves compact nothing to do;
+    returns the vault as it left it."""
+    code, _out, err = lk.run(command)
+    assert code == 0, f"{label}: the next {command} exited {code}: {err}"
+    assert_clean_stderr(err)
+    vault = reopen(base.opened, lk.vault)
+    plan = vault.compact(dry_run=True).plan
+    assert plan.nothing_to_do, f"{label}: {command} left work: {plan}"
+    return vault

@@ -12,13 +12,13 @@ from compacting import (
     assert_every_snapshot_restores,
     assert_intact,
     assert_next_month_costs_as_without_compact,
+    assert_next_run_finishes,
+    assert_restorable,
     frame_bytes,
     new_vault,
 )
 from helpers_cli import (
     Lk,
-    assert_clean_stderr,
-    assert_library_restores,
     assert_one_line_error,
     copy_lk,
     kill_sweep,
@@ -142,20 +142,11 @@ def test_compact_on_the_command_line(base: Base, tmp_path: Path) -> None:
 def check_consistent(base: Base, lk: Lk, label: str) -> None:
     """Verify --read-data passes and both snapshots restore; the next compact finishes the
     job, after which nothing is left to do."""
-    vault = reopen(base.opened, lk.vault)
-    report = vault.verify(read_data=True)
-    assert report.ok, f"{label}: {[p.describe() for p in report.problems]}"
+    report = assert_restorable(base, lk, label)
     for note in report.notes:
         assert "not referenced by any index" in note, f"{label}: unexpected note {note!r}"
-    assert [s.id.hex() for s in vault.snapshots()] == base.ids, label
-    for snap_id, data in zip(base.ids, base.data, strict=True):
-        assert_library_restores(vault, snap_id, data, lk.vault.parent)
-    code, _out, err = lk.run("compact")
-    assert code == 0, f"{label}: the next compact exited {code}: {err}"
-    assert_clean_stderr(err)
-    vault = reopen(base.opened, lk.vault)
-    plan = vault.compact(dry_run=True).plan
-    assert plan.nothing_to_do, f"{label}: compact left work: {plan}"
+    assert [s.id.hex() for s in reopen(base.opened, lk.vault).snapshots()] == base.ids, label
+    assert_next_run_finishes(base, lk, label, "compact")
 
 
 def test_compact_killed_at_every_storage_change(base: Base, tmp_path: Path) -> None:

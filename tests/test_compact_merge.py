@@ -15,6 +15,8 @@ from compacting import (
     Base,
     assert_intact,
     assert_next_month_costs_as_without_compact,
+    assert_next_run_finishes,
+    assert_restorable,
     frame_bytes,
 )
 from compacting import assert_every_snapshot_restores as restores_every_snapshot
@@ -22,7 +24,6 @@ from compacting import new_vault as vault_of
 from faults import REBASE_ENV
 from helpers_cli import (
     Lk,
-    assert_clean_stderr,
     assert_library_restores,
     copy_lk,
     kill_sweep,
@@ -154,17 +155,9 @@ def test_prune_compacts_unless_told_not_to(base: Base, tmp_path: Path) -> None:
 def check_consistent(base: Base, lk: Lk, label: str) -> None:
     """Verify --read-data passes and every snapshot restores; the next prune finishes the
     job (compact's work included), after which nothing is left to do."""
-    vault = reopen(base.opened, lk.vault)
-    report = vault.verify(read_data=True)
-    assert report.ok, f"{label}: {[p.describe() for p in report.problems]}"
-    assert [s.id.hex() for s in vault.snapshots()] == base.ids, label
-    for snap_id, data in zip(base.ids, base.data, strict=True):
-        assert_library_restores(vault, snap_id, data, lk.vault.parent)
-    code, _out, err = lk.run("prune")
-    assert code == 0, f"{label}: the next prune exited {code}: {err}"
-    assert_clean_stderr(err)
-    vault = reopen(base.opened, lk.vault)
-    assert vault.compact(dry_run=True).plan.nothing_to_do, f"{label}: compact left work"
+    assert_restorable(base, lk, label)
+    assert [s.id.hex() for s in reopen(base.opened, lk.vault).snapshots()] == base.ids, label
+    vault = assert_next_run_finishes(base, lk, label, "prune")
     for snap_id, data in zip(base.ids, base.data, strict=True):
         assert_library_restores(vault, snap_id, data, lk.vault.parent)
 
@@ -255,16 +248,8 @@ def rebase_base(tmp_path_factory: pytest.TempPathFactory, year: list[Path]) -> B
 def check_rebased(base: Base, lk: Lk, label: str) -> None:
     """Verify --read-data passes and the oldest and newest snapshots restore; the next
     compact finishes the job, after which nothing is left to do."""
-    vault = reopen(base.opened, lk.vault)
-    report = vault.verify(read_data=True)
-    assert report.ok, f"{label}: {[p.describe() for p in report.problems]}"
-    for snap_id, data in zip(base.ids, base.data, strict=True):
-        assert_library_restores(vault, snap_id, data, lk.vault.parent)
-    code, _out, err = lk.run("compact")
-    assert code == 0, f"{label}: the next compact exited {code}: {err}"
-    assert_clean_stderr(err)
-    vault = reopen(base.opened, lk.vault)
-    assert vault.compact(dry_run=True).plan.nothing_to_do, f"{label}: compact left work"
+    assert_restorable(base, lk, label)
+    assert_next_run_finishes(base, lk, label, "compact")
 
 
 def test_a_rebasing_compact_killed_at_every_storage_change(

@@ -16,6 +16,8 @@ from lkvault.vault.operations import restorer
 from lkvault.vault.operations.restorer import load_tree
 from lkvault.vault.repository import blobwriter
 
+from bench.exportgen import generate_series
+
 HEADER = "CONVERSATION ID,CONVERSATION TITLE,FROM,TO,DATE,CONTENT\n"
 
 
@@ -129,9 +131,9 @@ def second_export_cost(
     vault = Vault.init(str(tmp_path / name / "vault"), b"pass", env)
     vault.snapshot(first)
     before = measure(vault)
-    vault.snapshot(second)
+    snap = vault.snapshot(second)
     restored = tmp_path / name / "restored.zip"
-    vault.restore("latest", restored)
+    vault.restore(snap.short_id, restored)
     assert restored.read_bytes() == second.read_bytes()
     return measure(vault) - before
 
@@ -174,3 +176,34 @@ def test_rewritten_chunks_of_a_large_export_are_squeezed_by_compact(
     fast = second_export_cost(tmp_path, "fast", exports, 5, frame_bytes)
     print(f"second export's frames: {squeezed} bytes compacted, {fast} as the snapshot stored")
     assert squeezed < 0.95 * fast
+
+
+@pytest.fixture(scope="module")
+def two_months(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return tuple(generate_series(tmp_path_factory.mktemp("series"), months=2, scale=0.3, seed=19))
+
+
+def messages_size(export: Path) -> int:
+    with zipfile.ZipFile(export) as z:
+        return z.getinfo("messages.csv").file_size
+
+
+@pytest.mark.parametrize("growing", [True, False], ids=["growing", "shrinking"])
+def test_messages_crossing_the_reorder_size_are_not_stored_again(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    two_months: tuple[Path, Path],
+    growing: bool,
+) -> None:
+    # A member keeps its first version's layout: switching it would find no earlier chunks in
+    # the same order to compress against and store all of messages.csv again (month 54 of
+    # exportgen's small series, where messages.csv passes REORDER_MIN_SIZE).
+    exports = two_months if growing else two_months[::-1]
+    first, second = (messages_size(export) for export in exports)
+    assert (first < second) == growing
+    monkeypatch.setattr(zipingest, "REORDER_MIN_SIZE", max(first, second))
+    crossing = second_export_cost(tmp_path, "crossing", exports, 7, vault_bytes)
+    monkeypatch.setattr(zipingest, "REORDER_MIN_SIZE", 1 << 62 if growing else 0)
+    one_layout = second_export_cost(tmp_path, "one-layout", exports, 7, vault_bytes)
+    print(f"second export added {crossing} bytes crossing the size, {one_layout} in one layout")
+    assert crossing <= 1.1 * one_layout

@@ -59,6 +59,7 @@ from lkvault.vault.spill import Spill
 LITERAL_LIMIT = 1024 * 1024
 # Row order pays once a member is much larger than a frame's dictionary, which otherwise holds
 # the moved rows anyway: on ~1 MB exports it cost 3 % over 36 months, on ~10 MB ones it saved 2 %.
+# The size decides a member's first version only (see reorderable).
 REORDER_MIN_SIZE = 8 * 1024 * 1024
 KEPT_WARNING_BYTES = 64 * 1024
 IO_BLOCK = 1024 * 1024
@@ -183,9 +184,21 @@ def part_available(part: Part, index: Index) -> bool:
     )
 
 
-def reorderable(member: Member) -> bool:
-    """Members whose rows may be stored in canonical order: CSVs big enough to gain from it."""
-    return member.name.lower().endswith(".csv") and member.uncompressed_size >= REORDER_MIN_SIZE
+def reorderable(member: Member, previous: PreviousVersion | None) -> bool:
+    """Members whose rows may be stored in canonical order: CSVs big enough to gain from it
+    when first stored, and afterwards those whose previous version was stored so.
+
+    A member keeps its previous version's layout: content switching layout has no earlier
+    chunks in the same order to be compressed against, so the switch stores the member whole
+    again (a messages.csv growing past REORDER_MIN_SIZE in the 54th month of exportgen's small
+    series: 1.86 MB, a whole floor of it, where row order then saved nothing measurable;
+    docs/benchmarks.md).
+    """
+    if not member.name.lower().endswith(".csv"):
+        return False
+    if previous is not None:
+        return previous.order is not None
+    return member.uncompressed_size >= REORDER_MIN_SIZE
 
 
 def _reader(blocks: Iterator[bytes]) -> Callable[[int], bytes]:
@@ -374,7 +387,7 @@ class ZipIngester:
             )
             read = _tapped(read, flight)
         try:
-            if reorderable(member):
+            if reorderable(member, previous):
                 stored = self._store_rows(store, read, previous)
             else:
                 stored = store.store(read, advance=False, previous=previous)

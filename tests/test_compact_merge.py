@@ -226,6 +226,41 @@ def test_without_the_policy_the_scratch_grows_past_the_bound(
     assert scratch > REBASE_FACTOR * content, (scratch, content)
 
 
+WRITER_DEPTH = 8  # the writer's bound, scaled down from MAX_DICT_DEPTH (48)
+COMPACT_EVERY = 3  # months
+REBASE_DEPTH = WRITER_DEPTH - COMPACT_EVERY  # as MAX_DICT_DEPTH - 12 for yearly compacts
+
+
+def newest_depth(vault: Vault) -> int:
+    """The depth of the deepest frame holding one of the newest snapshot's blobs."""
+    return compactor.plan_compact(vault.repo).deepest
+
+
+@pytest.mark.parametrize("policy", [True, False], ids=["rebase-depth", "without"])
+def test_compact_rebases_before_the_writer_meets_its_depth_bound(
+    tmp_path: Path, year: list[Path], monkeypatch: pytest.MonkeyPatch, policy: bool
+) -> None:
+    # A writer compresses nothing against blobs in frames at its bound: a month whose
+    # previous version sits there is stored with a poorer dictionary (4-6 times the bytes on
+    # the small series). Compacted every COMPACT_EVERY months, the newest snapshot never does.
+    monkeypatch.setattr(blobwriter, "MAX_DICT_DEPTH", WRITER_DEPTH)
+    monkeypatch.setattr(compactor, "REBASE_FACTOR", float("inf"))
+    monkeypatch.setattr(compactor, "REBASE_DEPTH", REBASE_DEPTH if policy else WRITER_DEPTH + 1)
+    vault = new_vault(tmp_path, [])
+    depths = []
+    for month, path in enumerate(year, start=1):
+        vault.snapshot(path)
+        depths.append(newest_depth(vault))
+        if month % COMPACT_EVERY == 0:
+            vault.compact()
+    print("depth of the newest snapshot's frames, month by month:", depths)
+    if not policy:  # the bound is reached within the year without the rebase
+        assert max(depths) == WRITER_DEPTH
+        return
+    assert max(depths) < WRITER_DEPTH
+    assert_every_snapshot_restores(vault, year, tmp_path)
+
+
 @pytest.fixture(scope="module")
 def rebase_base(tmp_path_factory: pytest.TempPathFactory, year: list[Path]) -> Base:
     """Nine months on the command line: enough for compact to rebase the newest one. The

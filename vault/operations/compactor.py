@@ -45,6 +45,7 @@ from lkvault.vault.repository.blobwriter import (
 from lkvault.vault.repository.compaction import delete_packs, replace_index
 from lkvault.vault.repository.index import BlobLocation, FrameRef, pack_id_of_name, pack_name
 from lkvault.vault.repository.pack import (
+    MAX_DICT_DEPTH,
     BlobEntry,
     Dictionary,
     FrameEntry,
@@ -93,6 +94,16 @@ INCOMPRESSIBLE = 0.9
 # 2-3x the floor; docs/benchmarks.md), so the bound is high: a safety valve on a restore's
 # scratch space (the 2.6 GB of month 17 of 300 MB exports), not a routine.
 REBASE_FACTOR = 8.0
+# Compact also rebases once a frame holding the newest snapshot's blobs is REBASE_DEPTH deep.
+# A writer compresses nothing against blobs in frames MAX_DICT_DEPTH deep: without a rebase,
+# from then on every month's changed chunks lose their previous version as a dictionary and
+# cost 4-6 times as much (150-200 KB instead of 35 KB a month on the small series, from month
+# 50). A month deepens chains by one, so compacting at least once a year rebases before the
+# writer meets the bound. Half the bound measured better than MAX_DICT_DEPTH - 12 on ten
+# years of the small series (2.35 against 2.42 times the floor, newest scratch at most 38
+# against 45 MB; docs/benchmarks.md): a chunk that comes back from an old deep frame after a
+# rebase drags the next month's frames deep again.
+REBASE_DEPTH = MAX_DICT_DEPTH // 2
 
 
 def squeeze_level(raw_size: int, dictionary_size: int, memory: int) -> int:
@@ -143,6 +154,7 @@ class CompactPlan:
     # Rebase: blobs of the newest snapshot to move out of dictionary frames, by (pack, offset)
     moves: dict[tuple[bytes, int], set[bytes]] = field(default_factory=dict)
     scratch: int = 0  # what restoring the newest snapshot decodes through dictionaries now
+    deepest: int = 0  # the depth of the deepest frame holding one of its blobs
     content: int = 0  # the newest snapshot's content
     raw_bytes: int = 0  # their content
     stored_bytes: int = 0  # their stored size now
@@ -200,7 +212,8 @@ def plan_compact(repo: Repository, memory: int = DEFAULT_MEMORY) -> CompactPlan:
 
 
 def _plan_rebase(repo: Repository, plan: CompactPlan, packs: dict[bytes, list[FrameEntry]]) -> None:
-    """Plan the moves of a rebase when the newest snapshot's scratch is over the bound."""
+    """Plan the moves of a rebase when the newest snapshot's scratch is over the bound, or
+    its blobs sit REBASE_DEPTH deep."""
     try:
         snapshots = load_snapshots(repo)
         if not snapshots:
@@ -216,8 +229,9 @@ def _plan_rebase(repo: Repository, plan: CompactPlan, packs: dict[bytes, list[Fr
         if location is not None and location.frame.entry.has_dictionary:
             key = (location.frame.pack_id, location.frame.entry.offset)
             holding.setdefault(key, set()).add(blob_id)
+            plan.deepest = max(plan.deepest, location.frame.entry.depth)
     plan.scratch = chain_scratch(repo, [index.get(b) for bs in holding.values() for b in bs])
-    if plan.scratch <= REBASE_FACTOR * plan.content:
+    if plan.scratch <= REBASE_FACTOR * plan.content and plan.deepest < REBASE_DEPTH:
         return
     plan.moves = {key: ids for key, ids in holding.items() if key[0] in packs}
 

@@ -39,6 +39,7 @@ from .app import (
     print_warnings,
     warn_rollback,
 )
+from .values import plain_values
 
 if TYPE_CHECKING:
     from lkvault.vault import Snapshot, Vault
@@ -562,7 +563,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         # Inside the handlers: building the command line takes a tenth of a second, and a
         # signal in it must end with one line too.
-        command = native_help(typer.main.get_command(app))
+        command = plain_values(native_help(typer.main.get_command(app)))
         command.invoke = _passing_interrupts(command.invoke)  # type: ignore[method-assign,assignment]
         result = command.main(args=args, prog_name="lkvault", standalone_mode=False)
     except typer.Exit as done:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import shlex
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
@@ -34,6 +36,7 @@ app = typer.Typer(
 
 
 CommandT = TypeVar("CommandT")
+WorkT = TypeVar("WorkT")
 
 
 def _no_type(ctx: object) -> None:
@@ -115,8 +118,41 @@ def _common_options(
 def open_vault(vault_option: str | None) -> Vault:
     location = config.vault_location(vault_option)
     backend = config.backend_for(location)
-    try:
+    with _said_where(location, vault_option):
         return _open_with_attempts(backend)
+
+
+def open_vault_while(
+    vault_option: str | None, work: Callable[[Callable[[], bool]], WorkT]
+) -> tuple[Vault, WorkT]:
+    """Open the vault while ``work``, which needs no keys, runs in this thread: the key
+    derivation (Argon2id, about 0.2 s) runs on another one, and a command waits for the
+    longer of the two instead of both.
+
+    ``work`` is given a function telling whether the vault is open by now (it may stop what
+    is only worth doing meanwhile). Errors come as they would one after the other: the
+    vault's first (a wrong passphrase is asked for again at a terminal), then the work's.
+    A signal stops both at once.
+    """
+    from lkvault.vault import Vault
+
+    location = config.vault_location(vault_option)
+    backend = config.backend_for(location)
+    with _said_where(location, vault_option):
+        opening = Vault.opening(backend, config.passphrase(), config.environment())
+        try:
+            done = work(opening.done)
+        except Exception:
+            _open_with_attempts(backend, opening.result)  # the vault's error comes first
+            raise
+        return _open_with_attempts(backend, opening.result), done
+
+
+@contextlib.contextmanager
+def _said_where(location: str, vault_option: str | None) -> Iterator[None]:
+    """A vault missing at --vault LOCATION says how to create one there."""
+    try:
+        yield
     except VaultNotFound:
         if vault_option is None:
             raise
@@ -126,14 +162,16 @@ def open_vault(vault_option: str | None) -> Vault:
         ) from None
 
 
-def _open_with_attempts(backend: Backend) -> Vault:
-    """Open the vault; a passphrase typed at a terminal may be typed again if it was wrong
-    (config.PROMPT_ATTEMPTS times in all)."""
+def _open_with_attempts(backend: Backend, first: Callable[[], Vault] | None = None) -> Vault:
+    """Open the vault (the first attempt may be under way already); a passphrase typed at a
+    terminal may be typed again if it was wrong (config.PROMPT_ATTEMPTS times in all)."""
     from lkvault.vault import Vault
 
     attempts = config.PROMPT_ATTEMPTS if config.passphrase_is_typed() else 1
     for attempt in range(1, attempts + 1):
         try:
+            if attempt == 1 and first is not None:
+                return first()
             return Vault.open(backend, config.passphrase(), config.environment())
         except AccessDenied:
             if attempt == attempts:

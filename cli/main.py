@@ -36,6 +36,7 @@ from .app import (
     app,
     native_help,
     open_vault,
+    open_vault_while,
     print_warnings,
     warn_rollback,
 )
@@ -108,13 +109,22 @@ def snapshot(
 
     Anything else is refused unless you ask for it with --any-file (or --opaque).
     """
-    from lkvault.vault import stored_message
+    from lkvault.vault import Vault, stored_message
 
     if not file.is_file():
         raise UsageError(f"{file} does not exist or is not a file")
-    opened = open_vault(vault)
+    opened, prepared = open_vault_while(
+        vault,
+        lambda vault_open: Vault.prepare_snapshot(
+            file, opaque=opaque, any_file=any_file, keep_probing=lambda: not vault_open()
+        ),
+    )
     created, new = opened.snapshot_once(
-        file, progress=render.BarProgress(not json), opaque=opaque, any_file=any_file
+        file,
+        progress=render.BarProgress(not json),
+        opaque=opaque,
+        any_file=any_file,
+        prepared=prepared,
     )
     try:
         _report_snapshot(opened, file, created, new, json)

@@ -110,6 +110,23 @@ class SignalAtRead(DelegatingBackend):
         return self.inner.read(name, offset, length)
 
 
+class SignalAtKeySlot(DelegatingBackend):
+    """Sends this process a real signal as the first key slot is read, then goes on: that
+    read happens on the thread that opens the vault (Vault.opening), while the main thread
+    does what a snapshot needs no keys for, or waits for the keys."""
+
+    def __init__(self, inner: Backend, signum: int) -> None:
+        super().__init__(inner)
+        self.signum = signum
+        self.sent = False
+
+    def read(self, name: str, offset: int = 0, length: int | None = None) -> bytes:
+        if name.startswith("keys/") and not self.sent:
+            self.sent = True
+            os.kill(os.getpid(), self.signum)
+        return self.inner.read(name, offset, length)
+
+
 class FailingBackend(DelegatingBackend):
     """Raises StorageError on every write after the first ``fail_writes_after``."""
 
@@ -151,7 +168,11 @@ def kill_at(spec: str) -> Callable[[Backend], Backend]:
 
 def fault_at(spec: str) -> Callable[[Backend], Backend]:
     """A kill spec (see kill_at), or "signal:N:INT" / "signal:N:TERM": that signal as the
-    N-th write or delete begins, or "signal-read:N:INT" / ...: as the N-th read of a pack."""
+    N-th write or delete begins, or "signal-read:N:INT" / ...: as the N-th read of a pack, or
+    "signal-open:INT" / "signal-open:TERM": as the vault's first key slot is read."""
+    if spec.startswith("signal-open:"):
+        signum = signal.Signals[f"SIG{spec.removeprefix('signal-open:')}"]
+        return lambda backend: SignalAtKeySlot(backend, signum)
     if spec.startswith("signal-read:"):
         _, nth, name = spec.split(":")
         signum = signal.Signals[f"SIG{name}"]

@@ -6,8 +6,10 @@ import hashlib
 import os
 import random
 import socket
+import threading
 import time
 from collections.abc import Callable, Collection, Iterator
+from concurrent.futures import Future
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone, tzinfo
@@ -59,6 +61,7 @@ if TYPE_CHECKING:
         pruner,
         repairer,
     )
+    from lkvault.vault.operations.archiver import Prepared
     from lkvault.vault.operations.forgetting import ForgetPlan
     from lkvault.vault.operations.retention import Policy
     from lkvault.vault.operations.stats import VaultStats
@@ -72,6 +75,11 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _start_thread(run: Callable[[], None]) -> None:
+    # A daemon: a command stopped by a signal exits without waiting for a key derivation.
+    threading.Thread(target=run, name="lkvault-open", daemon=True).start()
 
 
 ROLLBACK_WAY_OUT = (
@@ -109,6 +117,7 @@ class Environment:
     # (process-wide, so the library never does it on its own).
     parsing: Callable[[], AbstractContextManager[None]] = nullcontext
     lock_waiting: Callable[[str], None] | None = None  # told when a lock must be waited for
+    start_thread: Callable[[Callable[[], None]], None] = _start_thread  # runs Vault.opening
 
     def holder(self) -> Holder:
         return Holder(
@@ -155,6 +164,31 @@ def _interrupt_says(message: str) -> Iterator[None]:
         raise
     except KeyboardInterrupt:
         raise Interrupted(message) from None
+
+
+class Opening:
+    """A vault being opened on another thread (``Vault.opening``)."""
+
+    def __init__(
+        self, open_vault: Callable[[], Vault], start: Callable[[Callable[[], None]], None]
+    ) -> None:
+        self._open = open_vault
+        self._vault: Future[Vault] = Future()
+        start(self._run)
+
+    def _run(self) -> None:
+        try:
+            self._vault.set_result(self._open())
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller of result()
+            self._vault.set_exception(exc)
+
+    def done(self) -> bool:
+        """Whether the vault is open, or failed to open, by now."""
+        return self._vault.done()
+
+    def result(self) -> Vault:
+        """The open vault (waiting for it), or what opening it raised."""
+        return self._vault.result()
 
 
 class Vault:
@@ -250,6 +284,19 @@ class Vault:
         if slots is not None and repo.slot_id is not None:
             slots.save(repo.slot_id)
         return cls(repo, env)
+
+    @classmethod
+    def opening(
+        cls, location: str | Backend, passphrase: bytes, env: Environment | None = None
+    ) -> Opening:
+        """Open the vault on a thread (``env.start_thread``), as ``open`` does.
+
+        The key derivation (Argon2id: 64 MiB, a fifth of a second, GIL released) runs while
+        the caller does work that needs no keys (``prepare_snapshot``); ``result()`` then
+        gives the vault, or raises what ``open`` would have raised.
+        """
+        env = env or Environment()
+        return Opening(lambda: cls.open(location, passphrase, env), env.start_thread)
 
     # --- snapshots ------------------------------------------------------------------------
 
@@ -351,6 +398,7 @@ class Vault:
         opaque: bool,
         *,
         reuse_identical: bool,
+        prepared: Prepared | None = None,
     ) -> tuple[Snapshot, bool]:
         from lkvault.vault.operations import archiver
 
@@ -364,7 +412,7 @@ class Vault:
                 self._remove_stale_temp_files()
                 history = self._history()
                 self._refuse_rollback(history, "add a snapshot on top")
-                existing = self.identical(path, history) if reuse_identical else None
+                existing = self._identical(path, history, prepared) if reuse_identical else None
                 if existing is not None:
                     return existing, False
                 created = archiver.snapshot(
@@ -375,6 +423,7 @@ class Vault:
                     progress=progress,
                     workers=self.env.workers,
                     opaque=opaque,
+                    prepared=prepared,
                 )
             self.heads.save(SeenHead(created.seq, created.id))
         except Interrupted:
@@ -528,6 +577,44 @@ class Vault:
         found = self.snapshots() if found is None else found
         return next((s for s in found if s.size == size and s.sha256 == digest), None)
 
+    def _identical(
+        self, path: Path, found: list[Snapshot], prepared: Prepared | None
+    ) -> Snapshot | None:
+        """``identical``, from the prepared digest while the file is as it was then."""
+        from lkvault.vault.operations.archiver import FileState
+
+        if prepared is None or not prepared.sha256:
+            return self.identical(path, found)
+        if not prepared.holds_for(path, FileState.of(os.stat(path))):
+            return self.identical(path, found)
+        size, digest = prepared.state.size, prepared.sha256
+        return next((s for s in found if s.size == size and s.sha256 == digest), None)
+
+    @staticmethod
+    def prepare_snapshot(
+        path: Path,
+        *,
+        source_name: str | None = None,
+        opaque: bool = False,
+        any_file: bool = False,
+        keep_probing: Callable[[], bool] = lambda: True,
+    ) -> Prepared:
+        """The part of ``snapshot_once`` that needs no vault: refusing a file that is not an
+        export (BadInput, unless ``any_file`` or ``opaque``), hashing it, and probing its
+        members' zlib parameters while ``keep_probing()``. Run it while ``Vault.opening``
+        derives the keys, and give its result to ``snapshot_once``."""
+        from lkvault.vault.operations import archiver
+
+        if not path.is_file():
+            raise UsageError(f"{path} is not a readable file")
+        return archiver.prepare(
+            path,
+            source_name=source_name,
+            opaque=opaque,
+            any_file=any_file,
+            keep_probing=keep_probing,
+        )
+
     def snapshot_once(
         self,
         path: Path,
@@ -536,19 +623,23 @@ class Vault:
         progress: Progress | None = None,
         opaque: bool = False,
         any_file: bool = False,
+        prepared: Prepared | None = None,
     ) -> tuple[Snapshot, bool]:
         """Store a file unless an identical one is already in the vault.
 
         Returns the snapshot holding the file and whether it was created now. The check and
         the snapshot happen under one exclusive lock, so two processes storing the same file
         at once create one snapshot. A file that is not a LinkedIn export is refused (BadInput)
-        unless ``any_file`` or ``opaque`` says the caller means to store it.
+        unless ``any_file`` or ``opaque`` says the caller means to store it. ``prepared`` is
+        ``prepare_snapshot``'s result for this file with the same options, if it was run.
         """
-        from lkvault.vault.ingest.admission import refuse_unless_export
-
-        if not (any_file or opaque):
-            refuse_unless_export(path, source_name)
-        return self._snapshot(path, source_name, progress, opaque, reuse_identical=True)
+        if prepared is None:
+            prepared = self.prepare_snapshot(
+                path, source_name=source_name, opaque=opaque, any_file=any_file
+            )
+        return self._snapshot(
+            path, source_name, progress, opaque, reuse_identical=True, prepared=prepared
+        )
 
     def find_at(self, day: date, found: list[Snapshot] | None = None) -> Snapshot:
         """The newest snapshot standing for ``day`` or earlier (see vault.operations.history)."""

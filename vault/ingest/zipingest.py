@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
@@ -223,6 +223,7 @@ class ZipIngester:
         limits: ZipLimits | None = None,
         previous: Callable[[str], PreviousVersion | None] | None = None,
         observer: ContentObserver | None = None,
+        probed: Mapping[tuple[int, int], list[DeflateParams]] | None = None,
     ) -> None:
         self.repo = repo
         self.writer = writer
@@ -232,6 +233,8 @@ class ZipIngester:
         self.limits = limits or ZipLimits()
         self.previous = previous or (lambda name: None)
         self.observer: ContentObserver = observer or _Unobserved()
+        # Candidates already probed (archiver.prepare), by (data offset, compressed size).
+        self.probed = probed or {}
         # Set when the run is abandoned (Ctrl-C, an error): workers stop at their next read
         # instead of proving and storing the rest of their members.
         self.stopping = threading.Event()
@@ -365,8 +368,7 @@ class ZipIngester:
             content = MemberReader(member, raw, self.limits, [])
             read = content.read if tap is None else _tapped(content.read, tap)
             return store.store(read, advance=False, previous=previous), False
-        head = reader.read_at(member.data_offset, min(PROBE_HEAD, member.compressed_size))
-        candidates = probe(member, head)
+        candidates = self._candidates(reader, member)
         in_segments = bool(candidates) and worth_segmenting(member)
         # A big member is proven segment by segment after it is stored (restartproof.py).
         content = MemberReader(member, raw, self.limits, [] if in_segments else candidates)
@@ -416,6 +418,14 @@ class ZipIngester:
             ),
             False,
         )
+
+    def _candidates(self, reader: FileReader, member: Member) -> list[DeflateParams]:
+        """zlib parameters whose output starts as the member's compressed bytes do."""
+        probed = self.probed.get((member.data_offset, member.compressed_size))
+        if probed is not None:
+            return list(probed)
+        head = reader.read_at(member.data_offset, min(PROBE_HEAD, member.compressed_size))
+        return probe(member, head)
 
     def _prove_in_segments(
         self, reader: FileReader, member: Member, candidates: list[DeflateParams]

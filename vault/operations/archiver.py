@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, ExitStack, nullcontext
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,9 +22,17 @@ from lkvault.vault.export.summary import summary_from_document
 from lkvault.vault.format import codec, deflater
 from lkvault.vault.format.crypto import BlobType
 from lkvault.vault.format.tree import Part, Tree, content_streams, encode_tree, part_size
+from lkvault.vault.ingest.admission import refuse_unless_export
+from lkvault.vault.ingest.deflate import PROBE_HEAD, DeflateParams, probe
 from lkvault.vault.ingest.streams import READ_BLOCK, Ingest, PreviousVersion, StreamStore
 from lkvault.vault.ingest.zipingest import FileReader, KnownMember, ZipIngester
-from lkvault.vault.ingest.zipscan import ZipLimits, format_size
+from lkvault.vault.ingest.zipscan import (
+    METHOD_DEFLATED,
+    Member,
+    ZipLimits,
+    format_size,
+    scan_zip,
+)
 from lkvault.vault.operations.attribution import owner_reader
 from lkvault.vault.operations.export_sources import contacts_of_file
 from lkvault.vault.operations.livesummary import LiveSummary
@@ -43,6 +52,91 @@ from lkvault.vault.repository.snapshots import (
 
 KNOWN_FROM_SNAPSHOTS = 6
 NOTHING_STORED = "interrupted; nothing was stored, the vault is as it was"
+
+
+@dataclass(frozen=True)
+class FileState:
+    """What tells that a file is unchanged since it was looked at: a write changes its
+    ctime, which no program can set back (as it can the mtime)."""
+
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    inode: int
+    device: int
+
+    @classmethod
+    def of(cls, stat: os.stat_result) -> FileState:
+        return cls(stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, stat.st_dev)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What a snapshot learns of its input before it has the vault's keys: the file is one
+    it may store, its SHA-256, and zlib parameters probed from its members' first bytes.
+
+    It holds for the file in ``state`` only; a snapshot of a file changed since then does
+    that work again.
+    """
+
+    path: Path
+    state: FileState
+    sha256: bytes
+    probed: Mapping[tuple[int, int], list[DeflateParams]]  # by (data offset, compressed size)
+
+    def holds_for(self, path: Path, state: FileState) -> bool:
+        return self.path == path and self.state == state
+
+
+def prepare(
+    path: Path,
+    *,
+    source_name: str | None = None,
+    opaque: bool = False,
+    any_file: bool = False,
+    keep_probing: Callable[[], bool] = lambda: True,
+) -> Prepared:
+    """The work of a snapshot that needs no keys, done while they are derived (Argon2id).
+
+    Raises BadInput for a file that is not an export (unless ``any_file`` or ``opaque``).
+    Members are probed, largest first, while ``keep_probing()``: what is left is probed as
+    the snapshot stores the members.
+    """
+    if not (any_file or opaque):
+        refuse_unless_export(path, source_name)
+    with open(path, "rb") as source:
+        before = os.fstat(source.fileno())
+        reader = FileReader(source.fileno(), before.st_size)
+        sha256 = file_sha256(reader)
+        probed = {} if opaque else _probe_members(reader, keep_probing)
+        after = os.fstat(source.fileno())
+    state = FileState.of(before)
+    if state != FileState.of(after):
+        return Prepared(path, state, b"", {})  # changed meanwhile: holds for no file state
+    return Prepared(path, state, sha256, probed)
+
+
+def _probe_members(
+    reader: FileReader, keep_probing: Callable[[], bool]
+) -> dict[tuple[int, int], list[DeflateParams]]:
+    try:
+        layout = scan_zip(reader.read_at, reader.size)
+    except BadInput:
+        return {}  # the snapshot says what is wrong with it
+    if layout is None:
+        return {}
+    members = [
+        item
+        for item in layout.items
+        if isinstance(item, Member) and item.method == METHOD_DEFLATED and not item.encrypted
+    ]
+    probed: dict[tuple[int, int], list[DeflateParams]] = {}
+    for member in sorted(members, key=lambda m: m.compressed_size, reverse=True):
+        if not keep_probing():
+            break
+        head = reader.read_at(member.data_offset, min(PROBE_HEAD, member.compressed_size))
+        probed[member.data_offset, member.compressed_size] = probe(member, head)
+    return probed
 
 
 def ingest_opaque(
@@ -159,10 +253,12 @@ def snapshot(
     limits: ZipLimits | None = None,
     history: list[Snapshot] | None = None,
     time: datetime | None = None,
+    prepared: Prepared | None = None,
 ) -> Snapshot:
     """Store the file at ``path`` and record a snapshot of it; returns the new snapshot.
 
     ``time`` is the snapshot's time (default: now); 'lkvault copy' keeps the original one.
+    ``prepared`` is the keyless work already done on the file (used if it is unchanged).
 
     The caller holds the vault's exclusive lock.
     """
@@ -175,6 +271,8 @@ def snapshot(
         with open(path, "rb") as source:
             before = os.fstat(source.fileno())
             reader = FileReader(source.fileno(), before.st_size)
+            if prepared is not None and not prepared.holds_for(path, FileState.of(before)):
+                prepared = None
             progress.start("Reading", reader.size)
             ingest = None
             ingester = None
@@ -191,6 +289,7 @@ def snapshot(
                     limits,
                     earlier.member,
                     summary,
+                    probed=None if prepared is None else prepared.probed,
                 )
             writer.show(progress)
             if ingester is not None:
@@ -205,6 +304,8 @@ def snapshot(
                 earlier = EarlierSnapshot(repo, history, "file")
                 stage.enter_context(earlier.staged())
                 ingest = ingest_opaque(reader, StreamStore(repo, writer, progress), earlier.whole())
+            if not ingest.sha256 and prepared is not None and prepared.sha256:
+                ingest.sha256 = prepared.sha256  # of this very file: its state is unchanged
             if not ingest.sha256:  # a zip is read out of order: hash it in one more pass
                 ingest.sha256 = file_sha256(reader, progress.phase("Hashing", reader.size))
             after = os.fstat(source.fileno())

@@ -405,3 +405,69 @@ def test_2012_contacts_files(tmp_path: Path, era: str) -> None:
         text = path.read_bytes().decode()
         assert text.startswith("BEGIN:VCARD\r\nVERSION:3.0\r\n")
         assert text.count("BEGIN:VCARD") == text.count("END:VCARD") > 100
+
+
+# --------------------------------------------------------------------------- pinned bytes
+
+# SHA-256 of exports made before styles existed: the default style must keep producing these
+# bytes (the bench series and every test fixture made from the generator depend on them).
+PINNED: dict[str, tuple[dict[str, object], str]] = {
+    "2025-m0": (
+        {"date": date(2025, 3, 15), "scale": TINY, "seed": 1, "month_index": 0},
+        "80d7c1ba3c7fc81d1662586fd0482725c1ff368e21f9d3092450d0a750d89be5",
+    ),
+    "2025-m5": (
+        {"date": date(2025, 6, 15), "scale": TINY, "seed": 2, "month_index": 5},
+        "a4e640df0d180236197684c7327a6a7a18d85e9be22d4070fea45d5578a38f06",
+    ),
+    "2025-stored-every-quirk": (
+        {
+            "date": date(2025, 4, 15),
+            "scale": TINY,
+            "seed": 3,
+            "month_index": 3,
+            "producer": "stored",
+            "quirks": sorted(exportgen.QUIRKS),
+        },
+        "9b8f690b5532fb05d85d48e77d67ad640a59c75c710667e5934db861b230d986",
+    ),
+    "2025-deleted-conversation": (
+        {"date": date(2025, 4, 15), "scale": TINY, "seed": 4, "month_index": 3, "deleted_at": 2},
+        "7c54b26b589c535ed41f4608512a38fe4bfa29b61ae1dc714e037412dc936ffb",
+    ),
+    "2018-m2": (
+        {"date": date(2025, 3, 15), "scale": TINY, "seed": 5, "month_index": 2, "era": "2018"},
+        "14e5d06fa93a7a699c8c237cf09c75eba089b1e2b81ace35c7256cad4affb20b",
+    ),
+    "2012-outlook": (
+        {
+            "date": date(2025, 3, 15),
+            "scale": TINY,
+            "seed": 6,
+            "month_index": 1,
+            "era": "2012-outlook",
+        },
+        "094e137959c411ea7cbc028282b442a7c19f77cf6a941747cc4cb42a1147e88b",
+    ),
+    "2012-vcard": (
+        {
+            "date": date(2025, 3, 15),
+            "scale": TINY,
+            "seed": 7,
+            "month_index": 1,
+            "era": "2012-vcard",
+        },
+        "42ce9f1436ac514556d6e5a8531e9a52fd506f8ad1e318cbfd2dc5a7f14c5d31",
+    ),
+    "2025-small-m11": (
+        {"date": date(2025, 12, 15), "scale": "small", "seed": 1, "month_index": 11},
+        "2eda369b1e0f1efe7d890bed387ae41efa4450fdcd991bbeaa844d6ae6c63f0f",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PINNED))
+def test_default_style_keeps_the_pinned_bytes(tmp_path: Path, case: str) -> None:
+    kwargs, digest = PINNED[case]
+    path = generate_export(tmp_path / case, **kwargs)  # type: ignore[arg-type]
+    assert sha256(path) == digest

@@ -57,6 +57,8 @@ from urllib.parse import quote
 __all__ = [
     "ERAS",
     "PRODUCERS",
+    "STYLES",
+    "Style",
     "SCALES",
     "add_months",
     "export_name",
@@ -85,6 +87,50 @@ QUIRKS = {
     "//host profile URLs; formulas as emails",
 }
 PRODUCERS = ("python", "infozip-6", "infozip-9", "7z", "stored")
+
+
+@dataclass(frozen=True, slots=True)
+class Style:
+    """How one kind of member edits, writes and churns; the default values change nothing.
+
+    Every knob only draws extra random numbers when it differs from its default, so the
+    default style produces the bytes the generator always produced."""
+
+    about: str
+    job_change_p: float = 0.25  # share of connections that change job later
+    removed_p: float = 0.03  # share of connections removed later
+    headline_p: float = 0.12  # monthly chance of a new headline
+    rewrite_p: float = 0.0  # monthly chance of rewriting the summary and a position text
+    conversations: float = 1.0  # multiplier of the number of conversations
+    bursty: bool = False  # new conversations come in bursts: busy months, then quiet ones
+    revive: float = 1.0  # multiplier of the chance an old thread is revived (moves on top)
+    length: str = "mixed"  # message lengths: "mixed", "short" (chat) or "long" (letters)
+    script_mix: float = 0.0  # share of sentences in CJK, Cyrillic, Arabic or emoji
+    foreign_names: float = 0.0  # share of people named in CJK, Cyrillic or Arabic script
+    recruiter: bool = False  # the member recruits: templated outbound InMails, many threads
+    deleted_p: float = 0.0  # share of conversations the member deletes some months later
+    archived_p: float = 0.0  # share of conversations the member archives some months later
+
+
+STYLES: dict[str, Style] = {
+    "default": Style("the member the bench series and the tests were tuned on"),
+    "editor": Style(
+        "edits a lot: new headline and rewritten summary/positions most months, connections "
+        "change jobs and are removed as well as added, threads archived, deleted, revived",
+        job_change_p=0.5, removed_p=0.15, headline_p=0.5, rewrite_p=0.5, revive=2.0,
+        deleted_p=0.06, archived_p=0.35),
+    "chatty": Style("short chat messages in many threads that are revived often",
+                    length="short", conversations=1.8, revive=2.2),
+    "longform": Style("few threads of long, multi-paragraph messages",
+                      length="long", conversations=0.4),
+    "polyglot": Style("writes in Chinese, Japanese, Korean, Russian and Arabic with many "
+                      "emoji; a network named in those scripts",
+                      script_mix=0.5, foreign_names=0.45),
+    "recruiter": Style("a recruiter: bursty months of templated outbound InMails to "
+                       "candidates, about twice the threads",
+                       conversations=2.2, bursty=True, recruiter=True),
+}
+"""Named styles (``--style``): members unlike the one the storage was tuned on."""
 
 DAY = 86400
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -333,6 +379,65 @@ VOCABULARY = _words(
 )
 """Words of the fresh text in messages and posts (Zipf-weighted, in a seeded order)."""
 
+# Styles with a language mix ("polyglot"): words (or, for Chinese and Japanese, characters
+# written without spaces) of the scripts a member may write in, and names in those scripts.
+CYRILLIC_WORDS = _words(
+    "и в не на я что с он как это по но за мы они вы так все она от у же из к ты то бы "
+    "только было когда уже для вот да нет если или тоже очень работа команда проект компания "
+    "встреча звонок неделя завтра сегодня спасибо привет добрый день вечер здравствуйте "
+    "вакансия резюме опыт зарплата офис удалённо собеседование предложение конференция "
+    "данные продукт клиент задача решение вопрос ответ ссылка презентация отчёт бюджет "
+    "срок рынок рост план релиз обновление отзыв идея проблема код ревью облако сервис "
+    "система модель анализ инженер разработчик дизайнер аналитик менеджер руководитель "
+    "коллега друг рад рада буду давайте конечно отлично хорошо понял договорились удачи "
+    "поздравляю москва петербург казань новосибирск"
+)
+ARABIC_WORDS = _words(
+    "في من على إلى عن مع هذا هذه ذلك التي الذي كان أن لا نعم شكرا مرحبا أهلا السلام عليكم "
+    "صباح الخير مساء العمل الفريق المشروع الشركة اجتماع مكالمة الأسبوع غدا اليوم وظيفة "
+    "السيرة الذاتية خبرة الراتب المكتب عن بعد مقابلة عرض مؤتمر البيانات المنتج العميل "
+    "المهمة الحل سؤال جواب رابط تقرير الميزانية السوق النمو خطة إصدار تحديث فكرة مشكلة "
+    "مهندس مطور مصمم محلل مدير زميل صديق سعيد بالتأكيد ممتاز جيد تمام إن شاء الله "
+    "مبروك بالتوفيق دبي الرياض القاهرة عمّان الدوحة"
+)
+HANGUL_WORDS = _words(
+    "안녕하세요 감사합니다 네 아니요 회의 내일 오늘 다음 주 프로젝트 팀 회사 채용 면접 이력서 "
+    "경력 연봉 재택 근무 데이터 제품 고객 문제 해결 질문 답변 링크 보고서 일정 확인 부탁드립니다 "
+    "좋습니다 알겠습니다 서울 부산 개발자 디자이너 매니저 축하드립니다"
+)
+CJK_TEXT = (
+    "的一是不了人我在有他这中大来上国个到说们为子和你地出道也时年得就那要下以生会自着去之过"
+    "家学对可她里后小么心多天而能好都然没日于起还发成事只作当想看文无开手十用主行方又如前所本"
+    "见经头面公同三已老从动两长知民样现分将外但身些与高意进把法此实回二理美点月明其种声全工己"
+    "话儿者向情部正名定女问力机给等几很业最间新什打便位因重被走电四第门相次东政海口使教西再平"
+    "真听世气信北少关并内加化由却代军产入先山五太水万市眼体别处总才场师书比住员九笑性通目华报"
+    "立马命张活难神数件安表原车白应路期叫死常提感金何更反合放做系计或司利受光王果亲界及今京务"
+    "制解各任至清物台象记边共风战干接它许八特觉望直服毛林题建南度统色字请交爱让认算论百吃义科"
+    "怎元社术结六功指思非流每青管夫连远资队跟带花快条院变联言权往展该领传近留红治决周保达办运"
+    "武半候七必城父强步完革深区即求品士转量空甚众技轻程告江语英基派满式李息写呢识极令黄德收脸"
+    "钱党倒未持取设始版双历越史商千片容研像找友孩站广改议形委早房音火际则首单据导影失拿网香似"
+    "斯专石若兵弟谁校读志飞观争究包组造落视济喜离虽坏兴切乎苦证德号候"
+)
+KANA_TEXT = (
+    "あいうえおかきくけこさしすせそたちつてとなにぬねのはひふへほまみむめもやゆよらりるれろわをん"
+    "がぎぐげござじずぜぞだぢづでどばびぶべぼぱぴぷぺぽ"
+    "アイウエオカキクケコサシスセソタチツテトナニヌネノハヒフヘホマミムメモヤユヨラリルレロワン"
+)
+EMOJI_HEAVY = tuple(
+    "😀😂🤣😊😍😘😎🤔😅😉🙌👏👍👌🙏💪🔥✨🎉🎊🚀💡📈📊💼📅☕🍕🌍🌟❤️💯✅❗🤝🥳😴🙈🤯📣"
+)
+SCRIPT_NAMES = (
+    (CJK_FIRST, CJK_LAST),
+    (("Алексей", "Мария", "Дмитрий", "Екатерина", "Иван", "Ольга", "Сергей", "Наталья",
+      "Андрей", "Татьяна", "Михаил", "Анастасия"),
+     ("Иванов", "Смирнова", "Кузнецов", "Попова", "Соколов", "Лебедева", "Козлов", "Новикова",
+      "Морозов", "Волкова")),
+    (("محمد", "فاطمة", "أحمد", "مريم", "علي", "نور", "يوسف", "ليلى", "عمر", "سارة", "خالد",
+      "هدى"),
+     ("العلي", "حداد", "الحسن", "منصور", "سليمان", "الخطيب", "ناصر", "عبد الله", "يوسف",
+      "الشامي")),
+)
+
 SENTENCES = (
     "Thanks for connecting, {first}!", "Great to meet you at the {event} last week.",
     "Are you free for a quick call on {day}?", 'Does "{day}" work for you?',
@@ -481,11 +586,15 @@ class Person:
         return f"{self.first} {self.last}"
 
 
-def _person(r: random.Random, email_p: float = 0.0) -> Person:
-    """A synthetic person: random name parts, never a real profile."""
+def _person(r: random.Random, email_p: float = 0.0, foreign: float = 0.0) -> Person:
+    """A synthetic person: random name parts, never a real profile. ``foreign`` is the share
+    of people named in CJK, Cyrillic or Arabic script (beyond the few of the default)."""
     x = r.random()
     first, last = r.choice(FIRST), r.choice(LAST)
-    if x < 0.035:
+    if foreign and r.random() < foreign:
+        firsts, lasts = SCRIPT_NAMES[r.randrange(len(SCRIPT_NAMES))]
+        first, last = r.choice(firsts), r.choice(lasts)
+    elif x < 0.035:
         first, last = r.choice(CJK_FIRST), r.choice(CJK_LAST)
     elif x < 0.045:
         first = r.choice(NICKNAMES)
@@ -556,7 +665,8 @@ class _Pools:
     Drawing words per message (rather than reusing whole sentences) keeps the text about as
     compressible as real chat text: deflate gets about 3.5:1 on it."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, style: Style = STYLES["default"]) -> None:
+        self.style = style
         r = random.Random(_seed(seed, "pools"))
         self.sentences = [_fill(r, r.choice(SENTENCES)) for _ in range(3000)]
         self.short = [_fill(r, r.choice(SHORT)) for _ in range(600)]
@@ -564,6 +674,9 @@ class _Pools:
         self.companies = [_company(r) for _ in range(900)]
         self.titles = [_title(r) for _ in range(400)]
         self.recruiters = [_person(r) for _ in range(500)]
+        if style.foreign_names:  # drawn afterwards, so the default pools stay as they were
+            rf = random.Random(_seed(seed, "pools", "foreign names"))
+            self.recruiters = [_person(rf, foreign=style.foreign_names) for _ in range(500)]
         names = {w.lower() for w in FIRST + LAST + list(SKILLS) if " " not in w}
         head, tail = list(VOCABULARY[:40]), sorted(set(VOCABULARY[40:]) | names)
         r.shuffle(tail)  # function words stay most frequent, the rest is ranked per seed
@@ -579,16 +692,51 @@ class _Pools:
         scale = TABLE / sum(weights)
         table = [t for t, w in zip(tokens, weights, strict=True) for _ in range(round(w * scale))]
         self.table = tuple((table + tokens)[:TABLE])
+        if style.script_mix:
+            self._scripts(random.Random(_seed(seed, "pools", "scripts")))
+        if style.recruiter:
+            rr = random.Random(_seed(seed, "pools", "pitches"))
+            self.pitches = [self.text(rr, 4 + rr.randrange(5), " ") for _ in range(12)]
+
+    def _scripts(self, r: random.Random) -> None:
+        """Zipf-ranked words or characters of each script a polyglot member writes in."""
+        def ranked(units: Sequence[str]) -> tuple[list[str], list[float]]:
+            units = list(dict.fromkeys(units))
+            r.shuffle(units)
+            return units, list(itertools.accumulate(1.0 / (i + 1) for i in range(len(units))))
+
+        self.script_units = {
+            "zh": ranked(CJK_TEXT), "ja": ranked(KANA_TEXT + CJK_TEXT[:300]),
+            "ko": ranked(HANGUL_WORDS), "ru": ranked(CYRILLIC_WORDS), "ar": ranked(ARABIC_WORDS),
+            "emoji": ranked(EMOJI_HEAVY),
+        }
+
+    def foreign(self, r: random.Random) -> str:
+        """One sentence in another script (or English strewn with emoji)."""
+        lang = r.choice(("zh", "zh", "ja", "ko", "ru", "ru", "ar", "ar", "emoji", "emoji"))
+        if lang == "emoji":
+            units, cum = self.script_units["emoji"]
+            words = itemgetter(*_u16(6).unpack(r.randbytes(12)))(self.table)
+            return " ".join(f"{w} {r.choices(units, cum_weights=cum)[0]}" for w in words)
+        units, cum = self.script_units[lang]
+        k = 4 + int(r.random() * 24)
+        drawn = r.choices(units, cum_weights=cum, k=k)
+        if lang in ("zh", "ja"):
+            cut = k // 2
+            return "".join(drawn[:cut]) + "，" + "".join(drawn[cut:]) + "。"
+        return " ".join(drawn) + ("؟" if lang == "ar" and k % 5 == 0 else ".")
 
     def text(self, r: random.Random, n: int, sep: str) -> str:
         """``n`` sentences joined by ``sep``; may hold ``{first}`` (a recipient's name).
 
         Most sentences are 6 to 28 fresh words; the rest are template sentences with names,
         links, quotes and other languages."""
-        parts, table = [], self.table
+        parts, table, mix = [], self.table, self.style.script_mix
         for _ in range(n):
             x = r.random()
-            if x < 0.12:
+            if mix and r.random() < mix:
+                parts.append(self.foreign(r))
+            elif x < 0.12:
                 parts.append(self.sentences[int(r.random() * len(self.sentences))])
             else:
                 k = 3 + int(x * 26)
@@ -671,14 +819,16 @@ class Member:
     """Everything that is true of the synthetic member at export ``month`` of a series."""
 
     def __init__(self, *, seed: int, f: float, start: date, month: int, era: str,
-                 quirks: frozenset[str] = frozenset(), deleted_at: int | None = None) -> None:
+                 quirks: frozenset[str] = frozenset(), deleted_at: int | None = None,
+                 style: Style = STYLES["default"]) -> None:
         self.seed, self.f, self.month, self.era, self.quirks = seed, f, month, era, quirks
+        self.style = style
         self.deleted_at = deleted_at  # from this month on, one conversation is deleted
         self.plan = Plan.for_scale(f)
         off = 6 * 3600 + _seed(seed, "hour") % (4 * 3600)  # export made in the morning, UTC
         self.T = [calendar.timegm(add_months(start, k).timetuple()) + off for k in range(month + 1)]
         self.now = self.T[-1]
-        self.pools = _Pools(seed)
+        self.pools = _Pools(seed, style)
         self._days: dict[int, str] = {}
         self.profile = _Profile(self)
         self.conns, self.conn_t = self._connections()
@@ -687,7 +837,7 @@ class Member:
     # -- event streams ---------------------------------------------------------------------
 
     def stream(self, name: str, base: int, monthly: float, span_days: int,
-               shape: float = 1.8) -> tuple[list[float], list[int]]:
+               shape: float = 1.8, bursty: bool = False) -> tuple[list[float], list[int]]:
         """Chronological event times up to now, and the month index each one was added in.
 
         ``base`` events lie in the ``span_days`` before the first export, denser towards its
@@ -699,6 +849,8 @@ class Member:
         for k in range(1, self.month + 1):
             r = random.Random(_seed(self.seed, name, "month", k))
             n = int(monthly * (0.7 + 0.6 * r.random()) + r.random())
+            if bursty:  # one month in four is busy (3.1x), the others quiet (0.3x)
+                n = round(n * (3.1 if _seed(self.seed, name, "burst", k) % 4 == 0 else 0.3))
             a, b = self.T[k - 1], self.T[k]
             times += sorted(a + (b - a) * r.random() for _ in range(n))
             added += [k] * n
@@ -727,14 +879,14 @@ class Member:
         pools, out = self.pools, []
         email_p = 0.014 if self.era == "2025" else 1.0
         for t, a in zip(times, added, strict=True):
-            p = _person(r, email_p)
+            p = _person(r, email_p, self.style.foreign_names)
             company = pools.companies[r.randrange(900)] if r.random() > 0.07 else ""
             title = pools.titles[r.randrange(400)] if company or r.random() < 0.3 else ""
-            change = a + 1 + r.randrange(40) if r.random() < 0.25 else NEVER
+            change = a + 1 + r.randrange(40) if r.random() < self.style.job_change_p else NEVER
             company2, title2 = pools.companies[r.randrange(900)], pools.titles[r.randrange(400)]
             x = r.random()
             ghost = 0 if x < 0.011 else a + 1 + r.randrange(60) if x < 0.02 else NEVER
-            removed = a + 1 + r.randrange(24) if r.random() < 0.03 else NEVER
+            removed = a + 1 + r.randrange(24) if r.random() < self.style.removed_p else NEVER
             if self.era != "2025":
                 ghost = NEVER
             out.append(Conn(p, t, company, title, company2, title2, change, ghost, removed))
@@ -820,6 +972,8 @@ class Member:
         the top of messages.csv in a later export."""
         x = r.random()
         n_avail = bisect.bisect_right(self.conn_t, s)
+        if self.style.recruiter:  # most threads are the member's InMails to candidates
+            x = 0.77 + 0.17 * x / 0.8 if x < 0.8 else 0.72 * (x - 0.8) / 0.2
         if n_avail and x < 0.72:
             kind, n, revive = CHAT, 1 + min(60, int(r.expovariate(1 / 3.0))), 0.4
         elif n_avail >= 4 and x < 0.77:
@@ -828,6 +982,8 @@ class Member:
             kind, n, revive = INMAIL, 1 + (r.random() < 0.4) + (r.random() < 0.15), 0.15
         else:
             kind, n, revive = SPONSORED, 1, 0.0
+        if self.style.revive != 1.0:
+            revive = min(0.9, revive * self.style.revive)
         bursts = 0 if r.random() >= revive else 1 + int(r.expovariate(1.0))
         times, t = [], s
         for b in range(bursts + 1):
@@ -866,7 +1022,10 @@ class Member:
                 title = r.choice(("Hackathon team", "Class of 2015 🎓", "Project Falcon, phase 2",
                                   'The "coffee" club ☕', "Équipe produit"))
         elif kind == INMAIL:
-            p = pools.recruiters[r.randrange(len(pools.recruiters))]
+            if self.style.recruiter:  # a candidate, usually not a connection
+                p = _person(r, foreign=self.style.foreign_names)
+            else:
+                p = pools.recruiters[r.randrange(len(pools.recruiters))]
             others = [(p.full, p.url, p.first)]
             subject = pools.subjects[r.randrange(len(pools.subjects))]
         else:
@@ -879,9 +1038,17 @@ class Member:
         pools = self.pools
         if kind == SPONSORED:
             return "<p>" + "</p><p>".join([pools.text(r, 2, " ") for _ in range(3)]) + "</p>"
-        if kind == INMAIL and i == 0:
+        if kind == INMAIL and i == 0 and self.style.recruiter:
+            pitch = pools.pitches[int(r.random() * len(pools.pitches))]
+            s = (f"Hi {to_first},<br><br>{pitch}<br><br>{pools.text(r, 1, ' ')}<br><br>"
+                 f"Best regards,<br>{by_first}")
+        elif kind == INMAIL and i == 0:
             s = (f"Hi {to_first},<br><br>{pools.text(r, 3 + int(r.random() * 5), ' ')}<br><br>"
                  f"{pools.text(r, 2, ' ')}<br><br>Best regards,<br>{by_first}")
+        elif self.style.length != "mixed":
+            s = self._sized_content(r)
+            if not s:
+                return s
         else:
             x = r.random()
             if x < 0.26:
@@ -897,9 +1064,40 @@ class Member:
                 s += " <script>alert(1)</script>"
         return s.replace("{first}", to_first) if "{first}" in s else s
 
+    def _sized_content(self, r: random.Random) -> str:
+        """A message of a "short" (chat) or "long" (letter) style; empty for a sticker."""
+        pools, x = self.pools, r.random()
+        if self.style.length == "short":
+            if x < 0.2:
+                return ""
+            if x < 0.65:
+                return pools.short[int(r.random() * len(pools.short))]
+            return pools.text(r, 1 + int(r.random() * 2), " ")
+        if x < 0.08:
+            return ""
+        if x < 0.15:
+            return pools.short[int(r.random() * len(pools.short))]
+        if x < 0.5:
+            return pools.text(r, 3 + int(r.random() * 6), " ")
+        paragraphs = [pools.text(r, 2 + int(r.random() * 6), " ")
+                      for _ in range(2 + int(r.random() * 5))]
+        return "<br><br>".join(paragraphs)
+
+    def _later(self, j: int, start: float, share: float, what: str) -> bool:
+        """Whether the member has ``what`` (deleted, archived) conversation ``j`` by now: about
+        ``share`` of conversations, 1 to 8 months after they started (hashed, no draws)."""
+        h = _seed(self.seed, what, j)
+        if h % 10_000 >= share * 10_000:
+            return False
+        return self.now >= start + (1 + (h >> 16) % 8) * 30 * DAY
+
     def _conversations(self) -> tuple[list[float], int]:
         base, monthly = self.plan.conversations, self.plan.conversations_monthly
-        times, _ = self.stream("conversations", base, monthly, 4000, shape=2.2)
+        if self.style.conversations != 1.0:
+            base = max(3, round(base * self.style.conversations))
+            monthly *= self.style.conversations
+        times, _ = self.stream("conversations", base, monthly, 4000, shape=2.2,
+                               bursty=self.style.bursty)
         return times, _seed(self.seed, "conversation")
 
     def conversation_order(self) -> list[int]:
@@ -913,6 +1111,10 @@ class Member:
             starts, _ = self._conversations()
             deleted = bisect.bisect_left(starts, self.T[self.deleted_at - 1]) - 1
             order = [j for j in order if j != deleted]
+        if self.style.deleted_p:
+            starts, _ = self._conversations()
+            order = [j for j in order
+                     if not self._later(j, starts[j], self.style.deleted_p, "deleted")]
         return order
 
     def _active_conversations(self, now: float) -> list[int]:
@@ -935,6 +1137,9 @@ class Member:
         r.seed(cbase + j)
         kind, times = self._conv_times(r, s)
         cid, title, subject, folder, others = self._conv_meta(r, kind, s)
+        if (self.style.archived_p and folder == "INBOX"
+                and self._later(j, s, self.style.archived_p, "archived")):
+            folder = "ARCHIVE"
         me_first = self.profile.me.first
         msgs = []
         for i, t in enumerate(times):
@@ -944,6 +1149,8 @@ class Member:
                 by = 0 if r.random() < 0.5 else 1
             elif kind == GROUP:
                 by = int(r.random() * (len(others) + 1))
+            elif kind == INMAIL and self.style.recruiter:
+                by = 0 if i == 0 or r.random() < 0.5 else 1
             elif kind == INMAIL:
                 by = 1 if i == 0 or r.random() < 0.4 else 0
             else:
@@ -1038,7 +1245,7 @@ class _Profile:
                 self.positions[0].end = a + (b - a) * 0.3
                 self.positions.insert(0, self._position(rk, pools, a + (b - a) * 0.4, None))
                 self.headline = self._headline(rk)
-            elif rk.random() < 0.12:
+            elif rk.random() < mem.style.headline_p:
                 self.headline = self._headline(rk)
             if rk.random() < 0.3:
                 self.skills.append(rk.choice([s for s in SKILLS if s not in self.skills] or SKILLS))
@@ -1046,8 +1253,28 @@ class _Profile:
                 self.received.append(self._recommendation(rk, a + (b - a) * rk.random(), pools))
             if rk.random() < 0.05:
                 self.given.append(self._recommendation(rk, a + (b - a) * rk.random(), pools))
+            if mem.style.rewrite_p:
+                self._rewrite(random.Random(_seed(mem.seed, "rewrite", k)), mem.style.rewrite_p,
+                              pools)
         self.received.sort(key=lambda x: -x.t)
         self.given.sort(key=lambda x: -x.t)
+
+    def _rewrite(self, r: random.Random, p: float, pools: _Pools) -> None:
+        """With chance ``p``, one paragraph of the summary is rewritten; with chance ``p``, one
+        bullet of a position's description."""
+        if r.random() < p:
+            paragraphs = self.summary.split("\n\n")
+            paragraphs[r.randrange(len(paragraphs))] = pools.prose(r, 2 + r.randrange(3), " ")
+            self.summary = "\n\n".join(paragraphs)
+        if r.random() < p:
+            pos = self.positions[r.randrange(len(self.positions))]
+            bullets = pos.description.split("\n• ") if pos.description else []
+            bullet = pools.prose(r, 1, " ")
+            if bullets and r.random() < 0.7:
+                bullets[r.randrange(len(bullets))] = bullet
+            else:
+                bullets.append(bullet)
+            pos.description = "\n• ".join(bullets)
 
     def _position(self, r: random.Random, pools: _Pools, start: float, end: float | None
                   ) -> Position:
@@ -1513,7 +1740,7 @@ def _plant_hostile_text(mem: Member) -> None:
 
 def _build(path: Path, *, start: date, month_index: int, scale: str | float, seed: int,
            era: str, producer: str, quirks: Iterable[str] = (),
-           deleted_at: int | None = None) -> Path:
+           deleted_at: int | None = None, style: str = "default") -> Path:
     if era not in ERAS:
         raise ValueError(f"unknown era {era!r}: use one of {ERAS}")
     if producer not in PRODUCERS:
@@ -1522,8 +1749,10 @@ def _build(path: Path, *, start: date, month_index: int, scale: str | float, see
     unknown = set(quirks) - set(QUIRKS)
     if unknown:
         raise ValueError(f"unknown quirk {sorted(unknown)[0]!r}: use some of {sorted(QUIRKS)}")
+    if style not in STYLES:
+        raise ValueError(f"unknown style {style!r}: use one of {sorted(STYLES)}")
     mem = Member(seed=seed, f=f, start=start, month=month_index, era=era,
-                 quirks=frozenset(quirks), deleted_at=deleted_at)
+                 quirks=frozenset(quirks), deleted_at=deleted_at, style=STYLES[style])
     if "hostile" in mem.quirks:
         _plant_hostile_text(mem)
     path = Path(path)
@@ -1552,25 +1781,28 @@ def _build(path: Path, *, start: date, month_index: int, scale: str | float, see
 def generate_export(path: str | os.PathLike[str], *, date: date, scale: str | float = "small",
                     seed: int = 1, era: str = "2025", producer: str = "python",
                     month_index: int = 0, quirks: Iterable[str] = (),
-                    deleted_at: int | None = None) -> Path:
+                    deleted_at: int | None = None, style: str = "default") -> Path:
     """Write one export made on ``date``, the ``month_index``-th of a monthly series, with
     the ``quirks`` named (keys of ``QUIRKS``). A different ``seed`` is a different member.
-    With ``deleted_at``, the member deletes a conversation in that month (see ``Member``)."""
+    With ``deleted_at``, the member deletes a conversation in that month (see ``Member``).
+    ``style`` (a key of ``STYLES``) is how the member edits, writes and churns."""
     return _build(Path(path), start=add_months(date, -month_index), month_index=month_index,
                   scale=scale, seed=seed, era=era, producer=producer, quirks=quirks,
-                  deleted_at=deleted_at)
+                  deleted_at=deleted_at, style=style)
 
 
 def generate_series(out_dir: str | os.PathLike[str], *, months: int, scale: str | float,
                     seed: int = 1, start: date = date(2025, 1, 15), era: str = "2025",
-                    producer: str = "python", quirks: Iterable[str] = ()) -> list[Path]:
+                    producer: str = "python", quirks: Iterable[str] = (),
+                    style: str = "default") -> list[Path]:
     """Write ``months`` monthly exports of one member into ``out_dir``; return their paths.
     (The 2012 contacts eras have one file name: give them one month, or one ``out_dir`` each.)"""
     if months < 1:
         raise ValueError("months must be at least 1")
     out = Path(out_dir)
     return [_build(out / export_name(add_months(start, k), era), start=start, month_index=k,
-                   scale=scale, seed=seed, era=era, producer=producer, quirks=quirks)
+                   scale=scale, seed=seed, era=era, producer=producer, quirks=quirks,
+                   style=style)
             for k in range(months)]
 
 
@@ -1590,13 +1822,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--producer", choices=PRODUCERS, default="python")
     ap.add_argument("--quirk", action="append", choices=sorted(QUIRKS), default=[],
                     help="add a quirk real exports have (repeatable)")
+    ap.add_argument("--style", choices=sorted(STYLES), default="default",
+                    help="how the member edits, writes and churns: "
+                    + "; ".join(f"{name}: {s.about}" for name, s in STYLES.items()))
     a = ap.parse_args(argv)
     try:
         scale_factor(a.scale)
     except ValueError as e:
         ap.error(str(e))
     for p in generate_series(a.out, months=a.months, scale=a.scale, seed=a.seed, start=a.start,
-                             era=a.era, producer=a.producer, quirks=a.quirk):
+                             era=a.era, producer=a.producer, quirks=a.quirk, style=a.style):
         print(p, flush=True)
     return 0
 

@@ -405,3 +405,171 @@ def test_2012_contacts_files(tmp_path: Path, era: str) -> None:
         text = path.read_bytes().decode()
         assert text.startswith("BEGIN:VCARD\r\nVERSION:3.0\r\n")
         assert text.count("BEGIN:VCARD") == text.count("END:VCARD") > 100
+
+
+# --------------------------------------------------------------------------- pinned bytes
+
+# SHA-256 of exports made before styles existed: the default style must keep producing these
+# bytes (the bench series and every test fixture made from the generator depend on them).
+PINNED: dict[str, tuple[dict[str, object], str]] = {
+    "2025-m0": (
+        {"date": date(2025, 3, 15), "scale": TINY, "seed": 1, "month_index": 0},
+        "80d7c1ba3c7fc81d1662586fd0482725c1ff368e21f9d3092450d0a750d89be5",
+    ),
+    "2025-m5": (
+        {"date": date(2025, 6, 15), "scale": TINY, "seed": 2, "month_index": 5},
+        "a4e640df0d180236197684c7327a6a7a18d85e9be22d4070fea45d5578a38f06",
+    ),
+    "2025-stored-every-quirk": (
+        {
+            "date": date(2025, 4, 15),
+            "scale": TINY,
+            "seed": 3,
+            "month_index": 3,
+            "producer": "stored",
+            "quirks": sorted(exportgen.QUIRKS),
+        },
+        "9b8f690b5532fb05d85d48e77d67ad640a59c75c710667e5934db861b230d986",
+    ),
+    "2025-deleted-conversation": (
+        {"date": date(2025, 4, 15), "scale": TINY, "seed": 4, "month_index": 3, "deleted_at": 2},
+        "7c54b26b589c535ed41f4608512a38fe4bfa29b61ae1dc714e037412dc936ffb",
+    ),
+    "2018-m2": (
+        {"date": date(2025, 3, 15), "scale": TINY, "seed": 5, "month_index": 2, "era": "2018"},
+        "14e5d06fa93a7a699c8c237cf09c75eba089b1e2b81ace35c7256cad4affb20b",
+    ),
+    "2012-outlook": (
+        {
+            "date": date(2025, 3, 15),
+            "scale": TINY,
+            "seed": 6,
+            "month_index": 1,
+            "era": "2012-outlook",
+        },
+        "094e137959c411ea7cbc028282b442a7c19f77cf6a941747cc4cb42a1147e88b",
+    ),
+    "2012-vcard": (
+        {
+            "date": date(2025, 3, 15),
+            "scale": TINY,
+            "seed": 7,
+            "month_index": 1,
+            "era": "2012-vcard",
+        },
+        "42ce9f1436ac514556d6e5a8531e9a52fd506f8ad1e318cbfd2dc5a7f14c5d31",
+    ),
+    "2025-small-m11": (
+        {"date": date(2025, 12, 15), "scale": "small", "seed": 1, "month_index": 11},
+        "2eda369b1e0f1efe7d890bed387ae41efa4450fdcd991bbeaa844d6ae6c63f0f",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PINNED))
+def test_default_style_keeps_the_pinned_bytes(tmp_path: Path, case: str) -> None:
+    kwargs, digest = PINNED[case]
+    path = generate_export(tmp_path / case, **kwargs)  # type: ignore[arg-type]
+    assert sha256(path) == digest
+
+
+# --------------------------------------------------------------------------- styles
+
+
+def style_export(tmp_path: Path, style: str, month: int, seed: int = 11) -> dict[str, str]:
+    """The text members of one TINY export of ``style``, the ``month``-th of its series."""
+    day = exportgen.add_months(date(2025, 1, 15), month)
+    path = generate_export(
+        tmp_path / style / f"{month}.zip",
+        date=day,
+        scale=TINY,
+        seed=seed,
+        month_index=month,
+        style=style,
+    )
+    with zipfile.ZipFile(path) as zf:
+        return {name: text_of(zf, name) for name in zf.namelist()}
+
+
+def message_table(export: dict[str, str]) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(export["messages.csv"])))[1:]
+
+
+def connection_urls(export: dict[str, str]) -> set[str]:
+    text = export["Connections.csv"]
+    rows = list(csv.reader(io.StringIO(text[text.find("First Name,") :])))[1:]
+    return {r[2] for r in rows if r[2]}
+
+
+@pytest.mark.parametrize("style", [s for s in exportgen.STYLES if s != "default"])
+def test_each_style_is_deterministic_and_differs(tmp_path: Path, style: str) -> None:
+    once = style_export(tmp_path / "a", style, 2)
+    assert style_export(tmp_path / "b", style, 2) == once
+    default = style_export(tmp_path, "default", 2)
+    assert once.keys() == default.keys()  # same members, same headers
+    assert once["messages.csv"] != default["messages.csv"]
+    for name, text in once.items():
+        assert text.split("\n", 1)[0] == default[name].split("\n", 1)[0], name
+
+
+def test_editor_removes_archives_deletes_and_rewrites(tmp_path: Path) -> None:
+    def churn(style: str) -> tuple[int, int, int, int]:
+        first, last = style_export(tmp_path, style, 0), style_export(tmp_path, style, 8)
+        removed = len(connection_urls(first) - connection_urls(last))
+        ids_first = {r[0] for r in message_table(first)}
+        deleted = len(ids_first - {r[0] for r in message_table(last)})
+        archived = sum(r[9] == "ARCHIVE" for r in message_table(last))
+        summaries = len({style_export(tmp_path, style, k)["Profile Summary.csv"] for k in range(9)})
+        return removed, deleted, archived, summaries
+
+    default, editor = churn("default"), churn("editor")
+    assert editor[0] > 2 * default[0]  # connections removed as well as added
+    assert editor[1] > default[1]  # conversations deleted
+    assert editor[2] > 1.5 * default[2]  # threads archived
+    assert default[3] == 1 and editor[3] >= 3  # the summary rewritten in place
+
+
+def test_polyglot_writes_in_other_scripts(tmp_path: Path) -> None:
+    polyglot = style_export(tmp_path, "polyglot", 1)["messages.csv"]
+    default = style_export(tmp_path, "default", 1)["messages.csv"]
+    for lo, hi in ((0x4E00, 0x9FFF), (0x0400, 0x04FF), (0x0600, 0x06FF), (0xAC00, 0xD7AF)):
+        pattern = re.compile(f"[{chr(lo)}-{chr(hi)}]")
+        share = len(pattern.findall(polyglot)) / len(polyglot)
+        assert share > 10 * len(pattern.findall(default)) / len(default) + 0.001
+
+
+def test_chatty_and_longform_change_message_lengths(tmp_path: Path) -> None:
+    def median_length(style: str) -> float:
+        contents = [len(r[8]) for r in message_table(style_export(tmp_path, style, 1)) if r[8]]
+        return sorted(contents)[len(contents) // 2]
+
+    chatty, default, longform = (median_length(s) for s in ("chatty", "default", "longform"))
+    assert chatty < default / 2 and longform > 2 * default
+
+
+def test_recruiter_sends_templated_inmails_in_bursts(tmp_path: Path) -> None:
+    export = style_export(tmp_path, "recruiter", 11)
+    me = export["Profile.csv"].split("\n")[1].split(",")[:2]
+    firsts: dict[str, list[str]] = {}
+    for row in message_table(export):  # newest first: the last row seen is the opening one
+        firsts[row[0]] = row
+    opened_by_me = [r for r in firsts.values() if r[2] == " ".join(me) and r[7]]
+    assert len(opened_by_me) > len(firsts) / 2
+    openings = Counter(r[8].split("<br><br>")[1] for r in opened_by_me)
+    assert openings.most_common(1)[0][1] >= 5  # the same pitch to many candidates
+    per_month = Counter(r[6][:7] for r in message_table(export) if r[6] >= "2025-02")
+    assert max(per_month.values()) > 4 * min(per_month.values())  # busy and quiet months
+
+
+def test_unknown_style_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown style"):
+        generate_export(tmp_path / "x.zip", date=date(2025, 1, 15), scale=TINY, style="nope")
+    with pytest.raises(SystemExit):
+        exportgen.main(["--out", str(tmp_path), "--style", "nope"])
+    out = generate_series(tmp_path / "s", months=1, scale=TINY, seed=3, style="chatty")
+    assert (
+        out[0].read_bytes()
+        == generate_export(
+            tmp_path / "e.zip", date=date(2025, 1, 15), scale=TINY, seed=3, style="chatty"
+        ).read_bytes()
+    )

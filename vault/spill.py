@@ -18,9 +18,9 @@ from lkvault.vault.errors import StorageError
 
 MEMORY_LIMIT = 16 << 20
 BLOCK = 16  # AES block: the counter advances once per 16 bytes
-WINDOW = 16 << 20  # ranges put in order at a time, from the disk
+WINDOW = 4 << 20  # ranges put in order at a time, from the disk (held while they are)
 GAP = 32 << 10  # read through a gap this small rather than start another read
-SPAN = 4 << 20  # the most one read takes in
+SPAN = 1 << 20  # the most one read takes in (two buffers of it are held)
 
 
 class Spill:

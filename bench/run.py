@@ -254,6 +254,7 @@ def _m(m: Any) -> dict[str, Any]:
 def run_tool(tool: Any, files: list[Path], *, profile_dir: Path | None) -> dict[str, Any]:
     """One tool over the whole series: init, a backup per month, two restores, a verify."""
     from bench.measure import CommandFailed, same_bytes, tree_bytes, tree_files
+    from bench.tools import Lkvault
 
     result: dict[str, Any] = {"label": tool.label, "flags": tool.flags, "months": []}
     tool.prepare()
@@ -313,12 +314,53 @@ def run_tool(tool: Any, files: list[Path], *, profile_dir: Path | None) -> dict[
         m = tool.verify()
         result["verify"] = _m(m)
         log(f"    {tool.label:<18} verify: {m.wall_s:.2f} s, {m.rss_mb:.0f} MB RSS")
+        if isinstance(tool, Lkvault):
+            result["parallel"] = parallel_figures(tool, backups[-1], files)
     except CommandFailed as exc:
         result["error"] = str(exc)
         log(f"    {tool.label}: FAILED: {exc}")
     finally:
         tool.cleanup()
     return result
+
+
+PARALLEL_WORKERS = (1, 2)
+
+
+def parallel_figures(tool: Any, newest: Any, files: list[Path]) -> dict[str, Any]:
+    """Issue 17's figures for the newest export, one after the other beside a time floor of
+    their own: its restore with LKVAULT_WORKERS=1 and =2 (same vault, same file), the proof
+    step of its snapshot at 1 and 2 workers (bench/proofstep.py, in its own process, the
+    members unchanged since the export before it skipped as a monthly snapshot skips them),
+    and lkvault's deflate against stock zlib on one core at level 6 on its CSV members
+    (bench/deflate_speed.py)."""
+    from bench.measure import run_measured, same_bytes
+
+    path = files[-1]
+    record: dict[str, Any] = {"time_floor": time_floor(path)}
+    for workers in PARALLEL_WORKERS:
+        target = tool.work / f"restored-workers-{workers}"
+        m, out = tool.restore(newest, path, target, workers=workers)
+        rec = _m(m)
+        rec["identical"] = same_bytes(out, path)
+        record[f"restore_workers_{workers}"] = rec
+        shutil.rmtree(target, ignore_errors=True)
+        log(f"    lkvault restore newest, {workers} worker(s): {m.wall_s:.2f} s")
+    earlier = ["--previous", str(files[-2])] if len(files) > 1 else []
+    for workers in PARALLEL_WORKERS:
+        argv = [sys.executable, str(ROOT / "bench" / "proofstep.py"), str(path)]
+        m = run_measured([*argv, "--workers", str(workers), *earlier])
+        rec = _m(m)
+        rec["proof"] = json.loads(m.stdout.strip().splitlines()[-1])
+        record[f"proof_workers_{workers}"] = rec
+        log(f"    lkvault proof step, {workers} worker(s): {rec['proof']['wall_s']:.2f} s")
+    m = run_measured(
+        [sys.executable, "-m", "bench.deflate_speed", "--export", str(path), "--repeat", "3"]
+        + ["--json"],
+        cwd=ROOT,
+    )
+    record["deflate_speed"] = json.loads(m.stdout.strip().splitlines()[-1])
+    return record
 
 
 def profile_lkvault(
@@ -591,6 +633,7 @@ def targets(run: dict[str, Any]) -> list[list[str]]:
             ]
         )
     rows.extend(_floor_targets(lk))
+    rows.extend(_parallel_targets(lk))
     borg = tools.get("borg")
     if borg and "error" not in borg:
         pairs = list(zip(_walls(lk), _walls(borg), strict=False))
@@ -700,16 +743,89 @@ def _floor_targets(lk: dict[str, Any]) -> list[list[str]]:
                 verdict(r, 1.2),
             ]
         )
-        if which == "restore_newest":
+        if which == "restore_newest" and "parallel" not in lk:
+            # results from before the 1-and-2-worker figures: restore with the default
+            # workers (the machine's cores), the only figure there is
             rows.append(
                 [
-                    f"{label} ≤ 0.6 × time floor (parallel deflate)",
-                    f"{r:.2f}×",
+                    f"{label} ≤ 0.6 × time floor, 2 workers",
+                    f"{r:.2f}× (the machine's cores; 1 worker not measured)",
                     "≤ 0.60×",
                     verdict(r, 0.6),
                 ]
             )
     return rows
+
+
+def _parallel_targets(lk: dict[str, Any]) -> list[list[str]]:
+    """Issue 17's rows: restore and proof step at 1 and 2 workers, the deflate's speed."""
+    par = lk.get("parallel")
+    if par is None:
+        missing = ["proof step of the newest month", "lkvault deflate"]
+        if not lk["months"] or "time_floor" not in lk["months"][0]:
+            missing.insert(0, "restore newest")  # else _floor_targets has its 2-worker row
+        limits = {
+            "restore newest": ("≤ 0.6 × time floor, 2 workers", "≤ 0.60×"),
+            "proof step of the newest month": ("≤ 0.6 × time floor, 2 workers", "≤ 0.60×"),
+            "lkvault deflate": ("≥ 0.9 × stock zlib, 1 core, level 6, CSV", "≥ 0.90×"),
+        }
+        return [[f"{m} {limits[m][0]}", "not measured", limits[m][1], "—"] for m in missing]
+    floor = par["time_floor"]["wall_s"]
+    rows: list[list[str]] = []
+    for label, step in (
+        ("restore newest", "restore"),
+        ("proof step of the newest month", "proof"),
+    ):
+        one, two = _step_seconds(par, step, 1), _step_seconds(par, step, 2)
+        if one is None or two is None:
+            rows.append([f"{label} ≤ 0.6 × time floor, 2 workers", "not measured", "≤ 0.60×", "—"])
+            continue
+        r = two[0] / floor
+        rows.append(
+            [
+                f"{label} ≤ 0.6 × time floor, 2 workers",
+                f"2 workers {secs(two[0])} ({r:.2f}×, CPU {secs(two[1])}); 1 worker "
+                f"{secs(one[0])} ({one[0] / floor:.2f}×, CPU {secs(one[1])}); floor "
+                f"{secs(floor)}; 1 → 2 workers {one[0] / two[0]:.2f}× faster",
+                "≤ 0.60×",
+                ("PASS" if r <= 0.6 else "MISS") + f" ({(r / 0.6 - 1) * 100:+.0f} %)",
+            ]
+        )
+    speed = par.get("deflate_speed")
+    if speed is None:
+        rows.append(
+            [
+                "lkvault deflate ≥ 0.9 × stock zlib, 1 core, level 6, CSV",
+                "not measured",
+                "≥ 0.90×",
+                "—",
+            ]
+        )
+    else:
+        r = speed["zlib_cpu_s"] / speed["lkvault_cpu_s"]
+        rows.append(
+            [
+                f"lkvault deflate ≥ 0.9 × stock zlib, 1 core, level {speed['level']}, CSV",
+                f"{r:.2f}× ({speed['csv_members']} CSV members, {mb(speed['content_bytes'])}: "
+                f"CPU {speed['lkvault_cpu_s']:.2f} s vs {speed['zlib_cpu_s']:.2f} s with "
+                f"{speed['zlib']}; output {'identical' if speed['identical'] else 'DIFFERENT'})",
+                "≥ 0.90×",
+                ("PASS" if r >= 0.9 and speed["identical"] else "MISS")
+                + f" ({(r / 0.9 - 1) * 100:+.0f} %)",
+            ]
+        )
+    return rows
+
+
+def _step_seconds(par: dict[str, Any], step: str, workers: int) -> tuple[float, float] | None:
+    """(wall, CPU) seconds of a restore (the whole command) or a proof step (the proof
+    itself, as bench/proofstep.py times it: start-up and reading the zips left out)."""
+    rec = par.get(f"{step}_workers_{workers}")
+    if rec is None:
+        return None
+    if step == "proof":
+        return rec["proof"]["wall_s"], rec["proof"]["cpu_s"]
+    return rec["wall_s"], rec["user_s"] + rec["sys_s"]
 
 
 # --------------------------------------------------------------------------- rendering
@@ -817,6 +933,54 @@ def _producer_rows(runs: list[dict[str, Any]]) -> list[list[str]]:
                 ]
             )
     return rows
+
+
+def _parallel_md(par: dict[str, Any]) -> str:
+    """The newest export re-deflated at 1 and 2 workers, against its own time floor."""
+    floor = par["time_floor"]
+    rows = [
+        [
+            "time floor (stock zlib, sequential, own process)",
+            secs(floor["wall_s"]),
+            secs(floor["user_s"] + floor["sys_s"]),
+            "1.00×",
+            "",
+        ]
+    ]
+    for label, step in (("restore newest", "restore"), ("proof step", "proof")):
+        for workers in PARALLEL_WORKERS:
+            seconds = _step_seconds(par, step, workers)
+            if seconds is None:
+                rows.append([f"{label}, {workers} worker(s)", "not measured", "", "", ""])
+                continue
+            rec = par[f"{step}_workers_{workers}"]
+            note = ""
+            if step == "restore" and not rec.get("identical", True):
+                note = "**differs!**"
+            elif step == "proof":
+                proof = rec["proof"]
+                note = (
+                    f"{proof['proven_members']} of {proof['members']} members, "
+                    f"{proof['segments']} segments; process {secs(rec['wall_s'])}"
+                    + (f"; unproven: {len(proof['unproven'])}" if proof["unproven"] else "")
+                )
+            else:
+                note = f"{rss(rec['max_rss_kib'])} RSS"
+            rows.append(
+                [
+                    f"{label}, {workers} worker{'s' if workers > 1 else ''}",
+                    secs(seconds[0]),
+                    secs(seconds[1]),
+                    ratio(seconds[0] / floor["wall_s"]),
+                    note,
+                ]
+            )
+    return (
+        "Parallel re-deflation (issue 17), the newest export, measured one after the other "
+        "beside a time floor of its own (restore: the whole command; proof step: "
+        "`bench/proofstep.py`, the proof alone, members unchanged since the month before "
+        "skipped):\n\n" + table(["step", "wall", "CPU", "× floor (wall)", ""], rows)
+    )
 
 
 def _profile_md(run: dict[str, Any]) -> str:
@@ -984,6 +1148,8 @@ def render(results: dict[str, Any], doc: Path, charts_dir: Path) -> str:
             "",
         ]
         lk = run["tools"].get("lkvault", {})
+        if "parallel" in lk:
+            parts += [_parallel_md(lk["parallel"]), ""]
         if "open" in lk:
             parts += [
                 f"Fixed cost of every lkvault command (`lkvault list` on this vault: "

@@ -177,13 +177,18 @@ class Lkvault(Tool):
         m.extra["warnings"] = info.get("warnings", [])
         return Backup(m, info["id"])
 
-    def restore(self, backup: Backup, source: Path, target: Path) -> tuple[Measurement, Path]:
+    def restore(
+        self, backup: Backup, source: Path, target: Path, workers: int | None = None
+    ) -> tuple[Measurement, Path]:
+        """Given ``workers``, with LKVAULT_WORKERS set to it (else lkvault's default: the
+        machine's cores)."""
         target.mkdir(parents=True, exist_ok=True)
         out = target / source.name
-        m = self.run(
-            [*self.command, "restore", backup.snapshot, "-o", str(out), "--force", "--json"]
-        )
-        return m, out
+        env = self.env()
+        if workers is not None:
+            env["LKVAULT_WORKERS"] = str(workers)
+        argv = [*self.command, "restore", backup.snapshot, "-o", str(out), "--force", "--json"]
+        return run_measured(argv, env=env), out
 
     def verify(self) -> Measurement:
         return self.run([*self.command, "verify", "--read-data", "--json"])

@@ -95,15 +95,13 @@ INCOMPRESSIBLE = 0.9
 # scratch space (the 2.6 GB of month 17 of 300 MB exports), not a routine.
 REBASE_FACTOR = 8.0
 # Compact also rebases once a frame holding the newest snapshot's blobs is REBASE_DEPTH deep.
-# A writer compresses nothing against blobs in frames MAX_DICT_DEPTH deep: without a rebase,
-# from then on every month's changed chunks lose their previous version as a dictionary and
-# cost 4-6 times as much (150-200 KB instead of 35 KB a month on the small series, from month
-# 50). A month deepens chains by one, so compacting at least once a year rebases before the
-# writer meets the bound. Half the bound measured better than MAX_DICT_DEPTH - 12 on ten
-# years of the small series (2.35 against 2.42 times the floor, newest scratch at most 38
-# against 45 MB; docs/benchmarks.md): a chunk that comes back from an old deep frame after a
-# rebase drags the next month's frames deep again.
-REBASE_DEPTH = MAX_DICT_DEPTH // 2
+# A writer compresses nothing against blobs in frames MAX_DICT_DEPTH deep, so without a rebase
+# every later month's changed chunks lose their previous version as a dictionary and cost
+# several times as much. A month deepens chains by one: a bound a year short of the writer's
+# rebases in time when compact runs at least yearly, and rebases as rarely as that allows,
+# since each rebase stores the newest snapshot's changed content whole (measured against half
+# the bound in docs/benchmarks.md, "The year-five jump found").
+REBASE_DEPTH = MAX_DICT_DEPTH - 12
 
 
 def squeeze_level(raw_size: int, dictionary_size: int, memory: int) -> int:

@@ -6,7 +6,7 @@ previous version: MAX_DICT_DEPTH, 48, in lkvault today) and, every
 ``--every`` months, measures the vault's stored bytes and, for the newest and the oldest
 snapshot, the restore time (frame cache emptied first, keys already unlocked) and the scratch
 space the restore stages: the raw bytes of every frame in the dictionary chains it decodes
-(BlobReader.staged). With ``--compact-every N``, ``lkvault compact`` runs after every N-th
+(staging.FrameStage.staged). With ``--compact-every N``, ``lkvault compact`` runs after every N-th
 month (as a monthly 'forget --prune' from cron would, yearly here), and each measurement also
 gives the information floor of the newest export (bench.measure: zstd -19 of its members) and
 the stored bytes over it. Prints one JSON line a measurement, then a Markdown table a depth.

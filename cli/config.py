@@ -74,7 +74,14 @@ def usable_cores() -> int:
 
 
 def environment() -> Environment:
+    """The world a command opens or creates a vault in; asked for by every command that
+    reads or writes vault data, and by no other, so the process gets ready for that work
+    here (heap.py), not for --help or --version."""
     from lkvault.vault import Environment
+
+    from .heap import return_freed_memory
+
+    return_freed_memory()
 
     wait = os.environ.get("LKVAULT_LOCK_WAIT")
     return Environment(

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import base64
-import ctypes
 import os
 import signal
 import sys
-import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -492,42 +489,6 @@ def _fail(error: BaseException, message: str, json_mode: bool) -> NoReturn:
     sys.exit(code)
 
 
-def _return_freed_memory() -> None:
-    """Make glibc hand large freed buffers back to the OS.
-
-    By default glibc raises its mmap threshold after big buffers are freed and keeps later
-    ones in per-thread arenas, so a snapshot's peak memory grew with the size of the input
-    (measured: 363 MB instead of 186 MB for a 600 MB export). A fixed threshold stops that.
-    """
-    global _trimming
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-3, 256 * 1024)  # M_MMAP_THRESHOLD
-        libc.mallopt(-8, 2)  # M_ARENA_MAX
-        trim = libc.malloc_trim
-    except (OSError, AttributeError):
-        return
-    if _trimming:
-        return
-    _trimming = True
-
-    # Smaller blocks freed in the middle of the heap and of the workers' arenas stay the
-    # process's until trimmed: trimming once a second took 8-10 MB off every phase of a
-    # 300 MB export's snapshot (storing, proving, counting) for no measurable CPU.
-    def trim_now_and_then() -> None:
-        while True:
-            time.sleep(TRIM_EVERY)
-            trim(0)
-
-    threading.Thread(target=trim_now_and_then, name="malloc-trim", daemon=True).start()
-
-
-TRIM_EVERY = 1.0  # seconds
-_trimming = False  # the trimming thread runs (one a process, however often main() runs)
-
-
 class _Stopped(Exception):  # noqa: N818 - carries an interrupt, is not an error
     """A KeyboardInterrupt carried past typer, which turns one into a silent exit 130."""
 
@@ -565,7 +526,6 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``lkvault`` command."""
     entry.install()  # again when the console script did: also for runs that bypass it
     entry.loading = False  # loaded: from here a signal unwinds, and commands clean up
-    _return_freed_memory()
     args = sys.argv[1:] if argv is None else argv
     json_mode = "--json" in args
     if not args:  # bare 'lkvault': the overview, as 'lkvault --help' prints it

@@ -16,7 +16,14 @@ import zstandard
 from conftest import PASSPHRASE
 from lkvault.vault import IntegrityError, Vault
 from lkvault.vault.format.crypto import BlobType
-from lkvault.vault.repository import blobreader, blobwriter, framecache
+from lkvault.vault.repository import (
+    blobreader,
+    blobwriter,
+    decodesets,
+    framecache,
+    frameopener,
+    staging,
+)
 from lkvault.vault.repository.index import FrameRef, Index, pack_name
 from lkvault.vault.repository.pack import (
     MAX_DICT_DEPTH,
@@ -131,13 +138,13 @@ def test_a_deep_chain_is_decoded_once_per_frame_however_small_the_cache(
     deepest = max(dictionary_frames(vault), key=lambda f: f.depth)
     assert deepest.depth >= 8
     decoded: list[bytes] = []
-    real_open = blobreader.open_frame
+    real_open = frameopener.open_frame
 
     def counting_open(keys, entry, sealed, dictionary=None):  # type: ignore[no-untyped-def]
         decoded.append(entry.id)
         return real_open(keys, entry, sealed, dictionary)
 
-    monkeypatch.setattr(blobreader, "open_frame", counting_open)
+    monkeypatch.setattr(frameopener, "open_frame", counting_open)
     repo.use_index(repo.index)  # an empty cache
     monkeypatch.setattr(framecache, "FRAME_CACHE_BYTES", 1)  # then one frame at a time
     pack_id = next(p for p, frames in repo.index.packs.items() if deepest in frames)
@@ -174,7 +181,7 @@ def test_reading_a_frame_decodes_a_bounded_number_of_frames(
     store_monthly_edits(unbounded, tmp_path, months=6)
     assert max(frames_decoded_to_read(unbounded)) > 3
 
-    monkeypatch.setattr(blobreader, "MAX_DECODE_FRAMES", 3)
+    monkeypatch.setattr(decodesets, "MAX_DECODE_FRAMES", 3)
     vault = Vault.init(str(tmp_path / "bounded"), PASSPHRASE, env)
     paths = store_monthly_edits(vault, tmp_path, months=6)
     assert max(frames_decoded_to_read(vault)) == 3
@@ -215,13 +222,13 @@ def test_restore_and_verify_decode_each_frame_of_the_chains_once(
     assert max(frames_decoded_to_read(vault)) >= 6
     monkeypatch.setattr(framecache, "FRAME_CACHE_BYTES", 1)  # no help from the cache
     decoded: list[bytes] = []
-    original = blobreader.open_frame
+    original = frameopener.open_frame
 
     def counting(keys, entry, sealed, dictionary=None):  # noqa: ANN001, ANN202
         decoded.append(entry.id)
         return original(keys, entry, sealed, dictionary)
 
-    monkeypatch.setattr(blobreader, "open_frame", counting)
+    monkeypatch.setattr(frameopener, "open_frame", counting)
 
     def most_decodes_of_a_frame(run: Callable[[Vault], object]) -> int:
         decoded.clear()
@@ -365,13 +372,13 @@ def test_the_chains_a_restore_stages_are_decoded_on_the_workers(
     paths = store_monthly_edits(vault, tmp_path, months=3)
     monkeypatch.setattr(framecache, "FRAME_CACHE_BYTES", 1)  # so that the chains are staged
     decoding: set[int] = set()
-    original = blobreader.BlobReader._decode_for_stage
+    original = staging.FrameStage._decode
 
-    def counting(self: blobreader.BlobReader, ref: object) -> bytes | None:
+    def counting(self: staging.FrameStage, ref: object) -> bytes | None:
         decoding.add(threading.get_ident())
         return original(self, ref)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(blobreader.BlobReader, "_decode_for_stage", counting)
+    monkeypatch.setattr(staging.FrameStage, "_decode", counting)
     opened = Vault.open(vault.location, PASSPHRASE, dataclasses.replace(env, workers=2))
     assert (
         restored_bytes(opened, vault.snapshots()[-1].short_id, tmp_path) == paths[-1].read_bytes()

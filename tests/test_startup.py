@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from helpers_cli import REPO_ROOT, Lk, assert_one_line_error
 
 HEAVY_FOR_HELP = [
@@ -21,6 +22,7 @@ HEAVY_FOR_HELP = [
     "lkvault.vault.export.load",
     "rich.progress",
     "importlib.metadata",  # the version, read only for --version
+    "ctypes",  # glibc's heap trimming, only for commands working on a vault (cli/heap.py)
 ]
 NEVER_FOR_LIST = [
     "boto3",
@@ -43,17 +45,23 @@ NEVER_FOR_LIST = [
     "rich.progress",
 ]
 PROBE = """
-import json, sys
+import json, sys, threading
 from lkvault.cli.main import main
 try:
     main(sys.argv[1:])
 except SystemExit:
     pass
 sys.stderr.write("\\nMODULES " + json.dumps(sorted(sys.modules)) + "\\n")
+sys.stderr.write("THREADS " + json.dumps(sorted(t.name for t in threading.enumerate())) + "\\n")
 """
 
 
 def modules_loaded(lk: Lk, *args: str) -> set[str]:
+    return probe(lk, *args)[0]
+
+
+def probe(lk: Lk, *args: str) -> tuple[set[str], list[str]]:
+    """The modules a command loaded and the threads left running when it ended."""
     done = subprocess.run(
         [sys.executable, "-c", PROBE, *args],
         cwd=REPO_ROOT,
@@ -63,8 +71,10 @@ def modules_loaded(lk: Lk, *args: str) -> set[str]:
         timeout=120,
         stdin=subprocess.DEVNULL,
     )
-    line = next(x for x in done.stderr.splitlines() if x.startswith("MODULES "))
-    return set(json.loads(line.removeprefix("MODULES ")))
+    lines = done.stderr.splitlines()
+    modules = next(x for x in lines if x.startswith("MODULES ")).removeprefix("MODULES ")
+    threads = next(x for x in lines if x.startswith("THREADS ")).removeprefix("THREADS ")
+    return set(json.loads(modules)), json.loads(threads)
 
 
 def loaded(modules: set[str], names: list[str]) -> list[str]:
@@ -76,6 +86,23 @@ def test_help_loads_no_heavy_module(tmp_path: Path) -> None:
     modules = modules_loaded(lk, "--help")
     assert "typer" in modules
     assert loaded(modules, HEAVY_FOR_HELP) == []
+
+
+def test_help_and_version_start_no_thread_and_touch_no_heap(tmp_path: Path) -> None:
+    lk = Lk(tmp_path / "vault", tmp_path / "state")
+    for args in (["--help"], ["--version"], ["snapshot", "--help"]):
+        modules, threads = probe(lk, *args)
+        assert loaded(modules, ["ctypes", "lkvault.cli.heap"]) == [], args
+        assert threads == ["MainThread"], args
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's heap only")
+def test_a_command_opening_a_vault_trims_the_heap(tmp_path: Path) -> None:
+    lk = Lk(tmp_path / "vault", tmp_path / "state")
+    lk.init()
+    modules, threads = probe(lk, "list")
+    assert "lkvault.cli.heap" in modules
+    assert "malloc-trim" in threads
 
 
 def test_list_loads_what_opening_a_vault_needs_only(tmp_path: Path) -> None:

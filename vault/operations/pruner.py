@@ -16,7 +16,7 @@ every pack that stays; deletion of the old index files; deletion of the packs th
 (vault.repository.compaction). Killed at any moment, the vault is consistent, every kept
 snapshot restores, and the next prune finishes the job. Memory: the index, the set of needed
 blob ids, and the writer's bounded buffer of frames; the repacked frames' dictionary chains
-are decoded once each into scratch space (BlobReader.staged).
+are decoded once each into scratch space (staging.FrameStage.staged).
 """
 
 from __future__ import annotations

@@ -121,7 +121,7 @@ def _frame_runs(repo: Repository, refs: Iterable[ChunkRef]) -> Iterator[list[Chu
     size = 0
     frame: tuple[bytes, int] | None = None
     for ref in refs:
-        location = repo.reader.indexes.index.get(ref.id)
+        location = repo.index.get(ref.id)
         where = frame_key(location.frame) if location is not None else None
         if run and (where != frame or where is None or size + ref.length > FETCH_RUN):
             yield run

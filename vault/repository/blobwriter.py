@@ -16,7 +16,7 @@ from lkvault.vault.errors import IntegrityError
 from lkvault.vault.format import zstdframe
 from lkvault.vault.format.crypto import BlobType
 from lkvault.vault.progress import NoPhase, Phase, Progress
-from lkvault.vault.repository import blobreader
+from lkvault.vault.repository import decodesets
 from lkvault.vault.repository.index import encode_index, pack_name
 from lkvault.vault.repository.pack import (
     MAX_DICT_BLOBS,
@@ -149,7 +149,7 @@ class BlobWriter:
         """
         chosen: list[BlobRef] = []
         seen: set[bytes] = set()
-        decoded = 0  # the frames reading the new frame decodes, as decode_set's bit mask
+        decoded = 0  # the frames reading the new frame decodes, as DecodeSets' bit mask
         total = 0
         deepest = 0
         index = self.repo.index
@@ -162,12 +162,12 @@ class BlobWriter:
                 continue
             if total + location.length > DICTIONARY_TARGET or len(chosen) >= MAX_DICT_BLOBS:
                 break
-            frames = self.repo.reader.decode_set(location.frame)
+            frames = self.repo.decode_sets.of(location.frame)
             if frames is None:
                 continue
             if frames & ~decoded:
                 merged = decoded | frames
-                if merged.bit_count() >= blobreader.MAX_DECODE_FRAMES:  # the new frame is one more
+                if merged.bit_count() >= decodesets.MAX_DECODE_FRAMES:  # the new frame is one more
                     continue
                 decoded = merged
             chosen.append(BlobRef(location.type, blob_id))

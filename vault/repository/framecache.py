@@ -9,9 +9,7 @@ from lkvault.vault.repository.index import FrameRef
 
 # Decoded frames kept for reads that come back to them (a restore reads the frames of older
 # and newer months in turns). Operations whose frames outgrow it stage them instead
-# (BlobReader.staged), which decodes each frame once however small the cache; 64 MiB was
-# the largest share of a snapshot's peak memory once a vault had a few months (the 36th
-# month of 10 MB exports: 181 MB with 64 MiB, 131 MB with 16 MiB, the same CPU time).
+# (staging.py); docs/benchmarks.md tells why 16 MiB and not more.
 FRAME_CACHE_BYTES = 16 * 1024 * 1024
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from lkvault.vault.backend import Backend
 from lkvault.vault.format.crypto import KdfParams, Keys, Rng
 from lkvault.vault.repository.blobreader import BlobReader
+from lkvault.vault.repository.decodesets import DecodeSets
 from lkvault.vault.repository.documents import DocumentStore
 from lkvault.vault.repository.index import Index
 from lkvault.vault.repository.indexstore import IndexStore
@@ -28,8 +29,9 @@ class Repository:
     """An unlocked vault. Create with ``Repository.create`` or ``Repository.open``.
 
     It holds the keys and config and composes the parts that do the work: ``indexes`` (the
-    index read from storage), ``reader`` (blobs out of frames and their dictionary chains)
-    and ``documents`` (sealed snapshots and forget records).
+    index read from storage), ``reader`` (blobs out of frames and their dictionary chains),
+    ``decode_sets`` (how many frames reading each frame decodes, for writers) and
+    ``documents`` (sealed snapshots and forget records).
     """
 
     def __init__(
@@ -52,6 +54,7 @@ class Repository:
         self.slot_id = slot_id  # the key slot that opened the vault, if a passphrase did
         self.indexes = IndexStore(backend, keys)
         self.reader = BlobReader(backend, keys, self.indexes)
+        self.decode_sets = DecodeSets(self.reader.locate)
         self.documents = DocumentStore(backend, keys, rng)
 
     @property
@@ -126,9 +129,10 @@ class Repository:
         """Read blobs through ``index`` from now on (repair: only the copies it proved whole)."""
         self.indexes.use(index)
         self.reader.forget_frames()
+        self.decode_sets.forget()
 
     def reload_index(self) -> Index:
         """Forget the index read so far and read every index file again."""
         index = self.indexes.reload()
-        self.reader.forget_decode_sets()
+        self.decode_sets.forget()
         return index

@@ -39,6 +39,7 @@ class RemoteOptions:
     uploads: int = 4
     cache_root: Path | None = None  # the folder for metadata caches; None: no cache
     notice: Callable[[str], None] | None = None  # told of each retry
+    jitter: Callable[[], float] | None = None  # spreads retries; None: a private generator
 
 
 def is_remote(location: str) -> bool:
@@ -56,7 +57,7 @@ def open_backend(location: str, options: RemoteOptions | None = None) -> Backend
     if isinstance(where, str):
         return LocalBackend(where)
     options = options or RemoteOptions()
-    retrier = Retrier(where.url, options.retry, notice=options.notice)
+    retrier = Retrier(where.url, options.retry, jitter=options.jitter, notice=options.notice)
     remote: Fingerprinted
     if isinstance(where, S3Location):
         from lkvault.vault.backend.s3 import S3Backend

@@ -9,6 +9,7 @@ StorageError naming the location, the operation and the last cause.
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections.abc import Callable
@@ -49,13 +50,14 @@ class Retrier:
         policy: RetryPolicy | None = None,
         *,
         sleep: Callable[[float], None] = time.sleep,
-        jitter: Callable[[], float] = random.random,
+        jitter: Callable[[], float] | None = None,
         notice: Callable[[str], None] | None = None,
     ) -> None:
         self.location = location
         self.policy = policy or RetryPolicy()
         self.sleep = sleep
-        self.jitter = jitter
+        # A private generator when none is given: no shared process-wide random state.
+        self.jitter = jitter or random.Random(os.urandom(16)).random
         self.notice = notice
 
     def call(self, what: str, operation: Callable[[], T]) -> T:

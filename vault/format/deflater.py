@@ -101,8 +101,9 @@ def compressobj(
 def block_ends(compressor: Compressor) -> list[tuple[int, int]] | None:
     """(content offset, bit offset) of each non-final block end a tracking compressor wrote
     since the last call, or None for a compressor that does not track them."""
-    collect = getattr(compressor, "block_ends", None)
-    return None if collect is None else collect()
+    if _NativeDeflater is not None and isinstance(compressor, _NativeDeflater):
+        return compressor.block_ends()
+    return None
 
 
 _notice_given = False

@@ -722,7 +722,8 @@ def watch(
 
     Waits until a download has finished, and never stores the same archive twice (checked by
     SHA-256 against the vault). Ctrl-C stops it (exit 130; SIGTERM: exit 143); --once looks once
-    and exits.
+    and exits, with exit 1 if an export it found could not be stored (the vault is read-only,
+    say) and 0 otherwise.
     """
     from lkvault.vault import DownloadWatcher
 
@@ -744,6 +745,10 @@ def watch(
             if json and (once or events):
                 render.emit_json({"folder": str(folder), "events": events})
             if once:
+                # A timer or cron job running --once must see a failure: files it skips as
+                # no export at all, or still downloading, are no failure.
+                if any(event["event"] == "failed" for event in events):
+                    raise typer.Exit(EXIT_FAILED)
                 return
             opened.env.sleep(interval)
     except KeyboardInterrupt:

@@ -80,6 +80,19 @@ def _added(slot: KeySlot, json: bool, what: str) -> None:
         render.stdout.print(f"{what} key slot {slot.slot_id.hex()[:8]}{label}.", markup=False)
 
 
+def unique_prefixes(slot_ids: list[str], shortest: int = 8) -> dict[str, str]:
+    """Each id's shortest prefix (at least ``shortest`` digits) that no other id starts with,
+    so that what ``key list`` shows can be given to ``key remove``: anyone who can write the
+    vault can plant a slot whose id begins like another's."""
+    shown: dict[str, str] = {}
+    for slot_id in slot_ids:
+        length = shortest
+        while any(o != slot_id and o.startswith(slot_id[:length]) for o in slot_ids):
+            length += 1
+        shown[slot_id] = slot_id[:length]
+    return shown
+
+
 @key_app.command("list")
 def list_(vault: VaultOption = None, json: JsonOption = False) -> None:
     """List the key slots: id, label, when added, and which one you opened the vault with."""
@@ -88,15 +101,18 @@ def list_(vault: VaultOption = None, json: JsonOption = False) -> None:
     if json:
         render.emit_json([_slot_json(s) for s in slots])
         return
-    render.stdout.print(f"  {'Slot':<8}  {'Added':<25}  Label", markup=False)
+    shown = unique_prefixes([info.slot_id for info in slots])
+    width = max((len(short) for short in shown.values()), default=8)
+    render.stdout.print(f"  {'Slot':<{width}}  {'Added':<25}  Label", markup=False)
     for info in slots:
         mark = "*" if info.current else " "
+        short = f"{shown[info.slot_id]:<{width}}"
         if info.slot is None:
-            render.stdout.print(f"{mark} {info.slot_id[:8]}  DAMAGED: {info.problem}", markup=False)
+            render.stdout.print(f"{mark} {short}  DAMAGED: {info.problem}", markup=False)
             continue
         created = info.slot.created or "unknown (before 0.3.3)"
         label = info.slot.label or "-"
-        render.stdout.print(f"{mark} {info.slot_id[:8]}  {created:25}  {label}", markup=False)
+        render.stdout.print(f"{mark} {short}  {created:25}  {label}", markup=False)
     render.stdout.print(
         f"{render.plural(len(slots), 'key slot')}; * marks the one your passphrase opened."
     )

@@ -1,9 +1,10 @@
-"""The ``lkvault`` console entry point: takes over Ctrl-C and SIGTERM before anything else.
+"""The ``lkvault`` command's entry point: takes over Ctrl-C and SIGTERM before anything else.
 
 Loading the command line takes a few tenths of a second (typer, rich, cryptography); a signal
 in that time used to print Python's traceback, or end the process by the signal itself. This
 module imports only the standard library, installs the handlers, and then loads the rest: from
-the first moment it runs, SIGINT and SIGTERM end lkvault with one line and exit 130 or 143.
+the first moment it runs, SIGINT and SIGTERM end lkvault with one line and exit 130 or 143
+(before it, from the console script's first import, ``start`` does the same).
 """
 
 from __future__ import annotations

@@ -257,14 +257,15 @@ def _restore(
             )
         else:
             render.stdout.print(
-                f"Extracted {len(result.written)} files of {chosen.source} "
+                f"Extracted {render.plural(len(result.written), 'file')} of {chosen.source} "
                 f"(snapshot {chosen.short_id}) into {extract}",
                 markup=False,
             )
         if result.failed:
             render.error_line(
                 f"{render.plural(len(result.failed), 'member')} could not be written "
-                f"(listed above); the other {len(result.written)} files were"
+                f"(listed above); the other {render.plural(len(result.written), 'file')} "
+                f"{'was' if len(result.written) == 1 else 'were'} written"
             )
             raise typer.Exit(EXIT_FAILED)
         return

@@ -10,6 +10,7 @@ its next write.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
 from datetime import datetime, timedelta, timezone
@@ -79,6 +80,31 @@ def test_a_lock_held_in_a_namespace_keeps_outside_writers_out(lk: Lk, tmp_path: 
     release(holder)
     code, _, err = lk.run("snapshot", "--any-file", str(data), extra=NO_WAIT)
     assert code == 0, err
+
+
+@needs_pid_namespace
+def test_a_lock_left_by_a_holder_killed_in_its_namespace_says_when_it_expires(
+    lk: Lk, tmp_path: Path
+) -> None:
+    # A container killed while lkvault ran in it: from outside, its pid cannot be checked, so
+    # the lock stays until it is STALE_AFTER old; the user must learn when that is.
+    data = tmp_path / "a.bin"
+    data.write_bytes(random_bytes(100_000, seed=72))
+    holder = hold_lock(lk, exclusive=True, prefix=IN_PID_NAMESPACE)
+    holder.kill()  # unshare --kill-child takes the namespaced holder with it
+    holder.communicate()
+    left = vault_files(lk.vault, "locks")
+    before = vault_files(lk.vault)
+    code, _, err = lk.run("snapshot", "--any-file", str(data), extra=NO_WAIT)
+    message = assert_one_line_error(err)
+    assert code == 1 and "busy" in message, message
+    stamp = r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC"
+    renewed = re.search(f"last renewed {stamp}", message)
+    expires = re.search(f"expires at {stamp}", message)
+    assert renewed and expires, f"the message does not say when the lock goes: {message}"
+    when = [datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S") for m in (renewed, expires)]
+    assert when[1] - when[0] == STALE_AFTER, message
+    assert vault_files(lk.vault) == before and vault_files(lk.vault, "locks") == left
 
 
 def holder_of(host: str, boot: str | None, pidns: str | None, alive: bool) -> Holder:

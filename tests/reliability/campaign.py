@@ -164,8 +164,8 @@ def output_lines(figures: dict[str, dict[str, int]]) -> list[str]:
     text, signals = figures["terminal-escapes"], figures["startup-signals"]
     cookie, urls = figures["cookie-scope"], figures["url-schemes"]
     return [
-        f"| restore/contacts outputs beside a planted temporary file or link / onto a device, "
-        f"pipe, folder or link (never written through, never replaced) | "
+        f"| restore/extract/contacts outputs beside a planted temporary file or link / onto a "
+        f"device, pipe, folder or link (never written through, never replaced) | "
         f"{temp.get('planted', 0)} / {temp.get('special_targets', 0)} |",
         f"| extraction name clashes (members skipped and named, the rest written) | "
         f"{clash.get('cases', 0)} ({clash.get('skipped', 0)} skipped) |",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -32,15 +33,15 @@ def lk(tmp_path: Path) -> Lk:
     return vault
 
 
-def plant_slot(lk: Lk, memory_kib: int, iterations: int) -> Path:
+def plant_slot(lk: Lk, memory_kib: int, iterations: int, name: str = PLANTED) -> Path:
     """A slot beside the real one, sorted before it, asking for this much work."""
-    (real,) = (lk.vault / "keys").iterdir()
+    real = next(p for p in (lk.vault / "keys").iterdir() if not p.name.startswith("0" * 8))
     document: dict[str, Any] = json.loads(real.read_bytes())
     document["kdf"]["memory_kib"] = memory_kib
     document["kdf"]["iterations"] = iterations
     document["kdf"]["salt"] = base64.b64encode(os.urandom(32)).decode()
     recompute_check(document)
-    planted = real.with_name(PLANTED)
+    planted = real.with_name(name)
     planted.write_text(json.dumps(document, indent=2) + "\n")
     return planted
 
@@ -91,9 +92,31 @@ def test_a_costly_slot_within_the_maximum_is_reported_and_never_derived(lk: Lk) 
     (problem,) = report["problems"]
     assert problem["object"] == f"keys/{PLANTED}", problem
     assert "21 times the cheapest slot's" in problem["message"], problem
-    assert f"lkvault key remove {PLANTED[:8]}" in problem["message"]
-    code, out, err = lk.run("key", "remove", PLANTED[:8])
+    assert f"lkvault key remove {PLANTED}" in problem["message"]
+    code, out, err = lk.run("key", "remove", PLANTED)
     assert code == 0, err
     code, _, _ = lk.run("verify")
     assert code == 0
     record("costly-key-slots", planted=1, reported=1)
+
+
+def test_two_planted_slots_with_one_prefix_are_each_named_by_a_command_that_removes_it(
+    lk: Lk,
+) -> None:
+    # Slot ids are file names: whoever plants slots chooses them, here with one 8-digit prefix.
+    over = plant_slot(lk, 1024 * 1024, 8)
+    costly = plant_slot(lk, 256 * 1024, 16, name="0" * 31 + "1")
+    code, out, _ = lk.run("key", "list")
+    assert code == 0
+    shown = [line[2:].split()[0] for line in out.splitlines()[1:-1]]
+    assert len(set(shown)) == 3, f"key list shows ids that cannot be told apart: {out}"
+    code, out, _ = lk.run("verify", "--json")
+    problems = {p["object"]: p["message"] for p in json.loads(out)["problems"]}
+    assert code == 1 and set(problems) == {f"keys/{over.name}", f"keys/{costly.name}"}
+    for message in problems.values():
+        command = re.search(r"'lkvault (key remove \w+)'", message)
+        assert command, f"verify names no command to remove the slot: {message}"
+        code, _, err = lk.run(*command.group(1).split())
+        assert code == 0, err
+    assert lk.run("verify")[0] == 0
+    record("costly-key-slots", planted=2, reported=2)

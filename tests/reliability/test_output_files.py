@@ -131,6 +131,22 @@ def test_only_a_regular_file_is_ever_replaced(
     record("temp-files", special_targets=1)
 
 
+@pytest.mark.parametrize("kind", ["device", "pipe", "folder", "link"])
+def test_extract_force_skips_a_member_whose_name_holds_no_regular_file(
+    cli: Callable, stored: bytes, tmp_path: Path, kind: str
+) -> None:
+    target = _target(tmp_path, "restore --extract")
+    still_there = _special(kind, target, tmp_path)
+    done = _write(cli, "restore --extract", target, "--force")
+    assert done.code == 1, done.err
+    assert "Traceback" not in done.err and "not written: 'Connections.csv'" in done.err, done.err
+    assert still_there(), f"the {kind} at a member's name was replaced"
+    written = [p for p in target.parent.iterdir() if p.name != target.name]
+    assert written and all(stat.S_ISREG(os.lstat(p).st_mode) for p in written if p.is_file())
+    assert not [p for p in written if "lkvault-partial-" in p.name]
+    record("temp-files", special_targets=1)
+
+
 def test_force_replaces_a_regular_file_with_a_private_one(
     cli: Callable, stored: bytes, tmp_path: Path
 ) -> None:

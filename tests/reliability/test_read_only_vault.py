@@ -87,8 +87,16 @@ def test_a_read_only_vault_can_be_listed_restored_and_verified(tmp_path: Path) -
     assert "Read-only file system" in assert_one_line_error(err)
     code, out, err = run_read_only(lk, "prune")
     assert code == 1 and "Read-only" in assert_one_line_error(err)
+    # watch --once, as a timer runs it, must not report success when it stored nothing.
+    downloads = tmp_path / "Downloads"
+    downloads.mkdir()
+    later = downloads / "Basic_LinkedInDataExport_04-15-2026.zip"
+    generate_export(later, date=date(2026, 4, 15), seed=91, month_index=1)
+    code, out, err = run_read_only(lk, "watch", "--once", "--settle", "0", str(downloads))
+    assert code == 1, f"watch --once on a read-only vault: exit {code}: {err}"
+    assert "Read-only file system" in err and "Traceback" not in err, err
     assert vault_files(lk.vault) == before
-    record("read-only-vault", commands=8)
+    record("read-only-vault", commands=9)
 
 
 def test_an_empty_vault_option_is_a_usage_error(tmp_path: Path) -> None:

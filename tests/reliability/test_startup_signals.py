@@ -33,13 +33,19 @@ from .budget import pick, record
 DELAYS = pick((0.0, 0.02, 0.1, 0.3), tuple(i * 0.01 for i in range(60)))
 
 
-def console_script() -> list[str]:
-    """The ``lkvault`` command as pip's generated wrapper runs it."""
+def script_target() -> tuple[str, str]:
+    """The module and function pyproject.toml names as the ``lkvault`` console script."""
     found = re.search(
         r'^lkvault = "([\w.]+):(\w+)"', (REPO_ROOT / "pyproject.toml").read_text(), re.M
     )
     assert found, "pyproject.toml names no lkvault console script"
     module, function = found.groups()
+    return module, function
+
+
+def console_script() -> list[str]:
+    """The ``lkvault`` command as pip's generated wrapper runs it."""
+    module, function = script_target()
     wrapper = f"import re, sys; from {module} import {function}; sys.exit({function}())"
     return [sys.executable, "-c", wrapper]
 
@@ -110,3 +116,23 @@ def test_a_signal_at_start_up_is_one_line_and_the_usual_exit_code(
         assert lines[0].startswith("lkvault: error: "), (delay, lines)
         assert out == ""
     record("startup-signals", signals=len(DELAYS) + 1)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_right_after_the_console_scripts_import_is_one_line(signum: int) -> None:
+    # pip's wrapper runs lines of its own after importing the script's module and before
+    # calling it (a regular expression on argv[0]); on a loaded machine that and the module's
+    # own imports took long enough for a Ctrl-C to print a traceback. The signal arrives
+    # exactly there: the process sends it to itself.
+    module, function = script_target()
+    wrapper = (
+        f"import os, time; from {module} import {function}; "
+        f"os.kill(os.getpid(), {int(signum)}); time.sleep(600)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", wrapper], capture_output=True, text=True, timeout=600, check=False
+    )
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 128 + signum, (done.returncode, done.stderr[-2000:])
+    assert len(lines) == 1 and lines[0].startswith("lkvault: error: "), done.stderr[-2000:]
+    record("startup-signals", signals=1)

@@ -101,6 +101,9 @@ def test_extraction_skips_what_cannot_be_written_and_writes_the_rest(
         assert done.code == 1, done.err
         assert done.err.splitlines()[-1].startswith("lkvault: error: "), done.err
         assert f"{cannot} member" in done.err.splitlines()[-1]
+        written = sum(1 for p in all_paths(folder) if p.is_file())
+        were = f"{written} file was written" if written == 1 else f"{written} files were written"
+        assert done.err.splitlines()[-1].endswith(f"the other {were}"), done.err
     else:
         assert done.code == 0, done.err
     assert not any(p.is_symlink() for p in all_paths(folder)), "a zip entry became a link"

@@ -37,7 +37,7 @@ TABLES = {
     "comments": "comments",
 }
 
-_SUFFIX = re.compile(r"^(.*?)(?:[ _-](\d+))?$")
+_SUFFIX = re.compile(r"^(.*?)(?:[ _-](\d+))?\Z", re.DOTALL)  # any name, newlines too
 _EXPORT_NAME = re.compile(
     r"(?:(?P<kind>basic|complete)[ _-]*)?linked[ _-]?in[ _-]*data[ _-]*export"
     r"(?:[ _-]*(?P<m>\d{1,2})-(?P<d>\d{1,2})-(?P<y>\d{4}))?",

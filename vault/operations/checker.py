@@ -133,15 +133,18 @@ class Checker:
             # A slot the vault opened without (say one added with weak Argon2id parameters)
             # is never used, but someone forged it: report it.
             problem = _kdf_problem(slot)
+            # The whole id: a planted slot can share any prefix with another one.
+            remove = f"'lkvault key remove {slot.slot_id.hex()}'"
             if problem is not None:
-                self.problem(slot.name, f"{problem}; this key slot was tampered with")
+                tampered = f"{problem}; this key slot was tampered with (remove it with {remove})"
+                self.problem(slot.name, tampered)
             elif slot.kdf.cost > COSTLY_SLOT_FACTOR * cheapest:
                 self.problem(
                     slot.name,
                     f"this key slot's Argon2id work (memory x passes) is "
                     f"{slot.kdf.cost // cheapest} times the cheapest slot's: planted to slow "
-                    "down every wrong passphrase? Remove it with 'lkvault key remove "
-                    f"{slot.slot_id.hex()[:8]}' unless you added it on purpose",
+                    f"down every wrong passphrase? Remove it with {remove} unless you added it "
+                    "on purpose",
                 )
             if slot.vault_id != self.repo.keys.vault_id:
                 self.problem(slot.name, "key slot belongs to another vault")

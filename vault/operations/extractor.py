@@ -265,11 +265,11 @@ def _plan(
 
 
 def _check_inside(root: Path, path: Path) -> None:
-    """Refuse a path whose folders (a planted symlink, say) lead outside the target folder."""
+    """Refuse a path whose folders (a planted symlink, say) lead outside the target folder.
+    What is at ``path`` itself is write_then_rename's to judge: only a regular file is ever
+    replaced, even with ``force`` (a link there is someone else's, or yours on purpose)."""
     ancestor = path.parent
     while not ancestor.exists() and ancestor != ancestor.parent:
         ancestor = ancestor.parent
     if not ancestor.resolve().is_relative_to(root):
         raise UsageError(f"refusing to write {path}: it leads outside {root}")
-    if path.is_symlink():
-        path.unlink()

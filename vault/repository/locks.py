@@ -68,8 +68,8 @@ class LockInfo:
 
     def describe(self) -> str:
         kind = "an exclusive" if self.exclusive else "a shared"
-        since = self.time.strftime("%Y-%m-%d %H:%M:%S %Z")
-        return f"{kind} lock held by pid {self.pid} on {self.host} since {since}"
+        renewed = self.time.strftime("%Y-%m-%d %H:%M:%S %Z")
+        return f"{kind} lock held by pid {self.pid} on {self.host} (last renewed {renewed})"
 
 
 def shares_pids_with(holder: Holder, other: LockInfo) -> bool:
@@ -81,6 +81,21 @@ def shares_pids_with(holder: Holder, other: LockInfo) -> bool:
         and other.boot_id == holder.boot_id
         and holder.pid_namespace is not None
         and other.pid_namespace == holder.pid_namespace
+    )
+
+
+def busy_advice(holder: Holder, other: LockInfo) -> str:
+    """What a process turned away by ``other``'s lock can do. A holder it cannot see (on
+    another computer, or in a container or PID namespace of its own) may have been killed
+    without removing its lock: that lock only goes once it is STALE_AFTER old."""
+    if shares_pids_with(holder, other):
+        return "try again when it has finished"
+    expires = (other.time + STALE_AFTER).strftime("%Y-%m-%d %H:%M:%S %Z")
+    return (
+        "try again when it has finished; lkvault cannot tell from here whether that process "
+        "still runs (another computer, container or PID namespace): if it was killed, its "
+        f"lock expires at {expires}, {STALE_AFTER.total_seconds() / 60:g} minutes after it was "
+        "last renewed"
     )
 
 
@@ -203,7 +218,7 @@ class Lock:
                 )
             if waited >= wait_seconds:
                 raise VaultLocked(
-                    f"the vault is busy: {blocker.describe()}; try again when it has finished"
+                    f"the vault is busy: {blocker.describe()}; {busy_advice(self.holder, blocker)}"
                 )
             pause = self.holder.uniform(0.2, 1.0)
             self.holder.sleep(pause)

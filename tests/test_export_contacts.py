@@ -84,7 +84,7 @@ def test_every_csv_column_neutralises_formulas_the_email_and_url_too() -> None:
     hostile = Connection("Eve", "Doe", "=1+1", '=HYPERLINK("https://evil.example")', None, None)
     rows = list(csv.DictReader(io.StringIO(contacts_csv([hostile]), newline="")))
     assert rows[0]["E-mail 1 - Value"] == '\'=HYPERLINK("https://evil.example")'
-    assert rows[0]["Website 1 - Value"] == "'=1+1"
+    assert rows[0]["Website 1 - Value"] == ""  # not a web address: never written as one
     for cell in rows[0].values():
         assert cell[:1] not in ("=", "+", "-", "@", "\t", "\r")
 
@@ -96,3 +96,24 @@ def test_a_connection_known_only_by_its_profile_url_is_written_with_what_is_know
     assert (card.fn.value, card.url.value, card.org.value) == (url, url, ["Initech"])
     rows = list(csv.reader(io.StringIO(contacts_csv([known, PEOPLE[2]]))))
     assert len(rows) == 2 and rows[1][CSV_HEADER.index("Website 1 - Value")] == url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(1)",
+        "JaVaScRiPt:alert(1)",
+        "data:text/html,<b>x</b>",
+        "vbscript:msgbox(1)",
+        "//evil.example/in/x",
+        "file:///etc/passwd",
+    ],
+)
+def test_a_profile_url_that_is_not_http_is_never_a_link_in_an_address_book(url: str) -> None:
+    person = Connection("Mallory", "Doe", url, None, "Initech", None, date(2024, 1, 2))
+    card = vcards([person])
+    assert "URL:" not in card and "X-SOCIALPROFILE" not in card
+    (parsed,) = vobject.readComponents(card)
+    assert parsed.fn.value == "Mallory Doe"
+    rows = list(csv.DictReader(io.StringIO(contacts_csv([person]), newline="")))
+    assert rows[0]["Website 1 - Value"] == "" and rows[0]["Website 1 - Label"] == ""

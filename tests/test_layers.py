@@ -41,7 +41,7 @@ PUBLIC_API = {
     "Export", "EXPORT_TABLES", "Connection", "Conversation", "Endorsement", "Invitation",
     "Message", "Recommendation", "participants", "summary_document", "summary_from_document",
     "ExportDiff", "diff_exports", "diff_document", "DIFF_FILES", "contacts_csv", "vcards",
-    "exportable", "contacts_left_out", "DownloadWatcher", "Seen", "read_messages",
+    "web_link", "exportable", "contacts_left_out", "DownloadWatcher", "Seen", "read_messages",
     "MessageColumns", "MessageList", "MessageTable", "LazySequence",
 }  # fmt: skip
 

@@ -61,6 +61,7 @@ if TYPE_CHECKING:
     from lkvault.vault.export.diff import ExportDiff, diff_document, diff_exports
     from lkvault.vault.export.layout import TABLES as EXPORT_TABLES
     from lkvault.vault.export.lazy import LazySequence
+    from lkvault.vault.export.links import web_link
     from lkvault.vault.export.messagetable import (
         MessageColumns,
         MessageList,
@@ -111,6 +112,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "exportable": ("lkvault.vault.export.contacts", "exportable"),
     "contacts_left_out": ("lkvault.vault.export.contacts", "left_out_line"),
     "vcards": ("lkvault.vault.export.contacts", "vcards"),
+    "web_link": ("lkvault.vault.export.links", "web_link"),
     "DIFF_FILES": ("lkvault.vault.export.diff", "COMPARED"),
     "ExportDiff": ("lkvault.vault.export.diff", "ExportDiff"),
     "diff_document": ("lkvault.vault.export.diff", "diff_document"),
@@ -249,6 +251,7 @@ __all__ = [
     "summary_document",
     "summary_from_document",
     "vcards",
+    "web_link",
     "version",
     "check_replaceable",
     "printable",

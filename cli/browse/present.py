@@ -11,7 +11,9 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from datetime import date, datetime
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
+
+from lkvault.vault import web_link
 
 from .textsearch import fold_character, query_words
 
@@ -29,18 +31,8 @@ def display_text(content: str) -> str:
 
 
 def link_target(url: str | None) -> str | None:
-    """``url`` if the page may link to it: an absolute http or https address with a host.
-    Anything else (javascript:, data:, vbscript:, //host, a relative path, an address with
-    spaces, controls or backslashes that browsers would read differently) is None: text."""
-    if not url or any(c.isspace() or not c.isprintable() or c == "\\" for c in url):
-        return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return None
-    return url
+    """``url`` if the page may link to it (see ``web_link``), else None: shown as text."""
+    return web_link(url)
 
 
 def mail_target(email: str | None) -> str | None:

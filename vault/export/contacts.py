@@ -16,6 +16,7 @@ import hashlib
 import io
 from collections.abc import Iterable
 
+from lkvault.vault.export.links import web_link
 from lkvault.vault.export.model import Connection
 
 # Google Contacts' own CSV export header (the subset lkvault fills); Outlook and Apple
@@ -99,9 +100,9 @@ def vcard(connection: Connection) -> str:
         lines.append(f"TITLE:{escape_text(connection.position)}")
     if connection.email:
         lines.append(f"EMAIL;TYPE=INTERNET:{escape_text(connection.email)}")
-    if connection.url:
-        # URI values are not TEXT: they are written as they are (a URL has no CR or LF).
-        url = "".join(connection.url.split())
+    url = profile_link(connection)
+    if url:
+        # URI values are not TEXT: written as they are (a web link has no space, CR or LF).
         lines.append(f"URL:{url}")
         lines.append(f"X-SOCIALPROFILE;TYPE=linkedin:{url}")
     lines.append(f"NOTE:{escape_text(note(connection))}")
@@ -109,6 +110,11 @@ def vcard(connection: Connection) -> str:
     lines.append(f"UID:{contact_uid(connection)}")
     lines.append("END:VCARD")
     return "".join(fold(line) for line in lines)
+
+
+def profile_link(connection: Connection) -> str | None:
+    """The profile URL an address book may make clickable: http(s) only, else nothing."""
+    return web_link("".join((connection.url or "").split()))
 
 
 def vcards(connections: Iterable[Connection]) -> str:
@@ -142,8 +148,8 @@ def contacts_csv(connections: Iterable[Connection]) -> str:
             c.position or "",
             "Work" if c.email else "",
             c.email or "",
-            LABEL if c.url else "",
-            c.url or "",
+            LABEL if profile_link(c) else "",
+            profile_link(c) or "",
             note(c),
             f"{LABEL} ::: * myContacts",
         ]

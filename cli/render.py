@@ -143,7 +143,8 @@ def connections_count(counts: dict[str, int]) -> str:
 
 def export_brief(snap: Snapshot) -> str:
     """A compact line of what a snapshot's export holds, e.g. 'basic 2026-01-15: 344
-    connections, 1,503 messages'; '' for a snapshot that is not a LinkedIn export."""
+    connections (3 hidden), 1,503 messages', connections counted as every command counts
+    them; '' for a snapshot that is not a LinkedIn export."""
     from lkvault.vault import summary_from_document
 
     summary = summary_from_document(snap.export)
@@ -153,10 +154,9 @@ def export_brief(snap: Snapshot) -> str:
     when = f" {summary.date.isoformat()}" if summary.date else ""
     counts = summary.counts
     if kind == "contacts":  # the old "Export contacts" file: connections only
-        return f"contacts file: {counts.get('connections', 0):,} connections"
+        return f"contacts file: {connections_count(counts)}"
     return (
-        f"{kind}{when}: {counts.get('connections', 0):,} connections, "
-        f"{counts.get('messages', 0):,} messages"
+        f"{kind}{when}: {connections_count(counts)}, {plural(counts.get('messages', 0), 'message')}"
     )
 
 

@@ -41,6 +41,9 @@ def test_every_command_counts_the_rows_linkedin_shows(cli, tmp_path: Path) -> No
     listed = cli("list", "--json").json()
     counts = [s["export"]["counts"] for s in listed]
     assert [(c["connections"], c["connections_hidden"]) for c in counts] == expected
+    listed_text = cli("list").out
+    for total, hidden in expected:  # the table says the hidden ones as status does
+        assert f"{total:,} connections ({hidden:,} hidden), " in listed_text
 
     timeline = cli("timeline", "--json").json()["snapshots"]
     assert [(r["connections"], r["connections_hidden"]) for r in timeline] == expected

@@ -54,7 +54,7 @@ def test_list_shows_what_each_export_holds(cli, two_exports, tmp_path: Path) -> 
     }
     assert listed[1]["export"]["date"] == "2026-04-15"
     text = cli("list").out
-    assert "basic 2026-01-15: 344 connections, 1,503 messages" in text
+    assert "basic 2026-01-15: 344 connections (2 hidden), 1,503 messages" in text
     other = tmp_path / "notes.txt"
     other.write_text("not an export")
     cli("snapshot", "--any-file", str(other))

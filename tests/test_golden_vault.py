@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -72,3 +73,33 @@ def test_exercises_every_v1_structure(golden: Vault) -> None:
     assert trees["long-stream.bin"].parts[0].lists  # type: ignore[union-attr]
     content = b"".join(golden.cat(MANIFEST["snapshots"][0]["id"][:8], "Profile.csv"))
     assert content == b"First Name,Headline\nAda,Engineer\n"
+
+
+def test_v1_exports_are_counted_when_listed(
+    cli,  # noqa: ANN001
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """lkvault 0.1 recorded no summaries: list, status and timeline count the stored exports
+    (as a new snapshot would be counted), and remember what they counted."""
+    shutil.copytree(GOLDEN / "vault", tmp_path / "vault")
+    monkeypatch.setenv("LKVAULT_PASSWORD", MANIFEST["passphrase"])
+    listed = cli("list", "--json")
+    assert listed.code == 0, listed.err
+    exports = {s["source"]: s["export"] for s in listed.json()}
+    basic = exports["Basic_LinkedInDataExport_01-15-2026.zip"]
+    assert (basic["kind"], basic["date"], basic["member"]["name"]) == ("basic", "2026-01-15", "Ada")
+    assert basic["counts"]["connections"] == 3_000
+    assert exports["contacts.vcf"]["kind"] == "contacts"
+    assert exports["contacts.vcf"]["counts"]["connections"] == 1
+    assert exports["long-stream.bin"] is None
+    listed_text = cli("list").out
+    assert "basic 2026-01-15: 3,000 connections, 0 messages" in listed_text
+    assert re.search(r"contacts file: 1 connection(?!s)", listed_text)
+    timeline = cli("timeline", "--json")
+    assert timeline.code == 0, timeline.err
+    assert "3,000" in cli("status").out
+    # Counted once per computer: the stored exports are not read again.
+    (tmp_path / "vault" / "data").rename(tmp_path / "data-away")
+    again = {s["source"]: s["export"] for s in cli("list", "--json").json()}
+    assert again == exports

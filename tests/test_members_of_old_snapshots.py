@@ -130,12 +130,12 @@ def test_each_old_snapshot_is_read_once_on_this_computer(
     (remembered,) = state.glob("*/members")
     assert OLD_MEMBER.encode() not in remembered.read_bytes()  # sealed, not in the clear
     cache = OwnerCache(state, opened().repo.keys, os.urandom)
-    assert set(cache.load()) == {bytes.fromhex(i) for i in old_vault[:2]}
+    assert set(cache.load().owners) == {bytes.fromhex(i) for i in old_vault[:2]}
     data = tmp_path / "vault" / "data"
     data.rename(tmp_path / "data-away")  # no stored export can be read from here on
     assert attributed() == first
     opened().forget(None, [old_vault[0][:12]], zone=timezone.utc)
-    assert set(cache.load()) == {bytes.fromhex(old_vault[1])}  # nothing kept of it here
+    assert set(cache.load().owners) == {bytes.fromhex(old_vault[1])}  # nothing kept of it here
     assert attributed() == first[1:]
     altered = bytearray(remembered.read_bytes())
     altered[-1] ^= 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import random
@@ -65,6 +66,7 @@ if TYPE_CHECKING:
     from lkvault.vault.operations.forgetting import ForgetPlan
     from lkvault.vault.operations.retention import Policy
     from lkvault.vault.operations.stats import VaultStats
+    from lkvault.vault.repository.ownercache import Remembered
 
 
 def _pid_alive(pid: int) -> bool:
@@ -199,9 +201,10 @@ class Vault:
         self.env = env
         self.heads = HeadState(env.state_dir, repo.keys.vault_id)
         self.warnings: list[str] = []
-        # Whose export each snapshot stored before lkvault recorded it is, once read (by id);
-        # None until this computer's memory of it is loaded.
-        self._owners: dict[bytes, Owner | None] | None = None
+        # What was read of old snapshots' exports (whose, what counts), by id; None until
+        # this computer's memory of it is loaded.
+        self._memory: Remembered | None = None
+        self._unreadable: set[bytes] = set()  # old exports that could not be counted
 
     def _history(self) -> list[Snapshot]:
         """Every readable snapshot; unreadable records become warnings, not failures."""
@@ -360,8 +363,8 @@ class Vault:
         found = self.snapshots() if found is None else found
         if not found:
             raise SnapshotNotFound("the vault has no snapshots yet")
-        if ref == "latest":
-            chosen = history.latest_snapshot(found)
+        if ref == "latest":  # the newest export, also among those of lkvault 0.1
+            chosen = history.latest_snapshot(self.summarised(found))
             assert chosen is not None  # found is not empty
             return chosen
         ref = ref.lower()
@@ -648,7 +651,7 @@ class Vault:
         found = self.snapshots() if found is None else found
         if not found:
             raise SnapshotNotFound("the vault has no snapshots yet")
-        chosen = history.pick_at(found, day)
+        chosen = history.pick_at(self.summarised(found), day)
         if chosen is None:
             oldest = min(history.snapshot_day(s) for s in found)
             raise SnapshotNotFound(
@@ -658,40 +661,81 @@ class Vault:
         return chosen
 
     def attributed(self, snapshots: list[Snapshot]) -> list[Snapshot]:
-        """``snapshots`` with the member of each export stored before lkvault recorded it
+        """``snapshots`` with what their records do not say of old exports: the summary of
+        each zip stored before lkvault recorded summaries (lkvault 0.1), counted from the
+        stored export, and the member of each export stored before lkvault recorded it
         (lkvault 0.3 and before) read from its stored Profile.csv, else its messages, as
         for a new snapshot; once per snapshot on this computer (see
         operations.attribution and repository.ownercache)."""
         from lkvault.vault.operations.members import unattributed
 
-        owners = self._known_owners()
+        snapshots = self.summarised(snapshots)
+        owners = self._remembered().owners
         if not any(unattributed(s) and s.id not in owners for s in snapshots):
             return self._attribute(snapshots)  # nothing to read
         with self._locked(exclusive=False):
             return self._attribute(snapshots)
 
-    def _known_owners(self) -> dict[bytes, Owner | None]:
-        if self._owners is None:
-            from lkvault.vault.operations.members import remembered_owners
+    def summarised(self, snapshots: list[Snapshot]) -> list[Snapshot]:
+        """``snapshots`` with the summary of each zip stored before lkvault recorded
+        summaries counted from the stored export (once per snapshot on this computer); one
+        whose export cannot be read keeps none."""
+        if any(self._unread(s) for s in snapshots):
+            with self._locked(exclusive=False):
+                return self._summarise(snapshots)
+        return self._summarise(snapshots)
+
+    def _unread(self, snapshot: Snapshot) -> bool:
+        from lkvault.vault.operations.members import unsummarised
+
+        known = self._remembered().summaries.keys() | self._unreadable
+        return unsummarised(snapshot) and snapshot.id not in known
+
+    def _summarise(self, snapshots: list[Snapshot]) -> list[Snapshot]:
+        """``summarised`` under a lock the caller holds (when an export is to be read)."""
+        from lkvault.vault.operations.attribution import summary_of_stored
+        from lkvault.vault.operations.members import unsummarised, with_summary
+
+        remembered = self._remembered()
+        summaries = remembered.summaries
+        unread = [s for s in snapshots if self._unread(s)]
+        if unread:
+            with self.env.parsing():
+                for snapshot in unread:
+                    try:
+                        summaries[snapshot.id] = summary_of_stored(self.repo, snapshot)
+                    except (VaultError, OSError):  # a damaged export: no summary, as before
+                        self._unreadable.add(snapshot.id)
+            kept = {s.id: summaries[s.id] for s in snapshots if s.id in summaries}
+            self._save_remembered(dataclasses.replace(remembered, summaries=kept))
+        return [
+            with_summary(s, summaries[s.id]) if unsummarised(s) and s.id in summaries else s
+            for s in snapshots
+        ]
+
+    def _remembered(self) -> Remembered:
+        if self._memory is None:
             from lkvault.vault.repository.ownercache import OwnerCache
 
             cache = OwnerCache(self.env.state_dir, self.repo.keys, self.env.rng)
-            self._owners = remembered_owners(cache.load())
-        return self._owners
+            self._memory = cache.load()
+        return self._memory
 
-    def _remember_owners(self, owners: dict[bytes, Owner | None]) -> None:
-        """Remember exactly ``owners`` on this computer (sealed), and in this process."""
+    def _save_remembered(self, remembered: Remembered) -> None:
+        """Remember exactly ``remembered`` on this computer (sealed), and in this process."""
         from lkvault.vault.repository.ownercache import OwnerCache
 
-        self._owners = dict(owners)
-        OwnerCache(self.env.state_dir, self.repo.keys, self.env.rng).save(
-            {key: (o.name, o.source) if o is not None else None for key, o in owners.items()}
-        )
+        self._memory = remembered
+        OwnerCache(self.env.state_dir, self.repo.keys, self.env.rng).save(remembered)
 
     def _attribute(self, snapshots: list[Snapshot]) -> list[Snapshot]:
         """``attributed`` under a lock the caller holds (when an export is to be read); what
         was read is remembered on this computer for the snapshots still there."""
-        from lkvault.vault.operations.members import attributed, unattributed
+        from lkvault.vault.operations.members import (
+            attributed,
+            remembered_owners,
+            unattributed,
+        )
 
         def read(snapshot: Snapshot) -> Owner | None:
             from lkvault.vault.operations.attribution import owner_of_stored
@@ -699,12 +743,21 @@ class Vault:
             with self.env.parsing():
                 return owner_of_stored(self.repo, snapshot)
 
-        owners = self._known_owners()
+        remembered = self._remembered()
+        owners = remembered_owners(remembered.owners)
         before = dict(owners)
         result = attributed(snapshots, owners, read)
         kept = {s.id: owners[s.id] for s in snapshots if unattributed(s) and s.id in owners}
         if kept != before:
-            self._remember_owners(kept)
+            self._save_remembered(
+                dataclasses.replace(
+                    remembered,
+                    owners={
+                        key: (o.name, o.source) if o is not None else None
+                        for key, o in kept.items()
+                    },
+                )
+            )
         return result
 
     def export(self, snapshot: Snapshot) -> Export:
@@ -734,16 +787,25 @@ class Vault:
         with self._locked(exclusive=True):
             history = self._history()
             self._refuse_rollback(history, "forget snapshots")
+            history = self._summarise(history)  # 'latest' and retention see old exports
             if policy is not None:  # retention keeps each member's exports
                 history = self._attribute(history)
             chosen = [self.find(ref, history) for ref in refs]
             plan = forgetting.plan_forget(history, policy, chosen, self.repo.clock(), zone)
             if not dry_run:
                 forgetting.forget_snapshots(self.repo, plan)
-                owners = self._known_owners()
+                remembered = self._remembered()
                 gone = {s.id for s in plan.remove}
-                if gone & owners.keys():  # nothing is kept of them on this computer either
-                    self._remember_owners({k: o for k, o in owners.items() if k not in gone})
+                if gone & (remembered.owners.keys() | remembered.summaries.keys()):
+                    self._save_remembered(  # nothing is kept of them on this computer either
+                        dataclasses.replace(
+                            remembered,
+                            owners={k: o for k, o in remembered.owners.items() if k not in gone},
+                            summaries={
+                                k: o for k, o in remembered.summaries.items() if k not in gone
+                            },
+                        )
+                    )
         return plan
 
     def prune(

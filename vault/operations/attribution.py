@@ -1,11 +1,15 @@
-"""Whose export a snapshot is when its record does not say: read from the stored export.
+"""What a snapshot's record does not say of its export, read from the stored export.
 
-Snapshots stored before lkvault recorded the member (vault format 3 and before, lkvault 0.3
-and before: a summary of format 1) are attributed as new ones are (``owner.owner_of``): from
-Profile.csv, else the one name in every message, else in every invitation. Only the members
-holding those tables are read, as streams (the messages of a large export are never held),
-and only for the snapshots that need it (``members.attributed`` asks). The caller holds a
-lock on the vault.
+Snapshots stored before lkvault recorded summaries (lkvault 0.1) are counted as a new export
+is (``summary_of_stored``: the same counting of the same members, read from the vault), so
+old vaults list, compare and report counts too; their date comes from the export's name only
+(the stored zip's member times are not read). Snapshots stored before lkvault recorded the
+member (lkvault 0.3 and before: a summary of format 1) are attributed as new ones are
+(``owner.owner_of``): from Profile.csv, else the one name in every message, else in every
+invitation. Only the members holding the tables counted are read, as streams (the messages
+of a large export are never held), and only for the snapshots that need it
+(``members.attributed`` and ``members.unsummarised`` ask). The caller holds a lock on the
+vault.
 """
 
 from __future__ import annotations
@@ -17,8 +21,9 @@ from typing import IO, Any
 from lkvault.vault.export.counting import count_export
 from lkvault.vault.export.layout import classify
 from lkvault.vault.export.model import Owner
-from lkvault.vault.export.summary import summary_from_document
+from lkvault.vault.export.summary import summarize, summary_document, summary_from_document
 from lkvault.vault.format.tree import Tree
+from lkvault.vault.operations.export_sources import export_of_snapshot
 from lkvault.vault.operations.extractor import member_content
 from lkvault.vault.operations.members import attributed
 from lkvault.vault.operations.restorer import load_tree
@@ -67,6 +72,22 @@ def owner_of_stored(repo: Repository, snapshot: Snapshot) -> Owner | None:
         if summary is not None and (summary.owner is not None or tables == ("profile",)):
             return summary.owner  # a profile that names nobody says nobody (owner_of)
     return None
+
+
+def summary_of_stored(repo: Repository, snapshot: Snapshot) -> dict[str, Any] | None:
+    """The summary document of the export a stored snapshot holds (None when it is neither
+    a LinkedIn export nor a contacts file), counted from its stored members as
+    ``export_sources.export_of_file`` counts a zip being stored (only the members holding
+    counted tables are read, as streams); a contacts file is read as ``contacts_of_file``
+    reads one, undated (the day it was last modified is not stored)."""
+    tree = load_tree(repo, snapshot.tree)
+    if tree.kind != "zip":
+        export = export_of_snapshot(repo, snapshot)
+        return summary_document(summarize(export)) if export.kind == "contacts" else None
+    members = {member.name: member for member in tree.members if not member.is_dir}
+    streams = {name: _opener(repo, tree, member) for name, member in members.items()}
+    summary, _warnings = count_export(streams, snapshot.source)
+    return summary_document(summary) if summary is not None else None
 
 
 def _opener(repo: Repository, tree: Tree, member: Any) -> Callable[[], IO[bytes]]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from lkvault.vault.errors import VaultError
 from lkvault.vault.export.model import Owner, owner_key
@@ -37,6 +38,20 @@ def unattributed(snapshot: Snapshot) -> bool:
         return False
     written = export.get("format", 1)
     return isinstance(written, int) and written < 2 and "member" not in export
+
+
+def unsummarised(snapshot: Snapshot) -> bool:
+    """Whether the snapshot may be an export or contacts file stored before lkvault recorded
+    summaries (lkvault 0.1): its summary is counted from the stored export when a command
+    needs it (``attribution.summary_of_stored``). A file stored later that is neither
+    (``--any-file``) has none either; reading it again finds none, quickly (once per
+    computer: see repository.ownercache)."""
+    return snapshot.export is None
+
+
+def with_summary(snapshot: Snapshot, export: dict[str, Any] | None) -> Snapshot:
+    """The record with ``export`` as its summary (one counted from the stored export)."""
+    return Snapshot(**{**snapshot.__dict__, "export": export})
 
 
 def with_owner(snapshot: Snapshot, owner: Owner | None) -> Snapshot:

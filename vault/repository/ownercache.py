@@ -1,8 +1,9 @@
-"""What this computer remembers of whose export each old snapshot is, sealed with the vault's keys.
+"""What this computer remembers of old snapshots' exports (whose, what counts), sealed.
 
 Snapshots stored before lkvault recorded the member are attributed by reading their stored
 export (``operations.attribution``): 9 ms for Profile.csv, but most of a second for a medium
-export without one, whose messages are read. What was read is kept here, in the state
+export without one, whose messages are read; those stored before lkvault recorded summaries
+(lkvault 0.1) are counted whole. What was read is kept here, in the state
 folder beside head.json, so the next command does not read it again. The file is a sealed
 object (type 9, content id; docs/FORMAT.md "Objects"): member names are never written in
 the clear, and a file altered or copied from another vault fails authentication and is
@@ -12,6 +13,7 @@ ignored, as is one that is missing or unreadable (the exports are read again).
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,15 @@ from lkvault.vault.format.crypto import (
 )
 
 Owners = dict[bytes, tuple[str, str] | None]  # snapshot id -> (name, where from), or nobody
+Summaries = dict[bytes, dict[str, Any] | None]  # snapshot id -> summary document, or none
+
+
+@dataclass
+class Remembered:
+    """What the file holds: the members read, and the summaries counted, by snapshot id."""
+
+    owners: Owners = field(default_factory=dict)
+    summaries: Summaries = field(default_factory=dict)
 
 
 class OwnerCache:
@@ -38,22 +49,26 @@ class OwnerCache:
         self.keys, self.rng = keys, rng
         self.path = None if state_dir is None else state_dir / keys.vault_id.hex() / "members"
 
-    def load(self) -> Owners:
-        """The members remembered, by snapshot id; empty when none can be trusted."""
+    def load(self) -> Remembered:
+        """What is remembered; nothing when it cannot be trusted."""
         if self.path is None:
-            return {}
+            return Remembered()
         try:
             data = self.path.read_bytes()
             object_id, sealed = data[:ID_SIZE], data[ID_SIZE:]
             plaintext = unseal(self.keys, ObjectType.MEMBER_CACHE, object_id, sealed)
             document = codec.decode_document(plaintext, "member cache")
             codec.check_version(document, "member cache")
-            return _owners(codec.field(document, "members", dict, "member cache"))
+            summaries = document.get("summaries", {})  # absent in files of lkvault 0.4
+            return Remembered(
+                _owners(codec.field(document, "members", dict, "member cache")),
+                _summaries(summaries if isinstance(summaries, dict) else {}),
+            )
         except (OSError, VaultError, ValueError, TypeError):
-            return {}
+            return Remembered()
 
-    def save(self, owners: Owners) -> None:
-        """Remember exactly ``owners`` (a hint for speed: a state folder that cannot be
+    def save(self, remembered: Remembered) -> None:
+        """Remember exactly ``remembered`` (a hint for speed: a state folder that cannot be
         written must not stop a command)."""
         if self.path is None:
             return
@@ -61,7 +76,10 @@ class OwnerCache:
             "v": 1,
             "members": {
                 snapshot_id.hex(): list(owner) if owner is not None else None
-                for snapshot_id, owner in owners.items()
+                for snapshot_id, owner in remembered.owners.items()
+            },
+            "summaries": {
+                snapshot_id.hex(): summary for snapshot_id, summary in remembered.summaries.items()
             },
         }
         unpadded = len(codec.encode_document(document)) + SEAL_OVERHEAD
@@ -77,14 +95,28 @@ class OwnerCache:
             pass
 
 
+def _snapshot_id(name: Any) -> bytes | None:
+    try:
+        snapshot_id = bytes.fromhex(name)
+    except (TypeError, ValueError):
+        return None
+    return snapshot_id if len(snapshot_id) == ID_SIZE else None
+
+
+def _summaries(entries: dict[Any, Any]) -> Summaries:
+    found: Summaries = {}
+    for name, summary in entries.items():
+        snapshot_id = _snapshot_id(name)
+        if snapshot_id is not None and (summary is None or isinstance(summary, dict)):
+            found[snapshot_id] = summary
+    return found
+
+
 def _owners(entries: dict[Any, Any]) -> Owners:
     found: Owners = {}
     for name, owner in entries.items():
-        try:
-            snapshot_id = bytes.fromhex(name)
-        except (TypeError, ValueError):
-            continue
-        if len(snapshot_id) != ID_SIZE:
+        snapshot_id = _snapshot_id(name)
+        if snapshot_id is None:
             continue
         if owner is None:
             found[snapshot_id] = None

@@ -745,6 +745,11 @@ def watch(
             if json and (once or events):
                 render.emit_json({"folder": str(folder), "events": events})
             if once:
+                if not events and not json:  # a single look that found nothing says so
+                    render.stderr.print(
+                        f"No LinkedIn export in {render.shown(str(folder))}; nothing to store",
+                        markup=False,
+                    )
                 # A timer or cron job running --once must see a failure: files it skips as
                 # no export at all, or still downloading, are no failure.
                 if any(event["event"] == "failed" for event in events):
@@ -792,6 +797,12 @@ def _watch_once(
             render.warning_line(message)
 
     if once:  # a single look: say what it leaves for later (a running watch stores it then)
+        for path in scan.downloading:
+            report(
+                path,
+                "waiting",
+                f"{path.name}: an export still downloading; stored once the browser finishes it",
+            )
         for path in scan.waiting:
             report(
                 path,

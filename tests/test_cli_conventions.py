@@ -163,6 +163,29 @@ def test_watch_once_names_the_files_it_waits_for(cli, tmp_path: Path) -> None:  
     assert f"{SAMPLE.name}: still being written" in looked.err
 
 
+def test_watch_once_names_an_export_the_browser_is_still_downloading(cli, tmp_path: Path) -> None:  # noqa: ANN001
+    """Chrome writes only 'X.zip.crdownload' until the download ends: a single look says
+    that export is on its way, and a look at a folder with nothing in it says so too."""
+    assert cli("init").code == 0
+    downloads = tmp_path / "Downloads"
+    downloads.mkdir()
+    looked = cli("watch", str(downloads), "--once")
+    assert (looked.code, looked.err) == (
+        0,
+        f"No LinkedIn export in {downloads}; nothing to store\n",
+    )
+    partial = downloads / (SAMPLE.name + ".crdownload")
+    partial.write_bytes(SAMPLE.read_bytes()[:1000])
+    (downloads / "holiday.jpg.crdownload").write_bytes(b"not an export")
+    looked = cli("watch", str(downloads), "--once")
+    assert looked.code == 0, looked.err
+    assert looked.err.splitlines() == [
+        f"{partial.name}: an export still downloading; stored once the browser finishes it"
+    ]
+    events = cli("watch", str(downloads), "--once", "--json").json()["events"]
+    assert [(e["file"], e["event"]) for e in events] == [(str(partial), "waiting")]
+
+
 def _at_a_terminal(lk: Lk, *args: str) -> tuple[subprocess.Popen[bytes], int]:
     """``lkvault ARGS`` with a pseudo-terminal as its controlling terminal, as a person runs
     it; returns the process and the terminal's master side."""

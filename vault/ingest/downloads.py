@@ -37,6 +37,9 @@ class Scan:
 
     ready: list[Path] = field(default_factory=list)
     waiting: list[Path] = field(default_factory=list)  # still downloading, or just finished
+    # A browser's in-progress file of an export whose final name is not there yet (Chrome
+    # writes only 'X.zip.crdownload' until the download ends).
+    downloading: list[Path] = field(default_factory=list)
     problems: list[tuple[Path, str]] = field(default_factory=list)
 
 
@@ -58,6 +61,16 @@ def is_contacts_export(path: Path) -> bool:
         return False
     with open(path, "rb") as file:
         return contacts_form(path.name, file.read(HEAD_BYTES)) is not None
+
+
+def downloading_export(path: Path) -> bool:
+    """A browser's in-progress file of an export (``X.zip.crdownload`` and the like) whose
+    finished file is not beside it yet."""
+    for suffix in PARTNER_SUFFIXES:
+        if path.name.lower().endswith(suffix):
+            final = path.name[: -len(suffix)]
+            return looks_like_export_name(final) and not path.with_name(final).exists()
+    return False
 
 
 def has_partner(path: Path) -> bool:
@@ -113,6 +126,9 @@ class DownloadWatcher:
             except OSError:
                 continue  # vanished between listing and looking
             seen = Seen(info.st_size, info.st_mtime_ns)
+            if downloading_export(path):
+                result.downloading.append(path)
+                continue
             if not self._is_candidate(path, seen):
                 continue
             current[path] = seen

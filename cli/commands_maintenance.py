@@ -637,14 +637,10 @@ def verify_subset(opened: Vault, spec: str, json: bool) -> None:
             render.stdout.print(
                 f"Vault is intact: {render.plural(report.snapshots, 'snapshot')}, "
                 f"{render.plural(report.packs, 'pack')} checked ({scope}), "
-                f"{report.blobs_checked} chunks ({render.human_size(report.bytes_checked)}) "
+                f"{report.blobs_checked:,} chunks ({render.human_size(report.bytes_checked)}) "
                 "re-hashed."
             )
         else:
-            render.stdout.print(
-                f"[bold red]{len(report.problems)} problem(s) found[/] ({scope}):", markup=True
-            )
-            for problem in report.problems:
-                render.stdout.print(f"  - {problem.describe()}", markup=False)
+            render.verify_problems(report, scope)
     if not report.ok:
         raise typer.Exit(EXIT_FAILED)

@@ -247,7 +247,7 @@ def verify_text(report: VerifyReport) -> None:
     scope = "structure and all data" if report.read_data else "structure"
     if report.ok:
         extra = (
-            f", {report.blobs_checked} chunks ({human_size(report.bytes_checked)}) re-hashed"
+            f", {report.blobs_checked:,} chunks ({human_size(report.bytes_checked)}) re-hashed"
             if report.read_data
             else ""
         )
@@ -258,9 +258,25 @@ def verify_text(report: VerifyReport) -> None:
         if not report.read_data:
             stdout.print("Run 'lkvault verify --read-data' to also decrypt and re-hash all data.")
         return
-    stdout.print(f"[bold red]{len(report.problems)} problem(s) found[/] ({scope}):", markup=True)
+    verify_problems(report, scope)
+
+
+REPAIR_HINT = (
+    "To keep every snapshot that is still whole and remove only what is broken: "
+    "'lkvault repair --dry-run' says what it would do, 'lkvault repair' does it."
+)
+
+
+def verify_problems(report: VerifyReport, scope: str) -> None:
+    """The problems verify found, then what to do about damage (a rolled-back vault's own
+    problem says how to accept it: repair does not help there)."""
+    stdout.print(
+        f"[bold red]{plural(len(report.problems), 'problem')} found[/] ({scope}):", markup=True
+    )
     for problem in report.problems:
         stdout.print(f"  - {problem.describe()}", markup=False)
+    if any(problem.object != "snapshots/" for problem in report.problems):
+        stdout.print(REPAIR_HINT, markup=False)
 
 
 class BarProgress:

@@ -123,6 +123,14 @@ def test_damage_says_run_verify_then_repair(cli, tmp_path: Path) -> None:  # noq
     assert broken.code == 1
     message = assert_one_line_error(broken.err)
     assert "lkvault verify" in message and "lkvault repair" in message
+    verified = cli("verify", "--read-data")  # and verify, having found it, says what next
+    assert verified.code == 1
+    lines = verified.out.splitlines()
+    assert re.fullmatch(r"\d+ problems? found \(structure and all data\):", lines[0]), lines
+    assert lines[-1] == (
+        "To keep every snapshot that is still whole and remove only what is broken: "
+        "'lkvault repair --dry-run' says what it would do, 'lkvault repair' does it."
+    )
 
 
 def test_key_list_has_headers_and_the_first_slot_has_a_date(cli) -> None:  # noqa: ANN001

@@ -230,7 +230,7 @@ def _not_of_member(snap: Snapshot, chosen: MemberView, hint: str = ONE_MEMBER_HI
 def _more(shown: int, total: int) -> None:
     if total > shown:
         render.stdout.print(
-            f"    … and {total - shown} more (--limit 0 lists all, --json gives everything)"
+            f"    … and {total - shown:,} more (--limit 0 lists all, --json gives everything)"
         )
 
 
@@ -318,13 +318,13 @@ def _diff_text(before: Snapshot, after: Snapshot, result: ExportDiff, limit: int
         for p in result.positions_removed:
             say(f"  - position: {_who(p.title or '', p.company, None)}")
     if result.recommendations:
-        out.print(f"\nRecommendations: {len(result.recommendations)} new")
+        out.print(f"\nRecommendations: {len(result.recommendations):,} new")
         for r in result.recommendations:
             name = " ".join(part for part in (r.first_name, r.last_name) if part)
             way = "from" if r.direction == "received" else "for"
             say(f"  + {way} {_who(name, r.company, r.job_title)}")
     if result.invitations:
-        out.print(f"\nInvitations: {len(result.invitations)} new")
+        out.print(f"\nInvitations: {len(result.invitations):,} new")
         for i in _listed(result.invitations, limit):
             arrow = "←" if (i.direction or "").upper() == "INCOMING" else "→"
             other = i.sender if arrow == "←" else i.recipient

@@ -255,3 +255,15 @@ def test_three_passphrase_attempts_at_a_terminal(tmp_path: Path) -> None:
     assert text.count("Vault passphrase: ") == 3
     assert "Wrong passphrase; try again (1 of 3 attempts used)." in text
     assert "Wrong passphrase; try again (2 of 3 attempts used)." in text
+
+
+def test_long_lists_count_what_they_leave_out_with_thousands_separators(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A diff of a large export leaves most rows out: '… and 12,325 more', as every count."""
+    from lkvault.cli.commands_export import _more
+
+    _more(20, 12_345)
+    assert capsys.readouterr().out.strip() == (
+        "… and 12,325 more (--limit 0 lists all, --json gives everything)"
+    )

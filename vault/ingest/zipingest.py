@@ -301,9 +301,9 @@ class ZipIngester:
         kept_bytes = sum(m.compressed_size for m in kept)
         if kept_bytes >= KEPT_WARNING_BYTES:
             names = ", ".join(quote_name(m.name) for m in kept[:3])
-            more = f" and {len(kept) - 3} more" if len(kept) > 3 else ""
+            more = f" and {len(kept) - 3:,} more" if len(kept) > 3 else ""
             warnings.append(
-                f"{len(kept)} members ({format_size(kept_bytes)}: {names}{more}) were compressed "
+                f"{len(kept):,} members ({format_size(kept_bytes)}: {names}{more}) were compressed "
                 "by a program whose output zlib cannot re-create (7-Zip, some Info-ZIP builds); "
                 "they are kept exactly as compressed bytes, so they will not share storage with "
                 "other exports"

@@ -255,7 +255,9 @@ def _parse_central_directory(buf: bytes, count: int, warnings: list[str]) -> lis
     entries, p = [], 0
     for i in range(count):
         if p + 46 > len(buf) or buf[p : p + 4] != CENTRAL_SIG:
-            raise BadInput(f"corrupt zip: central directory entry {i + 1} of {count} is damaged")
+            raise BadInput(
+                f"corrupt zip: central directory entry {i + 1:,} of {count:,} is damaged"
+            )
         fields = struct.unpack_from("<HHHHHHIIIHHHHHII", buf, p + 4)
         made_by, _, flags, method, _, _, crc, csize, usize, n_len, e_len, c_len, disk = fields[:13]
         offset = fields[15]
@@ -263,7 +265,9 @@ def _parse_central_directory(buf: bytes, count: int, warnings: list[str]) -> lis
         extra = buf[p + 46 + n_len : p + 46 + n_len + e_len]
         p += 46 + n_len + e_len + c_len
         if p > len(buf):
-            raise BadInput(f"corrupt zip: central directory entry {i + 1} of {count} is damaged")
+            raise BadInput(
+                f"corrupt zip: central directory entry {i + 1:,} of {count:,} is damaged"
+            )
         name = _decode_name(raw_name, flags, made_by >> 8, extra, warnings)
         usize, csize, offset, disk = _zip64_values(
             extra, [usize, csize, offset, disk], [_U32, _U32, _U32, _U16], name

@@ -116,7 +116,8 @@ def plan_prune(repo: Repository) -> PrunePlan:
     missing = [blob_id for blob_id in used if blob_id not in index]
     if missing:
         raise IntegrityError(
-            f"{len(missing)} blob(s) that snapshots need are missing from the index; {REPAIR_HINT}"
+            f"{len(missing):,} {'blob' if len(missing) == 1 else 'blobs'} that snapshots need "
+            f"are missing from the index; {REPAIR_HINT}"
         )
     stored = stored_pack_ids(repo.backend)
     absent = [pack_id for pack_id in index.packs if pack_id not in stored]

@@ -267,3 +267,12 @@ def test_long_lists_count_what_they_leave_out_with_thousands_separators(
     assert capsys.readouterr().out.strip() == (
         "… and 12,325 more (--limit 0 lists all, --json gives everything)"
     )
+
+
+def test_contacts_help_and_the_readme_agree_on_outlook(cli) -> None:  # noqa: ANN001
+    """Outlook imports only the first card of a vCard file: both say to use the CSV."""
+    shown = " ".join(cli("contacts", "--help").out.split())
+    assert "also for Outlook, which imports only the first card of a vCard file" in shown
+    readme = " ".join((REPO_ROOT / "README.md").read_text(encoding="utf-8").split())
+    bullet = readme[readme.index("**`contacts`**") :][:300]
+    assert "Outlook imports only the first card, so use the CSV there" in bullet

@@ -478,7 +478,8 @@ def _usage_message(error: BaseException) -> str:
     """A parser error, pointing to the help of the command it is about."""
     context = getattr(error, "ctx", None)
     where = context.command_path if context is not None else "lkvault"
-    return f"{error.format_message()} (see '{where} --help')"  # type: ignore[attr-defined]
+    said = error.format_message().rstrip(".")  # type: ignore[attr-defined]
+    return f"{said} (see '{where} --help')"  # 'No such command 'x'.' would end mid-sentence
 
 
 def _fail(error: BaseException, message: str, json_mode: bool) -> NoReturn:

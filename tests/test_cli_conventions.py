@@ -54,6 +54,11 @@ def test_an_error_in_a_subcommand_points_to_its_help(cli) -> None:  # noqa: ANN0
     wrong = cli("key", "add", "--bogus")
     assert wrong.code == 2
     assert "see 'lkvault key add --help'" in assert_one_line_error(wrong.err)
+    unknown = cli("bogus")
+    assert unknown.code == 2
+    assert assert_one_line_error(unknown.err).endswith(
+        "No such command 'bogus' (see 'lkvault --help')"
+    )
 
 
 def test_ls_lists_the_files_and_cat_suggests_close_names(cli) -> None:  # noqa: ANN001

@@ -526,7 +526,7 @@ def contacts(
         render.emit_json(document)
         return
     if output is None:
-        sys.stdout.write(text)
+        render.text_out(text)  # escaped at a terminal: names are other people's text
     else:
         render.stdout.print(
             f"Wrote {render.plural(len(people), 'contact')} of snapshot {chosen.short_id} "

@@ -382,10 +382,17 @@ def cat(
             }
         )
     else:
-        out = sys.stdout.buffer
-        for block in opened.cat(snapshot_ref, member):
-            out.write(block)
-        out.flush()
+        if sys.stdout.isatty():  # a person reads it: nothing in it may act on the terminal
+            shown = render.TerminalText()
+            for block in opened.cat(snapshot_ref, member):
+                shown.write(block)
+            shown.write(b"", final=True)
+            sys.stdout.flush()
+        else:
+            out = sys.stdout.buffer
+            for block in opened.cat(snapshot_ref, member):
+                out.write(block)
+            out.flush()
     print_warnings(opened)
 
 

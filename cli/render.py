@@ -6,6 +6,7 @@ title, headline or file name from an export cannot send control sequences to the
 
 from __future__ import annotations
 
+import codecs
 import json
 import sys
 from datetime import datetime
@@ -79,6 +80,31 @@ def shown(text: str) -> str:
     and format characters (ESC, BEL, bidi overrides) written as escapes, never acted on; line
     breaks are kept. The same escaping as every console here applies (``terminal_text``)."""
     return terminal_text(text, lines=True)
+
+
+def text_out(text: str) -> None:
+    """Text from an export written to stdout: exactly as it is into a file or a pipe; at a
+    terminal, where an escape sequence in someone's name would clear the screen or set the
+    clipboard, escaped as ``shown`` escapes it (CRLF line ends shown as line breaks)."""
+    if sys.stdout.isatty():
+        text = shown(text.replace("\r\n", "\n"))
+    sys.stdout.write(text)
+
+
+class TerminalText:
+    """``text_out`` for content that arrives in blocks of bytes (``lkvault cat``): at a
+    terminal, decoded as UTF-8 (an invalid byte shown as U+FFFD) across block boundaries."""
+
+    def __init__(self) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._held = ""  # a CR that may begin a CRLF split between blocks
+
+    def write(self, block: bytes, final: bool = False) -> None:
+        text = self._held + self._decoder.decode(block, final)
+        self._held = ""
+        if text.endswith("\r") and not final:
+            text, self._held = text[:-1], "\r"
+        text_out(text)
 
 
 def error_line(message: str) -> None:

@@ -281,3 +281,44 @@ def test_contacts_help_and_the_readme_agree_on_outlook(cli) -> None:  # noqa: AN
     readme = " ".join((REPO_ROOT / "README.md").read_text(encoding="utf-8").split())
     bullet = readme[readme.index("**`contacts`**") :][:300]
     assert "Outlook imports only the first card, so use the CSV there" in bullet
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("contacts", "latest", "-f", "csv"),
+        ("contacts", "latest"),
+        ("cat", "latest", "Connections.csv"),
+    ],
+)
+def test_names_from_an_export_never_act_on_the_terminal(
+    tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    """Someone's name can hold escape sequences (clear the screen, write the clipboard):
+    printed at a terminal they are shown escaped; into a pipe the bytes stay as they are."""
+    from datetime import date
+
+    from bench.exportgen import generate_export
+
+    lk = Lk(tmp_path / "vault", tmp_path / "state")
+    lk.init()
+    export = generate_export(
+        tmp_path / "Basic_LinkedInDataExport_01-15-2026.zip",
+        date=date(2026, 1, 15),
+        scale=0.05,
+        quirks=["hostile"],
+    )
+    code, _out, err = lk.run("snapshot", str(export))
+    assert code == 0, err
+    piped = subprocess.run(lk.argv(*args), cwd=REPO_ROOT, env=lk.env(), capture_output=True)
+    assert b"\x1b[2J" in piped.stdout  # as the export has it: the data itself
+    process, master = _at_a_terminal(lk, *args)
+    try:
+        shown = _read_until(master, b"Vault passphrase: ")
+        os.write(master, lk.password.encode() + b"\n")
+        shown += _read_until(master, b"\x00 never shown")  # everything, until it ends
+        assert process.wait(timeout=120) == 0
+    finally:
+        os.close(master)
+    assert b"Eve" in shown and b"\x1b" not in shown
+    assert b"\\x1b[2J" in shown  # visible, as an escape

@@ -40,6 +40,12 @@ class TooLarge(ValueError):
     """A member too large to be parsed in memory."""
 
 
+def file_entries(infos: list[zipfile.ZipInfo]) -> list[zipfile.ZipInfo]:
+    """The entries of a zip that are files, not folders. ``ZipInfo.is_dir`` raises on an entry
+    whose name is empty, which a damaged or hostile zip can hold."""
+    return [info for info in infos if not info.filename.endswith("/")]
+
+
 def _too_large(size: int) -> TooLarge:
     return TooLarge(f"{size} bytes, more than lkvault parses ({MAX_TABLE_BYTES} bytes)")
 
@@ -55,7 +61,7 @@ def zip_file_members(archive: zipfile.ZipFile) -> MemberReaders:
 
         return read
 
-    return {info.filename: reader(info) for info in archive.infolist() if not info.is_dir()}
+    return {info.filename: reader(info) for info in file_entries(archive.infolist())}
 
 
 def stored_members(repo: Repository, tree: Tree) -> MemberReaders:
@@ -83,8 +89,7 @@ def export_of_file(path: Path, archive_name: str) -> tuple[dict[str, Any] | None
         with zipfile.ZipFile(path) as archive:
             streams = {
                 info.filename: (lambda info=info: archive.open(info))
-                for info in archive.infolist()
-                if not info.is_dir()
+                for info in file_entries(archive.infolist())
             }
             summary, warnings = count_export(streams, archive_name)
             return export_document(summary, warnings, archive.infolist())

@@ -25,6 +25,7 @@ from lkvault.vault.ingest.zipscan import Member
 from lkvault.vault.operations.export_sources import (
     export_document,
     export_of_file,
+    file_entries,
     unsummarised,
 )
 
@@ -80,7 +81,7 @@ class LiveSummary:
             self._failure = exc
             return
         # As export_of_file reads them: a repeated name is the last entry of that name.
-        self._by_name = {info.filename: info for info in self._infos if not info.is_dir()}
+        self._by_name = {info.filename: info for info in file_entries(self._infos)}
         self._plan = CountPlan.of(list(self._by_name), archive_name)
         self._jobs = self._plan.jobs()
 

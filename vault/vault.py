@@ -693,13 +693,15 @@ class Vault:
 
     def _summarise(self, snapshots: list[Snapshot]) -> list[Snapshot]:
         """``summarised`` under a lock the caller holds (when an export is to be read)."""
-        from lkvault.vault.operations.attribution import summary_of_stored
         from lkvault.vault.operations.members import unsummarised, with_summary
 
         remembered = self._remembered()
         summaries = remembered.summaries
         unread = [s for s in snapshots if self._unread(s)]
         if unread:
+            # Only an old export to read loads the export readers: `list` stays quick.
+            from lkvault.vault.operations.attribution import summary_of_stored
+
             with self.env.parsing():
                 for snapshot in unread:
                     try:

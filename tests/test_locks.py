@@ -92,12 +92,16 @@ def test_a_lock_left_by_a_holder_killed_in_its_namespace_says_when_it_expires(
     data.write_bytes(random_bytes(100_000, seed=72))
     holder = hold_lock(lk, exclusive=True, prefix=IN_PID_NAMESPACE)
     holder.kill()  # unshare --kill-child takes the namespaced holder with it
+    # unshare's exit sends the holder its SIGKILL: only then may communicate() close the
+    # holder's stdin, which a holder still running would take as "release the lock".
+    holder.wait()
     holder.communicate()
     left = vault_files(lk.vault, "locks")
     before = vault_files(lk.vault)
-    code, _, err = lk.run("snapshot", "--any-file", str(data), extra=NO_WAIT)
+    code, out, err = lk.run("snapshot", "--any-file", str(data), extra=NO_WAIT)
+    assert code == 1, f"{code}: {out}{err} (locks before: {left})"
     message = assert_one_line_error(err)
-    assert code == 1 and "busy" in message, message
+    assert "busy" in message, message
     stamp = r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC"
     renewed = re.search(f"last renewed {stamp}", message)
     expires = re.search(f"expires at {stamp}", message)

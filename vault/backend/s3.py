@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 import boto3
 import botocore.exceptions
+import urllib3.exceptions
 from botocore.config import Config
 from lkvault.vault.backend.location import S3Location
 from lkvault.vault.backend.names import check_name, check_prefix
@@ -66,6 +67,8 @@ NETWORK_ERRORS: tuple[type[Exception], ...] = (
     botocore.exceptions.ResponseStreamingError,
     botocore.exceptions.IncompleteReadError,
     botocore.exceptions.HTTPClientError,
+    # A body read can raise urllib3's own error when the connection breaks mid-response.
+    urllib3.exceptions.HTTPError,
     ConnectionError,
     TimeoutError,
 )

@@ -15,6 +15,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -363,3 +364,28 @@ def decrypted_frames(vault: Any) -> list[bytes]:
             for e in read_pack_header(repo.backend, repo.keys, pack_id)
         ]
     return contents
+
+
+# The exit code of a command stopped by each signal (README: "130 Ctrl-C, 143 SIGTERM").
+EXIT_FOR_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+@dataclass
+class MonthStored:
+    """A vault holding the first of two monthly exports, and the library's handle on it."""
+
+    lk: Lk
+    first: str  # the snapshot of the first month
+    exports: list[Path]
+    opened: Any
+
+
+def month_stored(root: Path, seed: int) -> MonthStored:
+    """Two generated monthly exports under ``root``, the first stored in a new vault there."""
+    from bench.exportgen import generate_series
+
+    exports = generate_series(root / "exports", months=2, scale=3, seed=seed)
+    lk = Lk(root / "vault", root / "state")
+    lk.init()
+    first = lk.snapshot(exports[0])
+    return MonthStored(lk, first, exports, open_vault(lk))

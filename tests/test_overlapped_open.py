@@ -13,43 +13,26 @@ import hashlib
 import os
 import shutil
 import signal
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from helpers_cli import (
-    Lk,
+    EXIT_FOR_SIGNAL,
+    MonthStored,
     assert_library_restores,
     assert_one_line_error,
     copy_lk,
-    open_vault,
+    month_stored,
     reopen,
 )
 from test_cli_conventions import _at_a_terminal, _read_until
 
-from bench.exportgen import generate_series
-
 WRONG = "wrong passphrase: it opens none of the vault's key slots"
-EXIT_FOR = {signal.SIGINT: 130, signal.SIGTERM: 143}
-
-
-@dataclass
-class Base:
-    lk: Lk
-    first: str
-    exports: list[Path]
-    opened: Any
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory) -> Base:
-    root = tmp_path_factory.mktemp("overlap")
-    exports = generate_series(root / "exports", months=2, scale=3, seed=23)
-    lk = Lk(root / "vault", root / "state")
-    lk.init()
-    first = lk.snapshot(exports[0])
-    return Base(lk, first, exports, open_vault(lk))
+def base(tmp_path_factory: pytest.TempPathFactory) -> MonthStored:
+    return month_stored(tmp_path_factory.mktemp("overlap"), seed=23)
 
 
 def files_of(folder: Path) -> dict[str, bytes]:
@@ -61,7 +44,7 @@ def files_of(folder: Path) -> dict[str, bytes]:
 
 
 def test_a_wrong_passphrase_says_one_line_and_leaves_everything_as_it_was(
-    base: Base, tmp_path: Path
+    base: MonthStored, tmp_path: Path
 ) -> None:
     lk = copy_lk(base.lk, tmp_path / "work")
     scratch = tmp_path / "scratch"
@@ -83,7 +66,7 @@ def test_a_wrong_passphrase_says_one_line_and_leaves_everything_as_it_was(
 
 
 def test_a_passphrase_typed_again_at_a_terminal_stores_the_export(
-    base: Base, tmp_path: Path
+    base: MonthStored, tmp_path: Path
 ) -> None:
     lk = copy_lk(base.lk, tmp_path / "work")
     process, master = _at_a_terminal(lk, "snapshot", str(base.exports[1]))
@@ -108,7 +91,7 @@ def test_a_passphrase_typed_again_at_a_terminal_stores_the_export(
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_while_the_keys_are_derived_stops_at_once(
-    base: Base, tmp_path: Path, signum: signal.Signals
+    base: MonthStored, tmp_path: Path, signum: signal.Signals
 ) -> None:
     lk = copy_lk(base.lk, tmp_path / "work")
     scratch = tmp_path / "scratch"
@@ -118,7 +101,7 @@ def test_a_signal_while_the_keys_are_derived_stops_at_once(
     code, _out, err = lk.run(
         "snapshot", str(base.exports[1]), killed_at=spec, extra={"TMPDIR": str(scratch)}
     )
-    assert code == EXIT_FOR[signum], err
+    assert code == EXIT_FOR_SIGNAL[signum], err
     message = assert_one_line_error(err)
     said = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated (SIGTERM)"}[signum]
     assert message == f"{said}; nothing half-done is left in the vault", message
@@ -131,7 +114,7 @@ def test_a_signal_while_the_keys_are_derived_stops_at_once(
 
 
 def test_a_file_changed_after_it_was_prepared_is_stored_as_it_is_then(
-    base: Base, tmp_path: Path
+    base: MonthStored, tmp_path: Path
 ) -> None:
     from lkvault.vault import Vault
 

@@ -14,45 +14,28 @@ from __future__ import annotations
 import os
 import signal
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from helpers_cli import (
+    EXIT_FOR_SIGNAL,
     Lk,
+    MonthStored,
     assert_library_restores,
     assert_one_line_error,
     copy_lk,
-    open_vault,
+    month_stored,
     reopen,
 )
 
-from bench.exportgen import generate_series
-
-EXIT_FOR = {signal.SIGINT: 130, signal.SIGTERM: 143}
-
-
-@dataclass
-class Base:
-    lk: Lk
-    first: str  # the snapshot of the first month
-    exports: list[Path]
-    opened: Any
-
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory) -> Base:
-    root = tmp_path_factory.mktemp("signals")
-    exports = generate_series(root / "exports", months=2, scale=3, seed=21)
-    lk = Lk(root / "vault", root / "state")
-    lk.init()
-    first = lk.snapshot(exports[0])
-    return Base(lk, first, exports, open_vault(lk))
+def base(tmp_path_factory: pytest.TempPathFactory) -> MonthStored:
+    return month_stored(tmp_path_factory.mktemp("signals"), seed=21)
 
 
-def check_after_interrupt(base: Base, lk: Lk, code: int, err: str, signum: int) -> None:
-    assert code == EXIT_FOR[signum], f"exit {code}: {err}"
+def check_after_interrupt(base: MonthStored, lk: Lk, code: int, err: str, signum: int) -> None:
+    assert code == EXIT_FOR_SIGNAL[signum], f"exit {code}: {err}"
     message = assert_one_line_error(err)
     assert message.startswith("interrupted"), message
     vault = reopen(base.opened, lk.vault)
@@ -82,7 +65,7 @@ def check_after_interrupt(base: Base, lk: Lk, code: int, err: str, signum: int) 
     ],
 )
 def test_a_signal_at_each_write_of_a_snapshot(
-    base: Base, tmp_path: Path, nth: int, signum: signal.Signals
+    base: MonthStored, tmp_path: Path, nth: int, signum: signal.Signals
 ) -> None:
     lk = copy_lk(base.lk, tmp_path / "work")
     spec = f"signal:{nth}:{signum.name.removeprefix('SIG')}"
@@ -103,7 +86,7 @@ def worker_threads_running(pid: int, locks: Path) -> bool:
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_while_the_workers_read_and_prove(
-    base: Base, tmp_path: Path, signum: signal.Signals
+    base: MonthStored, tmp_path: Path, signum: signal.Signals
 ) -> None:
     lk = copy_lk(base.lk, tmp_path / "work")
     process = lk.start("snapshot", str(base.exports[1]))
@@ -123,7 +106,7 @@ def test_a_signal_while_the_workers_read_and_prove(
 
 
 @pytest.mark.parametrize("nth", [2, 3])  # as its first new pack, as its new index is written
-def test_a_signal_during_compact(base: Base, tmp_path: Path, nth: int) -> None:
+def test_a_signal_during_compact(base: MonthStored, tmp_path: Path, nth: int) -> None:
     lk = copy_lk(base.lk, tmp_path / "work")
     code, _out, err = lk.run("compact", killed_at=f"signal:{nth}:INT")
     assert code == 130, err
@@ -148,7 +131,7 @@ def test_watch_stopped_by_a_signal_exits_as_every_command(tmp_path: Path, signum
     assert watching.startswith(f"Watching {downloads}"), watching
     process.send_signal(signum)
     _out, err = process.communicate(timeout=60)  # only a guard: it stops at once
-    assert process.returncode == EXIT_FOR[signum], err
+    assert process.returncode == EXIT_FOR_SIGNAL[signum], err
     assert err.strip() == f"Stopped watching {downloads}.", err
 
 
@@ -162,7 +145,7 @@ def signal_spec(nth: int, signum: signal.Signals) -> str:
     return f"signal-read:{nth}:{signum.name.removeprefix('SIG')}"
 
 
-def assert_vault_untouched(base: Base, lk: Lk) -> None:
+def assert_vault_untouched(base: MonthStored, lk: Lk) -> None:
     """The lock went with the process, nothing in the vault changed, and it restores."""
     assert not any((lk.vault / "locks").iterdir())
     assert sorted(p.name for p in (lk.vault / "data").rglob("*")) == sorted(
@@ -181,7 +164,7 @@ def assert_vault_untouched(base: Base, lk: Lk) -> None:
     ],
 )
 def test_a_signal_during_restore_leaves_no_file(
-    base: Base, tmp_path: Path, nth: int, signum: signal.Signals
+    base: MonthStored, tmp_path: Path, nth: int, signum: signal.Signals
 ) -> None:
     lk = copy_lk(base.lk, tmp_path / "work")
     out = tmp_path / "restored"
@@ -190,7 +173,7 @@ def test_a_signal_during_restore_leaves_no_file(
     code, _out, err = lk.run(
         "restore", base.first, "-o", str(target), killed_at=signal_spec(nth, signum)
     )
-    assert code == EXIT_FOR[signum], f"exit {code}: {err}"
+    assert code == EXIT_FOR_SIGNAL[signum], f"exit {code}: {err}"
     message = assert_one_line_error(err)
     assert message.startswith("interrupted; restore stopped"), message
     assert f"{target} was not written" in message, message
@@ -200,7 +183,7 @@ def test_a_signal_during_restore_leaves_no_file(
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_while_restoring_to_a_pipe(
-    base: Base, tmp_path: Path, signum: signal.Signals
+    base: MonthStored, tmp_path: Path, signum: signal.Signals
 ) -> None:
     """The archive goes to a pipe this test stops reading after its first MiB: the restore
     is then blocked writing, with its workers ahead of it, when the signal comes."""
@@ -218,7 +201,7 @@ def test_a_signal_while_restoring_to_a_pipe(
         if process.poll() is None:
             process.kill()
             process.wait()
-    assert process.returncode == EXIT_FOR[signum], f"exit {process.returncode}: {err}"
+    assert process.returncode == EXIT_FOR_SIGNAL[signum], f"exit {process.returncode}: {err}"
     assert len(first) + len(rest) < base.exports[0].stat().st_size
     message = assert_one_line_error(err)
     assert message.startswith("interrupted; restore stopped"), message
@@ -234,11 +217,11 @@ def test_a_signal_while_restoring_to_a_pipe(
     ],
 )
 def test_a_signal_during_verify_read_data(
-    base: Base, tmp_path: Path, nth: int, signum: signal.Signals
+    base: MonthStored, tmp_path: Path, nth: int, signum: signal.Signals
 ) -> None:
     lk = copy_lk(base.lk, tmp_path / "work")
     code, out, err = lk.run("verify", "--read-data", killed_at=signal_spec(nth, signum))
-    assert code == EXIT_FOR[signum], f"exit {code}: {err}"
+    assert code == EXIT_FOR_SIGNAL[signum], f"exit {code}: {err}"
     message = assert_one_line_error(err)
     assert message.startswith("interrupted; verify stopped before it finished"), message
     assert "intact" not in out  # no verdict on what was not read
@@ -247,13 +230,13 @@ def test_a_signal_during_verify_read_data(
 
 @pytest.mark.parametrize(("nth", "signum"), [(1, signal.SIGTERM), (3, signal.SIGINT)])
 def test_a_signal_while_compact_squeezes(
-    base: Base, tmp_path: Path, nth: int, signum: signal.Signals
+    base: MonthStored, tmp_path: Path, nth: int, signum: signal.Signals
 ) -> None:
     """The frames are read and squeezed at level 19 on worker threads: the command stops
     without waiting for the squeezes in progress."""
     lk = copy_lk(base.lk, tmp_path / "work")
     code, _out, err = lk.run("compact", killed_at=signal_spec(nth, signum))
-    assert code == EXIT_FOR[signum], f"exit {code}: {err}"
+    assert code == EXIT_FOR_SIGNAL[signum], f"exit {code}: {err}"
     assert "compact stopped, the vault is consistent" in assert_one_line_error(err)
     assert not any((lk.vault / "locks").iterdir())
     vault = reopen(base.opened, lk.vault)

@@ -217,21 +217,32 @@ def generator_version() -> str:
     return _GENERATOR[0]
 
 
-def series(scale: str, months: int, producer: str = "python") -> list[Path]:
-    """The first ``months`` exports of the cached series (generated when missing)."""
+def series(
+    scale: str,
+    months: int,
+    producer: str = "python",
+    *,
+    style: str = "default",
+    out: Path = OUT,
+) -> list[Path]:
+    """The first ``months`` exports of the cached series under ``out`` (generated when
+    missing); a generator style other than the default has a folder of its own."""
     version = generator_version()
     from bench.exportgen import add_months, export_name, generate_export
 
-    folder = OUT / "series" / f"{scale}-{producer}-s{SEED}-{version}"
+    kind = producer if style == "default" else style
+    folder = out / "series" / f"{scale}-{kind}-s{SEED}-{version}"
     paths = []
     for k in range(months):
         d = add_months(START, k)
         path = folder / export_name(d)
         if not path.exists():
             t = time.perf_counter()
-            generate_export(path, date=d, scale=scale, seed=SEED, producer=producer, month_index=k)
+            generate_export(
+                path, date=d, scale=scale, seed=SEED, producer=producer, month_index=k, style=style
+            )
             log(
-                f"  generated {path.name} ({scale}, {producer}): {mb(path.stat().st_size)} "
+                f"  generated {path.name} ({scale}, {kind}): {mb(path.stat().st_size)} "
                 f"in {time.perf_counter() - t:.0f} s"
             )
         paths.append(path)

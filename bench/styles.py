@@ -16,51 +16,26 @@ Markdown table on stdout.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import sys
-import time
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.exportgen import STYLES, add_months, export_name, generate_export  # noqa: E402
+from bench.exportgen import STYLES  # noqa: E402
 from bench.measure import information_floor, tree_bytes  # noqa: E402
+from bench.run import generator_version, log, series  # noqa: E402
 from bench.tools import Lkvault  # noqa: E402
 
 GOAL = 1.3
-START = date(2025, 1, 15)
-SEED = 1
-
-
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def generator_version() -> str:
-    return hashlib.sha256((ROOT / "bench" / "exportgen.py").read_bytes()).hexdigest()[:10]
-
-
-def series(out: Path, scale: str, style: str, months: int) -> list[Path]:
-    """The first ``months`` exports of one style's series (generated when missing)."""
-    folder = out / "series" / f"{scale}-{style}-s{SEED}-{generator_version()}"
-    paths = []
-    for k in range(months):
-        d = add_months(START, k)
-        path = folder / export_name(d)
-        if not path.exists():
-            generate_export(path, date=d, scale=scale, seed=SEED, month_index=k, style=style)
-        paths.append(path)
-    return paths
 
 
 def measure(out: Path, command: list[str], scale: str, style: str, months: int) -> dict[str, Any]:
     """One vault over one style's series: stored bytes before and after compact."""
-    files = series(out, scale, style, months)
+    files = series(scale, months, style=style, out=out)
     tool = Lkvault(out / "work" / f"{scale}-{style}-{months}", command)
     tool.prepare()
     tool.init()

@@ -141,6 +141,7 @@ def contacts_csv(connections: Iterable[Connection]) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
     for c in exportable(connections):
+        link = profile_link(c)
         row = [
             c.first_name,
             c.last_name,
@@ -148,8 +149,8 @@ def contacts_csv(connections: Iterable[Connection]) -> str:
             c.position or "",
             "Work" if c.email else "",
             c.email or "",
-            LABEL if profile_link(c) else "",
-            profile_link(c) or "",
+            LABEL if link else "",
+            link or "",
             note(c),
             f"{LABEL} ::: * myContacts",
         ]

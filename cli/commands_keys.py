@@ -97,7 +97,7 @@ def unique_prefixes(slot_ids: list[str], shortest: int = 8) -> dict[str, str]:
 def list_(vault: VaultOption = None, json: JsonOption = False) -> None:
     """List the key slots: id, label, when added, and which one you opened the vault with."""
     opened, _ = _open(vault)
-    slots = opened.key_slots()
+    slots = opened.keys.slots()
     if json:
         render.emit_json([_slot_json(s) for s in slots])
         return
@@ -127,7 +127,7 @@ def add(
 ) -> None:
     """Add a passphrase that opens the vault (e.g. for an assistant); asks for it twice."""
     opened, current = _open(vault)
-    slot = opened.add_key(_new_passphrase(new_password_file, current), label=label)
+    slot = opened.keys.add(_new_passphrase(new_password_file, current), label=label)
     _added(slot, json, "Added")
 
 
@@ -140,7 +140,7 @@ def remove(
     """Remove a key slot, so its passphrase no longer opens the vault. The slot you opened
     the vault with, and the last key, cannot be removed."""
     opened, _ = _open(vault)
-    removed = opened.remove_key(slot)
+    removed = opened.keys.remove(slot)
     if json:
         render.emit_json({"removed": removed.slot_id})
     else:
@@ -159,7 +159,7 @@ def passwd(
 ) -> None:
     """Change the passphrase you opened the vault with (no data is re-encrypted)."""
     opened, current = _open(vault)
-    slot = opened.change_passphrase(_new_passphrase(new_password_file, current))
+    slot = opened.keys.change_passphrase(_new_passphrase(new_password_file, current))
     _added(slot, json, "Passphrase changed; it now opens")
 
 
@@ -177,7 +177,7 @@ def export(
     if not paper:
         raise UsageError("give --paper (the only export format: a key to write down or print)")
     opened, _ = _open(vault)
-    key = opened.recovery_key()
+    key = opened.keys.recovery_key()
     lines = encode_paper_key(key)
     if json:
         render.emit_json({"vault_id": key.vault_id.hex(), "lines": lines})
@@ -222,6 +222,6 @@ def import_(
             raise UsageError(f"cannot read {paper}: {exc.strerror or exc}") from None
     location = config.vault_location(vault)
     opened = Vault.recover(config.backend_for(location), text, config.environment())
-    slot = opened.add_key(_new_passphrase(new_password_file, None), label=label)
+    slot = opened.keys.add(_new_passphrase(new_password_file, None), label=label)
     print_warnings(opened)
     _added(slot, json, "Recovery key accepted. Added")

@@ -18,6 +18,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 PUBLIC_API = {
     # the vault and its world
     "Vault", "Environment", "VaultConfig", "KdfParams", "version",
+    # a vault's passphrases and recovery key (Vault.keys)
+    "VaultKeys",
     # errors (vault/errors.py)
     "VaultError", "AccessDenied", "BadInput", "IntegrityError", "RollbackDetected",
     "SnapshotNotFound", "StorageError", "UnsupportedFormat", "UsageError", "VaultExists",

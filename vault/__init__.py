@@ -72,6 +72,7 @@ if TYPE_CHECKING:
     from lkvault.vault.format.crypto import KdfParams
     from lkvault.vault.format.paperkey import encode as encode_paper_key
     from lkvault.vault.ingest.downloads import DownloadWatcher, Seen
+    from lkvault.vault.keys import VaultKeys
     from lkvault.vault.operations.checker import Problem, VerifyReport
     from lkvault.vault.operations.compactor import DEFAULT_MEMORY as DEFAULT_COMPACT_MEMORY
     from lkvault.vault.operations.compactor import CompactResult
@@ -155,6 +156,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "SlotInfo": ("lkvault.vault.repository.keyslots", "SlotInfo"),
     "VaultConfig": ("lkvault.vault.repository.keyslots", "VaultConfig"),
     "Snapshot": ("lkvault.vault.repository.snapshots", "Snapshot"),
+    "VaultKeys": ("lkvault.vault.keys", "VaultKeys"),
     "Environment": ("lkvault.vault.vault", "Environment"),
     "Vault": ("lkvault.vault.vault", "Vault"),
     "stored_message": ("lkvault.vault.vault", "stored_message"),
@@ -221,6 +223,7 @@ __all__ = [
     "UnsupportedFormat",
     "UsageError",
     "Vault",
+    "VaultKeys",
     "VaultConfig",
     "VaultError",
     "VaultExists",

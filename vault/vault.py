@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import os
 import random
@@ -29,16 +28,15 @@ from lkvault.vault.errors import (
     UsageError,
     VaultError,
 )
-from lkvault.vault.format.crypto import KdfParams, Keys, Rng
+from lkvault.vault.format.crypto import KdfParams, Rng
+from lkvault.vault.keys import VaultKeys, read_recovery_key
+from lkvault.vault.oldexports import OldExports
 from lkvault.vault.progress import Progress
 from lkvault.vault.repository.headstate import HeadState, PartState, SeenHead, SlotState
 from lkvault.vault.repository.keyslots import (
-    KeySlot,
-    SlotInfo,
     VaultConfig,
     read_config_unverified,
     vault_id_of,
-    verify_config,
 )
 from lkvault.vault.repository.locks import REFRESH_EVERY, STALE_AFTER, Holder, lock
 from lkvault.vault.repository.repo import Repository
@@ -51,8 +49,7 @@ from lkvault.vault.repository.snapshots import (
 
 if TYPE_CHECKING:
     from lkvault.vault.export.load import MemberReaders
-    from lkvault.vault.export.model import Export, Owner
-    from lkvault.vault.format import paperkey
+    from lkvault.vault.export.model import Export
     from lkvault.vault.format.tree import MemberEntry
     from lkvault.vault.operations import (
         checker,
@@ -66,7 +63,6 @@ if TYPE_CHECKING:
     from lkvault.vault.operations.forgetting import ForgetPlan
     from lkvault.vault.operations.retention import Policy
     from lkvault.vault.operations.stats import VaultStats
-    from lkvault.vault.repository.ownercache import Remembered
 
 
 def _pid_alive(pid: int) -> bool:
@@ -201,10 +197,9 @@ class Vault:
         self.env = env
         self.heads = HeadState(env.state_dir, repo.keys.vault_id)
         self.warnings: list[str] = []
-        # What was read of old snapshots' exports (whose, what counts), by id; None until
-        # this computer's memory of it is loaded.
-        self._memory: Remembered | None = None
-        self._unreadable: set[bytes] = set()  # old exports that could not be counted
+        self._old_exports = OldExports(
+            repo, env.state_dir, env.rng, env.parsing, lambda: self._locked(exclusive=False)
+        )
 
     def _history(self) -> list[Snapshot]:
         """Every readable snapshot; unreadable records become warnings, not failures."""
@@ -250,6 +245,11 @@ class Vault:
         notice = deflater.fallback_notice()
         if notice is not None:
             self.warnings.append(notice)
+
+    @property
+    def keys(self) -> VaultKeys:
+        """The vault's key slots: its passphrases and its recovery key."""
+        return VaultKeys(self.repo, self.env.rng, lambda: self._locked(exclusive=True))
 
     @property
     def location(self) -> str:
@@ -665,102 +665,14 @@ class Vault:
         each zip stored before lkvault recorded summaries (lkvault 0.1), counted from the
         stored export, and the member of each export stored before lkvault recorded it
         (lkvault 0.3 and before) read from its stored Profile.csv, else its messages, as
-        for a new snapshot; once per snapshot on this computer (see
-        operations.attribution and repository.ownercache)."""
-        from lkvault.vault.operations.members import unattributed
-
-        snapshots = self.summarised(snapshots)
-        owners = self._remembered().owners
-        if not any(unattributed(s) and s.id not in owners for s in snapshots):
-            return self._attribute(snapshots)  # nothing to read
-        with self._locked(exclusive=False):
-            return self._attribute(snapshots)
+        for a new snapshot; once per snapshot on this computer (see vault.oldexports)."""
+        return self._old_exports.attributed(snapshots)
 
     def summarised(self, snapshots: list[Snapshot]) -> list[Snapshot]:
         """``snapshots`` with the summary of each zip stored before lkvault recorded
         summaries counted from the stored export (once per snapshot on this computer); one
         whose export cannot be read keeps none."""
-        if any(self._unread(s) for s in snapshots):
-            with self._locked(exclusive=False):
-                return self._summarise(snapshots)
-        return self._summarise(snapshots)
-
-    def _unread(self, snapshot: Snapshot) -> bool:
-        from lkvault.vault.operations.members import unsummarised
-
-        known = self._remembered().summaries.keys() | self._unreadable
-        return unsummarised(snapshot) and snapshot.id not in known
-
-    def _summarise(self, snapshots: list[Snapshot]) -> list[Snapshot]:
-        """``summarised`` under a lock the caller holds (when an export is to be read)."""
-        from lkvault.vault.operations.members import unsummarised, with_summary
-
-        remembered = self._remembered()
-        summaries = remembered.summaries
-        unread = [s for s in snapshots if self._unread(s)]
-        if unread:
-            # Only an old export to read loads the export readers: `list` stays quick.
-            from lkvault.vault.operations.attribution import summary_of_stored
-
-            with self.env.parsing():
-                for snapshot in unread:
-                    try:
-                        summaries[snapshot.id] = summary_of_stored(self.repo, snapshot)
-                    except (VaultError, OSError):  # a damaged export: no summary, as before
-                        self._unreadable.add(snapshot.id)
-            kept = {s.id: summaries[s.id] for s in snapshots if s.id in summaries}
-            self._save_remembered(dataclasses.replace(remembered, summaries=kept))
-        return [
-            with_summary(s, summaries[s.id]) if unsummarised(s) and s.id in summaries else s
-            for s in snapshots
-        ]
-
-    def _remembered(self) -> Remembered:
-        if self._memory is None:
-            from lkvault.vault.repository.ownercache import OwnerCache
-
-            cache = OwnerCache(self.env.state_dir, self.repo.keys, self.env.rng)
-            self._memory = cache.load()
-        return self._memory
-
-    def _save_remembered(self, remembered: Remembered) -> None:
-        """Remember exactly ``remembered`` on this computer (sealed), and in this process."""
-        from lkvault.vault.repository.ownercache import OwnerCache
-
-        self._memory = remembered
-        OwnerCache(self.env.state_dir, self.repo.keys, self.env.rng).save(remembered)
-
-    def _attribute(self, snapshots: list[Snapshot]) -> list[Snapshot]:
-        """``attributed`` under a lock the caller holds (when an export is to be read); what
-        was read is remembered on this computer for the snapshots still there."""
-        from lkvault.vault.operations.members import (
-            attributed,
-            remembered_owners,
-            unattributed,
-        )
-
-        def read(snapshot: Snapshot) -> Owner | None:
-            from lkvault.vault.operations.attribution import owner_of_stored
-
-            with self.env.parsing():
-                return owner_of_stored(self.repo, snapshot)
-
-        remembered = self._remembered()
-        owners = remembered_owners(remembered.owners)
-        before = dict(owners)
-        result = attributed(snapshots, owners, read)
-        kept = {s.id: owners[s.id] for s in snapshots if unattributed(s) and s.id in owners}
-        if kept != before:
-            self._save_remembered(
-                dataclasses.replace(
-                    remembered,
-                    owners={
-                        key: (o.name, o.source) if o is not None else None
-                        for key, o in kept.items()
-                    },
-                )
-            )
-        return result
+        return self._old_exports.summarised(snapshots)
 
     def export(self, snapshot: Snapshot) -> Export:
         """Everything lkvault understands of a stored export (empty for a non-zip snapshot)."""
@@ -772,7 +684,7 @@ class Vault:
         ):
             return export_sources.export_of_snapshot(self.repo, snapshot)
 
-    # --- retention and keys (issue 5) ---
+    # --- retention (issue 5) ---
 
     def forget(
         self,
@@ -789,25 +701,15 @@ class Vault:
         with self._locked(exclusive=True):
             history = self._history()
             self._refuse_rollback(history, "forget snapshots")
-            history = self._summarise(history)  # 'latest' and retention see old exports
-            if policy is not None:  # retention keeps each member's exports
-                history = self._attribute(history)
+            # 'latest' and retention see old exports; retention keeps each member's exports
+            history = self._old_exports.summarise_locked(history)
+            if policy is not None:
+                history = self._old_exports.attribute_locked(history)
             chosen = [self.find(ref, history) for ref in refs]
             plan = forgetting.plan_forget(history, policy, chosen, self.repo.clock(), zone)
             if not dry_run:
                 forgetting.forget_snapshots(self.repo, plan)
-                remembered = self._remembered()
-                gone = {s.id for s in plan.remove}
-                if gone & (remembered.owners.keys() | remembered.summaries.keys()):
-                    self._save_remembered(  # nothing is kept of them on this computer either
-                        dataclasses.replace(
-                            remembered,
-                            owners={k: o for k, o in remembered.owners.items() if k not in gone},
-                            summaries={
-                                k: o for k, o in remembered.summaries.items() if k not in gone
-                            },
-                        )
-                    )
+                self._old_exports.forget(s.id for s in plan.remove)
         return plan
 
     def prune(
@@ -929,89 +831,15 @@ class Vault:
             state.done(chosen, parts)
         return report
 
-    def key_slots(self) -> list[SlotInfo]:
-        """Every key slot, damaged ones included (they show their problem)."""
-        from lkvault.vault.operations import keyring
-
-        return keyring.key_slots(self.repo)
-
-    def _new_slot(self, passphrase: bytes, kdf: KdfParams | None, label: str) -> KeySlot:
-        from lkvault.vault.operations import keyring
-
-        return KeySlot.create(
-            keyring.master_secret(self.repo),
-            self.repo.keys.vault_id,
-            passphrase,
-            self.env.rng,
-            kdf,
-            label=label,
-            created=self.repo.clock().isoformat(timespec="seconds"),
-        )
-
-    def add_key(
-        self, passphrase: bytes, *, label: str = "", kdf: KdfParams | None = None
-    ) -> KeySlot:
-        """A new key slot for ``passphrase``; the vault's data stays as it is."""
-        from lkvault.vault.operations import keyring
-
-        slot = self._new_slot(passphrase, kdf, label)
-        with self._locked(exclusive=True):
-            keyring.add_slot(self.repo, slot)
-        return slot
-
-    def find_slot(self, ref: str) -> SlotInfo:
-        """A key slot by unique prefix of its id."""
-        from lkvault.vault.operations import keyring
-
-        return keyring.find_slot(self.repo, ref)
-
-    def remove_key(self, ref: str) -> SlotInfo:
-        """Delete a key slot: never the one in use, never the last working one."""
-        from lkvault.vault.operations import keyring
-
-        with self._locked(exclusive=True):
-            return keyring.remove_slot(self.repo, ref)
-
-    def change_passphrase(self, passphrase: bytes, *, kdf: KdfParams | None = None) -> KeySlot:
-        """Replace the slot in use by one for ``passphrase``: the new slot is written before
-        the old one is deleted, so a crash leaves one of the two passphrases working."""
-        from lkvault.vault.operations import keyring
-
-        current = keyring.current_slot(self.repo)
-        slot = self._new_slot(passphrase, kdf, current.label)
-        with self._locked(exclusive=True):
-            keyring.replace_slot(self.repo, current, slot)
-        return slot
-
-    def recovery_key(self) -> paperkey.RecoveryKey:
-        """The vault's master secret as a recovery key (anyone holding it can read the vault)."""
-        from lkvault.vault.format import paperkey
-        from lkvault.vault.operations import keyring
-
-        return paperkey.RecoveryKey(self.repo.keys.vault_id, keyring.master_secret(self.repo))
-
     @classmethod
     def recover(
         cls, location: str | Backend, key_text: str, env: Environment | None = None
     ) -> Vault:
         """Open a vault with a recovery key instead of a passphrase. A mistyped character
         is reported with its place (checked against the vault's config)."""
-        from lkvault.vault.format import paperkey
-
         env = env or Environment()
         backend = open_backend(location) if isinstance(location, str) else location
-        document = read_config_unverified(backend)
-
-        def opens(key: paperkey.RecoveryKey) -> bool:
-            try:
-                if vault_id_of(document) != key.vault_id:
-                    return False
-                verify_config(document, Keys.derive(key.master, key.vault_id))
-            except IntegrityError:
-                return False
-            return True
-
-        key = paperkey.decode(key_text, opens)
+        key = read_recovery_key(backend, key_text)
         repo = Repository.open_with_master(backend, key.vault_id, key.master, env.rng, env.clock)
         return cls(repo, env)
 

@@ -21,7 +21,7 @@ import urllib.request
 from datetime import date
 
 import pytest
-from lkvault.cli.browse.webapp import _templates
+from lkvault.cli.browse.rendering import _templates
 
 from bench.exportgen import HOSTILE_URLS, generate_export
 from tests.helpers_cli import Lk

@@ -13,7 +13,7 @@ from lkvault.vault import UsageError
 
 from . import entry, render
 from .app import JsonOption, VaultOption, app, open_vault, print_warnings, warn_rollback
-from .commands_export import note_other_members, one_member
+from .choosing import note_other_members, one_member
 
 if TYPE_CHECKING:
     pass

@@ -165,7 +165,7 @@ def list_(
     ] = None,
 ) -> None:
     """List snapshots: id, time, source name, size, SHA-256 and what the export holds."""
-    from .commands_export import snapshot_at
+    from .choosing import snapshot_at
 
     opened = open_vault(vault)
     found = opened.snapshots()
@@ -214,7 +214,7 @@ def restore(
     ] = None,
 ) -> None:
     """Write a snapshot's archive back byte for byte (-o FILE), or its members (--extract DIR)."""
-    from .commands_export import snapshot_at
+    from .choosing import snapshot_at
 
     if (output is None) == (extract is None):
         raise UsageError("give either -o FILE (the archive) or --extract DIR (its members)")
@@ -443,7 +443,11 @@ def verify(
 # Commands of each further area live in a module of their own (cli/commands_*.py) and
 # register themselves on the app when imported here.
 # (one import line per module below this comment)
-from . import commands_export  # noqa: E402,F401
+from . import commands_diff  # noqa: E402,F401  # isort: skip
+from . import commands_timeline  # noqa: E402,F401  # isort: skip
+from . import commands_contacts  # noqa: E402,F401  # isort: skip
+from . import commands_status  # noqa: E402,F401  # isort: skip
+from . import commands_watch  # noqa: E402,F401  # isort: skip
 
 from . import commands_maintenance  # noqa: E402,F401  # isort: skip
 from . import commands_keys  # noqa: E402,F401  # isort: skip

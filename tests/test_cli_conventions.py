@@ -266,7 +266,7 @@ def test_long_lists_count_what_they_leave_out_with_thousands_separators(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """A diff of a large export leaves most rows out: '… and 12,325 more', as every count."""
-    from lkvault.cli.commands_export import _more
+    from lkvault.cli.commands_diff import _more
 
     _more(20, 12_345)
     assert capsys.readouterr().out.strip() == (

@@ -84,6 +84,9 @@ VaultOption = Annotated[
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print one JSON document on stdout instead of text.")
 ]
+DryRunOption = Annotated[
+    bool, typer.Option("--dry-run", help="Only show what would be done; change nothing.")
+]
 
 
 def _print_version(wanted: bool) -> None:

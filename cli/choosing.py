@@ -13,6 +13,7 @@ import typer
 from lkvault.vault import UsageError
 
 from . import render
+from .app import open_vault, print_warnings
 
 if TYPE_CHECKING:
     from lkvault.vault import (
@@ -87,6 +88,19 @@ def one_member(
         return member_view(found, member, around)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+
+
+def open_one_member(
+    vault_option: str | None, member: str | None, json: bool
+) -> tuple[Vault, MemberView]:
+    """The vault and the snapshots of one member (see ``one_member``); says, unless ``json``,
+    that other members' exports are left out."""
+    opened = open_vault(vault_option)
+    chosen = one_member(opened.attributed(opened.snapshots()), member)
+    print_warnings(opened)
+    if not json:
+        note_other_members(chosen, member)
+    return opened, chosen
 
 
 def note_other_members(chosen: MemberView, asked: str | None) -> None:

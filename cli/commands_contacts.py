@@ -22,10 +22,7 @@ from .choosing import (
 )
 
 if TYPE_CHECKING:
-    from lkvault.vault import (
-        Snapshot,
-        Vault,
-    )
+    from lkvault.vault import Snapshot, Vault
 
 
 @app.command()

@@ -20,10 +20,7 @@ from .choosing import (
 )
 
 if TYPE_CHECKING:
-    from lkvault.vault import (
-        ExportDiff,
-        Snapshot,
-    )
+    from lkvault.vault import ExportDiff, Snapshot
 
 
 @app.command()

@@ -1,4 +1,5 @@
-"""Commands for living with a vault over years: forget, prune, compact, stats, repair."""
+"""Giving storage back as a vault lives on for years: ``lkvault forget``, ``prune``,
+``compact``."""
 
 from __future__ import annotations
 
@@ -10,23 +11,10 @@ import typer
 from lkvault.vault import UsageError
 
 from . import render
-from .app import EXIT_FAILED, JsonOption, VaultOption, app, open_vault, print_warnings
+from .app import DryRunOption, JsonOption, VaultOption, app, open_vault, print_warnings
 
 if TYPE_CHECKING:
-    from lkvault.vault import (
-        CompactResult,
-        ForgetPlan,
-        PruneResult,
-        RepairReport,
-        Vault,
-        VaultStats,
-    )
-
-
-DryRunOption = Annotated[
-    bool, typer.Option("--dry-run", help="Only show what would be done; change nothing.")
-]
-
+    from lkvault.vault import CompactResult, ForgetPlan, PruneResult
 
 MaxTimeOption = Annotated[
     str | None,
@@ -38,6 +26,8 @@ MaxTimeOption = Annotated[
         show_default=False,
     ),
 ]
+
+
 MaxMemoryOption = Annotated[
     int | None,
     typer.Option(
@@ -51,6 +41,8 @@ MaxMemoryOption = Annotated[
         show_default=False,
     ),
 ]
+
+
 NoCompactOption = Annotated[
     bool,
     typer.Option(
@@ -329,6 +321,8 @@ def _pruned_text(result: PruneResult, dry_run: bool) -> None:
 
 
 _TIME_PART = re.compile(r"(\d+)([smh])")
+
+
 _SECONDS = {"s": 1, "m": 60, "h": 3600}
 
 
@@ -428,219 +422,3 @@ def _compact_text(result: CompactResult, dry_run: bool) -> None:
             f"{render.plural(len(plan.packs) - result.packs_done, 'pack')} left; "
             "run 'lkvault compact' again to go on."
         )
-
-
-@app.command()
-def stats(vault: VaultOption = None, json: JsonOption = False) -> None:
-    """Sizes and ratios of the vault, and what each snapshot added."""
-    opened = open_vault(vault)
-    result = opened.stats()
-    print_warnings(opened)
-    if json:
-        render.emit_json(_stats_json(result))
-    else:
-        _stats_text(result)
-
-
-def _stats_json(result: VaultStats) -> dict[str, Any]:
-    return {
-        "snapshots": len(result.snapshots),
-        "logical_size": result.logical,
-        "content_size": result.content,
-        "unique_content_size": result.unique_content,
-        "stored_size": result.stored,
-        "unused_content_size": result.unused_content,
-        "unused_stored_size": result.unused_stored,
-        "dedup_ratio": round(result.dedup_ratio, 3),
-        "compression_ratio": round(result.compression_ratio, 3),
-        "stored_share_of_logical": round(result.space_ratio, 4),
-        "files": {k: {"count": c, "size": s} for k, (c, s) in result.files.items()},
-        "per_snapshot": [
-            {
-                "id": u.snapshot.id.hex(),
-                "short_id": u.snapshot.short_id,
-                "seq": u.snapshot.seq,
-                "time": u.snapshot.time.isoformat(),
-                "source": u.snapshot.source,
-                "size": u.snapshot.size,
-                "readable": u.readable,
-                "content_size": u.content,
-                "added_content": u.added,
-                "added_stored": u.added_stored,
-                "unique_content": u.unique,
-                "unique_stored": u.unique_stored,
-            }
-            for u in result.snapshots
-        ],
-    }
-
-
-def _stats_text(result: VaultStats) -> None:
-    size = render.human_size
-    out = render.stdout
-    out.print(
-        f"{render.plural(len(result.snapshots), 'snapshot')} of {size(result.logical)} in all; "
-        f"the vault stores them in {size(result.stored)}"
-        + (f" ({result.space_ratio:.1%} of their size)." if result.logical else ".")
-    )
-    out.print(
-        f"Content: {size(result.content)} referenced, {size(result.unique_content)} unique "
-        f"(deduplication {result.dedup_ratio:.1f}x), stored in about "
-        f"{size(result.unique_stored)} (compression {result.compression_ratio:.1f}x)."
-    )
-    if result.unused_content:
-        out.print(
-            f"Not needed by any snapshot: {size(result.unused_content)} of content (about "
-            f"{size(result.unused_stored)} stored); 'lkvault prune' removes it."
-        )
-    if not result.snapshots:
-        return
-    table = render.new_table()
-    for column in ("ID", "Time", "Source", "Size", "Added", "Added stored", "Only here"):
-        table.add_column(column, justify="left" if column in ("ID", "Time", "Source") else "right")
-    for u in result.snapshots:
-        if not u.readable:
-            table.add_row(u.snapshot.short_id, "", u.snapshot.source, "", "unreadable", "", "")
-            continue
-        table.add_row(
-            u.snapshot.short_id,
-            render.local_time(u.snapshot.time),
-            u.snapshot.source,
-            size(u.snapshot.size),
-            size(u.added),
-            size(u.added_stored),
-            size(u.unique),
-        )
-    out.print(table)
-
-
-@app.command()
-def repair(
-    dry_run: DryRunOption = False,
-    vault: VaultOption = None,
-    json: JsonOption = False,
-) -> None:
-    """After damage: keep every snapshot that is still whole, remove only what is broken, and
-    say which snapshots were lost and why. Reads all data."""
-    opened = open_vault(vault)
-    report = opened.repair(dry_run=dry_run, progress=render.BarProgress(not json))
-    print_warnings(opened)
-    if json:
-        render.emit_json(_repair_json(report))
-    else:
-        _repair_text(report, opened.location)
-
-
-def _repair_json(report: RepairReport) -> dict[str, Any]:
-    return {
-        "dry_run": report.dry_run,
-        "changed": report.changes and not report.dry_run,
-        "snapshots_kept": report.kept,
-        "snapshots_lost": [
-            {"short_id": s.short_id, "source": s.source, "reason": s.reason} for s in report.lost
-        ],
-        "damaged_index_files": [{"name": n, "problem": p} for n, p in report.damaged_index],
-        "broken_packs": [{"name": n, "problem": p} for n, p in report.broken_packs],
-        "recovered_packs": report.recovered_packs,
-        "blobs_salvaged": report.blobs_salvaged,
-        "blobs_lost": report.blobs_lost,
-        "notes": report.notes,
-        "foreign_files_set_aside": [{"name": n, "moved_to": t} for n, t in report.set_aside],
-    }
-
-
-def _repair_text(report: RepairReport, report_location: str) -> None:
-    out = render.stdout
-    for note in report.notes:
-        render.stderr.print(render.shown(f"note: {note}"), markup=False)
-    if report.set_aside:
-        moved = "would be moved" if report.dry_run else "moved"
-        out.print(
-            f"{render.plural(len(report.set_aside), 'foreign file')} (not vault objects) "
-            f"{moved} aside, in the vault at {report_location}:",
-            markup=False,
-        )
-        for name, target in report.set_aside:
-            out.print(render.shown(f"  {name} -> {target}"), markup=False)
-    if not report.changes:
-        out.print(
-            f"Nothing to repair: {render.plural(report.kept, 'snapshot')} whole "
-            "(all data was read)."
-        )
-        return
-    verb = "Would" if report.dry_run else "Did"
-    for name, problem in report.damaged_index:
-        out.print(f"  index file {name}: {problem} -> rebuilt from the pack headers", markup=False)
-    for name, problem in report.broken_packs:
-        action = (
-            "dropped from the index"
-            if problem == "pack is missing"
-            else ("whole blobs copied, pack removed")
-        )
-        out.print(f"  {name}: {problem} -> {action}", markup=False)
-    for name in report.recovered_packs:
-        out.print(f"  {name}: listed by no index -> indexed again from its header", markup=False)
-    for lost in report.lost:
-        source = f" ({lost.source})" if lost.source else ""
-        out.print(f"  snapshot {lost.short_id}{source} is lost: {lost.reason}", markup=False)
-    out.print(
-        f"{verb} repair: {render.plural(report.kept, 'snapshot')} kept whole, "
-        f"{render.plural(len(report.lost), 'snapshot')} lost, "
-        f"{render.plural(report.blobs_salvaged, 'blob')} salvaged"
-        + (" (dry run: nothing was changed)." if report.dry_run else ".")
-    )
-
-
-_PART = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
-_PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
-
-
-def parse_data_subset(text: str) -> tuple[int | None, int]:
-    """``n/t`` -> (n, t); ``P%`` -> (None, t) with t parts of at least P% each (the part is
-    chosen at run time, rotating)."""
-    part = _PART.match(text)
-    if part:
-        n, t = int(part.group(1)), int(part.group(2))
-        if not 1 <= n <= t:
-            raise UsageError(f"--read-data-subset {text}: n/t needs 1 <= n <= t")
-        return n, t
-    percent = _PERCENT.match(text)
-    if percent:
-        share = float(percent.group(1))
-        if not 0 < share <= 100:
-            raise UsageError(
-                f"--read-data-subset {text}: the percentage must be above 0, at most 100"
-            )
-        return None, max(1, int(100 // share))
-    raise UsageError(
-        f"--read-data-subset {text!r}: give a percentage (10%) or a part (n/t, e.g. 2/5)"
-    )
-
-
-def verify_subset(opened: Vault, spec: str, json: bool) -> None:
-    """verify --read-data-subset: part n of t, or the next part of P% parts; exit 1 if the
-    vault is damaged."""
-    part, parts = parse_data_subset(spec)
-    report = opened.verify_part(part, parts, progress=render.BarProgress(not json))
-    print_warnings(opened)
-    assert report.subset is not None
-    chosen, parts = report.subset
-    if json:
-        document = render.verify_json(report)
-        document["subset"] = {"part": chosen, "parts": parts}
-        render.emit_json(document)
-    else:
-        for note in report.notes:
-            render.stderr.print(render.shown(f"note: {note}"), markup=False)
-        scope = f"structure and part {chosen} of {parts} of the data"
-        if report.ok:
-            render.stdout.print(
-                f"Vault is intact: {render.plural(report.snapshots, 'snapshot')}, "
-                f"{render.plural(report.packs, 'pack')} checked ({scope}), "
-                f"{report.blobs_checked:,} chunks ({render.human_size(report.bytes_checked)}) "
-                "re-hashed."
-            )
-        else:
-            render.verify_problems(report, scope)
-    if not report.ok:
-        raise typer.Exit(EXIT_FAILED)

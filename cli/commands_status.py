@@ -7,14 +7,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from . import render
-from .app import EXIT_FAILED, JsonOption, VaultOption, app, open_vault, print_warnings
-from .choosing import MemberOption, members_json, note_other_members, one_member
+from .app import EXIT_FAILED, JsonOption, VaultOption, app
+from .choosing import MemberOption, members_json, open_one_member
 
 if TYPE_CHECKING:
-    from lkvault.vault import (
-        MemberView,
-        Snapshot,
-    )
+    from lkvault.vault import MemberView, Snapshot
 
 
 @app.command()
@@ -40,12 +37,8 @@ def status(
     """
     from lkvault.vault import latest_snapshot, snapshot_day
 
-    opened = open_vault(vault)
-    chosen = one_member(opened.attributed(opened.snapshots()), member)
+    opened, chosen = open_one_member(vault, member, json)
     found = chosen.snapshots
-    print_warnings(opened)
-    if not json:
-        note_other_members(chosen, member)
     today = opened.env.clock().astimezone().date()
     # A contacts file of the old "Export contacts" page is no current export: never "fresh".
     exports = [s for s in found if s.export is not None and _kind(s) != "contacts"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from . import render
-from .app import JsonOption, VaultOption, app, open_vault, print_warnings
-from .choosing import MemberOption, members_json, note_other_members, one_member
+from .app import JsonOption, VaultOption, app
+from .choosing import MemberOption, members_json, open_one_member
 
 BAR_WIDTH = 32
 
@@ -33,12 +33,8 @@ def timeline(
     """
     from lkvault.vault import latest_snapshot, missing_months, snapshot_day, summary_from_document
 
-    opened = open_vault(vault)
-    chosen = one_member(opened.attributed(opened.snapshots()), member)
+    opened, chosen = open_one_member(vault, member, json)
     found = chosen.snapshots
-    print_warnings(opened)
-    if not json:
-        note_other_members(chosen, member)
     rows = []
     for snap in found:
         summary = summary_from_document(snap.export)

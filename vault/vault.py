@@ -20,7 +20,6 @@ from lkvault.vault import identity
 from lkvault.vault.backend import Backend, open_backend
 from lkvault.vault.backend.base import CleansTempFiles
 from lkvault.vault.errors import (
-    IntegrityError,
     Interrupted,
     ReadOnlyStorage,
     RollbackDetected,
@@ -42,9 +41,7 @@ from lkvault.vault.repository.locks import REFRESH_EVERY, STALE_AFTER, Holder, l
 from lkvault.vault.repository.repo import Repository
 from lkvault.vault.repository.snapshots import (
     Snapshot,
-    load_forgotten,
     load_snapshots,
-    survivor_of,
 )
 
 if TYPE_CHECKING:
@@ -78,12 +75,6 @@ def _pid_alive(pid: int) -> bool:
 def _start_thread(run: Callable[[], None]) -> None:
     # A daemon: a command stopped by a signal exits without waiting for a key derivation.
     threading.Thread(target=run, name="lkvault-open", daemon=True).start()
-
-
-ROLLBACK_WAY_OUT = (
-    "run 'lkvault verify'; if you put back an older copy of the vault yourself, "
-    "'lkvault verify --accept-rollback' trusts it as it is now"
-)
 
 
 @dataclass(frozen=True)
@@ -312,34 +303,14 @@ class Vault:
 
     def rollback_warning(self, found: list[Snapshot]) -> str | None:
         """A message when the vault shows less than this computer saw before, else None."""
-        seen = self.heads.load()
-        if seen is None:
-            return None
-        forgotten = load_forgotten(self.repo, lambda name, exc: None)
-        if seen.snapshot_id in forgotten:
-            # Removed by 'lkvault forget' or 'repair', not behind lkvault's back; the snapshot
-            # it continued must still be there (or be forgotten too).
-            survivor = survivor_of(seen.snapshot_id, forgotten)
-            if survivor is None or any(s.id == survivor for s in found):
-                return None
-            return (
-                f"this vault was rolled back or altered: snapshot {survivor.hex()[:8]}, which "
-                f"came before the forgotten #{seen.seq} this computer saw, is no longer there"
-            )
-        newest = found[-1].seq if found else 0
-        if newest < seen.seq or not any(
-            s.seq == seen.seq and s.id == seen.snapshot_id for s in found
-        ):
-            return (
-                f"this vault was rolled back or altered: this computer saw snapshot "
-                f"#{seen.seq} ({seen.snapshot_id.hex()[:8]}), which is no longer there"
-            )
-        return None
+        from lkvault.vault.operations import rollback
+
+        return rollback.rollback_warning(self.repo, self.heads.load(), found)
 
     def _refuse_rollback(self, history: list[Snapshot], doing: str) -> None:
-        warning = self.rollback_warning(history)
-        if warning is not None:
-            raise RollbackDetected(f"{warning}; refusing to {doing} ({ROLLBACK_WAY_OUT})")
+        from lkvault.vault.operations import rollback
+
+        rollback.refuse_rollback(self.repo, self.heads.load(), history, doing)
 
     def _remove_stale_temp_files(self) -> None:
         """Remove temporary files a crashed writer left; the caller holds the exclusive lock."""
@@ -367,19 +338,7 @@ class Vault:
             chosen = history.latest_snapshot(self.summarised(found))
             assert chosen is not None  # found is not empty
             return chosen
-        ref = ref.lower()
-        if not ref or any(c not in "0123456789abcdef" for c in ref):
-            raise SnapshotNotFound(f"{ref!r} is not a snapshot id (hex digits, or 'latest')")
-        matches = [s for s in found if s.id.hex().startswith(ref)]
-        if not matches:
-            raise SnapshotNotFound(f"no snapshot id starts with {ref!r}")
-        if len(matches) > 1:
-            shown = ", ".join(f"{s.id.hex()[: len(ref) + 4]} ({s.source})" for s in matches[:10])
-            more = f" and {len(matches) - 10:,} more" if len(matches) > 10 else ""
-            raise SnapshotNotFound(
-                f"{ref!r} matches {len(matches):,} snapshots: {shown}{more}; give more digits"
-            )
-        return matches[0]
+        return history.by_id_prefix(found, ref)
 
     def snapshot(
         self,
@@ -479,22 +438,11 @@ class Vault:
 
     def cat(self, ref: str, member: str) -> Iterator[bytes]:
         """One member's content, block by block (the whole file for a non-zip snapshot)."""
-        from lkvault.vault.operations import extractor, restorer
+        from lkvault.vault.operations import extractor
 
         with self._locked(exclusive=False):
             chosen = self.find(ref, self._history())
-            tree = restorer.load_tree(self.repo, chosen.tree)
-            if tree.kind != "zip":
-                if member not in (chosen.source, ""):
-                    raise SnapshotNotFound(
-                        f"snapshot {chosen.short_id} is a single file ({chosen.source}), not a zip"
-                    )
-                yield from restorer.render(self.repo, tree)
-                return
-            entry = extractor.find_member(tree, member)
-            needed = restorer.chunk_ids(self.repo, [tree.parts[entry.part]])
-            with self.repo.reader.staged(self.repo.reader.frames_holding(needed)):
-                yield from extractor.member_content(self.repo, tree, entry)
+            yield from extractor.snapshot_member(self.repo, chosen, member)
 
     def verify(
         self, *, read_data: bool = False, progress: Progress | None = None
@@ -521,39 +469,19 @@ class Vault:
     def export_tables(self, snapshot: Snapshot, tables: Collection[str]) -> Export:
         """Only the named tables of a stored export (see vault.export.layout.TABLES), e.g.
         its connections without its messages: what ``export`` gives, read in part."""
-        from lkvault.vault.export.layout import classify
-        from lkvault.vault.export.load import load_export
-        from lkvault.vault.export.model import Export
-        from lkvault.vault.operations import export_sources, restorer
+        from lkvault.vault.operations import export_sources
 
         with self._locked(exclusive=False):
-            tree = restorer.load_tree(self.repo, snapshot.tree)
-            if tree.kind != "zip":  # a contacts file holds only connections
-                if "connections" not in tables:
-                    return Export()
-                return export_sources.export_of_snapshot(self.repo, snapshot)
-            members = export_sources.stored_members(self.repo, tree)
-            found, _others = classify(members)
-            wanted = {part.name for table in tables for part in found.get(table, [])}
-            chosen = {name: read for name, read in members.items() if name in wanted}
-            with self.env.parsing():
-                return load_export(chosen, snapshot.source)
+            return export_sources.tables_of_snapshot(self.repo, snapshot, tables, self.env.parsing)
 
     def export_members(self, snapshot: Snapshot, tables: Collection[str]) -> MemberReaders:
         """The members holding the named tables of a stored export, read now, as readers for
         ``load_export``: the caller can parse them without holding the vault. A member that
         could not be read raises when its reader is called, as ``export_tables`` would."""
-        from lkvault.vault.export.layout import classify
-        from lkvault.vault.operations import export_sources, restorer
+        from lkvault.vault.operations import export_sources
 
         with self._locked(exclusive=False):
-            tree = restorer.load_tree(self.repo, snapshot.tree)
-            if tree.kind != "zip":
-                return {}
-            members = export_sources.stored_members(self.repo, tree)
-            found, _others = classify(members)
-            wanted = {part.name for table in tables for part in found.get(table, [])}
-            return {name: _read_now(read) for name, read in members.items() if name in wanted}
+            return export_sources.table_members_read_now(self.repo, snapshot, tables)
 
     def archive(self, snapshot: Snapshot) -> Iterator[bytes]:
         """The snapshot's source file, block by block, checked against its size and SHA-256
@@ -561,16 +489,7 @@ class Vault:
         from lkvault.vault.operations import restorer
 
         with self._locked(exclusive=False):
-            digest, size = hashlib.sha256(), 0
-            for block in restorer.render(self.repo, restorer.load_tree(self.repo, snapshot.tree)):
-                digest.update(block)
-                size += len(block)
-                yield block
-            if size != snapshot.size or digest.digest() != snapshot.sha256:
-                raise IntegrityError(
-                    f"the archive of snapshot {snapshot.short_id} does not match the SHA-256 "
-                    "recorded when it was taken"
-                )
+            yield from restorer.checked_archive(self.repo, snapshot)
 
     # --- export contents (issue 4) ---
 
@@ -908,17 +827,3 @@ def file_digest(path: Path) -> tuple[int, bytes]:
             digest.update(block)
             size += len(block)
     return size, digest.digest()
-
-
-def _read_now(read: Callable[[], bytes]) -> Callable[[], bytes]:
-    """A reader giving what ``read`` gave (or raised) when this was called."""
-    try:
-        data = read()
-    except Exception as exc:  # noqa: BLE001 - raised again when the data is asked for
-        failure = exc
-
-        def fail() -> bytes:
-            raise failure
-
-        return fail
-    return lambda: data

@@ -11,7 +11,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from contextlib import AbstractContextManager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from lkvault.vault.export.contactfiles import (
     load_contacts,
 )
 from lkvault.vault.export.counting import count_export
-from lkvault.vault.export.layout import date_of_members
+from lkvault.vault.export.layout import classify, date_of_members
 from lkvault.vault.export.load import MemberReaders, load_export
 from lkvault.vault.export.model import Export, ExportSummary
 from lkvault.vault.export.summary import summarize, summary_document
@@ -150,3 +151,55 @@ def export_of_snapshot(repo: Repository, snapshot: Snapshot) -> Export:
     if contacts_form(snapshot.source, head) is None:
         return Export()
     return load_contacts(snapshot.source, head + b"".join(blocks))
+
+
+def tables_of_snapshot(
+    repo: Repository,
+    snapshot: Snapshot,
+    tables: Collection[str],
+    parsing: Callable[[], AbstractContextManager[None]],
+) -> Export:
+    """Only the named tables of a stored export (see export.layout.TABLES), e.g. its
+    connections without its messages: what ``export_of_snapshot`` gives, read in part, the
+    parsing inside ``parsing()``. The caller holds a lock on the vault."""
+    tree = load_tree(repo, snapshot.tree)
+    if tree.kind != "zip":  # a contacts file holds only connections
+        if "connections" not in tables:
+            return Export()
+        return export_of_snapshot(repo, snapshot)
+    chosen = _table_members(repo, tree, tables)
+    with parsing():
+        return load_export(chosen, snapshot.source)
+
+
+def table_members_read_now(
+    repo: Repository, snapshot: Snapshot, tables: Collection[str]
+) -> MemberReaders:
+    """The members holding the named tables of a stored export, read now (the caller holds
+    a lock on the vault), as readers for ``load_export`` to call once the lock is released.
+    A member that could not be read raises when its reader is called."""
+    tree = load_tree(repo, snapshot.tree)
+    if tree.kind != "zip":
+        return {}
+    return {name: _read_now(read) for name, read in _table_members(repo, tree, tables).items()}
+
+
+def _table_members(repo: Repository, tree: Tree, tables: Collection[str]) -> MemberReaders:
+    members = stored_members(repo, tree)
+    found, _others = classify(members)
+    wanted = {part.name for table in tables for part in found.get(table, [])}
+    return {name: read for name, read in members.items() if name in wanted}
+
+
+def _read_now(read: Callable[[], bytes]) -> Callable[[], bytes]:
+    """A reader giving what ``read`` gave (or raised) when this was called."""
+    try:
+        data = read()
+    except Exception as exc:  # noqa: BLE001 - raised again when the data is asked for
+        failure = exc
+
+        def fail() -> bytes:
+            raise failure
+
+        return fail
+    return lambda: data

@@ -24,6 +24,7 @@ from lkvault.vault.operations.restorer import (
     iter_content,
     iter_stream,
     load_tree,
+    render,
     write_then_rename,
 )
 from lkvault.vault.progress import NoProgress, Progress
@@ -273,3 +274,20 @@ def _check_inside(root: Path, path: Path) -> None:
         ancestor = ancestor.parent
     if not ancestor.resolve().is_relative_to(root):
         raise UsageError(f"refusing to write {path}: it leads outside {root}")
+
+
+def snapshot_member(repo: Repository, snapshot: Snapshot, member: str) -> Iterator[bytes]:
+    """One member's content, block by block (the whole file for a non-zip snapshot, named
+    by its source name or ``""``). The caller holds a lock on the vault."""
+    tree = load_tree(repo, snapshot.tree)
+    if tree.kind != "zip":
+        if member not in (snapshot.source, ""):
+            raise SnapshotNotFound(
+                f"snapshot {snapshot.short_id} is a single file ({snapshot.source}), not a zip"
+            )
+        yield from render(repo, tree)
+        return
+    entry = find_member(tree, member)
+    needed = chunk_ids(repo, [tree.parts[entry.part]])
+    with repo.reader.staged(repo.reader.frames_holding(needed)):
+        yield from member_content(repo, tree, entry)

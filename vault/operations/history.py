@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date, tzinfo
 
+from lkvault.vault.errors import SnapshotNotFound
 from lkvault.vault.export.summary import summary_from_document
 from lkvault.vault.repository.snapshots import Snapshot
 
@@ -80,3 +81,20 @@ def missing_months(days: Iterable[date]) -> list[tuple[int, int]]:
             missing.append((year, month))
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return missing
+
+
+def by_id_prefix(found: Sequence[Snapshot], ref: str) -> Snapshot:
+    """The one snapshot of ``found`` whose id starts with ``ref`` (hex digits, any case)."""
+    ref = ref.lower()
+    if not ref or any(c not in "0123456789abcdef" for c in ref):
+        raise SnapshotNotFound(f"{ref!r} is not a snapshot id (hex digits, or 'latest')")
+    matches = [s for s in found if s.id.hex().startswith(ref)]
+    if not matches:
+        raise SnapshotNotFound(f"no snapshot id starts with {ref!r}")
+    if len(matches) > 1:
+        shown = ", ".join(f"{s.id.hex()[: len(ref) + 4]} ({s.source})" for s in matches[:10])
+        more = f" and {len(matches) - 10:,} more" if len(matches) > 10 else ""
+        raise SnapshotNotFound(
+            f"{ref!r} matches {len(matches):,} snapshots: {shown}{more}; give more digits"
+        )
+    return matches[0]

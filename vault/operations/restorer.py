@@ -466,3 +466,18 @@ def _sync_folder(folder: Path) -> None:
         pass
     finally:
         os.close(handle)
+
+
+def checked_archive(repo: Repository, snapshot: Snapshot) -> Iterator[bytes]:
+    """The snapshot's source file, block by block, checked against its size and SHA-256
+    at the end (an error then means the blocks given so far must be thrown away)."""
+    digest, size = hashlib.sha256(), 0
+    for block in render(repo, load_tree(repo, snapshot.tree)):
+        digest.update(block)
+        size += len(block)
+        yield block
+    if size != snapshot.size or digest.digest() != snapshot.sha256:
+        raise IntegrityError(
+            f"the archive of snapshot {snapshot.short_id} does not match the SHA-256 "
+            "recorded when it was taken"
+        )

@@ -90,8 +90,8 @@ if TYPE_CHECKING:
     from lkvault.vault.operations.members import view as member_view
     from lkvault.vault.operations.pruner import PruneResult
     from lkvault.vault.operations.repairer import RepairReport
-    from lkvault.vault.operations.restorer import check_replaceable, write_then_rename
     from lkvault.vault.operations.retention import Policy, parse_duration
+    from lkvault.vault.operations.safewrite import check_replaceable, write_then_rename
     from lkvault.vault.operations.stats import VaultStats
     from lkvault.vault.release import version
     from lkvault.vault.repository.keyslots import KeySlot, SlotInfo, VaultConfig
@@ -146,8 +146,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "member_view": ("lkvault.vault.operations.members", "view"),
     "PruneResult": ("lkvault.vault.operations.pruner", "PruneResult"),
     "RepairReport": ("lkvault.vault.operations.repairer", "RepairReport"),
-    "check_replaceable": ("lkvault.vault.operations.restorer", "check_replaceable"),
-    "write_then_rename": ("lkvault.vault.operations.restorer", "write_then_rename"),
+    "check_replaceable": ("lkvault.vault.operations.safewrite", "check_replaceable"),
+    "write_then_rename": ("lkvault.vault.operations.safewrite", "write_then_rename"),
     "Policy": ("lkvault.vault.operations.retention", "Policy"),
     "parse_duration": ("lkvault.vault.operations.retention", "parse_duration"),
     "VaultStats": ("lkvault.vault.operations.stats", "VaultStats"),

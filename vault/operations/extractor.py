@@ -25,8 +25,8 @@ from lkvault.vault.operations.restorer import (
     iter_stream,
     load_tree,
     render,
-    write_then_rename,
 )
+from lkvault.vault.operations.safewrite import write_then_rename
 from lkvault.vault.progress import NoProgress, Progress
 from lkvault.vault.repository.repo import Repository
 from lkvault.vault.repository.snapshots import Snapshot

@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
-import stat
-import tempfile
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
-from lkvault.vault.errors import IntegrityError, UsageError
+from lkvault.vault.errors import IntegrityError
 from lkvault.vault.format import codec, deflater, restarts
 from lkvault.vault.format.crypto import BlobType
 from lkvault.vault.format.tree import (
@@ -39,6 +36,7 @@ from lkvault.vault.format.tree import (
 )
 from lkvault.vault.ingest.deflate import DeflateParams, Recompressor
 from lkvault.vault.ingest.rows import ENTRY, MAX_ENTRIES, RowPlan
+from lkvault.vault.operations.safewrite import check_replaceable, write_then_rename
 from lkvault.vault.progress import NoProgress, Progress
 from lkvault.vault.repository.framecache import frame_key
 from lkvault.vault.repository.repo import Repository
@@ -381,91 +379,6 @@ def worker_pool(workers: int) -> Iterator[Executor | None]:
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown(wait=True, cancel_futures=True)
-
-
-def check_replaceable(target: Path, force: bool) -> None:
-    """Refuse a ``target`` that cannot or must not be written: one in a missing folder, an
-    existing file without ``force``, and anything that is not a regular file (a folder, a
-    device such as /dev/full, a pipe, a symbolic link) even with it, since renaming over it
-    would replace the thing itself."""
-    try:
-        found = os.lstat(target)
-    except FileNotFoundError:
-        if not target.parent.is_dir():
-            raise UsageError(f"folder {target.parent} does not exist") from None
-        return
-    except NotADirectoryError:
-        raise UsageError(f"{target}: a part of this path is not a folder") from None
-    if stat.S_ISDIR(found.st_mode):
-        raise UsageError(f"{target} is a folder; give a file name")
-    if stat.S_ISLNK(found.st_mode):
-        raise UsageError(
-            f"{target} is a symbolic link; lkvault replaces only regular files "
-            "(remove the link or choose another name)"
-        )
-    if not stat.S_ISREG(found.st_mode):
-        raise UsageError(
-            f"{target} is not a regular file (a device, pipe or socket); lkvault never replaces one"
-        )
-    if not force:
-        raise UsageError(f"{target} already exists (use --force to replace it)")
-
-
-def write_then_rename(
-    target: Path,
-    blocks: Iterable[bytes],
-    progress: Progress,
-    check: Callable[[int, bytes], None] | None = None,
-) -> None:
-    """Write ``blocks`` beside ``target`` and put the file in place only once it is complete,
-    flushed to disk and, if given, ``check(size, sha256)`` did not raise.
-
-    The temporary file gets an unpredictable name, is created exclusively with mode 0600 (a
-    file or link someone planted in the folder is never opened) and stays private once in
-    place. Whatever is at ``target`` when the file is ready must be a regular file (see
-    ``check_replaceable``); the caller decides beforehand whether one may be replaced.
-    """
-    handle, temp_name = tempfile.mkstemp(prefix=".lkvault-partial-", dir=target.parent)
-    temp = Path(temp_name)
-    digest = hashlib.sha256()
-    size = 0
-    try:
-        with os.fdopen(handle, "wb") as out:
-            for block in blocks:
-                out.write(block)
-                digest.update(block)
-                size += len(block)
-                progress.advance(len(block))
-            out.flush()
-            os.fsync(out.fileno())
-            if check is not None:
-                check(size, digest.digest())
-            check_replaceable(target, force=True)
-            written = os.fstat(out.fileno())
-            if not os.path.samestat(written, os.lstat(temp)):
-                raise UsageError(
-                    f"the temporary file beside {target} was replaced while it was written; "
-                    "nothing was put in place"
-                )
-            os.replace(temp, target)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    _sync_folder(target.parent)
-
-
-def _sync_folder(folder: Path) -> None:
-    """Make the rename itself durable (best effort: some filesystems refuse a folder's fsync)."""
-    try:
-        handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return
-    try:
-        os.fsync(handle)
-    except OSError:
-        pass
-    finally:
-        os.close(handle)
 
 
 def checked_archive(repo: Repository, snapshot: Snapshot) -> Iterator[bytes]:

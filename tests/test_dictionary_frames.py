@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import zstandard
 from conftest import PASSPHRASE
-from lkvault.vault import IntegrityError, Vault
+from lkvault.vault import Environment, IntegrityError, Vault
 from lkvault.vault.format.crypto import BlobType
 from lkvault.vault.repository import (
     blobreader,
@@ -32,7 +32,6 @@ from lkvault.vault.repository.pack import (
     FrameEntry,
     open_pack_header,
 )
-from lkvault.vault.vault import Environment
 
 
 def connections_csv(rows: list[str]) -> bytes:

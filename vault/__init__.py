@@ -44,6 +44,7 @@ from lkvault.vault.printable import UNSAFE_BUT_LINES, printable
 from lkvault.vault.progress import NoPhase, NoProgress, Phase, Progress
 
 if TYPE_CHECKING:
+    from lkvault.vault.environment import Environment
     from lkvault.vault.export import (
         Connection,
         Conversation,
@@ -96,7 +97,7 @@ if TYPE_CHECKING:
     from lkvault.vault.release import version
     from lkvault.vault.repository.keyslots import KeySlot, SlotInfo, VaultConfig
     from lkvault.vault.repository.snapshots import Snapshot
-    from lkvault.vault.vault import Environment, Vault, stored_message
+    from lkvault.vault.vault import Vault, stored_message
 
 # name -> (module, attribute): loaded on first use
 _LAZY: dict[str, tuple[str, str]] = {
@@ -157,7 +158,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "VaultConfig": ("lkvault.vault.repository.keyslots", "VaultConfig"),
     "Snapshot": ("lkvault.vault.repository.snapshots", "Snapshot"),
     "VaultKeys": ("lkvault.vault.keys", "VaultKeys"),
-    "Environment": ("lkvault.vault.vault", "Environment"),
+    "Environment": ("lkvault.vault.environment", "Environment"),
     "Vault": ("lkvault.vault.vault", "Vault"),
     "stored_message": ("lkvault.vault.vault", "stored_message"),
 }

@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import os
-import random
-import socket
-import threading
-import time
 from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import Future
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import date, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lkvault.vault import identity
 from lkvault.vault.backend import Backend, open_backend
 from lkvault.vault.backend.base import CleansTempFiles
+from lkvault.vault.environment import Environment
 from lkvault.vault.errors import (
     Interrupted,
     ReadOnlyStorage,
@@ -27,7 +22,7 @@ from lkvault.vault.errors import (
     UsageError,
     VaultError,
 )
-from lkvault.vault.format.crypto import KdfParams, Rng
+from lkvault.vault.format.crypto import KdfParams
 from lkvault.vault.keys import VaultKeys, read_recovery_key
 from lkvault.vault.oldexports import OldExports
 from lkvault.vault.progress import Progress
@@ -37,7 +32,7 @@ from lkvault.vault.repository.keyslots import (
     read_config_unverified,
     vault_id_of,
 )
-from lkvault.vault.repository.locks import REFRESH_EVERY, STALE_AFTER, Holder, lock
+from lkvault.vault.repository.locks import STALE_AFTER, lock
 from lkvault.vault.repository.repo import Repository
 from lkvault.vault.repository.snapshots import (
     Snapshot,
@@ -60,66 +55,6 @@ if TYPE_CHECKING:
     from lkvault.vault.operations.forgetting import ForgetPlan
     from lkvault.vault.operations.retention import Policy
     from lkvault.vault.operations.stats import VaultStats
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _start_thread(run: Callable[[], None]) -> None:
-    # A daemon: a command stopped by a signal exits without waiting for a key derivation.
-    threading.Thread(target=run, name="lkvault-open", daemon=True).start()
-
-
-@dataclass(frozen=True)
-class Environment:
-    """Everything the library takes from the world: randomness, clock, identity, state.
-
-    ``boot_id`` and ``pid_namespace`` say where this process's pid means something (see
-    vault.identity). ``uniform`` draws the random pauses between tries of a busy lock.
-    """
-
-    rng: Rng = os.urandom
-    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
-    state_dir: Path | None = None
-    # Asked when an Environment is made, not on import: a forked process is another holder.
-    host: str = field(default_factory=socket.gethostname)
-    pid: int = field(default_factory=os.getpid)
-    boot_id: str | None = field(default_factory=identity.boot_id)
-    pid_namespace: str | None = field(default_factory=identity.pid_namespace)
-    pid_alive: Callable[[int], bool] = _pid_alive
-    sleep: Callable[[float], None] = time.sleep
-    uniform: Callable[[float, float], float] = field(
-        default_factory=lambda: random.Random(os.urandom(16)).uniform
-    )
-    monotonic: Callable[[], float] = time.monotonic
-    lock_wait: float = 10.0
-    lock_refresh: timedelta = REFRESH_EVERY
-    workers: int = 2
-    # Held while an export is parsed: a front end may pause the cyclic garbage collector
-    # (process-wide, so the library never does it on its own).
-    parsing: Callable[[], AbstractContextManager[None]] = nullcontext
-    lock_waiting: Callable[[str], None] | None = None  # told when a lock must be waited for
-    start_thread: Callable[[Callable[[], None]], None] = _start_thread  # runs Vault.opening
-
-    def holder(self) -> Holder:
-        return Holder(
-            self.host,
-            self.pid,
-            self.pid_alive,
-            self.sleep,
-            self.uniform,
-            boot_id=self.boot_id,
-            pid_namespace=self.pid_namespace,
-            refresh_every=self.lock_refresh,
-            waiting=self.lock_waiting,
-        )
 
 
 def stored_message(created: Snapshot) -> str:
@@ -291,6 +226,18 @@ class Vault:
         """
         env = env or Environment()
         return Opening(lambda: cls.open(location, passphrase, env), env.start_thread)
+
+    @classmethod
+    def recover(
+        cls, location: str | Backend, key_text: str, env: Environment | None = None
+    ) -> Vault:
+        """Open a vault with a recovery key instead of a passphrase. A mistyped character
+        is reported with its place (checked against the vault's config)."""
+        env = env or Environment()
+        backend = open_backend(location) if isinstance(location, str) else location
+        key = read_recovery_key(backend, key_text)
+        repo = Repository.open_with_master(backend, key.vault_id, key.master, env.rng, env.clock)
+        return cls(repo, env)
 
     # --- snapshots ------------------------------------------------------------------------
 
@@ -749,18 +696,6 @@ class Vault:
         if part is None:
             state.done(chosen, parts)
         return report
-
-    @classmethod
-    def recover(
-        cls, location: str | Backend, key_text: str, env: Environment | None = None
-    ) -> Vault:
-        """Open a vault with a recovery key instead of a passphrase. A mistyped character
-        is reported with its place (checked against the vault's config)."""
-        env = env or Environment()
-        backend = open_backend(location) if isinstance(location, str) else location
-        key = read_recovery_key(backend, key_text)
-        repo = Repository.open_with_master(backend, key.vault_id, key.master, env.rng, env.clock)
-        return cls(repo, env)
 
     # --- copy (issue 6) ---
 

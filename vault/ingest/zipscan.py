@@ -459,7 +459,9 @@ def _check_limits(members: list[Member], limits: ZipLimits) -> None:
         )
 
 
-def _unsafe_path(name: str) -> str | None:
+def unsafe_path(name: str) -> str | None:
+    """Why a member name must not be extracted (absolute, drive letter, backslash, '..',
+    empty or NUL), or None for a safe one."""
     if name.startswith(("/", "\\")):
         return "is an absolute path"
     if len(name) >= 2 and name[1] == ":" and name[0].isascii() and name[0].isalpha():
@@ -483,7 +485,7 @@ def _warn_names(members: list[Member], warnings: list[str]) -> None:
                 "both kept in the archive"
             )
         seen.setdefault(m.name, m.index)
-        problem = _unsafe_path(m.name)
+        problem = unsafe_path(m.name)
         if problem:
             warnings.append(
                 f"member name {shown} {problem}; kept in the archive; will not be extracted"

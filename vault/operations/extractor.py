@@ -17,8 +17,7 @@ from pathlib import Path, PurePosixPath
 
 from lkvault.vault.errors import IntegrityError, SnapshotNotFound, UsageError
 from lkvault.vault.format.tree import Deflated, MemberEntry, Stream, Tree
-from lkvault.vault.ingest.zipscan import METHOD_DEFLATED, quote_name
-from lkvault.vault.ingest.zipscan import _unsafe_path as unsafe_path
+from lkvault.vault.ingest.zipscan import METHOD_DEFLATED, quote_name, unsafe_path
 from lkvault.vault.operations.restorer import (
     chunk_ids,
     iter_content,

@@ -97,7 +97,8 @@ if TYPE_CHECKING:
     from lkvault.vault.release import version
     from lkvault.vault.repository.keyslots import KeySlot, SlotInfo, VaultConfig
     from lkvault.vault.repository.snapshots import Snapshot
-    from lkvault.vault.vault import Vault, stored_message
+    from lkvault.vault.stopping import stored_message
+    from lkvault.vault.vault import Vault
 
 # name -> (module, attribute): loaded on first use
 _LAZY: dict[str, tuple[str, str]] = {
@@ -160,7 +161,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "VaultKeys": ("lkvault.vault.keys", "VaultKeys"),
     "Environment": ("lkvault.vault.environment", "Environment"),
     "Vault": ("lkvault.vault.vault", "Vault"),
-    "stored_message": ("lkvault.vault.vault", "stored_message"),
+    "stored_message": ("lkvault.vault.stopping", "stored_message"),
 }
 
 

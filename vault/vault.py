@@ -6,7 +6,7 @@ import hashlib
 import os
 from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import Future
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from datetime import date, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,6 +38,14 @@ from lkvault.vault.repository.snapshots import (
     Snapshot,
     load_snapshots,
 )
+from lkvault.vault.stopping import (
+    COMPACT_NOT_STARTED,
+    VERIFY_STOPPED,
+    extract_stopped,
+    interrupt_says,
+    restore_stopped,
+    stored_message,
+)
 
 if TYPE_CHECKING:
     from lkvault.vault.export.load import MemberReaders
@@ -55,39 +63,6 @@ if TYPE_CHECKING:
     from lkvault.vault.operations.forgetting import ForgetPlan
     from lkvault.vault.operations.retention import Policy
     from lkvault.vault.operations.stats import VaultStats
-
-
-def stored_message(created: Snapshot) -> str:
-    """What to say when an interrupt lands after a snapshot was recorded."""
-    return f"interrupted after snapshot {created.short_id} was stored (it is complete)"
-
-
-COMPACT_NOT_STARTED = (
-    "interrupted; compact stopped, the vault is consistent (it was still planning: nothing was "
-    "changed)"
-)
-VERIFY_STOPPED = (
-    "interrupted; verify stopped before it finished, so it says nothing about what it did not "
-    "read (verify changes nothing in the vault)"
-)
-
-
-def restore_stopped(target: Path, existed: bool) -> str:
-    """What to say when an interrupt stops a restore to ``target``: no partial file is left."""
-    kept = " (the file that was there is unchanged)" if existed else ""
-    return f"interrupted; restore stopped, {target} was not written{kept}; the vault is unchanged"
-
-
-@contextmanager
-def _interrupt_says(message: str) -> Iterator[None]:
-    """A signal (KeyboardInterrupt) inside the block becomes ``Interrupted(message)``: one
-    line saying what the stopped command left behind."""
-    try:
-        yield
-    except Interrupted:
-        raise
-    except KeyboardInterrupt:
-        raise Interrupted(message) from None
 
 
 class Opening:
@@ -116,7 +91,8 @@ class Opening:
 
 
 class Vault:
-    """An open vault."""
+    """An open vault: each operation run under the vault's lock, by its module in
+    vault.operations (key slots: ``keys``; old exports' summaries and members: OldExports)."""
 
     def __init__(self, repo: Repository, env: Environment) -> None:
         self.repo = repo
@@ -352,7 +328,7 @@ class Vault:
 
         self._note_deflate_fallback()
         stopped = restore_stopped(target, os.path.lexists(target))
-        with _interrupt_says(stopped), self._locked(exclusive=False):
+        with interrupt_says(stopped), self._locked(exclusive=False):
             chosen = self.find(ref, self._history())
             restorer.restore_file(
                 self.repo, chosen, target, force=force, progress=progress, workers=self.env.workers
@@ -365,11 +341,7 @@ class Vault:
         """Write a snapshot's members into ``folder``."""
         from lkvault.vault.operations import extractor
 
-        stopped = (
-            f"interrupted; extraction into {folder} stopped: the files written so far stay, "
-            "none is left half-written; the vault is unchanged"
-        )
-        with _interrupt_says(stopped), self._locked(exclusive=False):
+        with interrupt_says(extract_stopped(folder)), self._locked(exclusive=False):
             chosen = self.find(ref, self._history())
             result = extractor.extract(self.repo, chosen, folder, force=force, progress=progress)
         return chosen, result
@@ -396,7 +368,7 @@ class Vault:
     ) -> checker.VerifyReport:
         from lkvault.vault.operations import checker
 
-        with _interrupt_says(VERIFY_STOPPED), self._locked(exclusive=False):
+        with interrupt_says(VERIFY_STOPPED), self._locked(exclusive=False):
             report = checker.verify(
                 self.repo, read_data=read_data, seen=self.heads.load(), progress=progress
             )
@@ -626,7 +598,7 @@ class Vault:
         ``dry_run`` only plan it."""
         holder = self.env.holder()
         with (
-            _interrupt_says(COMPACT_NOT_STARTED),
+            interrupt_says(COMPACT_NOT_STARTED),
             lock(self.repo, holder, exclusive=True, wait_seconds=self.env.lock_wait),
         ):
             if not dry_run:
@@ -685,7 +657,7 @@ class Vault:
 
         state = PartState(self.env.state_dir, self.repo.keys.vault_id)
         chosen = part if part is not None else state.next_part(parts)
-        with _interrupt_says(VERIFY_STOPPED), self._locked(exclusive=False):
+        with interrupt_says(VERIFY_STOPPED), self._locked(exclusive=False):
             report = checker.verify(
                 self.repo,
                 read_data=True,

@@ -81,6 +81,25 @@ def test_segments_from_block_ends_rejoin_to_stock_zlibs_stream(
         assert rejoin(data, level, mem, points, workers, wbits) == expected
 
 
+def test_two_segments_joined_are_the_segment_without_the_point_between_them() -> None:
+    """A point dropped at snapshot time leaves one segment where there were two: the job
+    joined from the two is the one the remaining points give, and re-creates its bits."""
+    data = export_csv() * 6
+    points = restarts.choose(block_ends(data, 6, 8), len(data), SPACING)
+    assert len(points) >= 3
+
+    def jobs(of: list[Restart]) -> list[restarts.SegmentJob]:
+        blocks = (data[i : i + 10_000] for i in range(0, len(data), 10_000))
+        return list(restarts.segment_jobs(blocks, len(data), of, -15))
+
+    every = jobs(points)
+    for dropped in (1, len(points)):  # a point inside, and the last point (the last segment)
+        fewer = jobs(points[: dropped - 1] + points[dropped:])
+        assert restarts.joined(every[dropped - 1], every[dropped]) == fewer[dropped - 1]
+    expected = reference(data, 6)
+    assert rejoin(data, 6, 8, points[:1] + points[2:], 2) == expected
+
+
 def scan(stream: bytes, piece: int = restarts.SCAN_PIECE) -> list[tuple[int, int]] | None:
     return restarts.scan_blocks(lambda at, n: stream[at : at + n], len(stream), piece)
 
@@ -256,14 +275,34 @@ def test_a_big_member_that_does_not_restart_faithfully_is_proven_in_one_piece(
 def test_a_point_whose_segment_does_not_match_is_dropped_and_the_rest_kept(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The point is dropped while the member is stored: no second inflate, and only the
+    segments around it are re-created again, not the whole member twice more."""
     monkeypatch.setattr(restarts, "SPACING", SPACING)
+    inflated: list[str] = []
+    segments: list[int] = []
+    segment = restarts.deflate_segment
+
+    class CountedReader(deflate.MemberReader):
+        def __init__(self, member: zipscan.Member, *args: Any, **kwargs: Any) -> None:
+            inflated.append(member.name)
+            super().__init__(member, *args, **kwargs)
+
+    def counted_segment(*args: Any) -> tuple[bytes, int] | None:
+        segments.append(1)
+        return segment(*args)
+
+    monkeypatch.setattr(zipingest, "MemberReader", CountedReader)
+    monkeypatch.setattr(restartproof, "MemberReader", CountedReader)
+    monkeypatch.setattr(restarts, "deflate_segment", counted_segment)
     choose = restarts.choose
     planted: list[Restart] = []
+    offered: list[int] = []
 
     def with_a_bad_point(ends: list[tuple[int, int]], size: int) -> list[Restart]:
         points = choose(ends, size)
         bad = Restart(points[1].content + 999, points[1].bit + 7777)  # inside a block
         planted.append(bad)
+        offered.append(len(points) + 1)
         return sorted([*points, bad], key=lambda p: p.content)
 
     monkeypatch.setattr(restarts, "choose", with_a_bad_point)
@@ -274,6 +313,9 @@ def test_a_point_whose_segment_does_not_match_is_dropped_and_the_rest_kept(
     vault.snapshot(export)
     (part,) = _restart_parts(vault)
     assert planted and planted[0] not in part.restarts and len(part.restarts) >= 3
+    assert inflated.count("messages.csv") == 1
+    # Each segment between the points offered once, then the one replacing the failed two.
+    assert offered and len(segments) == offered[0] + 1 + 1
     vault.restore("latest", tmp_path / "out.zip")
     assert (tmp_path / "out.zip").read_bytes() == export.read_bytes()
 

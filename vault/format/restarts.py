@@ -46,6 +46,7 @@ __all__ = [
     "SegmentJob",
     "choose",
     "deflate_segment",
+    "joined",
     "ordered_parallel",
     "scan_blocks",
     "segment_jobs",
@@ -131,6 +132,21 @@ def segment_jobs(
         if keep > base:
             del buffer[: keep - base]
             base = keep
+
+
+def joined(first: SegmentJob, second: SegmentJob) -> SegmentJob:
+    """One job for two consecutive segments, ``first``'s start to ``second``'s end: the
+    restart point between them dropped."""
+    assert first.stop >= 0, "the last segment has none after it"
+    return SegmentJob(
+        first.index,
+        first.zdict,
+        first.data[: first.stop] + second.data,
+        -1 if second.stop < 0 else first.stop + second.stop,
+        second.at_end,
+        first.bit_start,
+        second.bit_stop,
+    )
 
 
 def deflate_segment(

@@ -7,9 +7,10 @@ ends as restart points (every restarts.SPACING bytes of content), and re-creates
 segment on its own, on ``workers`` threads, as a restore will (vault/format/restarts.py),
 comparing each with the original bits in the zip. A candidate whose every segment matches is
 proven, and the points with it; a point where a fresh compressor happens to choose
-differently (zlib's lazy matching can carry a decision across a block end) is dropped and
-the rest proven again. When no candidate gets there (levels 1-3 leave strings out of their
-hash chains and never restart faithfully), the caller proves the member in one piece.
+differently (zlib's lazy matching can carry a decision across a block end) is dropped, and
+the segments on both sides of it proven again as one. When no candidate gets there (levels
+1-3 leave strings out of their hash chains and never restart faithfully), the caller proves
+the member in one piece.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from lkvault.vault.format.tree import Restart
 from lkvault.vault.ingest.deflate import DeflateParams, MemberReader
 from lkvault.vault.ingest.zipscan import Member, ZipLimits
 
-RETRIES = 1  # proofs again without the points whose segments did not match
 PIPE_LIMIT = 8 * 1024 * 1024  # content the storing pass may run ahead of a proof in flight
 
 
@@ -51,68 +51,66 @@ def prove_in_segments(
         return None
     chosen = tuple(restarts.choose(ends, member.uncompressed_size))
     for params in candidates:
-        points = chosen
-        for _ in range(RETRIES + 1):
-            failed = _failed_segments(
-                member, params, points, read_at, read_compressed(), limits, workers
-            )
-            if not failed:
-                return params, points
-            if 0 in failed or len(failed) > max(2, len(points) // 8):
-                break  # the candidate itself is wrong
-            # A point where a fresh compressor chooses differently: the segment before it
-            # runs on through it instead (the segment numbered i starts at points[i - 1]).
-            points = tuple(p for i, p in enumerate(points, start=1) if i not in failed)
+        content = _blocks(MemberReader(member, read_compressed(), limits, []))
+        points = _proven_points(member, params, chosen, read_at, content, workers)
+        if points is not None:
+            return params, points
     return None
 
 
-def _failed_segments(
-    member: Member,
-    params: DeflateParams,
-    points: tuple[Restart, ...],
-    read_at: Callable[[int, int], bytes],
-    read_compressed: Callable[[int], bytes],
-    limits: ZipLimits,
-    workers: int,
-) -> set[int]:
-    content = MemberReader(member, read_compressed, limits, [])
-    return _failed_segments_of(member, params, points, read_at, _blocks(content), workers)
-
-
-def _failed_segments_of(
+def _proven_points(
     member: Member,
     params: DeflateParams,
     points: tuple[Restart, ...],
     read_at: Callable[[int, int], bytes],
     content: Iterable[bytes],
     workers: int,
-) -> set[int]:
-    """Numbers of the segments that do not re-create their bits (all of them are tried,
-    unless the first fails: then the candidate is wrong and {0} is returned at once)."""
+) -> tuple[Restart, ...] | None:
+    """``points`` less those a fresh compressor does not restart at faithfully, every
+    segment between the rest proven; None when the candidate is wrong (its first segment
+    fails, or more than max(2, 1/8 of the points) do) or a segment fails with its point gone.
+
+    A point is dropped where the segment it starts does not match: that segment and the ones
+    before it up to the last that matched are proven again as one, from the content their
+    jobs already hold: a point that fails costs two segments' deflate, not a second inflate
+    and a whole proof again (a big member's proof is most of a snapshot's time).
+    """
     total_bits = 8 * member.compressed_size
 
-    def matches(job: restarts.SegmentJob) -> tuple[int, bool]:
+    def matches(job: restarts.SegmentJob) -> tuple[restarts.SegmentJob, bool]:
         result = restarts.deflate_segment(
             job, params.level, params.mem_level, params.strategy, params.wbits
         )
         if result is None:
-            return job.index, False
+            return job, False
         bits, nbits = result
         if job.bit_stop is not None and nbits != job.bit_stop - job.bit_start:
-            return job.index, False
+            return job, False
         if job.bit_stop is None and (job.bit_start + nbits + 7) // 8 * 8 != total_bits:
-            return job.index, False
+            return job, False
         original = read_at(job.bit_start // 8, (job.bit_start % 8 + nbits + 7) // 8)
-        return job.index, restarts.bits_equal(original, job.bit_start % 8, bits, nbits)
+        return job, restarts.bits_equal(original, job.bit_start % 8, bits, nbits)
 
     jobs = restarts.segment_jobs(content, member.uncompressed_size, points, params.wbits)
-    failed: set[int] = set()
-    for index, ok in restarts.ordered_parallel(matches, jobs, workers, ahead=workers):
+    most = max(2, len(points) // 8)
+    dropped: set[int] = set()  # segment i starts at points[i - 1]
+    matched: restarts.SegmentJob | None = None  # the last segment proven
+    joined: restarts.SegmentJob | None = None  # from ``matched`` on, through failed segments
+    for job, ok in restarts.ordered_parallel(matches, jobs, workers, ahead=workers):
         if not ok:
-            failed.add(index)
-            if index == 0:
-                break
-    return failed
+            if matched is None or len(dropped) >= most:
+                return None
+            dropped.add(job.index)
+            joined = restarts.joined(joined or matched, job)
+            continue
+        if joined is not None:
+            if not matches(joined)[1]:
+                return None
+            joined = None
+        matched = job
+    if joined is not None and not matches(joined)[1]:
+        return None
+    return tuple(p for i, p in enumerate(points, start=1) if i not in dropped)
 
 
 def _blocks(content: MemberReader) -> Iterator[bytes]:
@@ -128,8 +126,8 @@ class ProofInFlight:
     inflated (``feed``, then ``end`` or ``abandon``), and a thread of its own scans the
     original stream's blocks and re-deflates the segments on ``workers`` threads as soon as
     their content is in. ``result`` is what ``prove_in_segments`` gives when its first
-    candidate's first attempt succeeds, and None otherwise: the caller then proves the
-    member as before (other candidates, points dropped, or in one piece).
+    candidate is proven (points that fail dropped on the way), and None otherwise: the
+    caller then proves the member as before (other candidates, or in one piece).
     """
 
     def __init__(
@@ -172,10 +170,10 @@ class ProofInFlight:
                     return
                 points = tuple(restarts.choose(ends, self._member.uncompressed_size))
                 blocks = iter(lambda: content.read(PIPE_LIMIT // 8), b"")
-                failed = _failed_segments_of(
+                proven = _proven_points(
                     self._member, self._params, points, self._read_at, blocks, self._workers
                 )
-                if not failed:
-                    self._result = (self._params, points)
+                if proven is not None:
+                    self._result = (self._params, proven)
             except Exception:  # noqa: BLE001 - abandoned, or short: the caller proves it again
                 self._result = None

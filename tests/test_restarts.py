@@ -320,6 +320,49 @@ def test_a_point_whose_segment_does_not_match_is_dropped_and_the_rest_kept(
     assert (tmp_path / "out.zip").read_bytes() == export.read_bytes()
 
 
+def test_a_run_of_segments_that_do_not_match_is_not_joined_without_bound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past a few failed segments in a row the stream does not restart (levels 1-3): the
+    proof stops joining them, which would hold and copy the member's content over again,
+    and the member is proven in one piece."""
+    monkeypatch.setattr(restarts, "SPACING", 8 << 10)
+    most_points = [0]
+    bound = [0]  # the longest content MAX_JOINED + 1 segments in a row hold, in any member
+    longest = [0]  # the longest content of segments joined
+    choose, segment, join = restarts.choose, restarts.deflate_segment, restarts.joined
+
+    def recorded(ends: list[tuple[int, int]], size: int) -> list[Restart]:
+        points = choose(ends, size)
+        starts = [0, *(p.content for p in points), size]
+        run = restartproof.MAX_JOINED + 1
+        bound[0] = max([bound[0], *(b - a for a, b in zip(starts, starts[run:], strict=False))])
+        most_points[0] = max(most_points[0], len(points))
+        return points
+
+    def failing_after_the_second(job: restarts.SegmentJob, *args: Any) -> tuple[bytes, int] | None:
+        return None if job.index >= 2 else segment(job, *args)
+
+    def measured(*jobs: restarts.SegmentJob) -> restarts.SegmentJob:
+        longest[0] = max(longest[0], len((joined := join(*jobs)).data))
+        return joined
+
+    monkeypatch.setattr(restarts, "joined", measured)
+    monkeypatch.setattr(restarts, "choose", recorded)
+    monkeypatch.setattr(restarts, "deflate_segment", failing_after_the_second)
+    export = generate_export(tmp_path / "export.zip", date=date(2025, 3, 15), scale=1.6)
+    vault = Vault.init(
+        str(tmp_path / "vault"), b"pw", Environment(state_dir=tmp_path / "state", workers=2)
+    )
+    vault.snapshot(export)
+    # The run limit decides, not the limit on failures in all (an eighth of the points).
+    assert most_points[0] // 8 > restartproof.MAX_JOINED + 1
+    assert 0 < longest[0] <= bound[0] + restarts.MARGIN
+    assert all(p.content.size < 1 << 20 for p in _restart_parts(vault))  # messages.csv: none
+    vault.restore("latest", tmp_path / "out.zip")
+    assert (tmp_path / "out.zip").read_bytes() == export.read_bytes()
+
+
 def test_a_member_stored_in_row_order_gets_restart_points_too(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

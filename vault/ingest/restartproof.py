@@ -25,6 +25,7 @@ from lkvault.vault.ingest.deflate import DeflateParams, MemberReader
 from lkvault.vault.ingest.zipscan import Member, ZipLimits
 
 PIPE_LIMIT = 8 * 1024 * 1024  # content the storing pass may run ahead of a proof in flight
+MAX_JOINED = 3  # failed segments in a row joined to the one before them; more: not proven
 
 
 def worth_segmenting(member: Member) -> bool:
@@ -96,17 +97,21 @@ def _proven_points(
     dropped: set[int] = set()  # segment i starts at points[i - 1]
     matched: restarts.SegmentJob | None = None  # the last segment proven
     joined: restarts.SegmentJob | None = None  # from ``matched`` on, through failed segments
+    run = 0  # failed segments in ``joined``
     for job, ok in restarts.ordered_parallel(matches, jobs, workers, ahead=workers):
         if not ok:
-            if matched is None or len(dropped) >= most:
+            # A longer run of failures is no point chosen badly but a stream that does not
+            # restart (levels 1-3): joining it would hold and copy its content again.
+            if matched is None or len(dropped) >= most or run >= MAX_JOINED:
                 return None
             dropped.add(job.index)
             joined = restarts.joined(joined or matched, job)
+            run += 1
             continue
         if joined is not None:
             if not matches(joined)[1]:
                 return None
-            joined = None
+            joined, run = None, 0
         matched = job
     if joined is not None and not matches(joined)[1]:
         return None

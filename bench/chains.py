@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import shutil
 import tempfile
 import time
@@ -87,13 +88,17 @@ def run_depth(
     work: Path,
     compact_every: int = 0,
     floors: Path | None = None,
+    seed: int = 1,
 ) -> list[dict[str, Any]]:
     if not 1 <= depth <= MAX_DICT_DEPTH:
         raise SystemExit(f"depth {depth}: readers accept chains up to {MAX_DICT_DEPTH} deep")
     blobwriter.MAX_DICT_DEPTH = depth  # the writer's bound (pack.MAX_DICT_DEPTH: readers')
     root = work / f"vault-{depth}"
     shutil.rmtree(root, ignore_errors=True)
-    vault = Vault.init(str(root), PASSPHRASE, Environment(state_dir=work / f"state-{depth}"))
+    # Keys from a seeded generator: a vault's chunk boundaries depend on its keys (stored
+    # bytes vary by a few % from one vault to another), so runs compare byte for byte.
+    environment = Environment(rng=random.Random(seed).randbytes, state_dir=work / f"state-{depth}")
+    vault = Vault.init(str(root), PASSPHRASE, environment)
     rows = []
     for month, path in enumerate(paths, start=1):
         vault.snapshot(path)
@@ -179,7 +184,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             paths = generate_series(folder, months=args.months, scale=args.scale, seed=args.seed)
         for depth in (int(d) for d in args.depths.split(",")):
             floors = folder / "floors.json" if args.exports else None
-            rows = run_depth(paths, depth, args.every, Path(tmp), args.compact_every, floors)
+            rows = run_depth(
+                paths, depth, args.every, Path(tmp), args.compact_every, floors, args.seed
+            )
             print(f"\n{args.scale} x {args.months} months, chains at most {depth} deep\n")
             print(markdown(rows), flush=True)
     return 0

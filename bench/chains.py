@@ -111,6 +111,10 @@ def run_depth(
             continue
         snapshots = vault.snapshots()
         row["stored"] = stored_bytes(root)
+        # Pack files are padded (Padmé, to 32 KiB for a 1 MB pack): "stored" hides small changes.
+        row["frame_bytes"] = sum(
+            f.length for frames in vault.repo.index.packs.values() for f in frames
+        )
         if compact_every:
             row["floor"] = information_floor(path, cache=floors).floor_bytes
         row["max_frame_depth"] = max(

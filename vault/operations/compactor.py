@@ -515,11 +515,12 @@ class PackRewriter:
         blobs, self.base, self.base_size = self.base, [], 0
         sources, self.base_sources = self.base_sources, []
         total = sum(len(data) for _, data in blobs)
-        refs, size = ancestors(self.repo.index, sources, dictionary_limit(total, self.memory))
-        self._submit(self.executor.submit(self._base_frame, blobs, refs, size), [])
+        limit = dictionary_limit(total, self.memory)
+        refs, size, depth = ancestors(self.repo.index, sources, limit)
+        self._submit(self.executor.submit(self._base_frame, blobs, refs, size, depth), [])
 
     def _base_frame(
-        self, moved: list[tuple[BlobEntry, bytes]], refs: list[BlobRef], size: int
+        self, moved: list[tuple[BlobEntry, bytes]], refs: list[BlobRef], size: int, depth: int
     ) -> list[_Rewritten]:
         total = sum(len(data) for _, data in moved)
         level = squeeze_level(total, size, self.memory)
@@ -528,7 +529,7 @@ class PackRewriter:
             if refs:
                 try:
                     content = b"".join(self.repo.reader.read_blob(r.type, r.id) for r in refs)
-                    dictionary = Dictionary(refs, content, REBASED_DEPTH)
+                    dictionary = Dictionary(refs, content, depth)
                 except IntegrityError:
                     dictionary = None  # a damaged old blob only costs the saving; verify says
             blobs, offset = [], 0

@@ -18,19 +18,29 @@ from lkvault.vault.repository.framecache import frame_key
 from lkvault.vault.repository.index import Index
 from lkvault.vault.repository.pack import MAX_DICT_BLOBS, BlobRef, FrameEntry
 
-# The depth a rebase's new frames get: their dictionary blobs all sit in frames without one.
-REBASED_DEPTH = 1
+# A rebase's new frames draw on ancestors in frames at most this deep, so they sit at most one
+# deeper (REBASED_DEPTH); blobs in frames that deep stay where they are.
+ANCESTOR_DEPTH = 0
+REBASED_DEPTH = ANCESTOR_DEPTH + 1
 
 
-def ancestors(index: Index, sources: Iterable[FrameEntry], limit: int) -> tuple[list[BlobRef], int]:
-    """The blobs at depth 0 that the ``sources`` frames' dictionaries draw on, directly or
-    through the frames they sit in, nearest first (breadth first, each source's dictionary
-    in its own order: likeliest first), within ``limit`` bytes and MAX_DICT_BLOBS; and their
-    size."""
+def ancestors(
+    index: Index, sources: Iterable[FrameEntry], limit: int
+) -> tuple[list[BlobRef], int, int]:
+    """The blobs in frames at most ANCESTOR_DEPTH deep, and shallower than every source,
+    that the ``sources`` frames' dictionaries draw on, directly or through the frames they
+    sit in, nearest first (breadth first, each source's dictionary in its own order:
+    likeliest first), within ``limit`` bytes and MAX_DICT_BLOBS; their size, and the depth a
+    frame drawing on them gets."""
     chosen: list[BlobRef] = []
     total = 0
+    deepest = 0
     seen_blobs: set[bytes] = set()
     seen_frames: set[tuple[bytes, int]] = set()
+    sources = list(sources)
+    # Shallower than every source: a frame drawing on a moved blob was deeper than the blob's
+    # old frame, so it stays deeper than the blob's new one.
+    shallow = min([ANCESTOR_DEPTH, *(source.depth - 1 for source in sources)])
     hop = [ref for source in sources for ref in source.dictionary]
     while hop:
         further: list[BlobRef] = []
@@ -42,13 +52,14 @@ def ancestors(index: Index, sources: Iterable[FrameEntry], limit: int) -> tuple[
             if location is None:
                 continue
             entry = location.frame.entry
-            if entry.depth == 0:
+            if entry.depth <= shallow:
                 if total + location.length > limit or len(chosen) >= MAX_DICT_BLOBS:
                     continue  # a smaller one further on may still fit
                 chosen.append(BlobRef(location.type, ref.id))
                 total += location.length
+                deepest = max(deepest, entry.depth)
             elif (key := frame_key(location.frame)) not in seen_frames:
                 seen_frames.add(key)
                 further.extend(entry.dictionary)
         hop = further
-    return chosen, total
+    return chosen, total, deepest + 1

@@ -34,7 +34,6 @@ from lkvault.vault.budget import Budget
 from lkvault.vault.errors import IntegrityError, Interrupted, StorageError
 from lkvault.vault.format import zstdframe
 from lkvault.vault.format.crypto import BlobType
-from lkvault.vault.operations.rebasing import REBASED_DEPTH, ancestors
 from lkvault.vault.operations.usage import snapshot_blobs
 from lkvault.vault.progress import NoProgress, Progress
 from lkvault.vault.repository.blobwriter import (
@@ -46,10 +45,8 @@ from lkvault.vault.repository.blobwriter import (
 from lkvault.vault.repository.compaction import delete_packs, replace_index
 from lkvault.vault.repository.index import BlobLocation, FrameRef, pack_id_of_name, pack_name
 from lkvault.vault.repository.pack import (
-    MAX_DICT_BYTES,
     MAX_DICT_DEPTH,
     BlobEntry,
-    BlobRef,
     Dictionary,
     FrameEntry,
     build_pack,
@@ -121,20 +118,6 @@ def frame_memory(level: int, raw_size: int, dictionary_size: int) -> int:
     content three times (sealed, decoded, compressed)."""
     context = zstdframe.context_size(level, raw_size, dictionary_size)
     return context + dictionary_size + 3 * raw_size
-
-
-# Dictionary sizes tried, largest first, for a rebase's new frame (dictionary_limit).
-REBASE_DICTIONARY_SIZES = (MAX_DICT_BYTES, 8 << 20, 4 << 20, 2 << 20, 1 << 20, 256 << 10)
-
-
-def dictionary_limit(raw_size: int, memory: int) -> int:
-    """The most dictionary bytes a rebase's new frame of ``raw_size`` may be compressed
-    against without being squeezed at a lower level than it would be alone in ``memory``."""
-    alone = squeeze_level(raw_size, 0, memory)
-    for size in REBASE_DICTIONARY_SIZES:
-        if squeeze_level(raw_size, size, memory) >= alone:
-            return size
-    return 0
 
 
 def dictionary_size(repo: Repository, entry: FrameEntry) -> int:
@@ -248,12 +231,7 @@ def _plan_rebase(repo: Repository, plan: CompactPlan, packs: dict[bytes, list[Fr
     plan.scratch = chain_scratch(repo, [index.get(b) for bs in holding.values() for b in bs])
     if plan.scratch <= REBASE_FACTOR * plan.content and plan.deepest < REBASE_DEPTH:
         return
-    depths = {(p, e.offset): e.depth for p, frames in packs.items() for e in frames}
-    movable = {key: ids for key, ids in holding.items() if key in depths}
-    # Blobs already at a rebase's depth stay (an earlier rebase's frames): moving them would
-    # store them again at the same depth; unless nothing deeper is left to move.
-    deeper = {key: ids for key, ids in movable.items() if depths[key] > REBASED_DEPTH}
-    plan.moves = deeper or movable
+    plan.moves = {key: ids for key, ids in holding.items() if key[0] in packs}
 
 
 def chain_scratch(repo: Repository, locations: list[BlobLocation | None]) -> int:
@@ -352,7 +330,6 @@ class _Moved:
     frames: list[_Rewritten]
     blobs: list[tuple[BlobEntry, bytes]]
     counted: int  # the old frame's content, the plan's work it accounts for
-    source: FrameEntry  # the old frame: its dictionary leads to the moved blobs' ancestors
 
 
 def rewrite_moving(
@@ -385,7 +362,7 @@ def rewrite_moving(
             sealed, entry = seal_frame(repo.keys, pieces, kept, level, repo.rng, refs)
             entry.level = level
             frames.append(_Rewritten(sealed, entry, True))
-    return _Moved(frames, moved, old.raw_size, old)
+    return _Moved(frames, moved, old.raw_size)
 
 
 def rewrite_group(
@@ -448,7 +425,6 @@ class PackRewriter:
             deque()
         )
         self.base: list[tuple[BlobEntry, bytes]] = []  # moved blobs for the next base frame
-        self.base_sources: list[FrameEntry] = []  # the frames they were moved out of
         self.base_size = 0
         self.group: list[FrameRef] = []  # the merge group being gathered
         self.group_packs: list[bytes] = []  # old packs done once that group is written
@@ -508,36 +484,22 @@ class PackRewriter:
         self.in_flight.append((future, packs))
 
     def _seal_base(self) -> None:
-        """Submit the moved blobs gathered so far as one frame, compressed against their
-        ancestors at depth 0 (vault.operations.rebasing)."""
+        """Submit the moved blobs gathered so far as one frame without a dictionary."""
         if not self.base:
             return
         blobs, self.base, self.base_size = self.base, [], 0
-        sources, self.base_sources = self.base_sources, []
-        total = sum(len(data) for _, data in blobs)
-        limit = dictionary_limit(total, self.memory)
-        refs, size, depth = ancestors(self.repo.index, sources, limit)
-        self._submit(self.executor.submit(self._base_frame, blobs, refs, size, depth), [])
+        self._submit(self.executor.submit(self._base_frame, blobs), [])
 
-    def _base_frame(
-        self, moved: list[tuple[BlobEntry, bytes]], refs: list[BlobRef], size: int, depth: int
-    ) -> list[_Rewritten]:
+    def _base_frame(self, moved: list[tuple[BlobEntry, bytes]]) -> list[_Rewritten]:
         total = sum(len(data) for _, data in moved)
-        level = squeeze_level(total, size, self.memory)
-        with self.budget.reserve(frame_memory(level, total, size)):
-            dictionary = None
-            if refs:
-                try:
-                    content = b"".join(self.repo.reader.read_blob(r.type, r.id) for r in refs)
-                    dictionary = Dictionary(refs, content, depth)
-                except IntegrityError:
-                    dictionary = None  # a damaged old blob only costs the saving; verify says
+        level = squeeze_level(total, 0, self.memory)
+        with self.budget.reserve(frame_memory(level, total, 0)):
             blobs, offset = [], 0
             for blob, data in moved:
                 blobs.append(BlobEntry(blob.type, blob.id, offset, len(data)))
                 offset += len(data)
             sealed, entry = seal_frame(
-                self.repo.keys, [data for _, data in moved], blobs, level, self.repo.rng, dictionary
+                self.repo.keys, [data for _, data in moved], blobs, level, self.repo.rng
             )
         entry.level = level
         return [_Rewritten(sealed, entry, False)]
@@ -559,7 +521,6 @@ class PackRewriter:
             for blob, data in done.blobs:
                 self.base.append((blob, data))
                 self.base_size += len(data)
-            self.base_sources.append(done.source)
             if self.base_size >= MERGE_TARGET:
                 self._seal_base()
             progress.advance(done.counted)

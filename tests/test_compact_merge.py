@@ -261,6 +261,46 @@ def test_compact_rebases_before_the_writer_meets_its_depth_bound(
     assert_every_snapshot_restores(vault, year, tmp_path)
 
 
+def year_with_depth_rebases(
+    root: Path, year: list[Path], span: int
+) -> tuple[Vault, list[tuple[int, int]]]:
+    """The year stored and compacted every COMPACT_EVERY months, rebasing for depth alone;
+    and, for each rebase, the depth of the newest snapshot's frames before and after it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(blobwriter, "MAX_DICT_DEPTH", WRITER_DEPTH)
+        patch.setattr(compactor, "REBASE_FACTOR", float("inf"))
+        patch.setattr(compactor, "REBASE_DEPTH", REBASE_DEPTH)
+        patch.setattr(compactor, "REBASE_SPAN", span)
+        vault = new_vault(root, [])
+        rebases = []
+        for month, path in enumerate(year, start=1):
+            vault.snapshot(path)
+            if month % COMPACT_EVERY == 0:
+                plan = vault.compact().plan
+                if plan.moves:
+                    rebases.append((plan.deepest, compactor.plan_compact(vault.repo).deepest))
+    return vault, rebases
+
+
+def test_a_depth_rebase_moves_only_the_blobs_in_deep_frames(
+    tmp_path: Path, year: list[Path]
+) -> None:
+    # Moving every blob of the newest snapshot that sits in a dictionary frame stores all of
+    # its content changed since the last rebase whole again; moving only those in frames
+    # REBASE_SPAN short of the bound keeps the rest compressed against its previous versions,
+    # and still keeps the writer off its bound.
+    span = 2
+    deep_only, rebases = year_with_depth_rebases(tmp_path / "deep", year, span)
+    everything, _ = year_with_depth_rebases(tmp_path / "all", year, REBASE_DEPTH)
+    print(f"deep frames only: {frame_bytes(deep_only)}, all: {frame_bytes(everything)}")
+    print("newest snapshot's depth before and after each rebase:", rebases)
+    assert rebases
+    # What stayed is in frames shallower than REBASE_DEPTH - span, not all moved.
+    assert all(0 < after < REBASE_DEPTH - span for _, after in rebases), rebases
+    assert frame_bytes(deep_only) < frame_bytes(everything)
+    assert_every_snapshot_restores(deep_only, year, tmp_path)
+
+
 @pytest.fixture(scope="module")
 def rebase_base(tmp_path_factory: pytest.TempPathFactory, year: list[Path]) -> Base:
     """Nine months on the command line: enough for compact to rebase the newest one. The

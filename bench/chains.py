@@ -14,7 +14,7 @@ the stored bytes over it. Prints one JSON line a measurement, then a Markdown ta
     python -m bench.chains --scale small --months 120 --depths 12,48 --every 12
     python -m bench.chains --scale small --months 120 --every 12 --compact-every 12
     python -m bench.chains --scale small --months 120 --every 12 --compact-every 12 \
-        --rebase-depth 24
+        --rebase-depth 24 --rebase-span 12
 """
 
 from __future__ import annotations
@@ -176,11 +176,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="compact rebases once a frame holding the newest snapshot's blobs is this deep "
         "(0: never)",
     )
+    parser.add_argument(
+        "--rebase-span",
+        type=int,
+        default=compactor.REBASE_SPAN,
+        help="a rebase for depth moves the blobs in frames at least rebase-depth minus this deep",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--exports", type=Path, help="folder of the series (kept; else a temp)")
     args = parser.parse_args(argv)
     compactor.REBASE_FACTOR = args.rebase_factor if args.rebase_factor > 0 else float("inf")
     compactor.REBASE_DEPTH = args.rebase_depth if args.rebase_depth > 0 else MAX_DICT_DEPTH + 1
+    compactor.REBASE_SPAN = args.rebase_span
     with tempfile.TemporaryDirectory(prefix="lkvault-chains-") as tmp:
         folder = args.exports or Path(tmp) / "exports"
         paths = sorted(folder.glob("*.zip"), key=_export_day)

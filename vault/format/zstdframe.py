@@ -13,6 +13,7 @@ public API's dictionary path writes the same format with more memory.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import zstandard
@@ -81,7 +82,10 @@ def _parameters(level: int, total: int, prefix_size: int) -> zstandard.ZstdCompr
 
 
 def compress(
-    pieces: list[bytes | memoryview], level: int, total: int, prefix: bytes | None = None
+    pieces: Sequence[bytes | bytearray | memoryview],
+    level: int,
+    total: int,
+    prefix: bytes | None = None,
 ) -> bytes:
     """One zstd frame of the concatenation of ``pieces`` (``total`` bytes), recording its size.
 
@@ -96,7 +100,7 @@ def compress(
 
 
 def _compress_public(
-    pieces: list[bytes | memoryview], level: int, total: int, prefix: bytes | None
+    pieces: Sequence[bytes | bytearray | memoryview], level: int, total: int, prefix: bytes | None
 ) -> bytes:
     options: dict[str, Any] = {"compression_params": _parameters(level, total, len(prefix or b""))}
     if prefix:
@@ -117,7 +121,7 @@ def _check(result: int) -> int:
 
 
 def _compress_lowlevel(
-    pieces: list[bytes | memoryview], level: int, total: int, prefix: bytes | None
+    pieces: Sequence[bytes | bytearray | memoryview], level: int, total: int, prefix: bytes | None
 ) -> bytes:
     cctx = _ffi.gc(_lib.ZSTD_createCCtx(), _lib.ZSTD_freeCCtx)
     if cctx == _ffi.NULL:

@@ -385,17 +385,19 @@ def rewrite_group(
     total = sum(ref.entry.raw_size for ref in refs)
     level = squeeze_level(total, 0, memory)
     with budget.reserve(frame_memory(level, total, 0)):
-        pieces: list[bytes | memoryview] = []
+        # The frames decoded one by one into one buffer: zstd takes one contiguous input, and
+        # joining the decoded frames held a 16 MiB merge twice (compact's peak).
+        content = bytearray()
         blobs: list[BlobEntry] = []
         for ref in refs:
-            base = sum(len(piece) for piece in pieces)
-            pieces.append(open_frame(repo.keys, ref.entry, repo.reader.sealed_frame(ref)))
+            base = len(content)
+            content += open_frame(repo.keys, ref.entry, repo.reader.sealed_frame(ref))
             blobs.extend(
                 BlobEntry(blob.type, blob.id, base + blob.offset, blob.length)
                 for blob in ref.entry.blobs
             )
-        merged, entry = seal_frame(repo.keys, pieces, blobs, level, repo.rng)
-        del pieces
+        merged, entry = seal_frame(repo.keys, [content], blobs, level, repo.rng)
+        del content
     if entry.length >= sum(ref.entry.length for ref in refs):
         return [
             _Rewritten(

@@ -194,7 +194,7 @@ class BlobWriter:
                 except IntegrityError:
                     dictionary = None  # a damaged old blob only costs the saving; verify says
             return seal_frame(
-                self.keys, frame.pieces, frame.blobs, level, self.repo.rng, dictionary
+                self.keys, [frame.content], frame.blobs, level, self.repo.rng, dictionary
             )
 
     def _collect(self, sealed: tuple[bytes, FrameEntry]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from lkvault.vault.format import codec
 from lkvault.vault.format.crypto import (
@@ -173,21 +174,48 @@ def encode_index(keys: Keys, packs: dict[bytes, list[FrameEntry]], rng: Rng) -> 
 
 
 def decode_index(keys: Keys, name: str, sealed: bytes) -> dict[bytes, list[FrameEntry]]:
-    """Authenticate and parse one index file."""
+    """Authenticate and parse one index file.
+
+    Parsed a pack at a time: as a whole document, a year of 300 MB exports is 8 MiB of
+    Python objects, and the frame entries built from it kept much of that memory pinned for
+    the rest of the process (docs/benchmarks.md, issue 18 item 6).
+    """
     what = f"index {name}"
     index_id = id_of_name(name, INDEX_PREFIX, what)
-    document = codec.decode_document(unseal(keys, ObjectType.INDEX, index_id, sealed), what)
-    version = codec.check_version(document, what, DOCUMENT_VERSIONS)
+    data = codec.document_bytes(unseal(keys, ObjectType.INDEX, index_id, sealed), what)
+    reader = codec.document_unpacker(data, what)
+    fields: dict[Any, Any] = {}
+    items: list[Any] = []  # packs listed before the version: parsed once it is known
     packs: dict[bytes, list[FrameEntry]] = {}
-    for item in codec.field(document, "packs", list, what):
-        pack_id = codec.field(item, "id", bytes, what)
-        codec.require(len(pack_id) == ID_SIZE, what)
-        frames = [
-            FrameEntry.from_document(f, what) for f in codec.field(item, "frames", list, what)
-        ]
-        codec.require(documents_version(frames) <= version, what)
-        packs[pack_id] = frames
+    with codec.parsing(what):
+        for _ in range(reader.read_map_header()):
+            key = reader.unpack()
+            codec.require(key not in fields, what)
+            if key != "packs":
+                fields[key] = reader.unpack()
+                continue
+            fields[key] = []
+            for _ in range(reader.read_array_header()):
+                if "v" not in fields:
+                    items.append(reader.unpack())
+                    continue
+                version = codec.check_version(fields, what, DOCUMENT_VERSIONS)
+                _add_pack(packs, reader.unpack(), version, what)
+        codec.require(reader.tell() == len(data), what)
+    version = codec.check_version(fields, what, DOCUMENT_VERSIONS)
+    codec.field(fields, "packs", list, what)
+    for item in items:
+        _add_pack(packs, item, version, what)
     return packs
+
+
+def _add_pack(packs: dict[bytes, list[FrameEntry]], item: Any, version: int, what: str) -> None:
+    """Parse one pack of an index document into ``packs``."""
+    pack_id = codec.field(item, "id", bytes, what)
+    codec.require(len(pack_id) == ID_SIZE, what)
+    frames = [FrameEntry.from_document(f, what) for f in codec.field(item, "frames", list, what)]
+    codec.require(documents_version(frames) <= version, what)
+    packs[pack_id] = frames
 
 
 def id_of_name(name: str, prefix: str, what: str) -> bytes:

@@ -25,6 +25,7 @@ CONTAINER_HEADER = 5
 
 # Stored documents and frames never decompress beyond this; a larger claim is hostile.
 MAX_DECODED_SIZE = 256 * 1024 * 1024
+READ_STEP = 64 * 1024  # what a document_unpacker reads at a time
 
 
 def pack_document(document: Any) -> bytes:
@@ -67,11 +68,14 @@ def document_unpacker(data: bytes, what: str) -> msgpack.Unpacker:
     (``tell() == len(data)``)."""
     if len(data) > MAX_DECODED_SIZE:
         raise IntegrityError(f"{what} is implausibly large")
+    # Read in small steps: the reader's buffer grows to the largest item, not to the document.
+    limit = max(len(data), 1)  # what unpack_document would accept from the same bytes
     return msgpack.Unpacker(
         io.BytesIO(data),
         raw=False,
         strict_map_key=False,
-        max_buffer_size=max(len(data), 1),
+        max_buffer_size=limit,
+        read_size=min(READ_STEP, limit),
     )
 
 

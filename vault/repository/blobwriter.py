@@ -32,7 +32,10 @@ from lkvault.vault.repository.repo import Repository
 from lkvault.vault.repository.uploads import PackUploads, parallel_writes
 
 FRAME_TARGET = 4 * 1024 * 1024
-PACK_TARGET = 16 * 1024 * 1024
+# A pack is assembled in memory before it is stored: at 16 MiB it was the largest single
+# holder at the peak of a 300 MB export's snapshot (and of compact). 8 MiB packs keep whole
+# files on any backend at twice the count of files (docs/benchmarks.md, issue 18 item 6).
+PACK_TARGET = 8 * 1024 * 1024
 # Snapshots, prune and repair compress at FAST_LEVEL (or the config's level, if lower): what
 # a user waits on is the floor of reading and proving the export plus little. Squeezing at
 # SQUEEZE_LEVEL, which buys the last 20-30 % of storage, is maintenance ('lkvault compact',

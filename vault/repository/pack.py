@@ -343,7 +343,7 @@ def build_pack(
 ) -> tuple[bytes, bytearray, list[FrameEntry]]:
     """Finish a pack whose ``body`` holds the sealed frames of ``entries`` back to back: set
     their offsets and append the padded, sealed header and the trailer, in place (a pack is
-    16 MiB, and each copy of it was that much more peak memory). Returns (pack id, file
+    several MiB, and each copy of it was that much more peak memory). Returns (pack id, file
     bytes, entries)."""
     offset = 0
     for entry in entries:

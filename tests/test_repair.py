@@ -55,7 +55,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
     root = tmp_path_factory.mktemp("repair-template")
     lk = Lk(root / "vault", root / "state")
     lk.init()
-    big = random_bytes(9_000_000, seed=51)
+    big = random_bytes(7_000_000, seed=51)  # two frames, one pack
     inputs: dict[str, Path] = {"E": root / "e.bin"}
     inputs["E"].write_bytes(big)
     inputs["F"] = root / "first-part.zip"
@@ -132,7 +132,7 @@ def test_a_damaged_frame_costs_only_the_snapshot_that_needs_it(
     template: Template, copy: Lk
 ) -> None:
     offsets = frame_offsets(template, template.packs["E"])
-    assert len(offsets) >= 3, "E should span several frames"
+    assert len(offsets) >= 2, "E should span several frames"
     report = repair(template, copy, lambda v: flip_byte(v / template.packs["E"], offsets[-1] + 40))
     assert list(lost(report, template)) == ["E"]
     assert report["blobs_salvaged"] > 0  # F's chunks came out of E's damaged pack

@@ -88,7 +88,7 @@ def pack_layout(vault: Vault, name: str) -> Layout:
 def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
     stored = store_abc(
         tmp_path_factory.mktemp("tamper-template"),
-        random_size=9_000_000,
+        random_size=7_000_000,  # two frames, one pack
         connections_size=2_000_000,
         messages_sizes=(600_000, 700_000),
         seed=70,

@@ -1,15 +1,16 @@
 """Dictionary chains over a vault's life: stored bytes, restore time and scratch space by age.
 
-Stores a monthly series (bench/exportgen.py) in one vault per chain depth bound (the depth
-past which a writer stores a changed blob whole again instead of compressing it against its
-previous version: MAX_DICT_DEPTH, 48, in lkvault today) and, every
-``--every`` months, measures the vault's stored bytes and, for the newest and the oldest
-snapshot, the restore time (frame cache emptied first, keys already unlocked) and the scratch
-space the restore stages: the raw bytes of every frame in the dictionary chains it decodes
-(staging.FrameStage.staged). With ``--compact-every N``, ``lkvault compact`` runs after every N-th
-month (as a monthly 'forget --prune' from cron would, yearly here), and each measurement also
-gives the information floor of the newest export (bench.measure: zstd -19 of its members) and
-the stored bytes over it. Prints one JSON line a measurement, then a Markdown table a depth.
+Stores a monthly series (bench/exportgen.py) in one vault per chain depth bound (the depth past
+which a writer stores a changed blob whole again instead of compressing it against its previous
+version: MAX_DICT_DEPTH, 48, in lkvault today) and, every ``--every`` months, measures the
+vault's stored bytes and, for the newest and the oldest snapshot, the restore time (frame cache
+emptied first, keys already unlocked) and the scratch space the restore stages: the raw bytes
+of every frame in the dictionary chains it decodes (staging.FrameStage.staged), and the frames
+the restore decodes (repeats included) and their bytes, beside the snapshot's content. With
+``--compact-every N``, ``lkvault compact`` runs after every N-th month (as a monthly 'forget
+--prune' from cron would, yearly here), and each measurement also gives the information floor
+of the newest export (bench.measure: zstd -19 of its members) and the stored bytes over it.
+Prints one JSON line a measurement, then a Markdown table a depth.
 
     python -m bench.chains --scale small --months 120 --depths 12,48 --every 12
     python -m bench.chains --scale small --months 120 --every 12 --compact-every 12
@@ -26,6 +27,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,7 @@ from lkvault.vault import Environment, Vault
 from lkvault.vault.operations import compactor
 from lkvault.vault.operations.usage import snapshot_blobs
 from lkvault.vault.repository import blobwriter
+from lkvault.vault.repository.frameopener import FrameOpener
 from lkvault.vault.repository.index import FrameRef
 from lkvault.vault.repository.pack import MAX_DICT_DEPTH
 from lkvault.vault.repository.snapshots import Snapshot
@@ -72,13 +75,34 @@ def chain_bytes(vault: Vault, snapshot: Snapshot) -> tuple[int, int]:
     return sum(ref.entry.raw_size for ref in seen.values()), len(seen)
 
 
-def restore_seconds(vault: Vault, snapshot: Snapshot, out: Path) -> float:
+@dataclass
+class RestoreCost:
+    """One restore: wall and CPU seconds, and the frames it decoded (repeats included)."""
+
+    seconds: float
+    cpu_seconds: float
+    frame_decodes: int
+    decoded_bytes: int
+
+
+def restore_cost(vault: Vault, snapshot: Snapshot, out: Path) -> RestoreCost:
     vault.repo.use_index(vault.repo.index)  # an empty frame cache, as in a new process
-    start = time.perf_counter()
-    vault.restore(snapshot.id.hex(), out, force=True)
-    seconds = time.perf_counter() - start
+    decodes: list[int] = []
+    opener = FrameOpener.open
+
+    def counting(self: FrameOpener, ref: FrameRef, dictionary: bytes | None = None) -> bytes:
+        decodes.append(ref.entry.raw_size)
+        return opener(self, ref, dictionary)
+
+    FrameOpener.open = counting  # type: ignore[method-assign]
+    try:
+        start, cpu = time.perf_counter(), time.process_time()
+        vault.restore(snapshot.id.hex(), out, force=True)
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    finally:
+        FrameOpener.open = opener  # type: ignore[method-assign]
     out.unlink()
-    return seconds
+    return RestoreCost(seconds, cpu, len(decodes), sum(decodes))
 
 
 def run_depth(
@@ -124,7 +148,12 @@ def run_depth(
             scratch, frames = chain_bytes(vault, snap)
             row[f"{label}_scratch"] = scratch
             row[f"{label}_chain_frames"] = frames
-            row[f"{label}_restore_s"] = round(restore_seconds(vault, snap, work / "out.zip"), 3)
+            cost = restore_cost(vault, snap, work / "out.zip")
+            row[f"{label}_restore_s"] = round(cost.seconds, 3)
+            row[f"{label}_restore_cpu_s"] = round(cost.cpu_seconds, 3)
+            row[f"{label}_decodes"] = cost.frame_decodes
+            row[f"{label}_decoded"] = cost.decoded_bytes
+            row[f"{label}_content"] = sum(size for _, size in snapshot_blobs(vault.repo, snap))
         print(json.dumps(row), flush=True)
         rows.append(row)
     shutil.rmtree(root, ignore_errors=True)

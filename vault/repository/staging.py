@@ -3,11 +3,13 @@
 Reading blob by blob through the frame cache decodes a frame's whole chain each time the
 cache has lost it: a restore at the end of 36 monthly chains decoded the same frames
 thousands of times. Staged, each frame is decoded once, shallowest first (vault.spill).
+Frames without a dictionary are staged too when reading in order would come back to one
+after the cache lost it (16 MiB frames that compact merged or a rebase wrote, read in turns).
 """
 
 from __future__ import annotations
 
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future
 from contextlib import contextmanager
@@ -24,6 +26,31 @@ from lkvault.vault.spill import Spill
 STAGE_AHEAD = 4  # frames decoded ahead for the stage (about 4 MiB each), on a caller's pool
 
 ReadBlobAt = Callable[[BlobLocation, BlobType, bytes], bytes]
+
+
+def revisited_frames(frames: list[FrameRef], capacity: int) -> list[FrameRef]:
+    """The frames without a dictionary that reading ``frames`` in this order (repeats
+    included) decodes more than once through a frame cache of ``capacity`` bytes, which
+    evicts the least recently used (framecache.FrameCache)."""
+    cached: OrderedDict[tuple[bytes, int], int] = OrderedDict()
+    held = 0
+    decoded: set[tuple[bytes, int]] = set()
+    revisited: dict[tuple[bytes, int], FrameRef] = {}
+    for ref in frames:
+        if ref.entry.has_dictionary:
+            continue
+        key = frame_key(ref)
+        if key in cached:
+            cached.move_to_end(key)
+            continue
+        if key in decoded:
+            revisited[key] = ref
+        decoded.add(key)
+        cached[key] = ref.entry.raw_size
+        held += ref.entry.raw_size
+        while held > capacity and len(cached) > 1:
+            held -= cached.popitem(last=False)[1]
+    return list(revisited.values())
 
 
 class FrameStage:
@@ -45,19 +72,23 @@ class FrameStage:
 
     @contextmanager
     def staged(self, frames: Iterable[FrameRef], pool: Executor | None = None) -> Iterator[None]:
-        """Within this context, reading from ``frames`` decodes no dictionary chain again.
+        """Within this context, reading from ``frames`` decodes no dictionary chain again,
+        and, read in the order given, no frame twice.
 
         Every dictionary frame among them, and every frame their dictionaries draw on,
         transitively, is decoded once, shallowest first, into scratch space, and read back
-        from there. A frame that cannot be decoded is left out, so reading it raises its
-        error as usual. Inside a staged context another one stages nothing (the outer stage
-        serves both), and neither does one whose frames all fit the frame cache. Given a
-        ``pool``, the frames of one depth (whose dictionaries lie in shallower ones) are
-        decoded on its threads at once.
+        from there; so is every frame without a dictionary that the frame cache would lose
+        before the reads come back to it (``revisited_frames``). A frame that cannot be
+        decoded is left out, so reading it raises its error as usual. Inside a staged
+        context another one stages nothing (the outer stage serves both), and neither does
+        one whose chains all fit the frame cache and whose reads come back to no frame the
+        cache lost. Given a ``pool``, the frames of one depth (whose dictionaries lie in
+        shallower ones) are decoded on its threads at once.
         """
         if self._spill is not None:
             yield
             return
+        frames = list(frames)
         needed: dict[tuple[bytes, int], FrameRef] = {}
         pending = [frame for frame in frames if frame.entry.has_dictionary]
         while pending:
@@ -70,9 +101,11 @@ class FrameStage:
                 pending.extend(location.frame for location in self.locate(ref.entry))
             except IntegrityError:
                 continue
-        if sum(ref.entry.raw_size for ref in needed.values()) <= self.capacity():
+        revisited = revisited_frames(frames, self.capacity())
+        if not revisited and sum(ref.entry.raw_size for ref in needed.values()) <= self.capacity():
             yield  # the frame cache holds them all: each is decoded once anyway
             return
+        needed.update((frame_key(ref), ref) for ref in revisited)
         with Spill() as spill:
             self._spill, self._offsets = spill, {}
             try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from itertools import groupby
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from lkvault.vault.format.crypto import Keys
 from lkvault.vault.operations import compactor
 from lkvault.vault.operations.usage import snapshot_blobs
 from lkvault.vault.repository import blobwriter, framecache, frameopener, staging
+from lkvault.vault.repository.framecache import frame_key
 from lkvault.vault.repository.pack import FrameEntry
 
 from bench.exportgen import generate_series
@@ -30,8 +32,14 @@ def months(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     return generate_series(tmp_path_factory.mktemp("months"), months=4, scale=0.3, seed=19)
 
 
+@dataclass
+class Rebased:
+    vault: Vault
+    moved: set[bytes]  # the blobs the rebase moved
+
+
 @pytest.fixture
-def rebased(tmp_path: Path, months: list[Path], monkeypatch: pytest.MonkeyPatch) -> Vault:
+def rebased(tmp_path: Path, months: list[Path], monkeypatch: pytest.MonkeyPatch) -> Rebased:
     """The months stored in frames of SMALL_FRAME, then compacted with a rebase that moves
     every blob of the newest snapshot out of its dictionary frames."""
     monkeypatch.setattr(blobwriter, "FRAME_TARGET", SMALL_FRAME)
@@ -40,8 +48,24 @@ def rebased(tmp_path: Path, months: list[Path], monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(compactor, "REBASE_FACTOR", 0.0)
     monkeypatch.setattr(framecache, "FRAME_CACHE_BYTES", MERGED)
     vault = new_vault(tmp_path, months)
-    assert vault.compact().plan.moves  # the rebase happened
-    return vault
+    moves = vault.compact().plan.moves
+    assert moves  # the rebase happened
+    return Rebased(vault, {blob_id for ids in moves.values() for blob_id in ids})
+
+
+def test_a_rebase_writes_the_moved_blobs_in_the_newest_snapshots_read_order(
+    rebased: Rebased,
+) -> None:
+    # Each frame the rebase wrote is read in one run: in the order the old frames gave the
+    # blobs (month by month), a member's chunks lay in every frame.
+    repo = rebased.vault.repo
+    newest = rebased.vault.snapshots()[-1]
+    read = dict(snapshot_blobs(repo, newest))
+    frames = [repo.index.get(blob_id).frame for blob_id in read if blob_id in rebased.moved]
+    runs = [key for key, _ in groupby(frame_key(frame) for frame in frames)]
+    assert len(set(runs)) > 1  # several frames
+    assert len(runs) == len(set(runs)), f"{len(runs)} runs over {len(set(runs))} frames"
+    assert all(not frame.entry.has_dictionary for frame in frames)
 
 
 @dataclass
@@ -79,22 +103,22 @@ def restore_newest(vault: Vault, months: list[Path], out: Path) -> Restored:
 
 
 def test_restoring_the_newest_after_a_rebase_decodes_each_frame_once(
-    rebased: Vault, months: list[Path], tmp_path: Path
+    rebased: Rebased, months: list[Path], tmp_path: Path
 ) -> None:
-    restored = restore_newest(rebased, months, tmp_path)
+    restored = restore_newest(rebased.vault, months, tmp_path)
     # Once, and a frame holding the tree or chunk lists once more: they are read to know
     # which frames to stage.
     assert max(restored.decodes.values()) <= 2, restored.decodes.most_common(3)
     assert restored.decoded <= 1.5 * restored.content, restored
-    assert_intact(rebased)
+    assert_intact(rebased.vault)
 
 
 def test_without_staging_revisited_frames_they_are_decoded_again(
-    rebased: Vault, months: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    rebased: Rebased, months: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The test above fails without the stage: 16 MiB frames (here scaled down) read in
     # turns through a cache that holds one.
     monkeypatch.setattr(staging, "revisited_frames", lambda frames, capacity: [])
-    restored = restore_newest(rebased, months, tmp_path)
+    restored = restore_newest(rebased.vault, months, tmp_path)
     assert max(restored.decodes.values()) > 2
     assert restored.decoded > 1.5 * restored.content

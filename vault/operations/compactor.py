@@ -20,7 +20,8 @@ for the packs that go, deletion of the older index files, then of the old packs.
 any moment the vault is consistent: at worst a batch's new packs are unreferenced (the next
 compact or prune deletes them) or its blobs are listed twice. Stopped by its time budget, it
 finishes the pack in hand and commits what is done; the next run goes on from there.
-Memory: the index, and the compressions in flight, which share a budget.
+Memory: the index, and the compressions in flight, which share a budget; the blobs a rebase
+moves wait in scratch space (vault.spill) until a batch's base frames are written.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ from lkvault.vault.repository.pack import (
 )
 from lkvault.vault.repository.repo import Repository
 from lkvault.vault.repository.snapshots import load_snapshots
+from lkvault.vault.spill import Spill
 
 REPAIR_HINT = "run 'lkvault verify' and 'lkvault repair' first"
 # Work done is committed (index replaced, old packs deleted) after every this many stored
@@ -158,6 +160,8 @@ class CompactPlan:
     merges: dict[tuple[bytes, int], int] = field(default_factory=dict)
     # Rebase: blobs of the newest snapshot to move out of dictionary frames, by (pack, offset)
     moves: dict[tuple[bytes, int], set[bytes]] = field(default_factory=dict)
+    # The place of each blob to move in the newest snapshot's read order (snapshot_blobs)
+    read_order: dict[bytes, int] = field(default_factory=dict)
     scratch: int = 0  # what restoring the newest snapshot decodes through dictionaries now
     deepest: int = 0  # the depth of the deepest frame holding one of its blobs
     content: int = 0  # the newest snapshot's content
@@ -244,6 +248,8 @@ def _plan_rebase(repo: Repository, plan: CompactPlan, packs: dict[bytes, list[Fr
         depths = {(pack_id, e.offset): e.depth for pack_id, frames in packs.items() for e in frames}
         moves = {key: ids for key, ids in moves.items() if depths[key] >= deep}
     plan.moves = moves
+    places = {blob_id: place for place, blob_id in enumerate(sizes)}
+    plan.read_order = {blob_id: places[blob_id] for ids in moves.values() for blob_id in ids}
 
 
 def chain_scratch(repo: Repository, locations: list[BlobLocation | None]) -> int:
@@ -438,8 +444,10 @@ class PackRewriter:
         self.in_flight: deque[tuple[Future[list[_Rewritten]] | Future[_Moved], list[bytes]]] = (
             deque()
         )
-        self.base: list[tuple[BlobEntry, bytes]] = []  # moved blobs for the next base frame
-        self.base_size = 0
+        # Moved blobs, kept in scratch space until every frame of the batch gave its own:
+        # (place in the read order, blob, offset in self.moved)
+        self.moved: Spill | None = None
+        self.base: list[tuple[tuple[bool, int], BlobEntry, int]] = []
         self.group: list[FrameRef] = []  # the merge group being gathered
         self.group_packs: list[bytes] = []  # old packs done once that group is written
         self.body = bytearray()
@@ -497,12 +505,37 @@ class PackRewriter:
     ) -> None:
         self.in_flight.append((future, packs))
 
-    def _seal_base(self) -> None:
-        """Submit the moved blobs gathered so far as one frame without a dictionary."""
-        if not self.base:
+    def _keep_moved(self, moved: list[tuple[BlobEntry, bytes]]) -> None:
+        """Keep blobs a rebase moves for the base frames, in scratch space (encrypted on disk
+        past 16 MiB: a rebase moves up to a snapshot's content)."""
+        if self.moved is None:
+            self.moved = Spill()
+        for blob, data in moved:
+            place = (blob.type != BlobType.TREE, self.plan.read_order.get(blob.id, -1))
+            self.base.append((place, blob, self.moved.size))
+            self.moved.write(data)
+
+    def _seal_base(self, progress: Progress) -> None:
+        """Submit the moved blobs as frames without a dictionary, in the order a restore of
+        the newest snapshot reads them (its trees and chunk lists first, in frames of their
+        own), so that it reads each frame in one run. In the order the old frames gave them,
+        month by month, a member's chunks lay in every frame."""
+        if self.moved is None:
             return
-        blobs, self.base, self.base_size = self.base, [], 0
-        self._submit(self.executor.submit(self._base_frame, blobs), [])
+        frame: list[tuple[BlobEntry, bytes]] = []
+        size = 0
+        for _, blob, offset in sorted(self.base, key=lambda moved: moved[0]):
+            if frame and (size + blob.length > MERGE_TARGET or frame[-1][0].type != blob.type):
+                self._submit(self.executor.submit(self._base_frame, frame), [])
+                frame, size = [], 0
+                while len(self.in_flight) > self.workers:
+                    self._collect(progress)
+            frame.append((blob, self.moved.read_at(offset, blob.length)))
+            size += blob.length
+        if frame:
+            self._submit(self.executor.submit(self._base_frame, frame), [])
+        self.moved.close()
+        self.moved, self.base = None, []
 
     def _base_frame(self, moved: list[tuple[BlobEntry, bytes]]) -> list[_Rewritten]:
         total = sum(len(data) for _, data in moved)
@@ -523,7 +556,7 @@ class PackRewriter:
         pack: the old packs done are then held whole by the packs written."""
         while self.in_flight:
             self._collect(progress)
-        self._seal_base()
+        self._seal_base(progress)
         while self.in_flight:
             self._collect(progress)
         self._write_pack()
@@ -532,11 +565,7 @@ class PackRewriter:
         future, packs = self.in_flight.popleft()
         done = future.result()
         if isinstance(done, _Moved):
-            for blob, data in done.blobs:
-                self.base.append((blob, data))
-                self.base_size += len(data)
-            if self.base_size >= MERGE_TARGET:
-                self._seal_base()
+            self._keep_moved(done.blobs)
             progress.advance(done.counted)
             done = done.frames
         for frame in done:
@@ -569,6 +598,9 @@ class PackRewriter:
         for future, _ in self.in_flight:
             future.cancel()
         self.executor.shutdown(wait=False, cancel_futures=True)
+        if self.moved is not None:
+            self.moved.close()
+            self.moved, self.base = None, []
 
 
 def run_compact(

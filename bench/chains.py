@@ -39,6 +39,7 @@ from lkvault.vault.repository.frameopener import FrameOpener
 from lkvault.vault.repository.index import FrameRef
 from lkvault.vault.repository.pack import MAX_DICT_DEPTH
 from lkvault.vault.repository.snapshots import Snapshot
+from lkvault.vault.spill import Spill
 
 from bench.exportgen import generate_series
 from bench.measure import information_floor
@@ -77,32 +78,41 @@ def chain_bytes(vault: Vault, snapshot: Snapshot) -> tuple[int, int]:
 
 @dataclass
 class RestoreCost:
-    """One restore: wall and CPU seconds, and the frames it decoded (repeats included)."""
+    """One restore: wall and CPU seconds, the frames it decoded (repeats included), and the
+    bytes it wrote to scratch space (vault.spill: staged frames, rows put back in order)."""
 
     seconds: float
     cpu_seconds: float
     frame_decodes: int
     decoded_bytes: int
+    spilled_bytes: int
 
 
 def restore_cost(vault: Vault, snapshot: Snapshot, out: Path) -> RestoreCost:
     vault.repo.use_index(vault.repo.index)  # an empty frame cache, as in a new process
     decodes: list[int] = []
-    opener = FrameOpener.open
+    spilled: list[int] = []
+    opener, write = FrameOpener.open, Spill.write
 
     def counting(self: FrameOpener, ref: FrameRef, dictionary: bytes | None = None) -> bytes:
         decodes.append(ref.entry.raw_size)
         return opener(self, ref, dictionary)
 
+    def spilling(self: Spill, data: bytes) -> None:
+        spilled.append(len(data))
+        write(self, data)
+
     FrameOpener.open = counting  # type: ignore[method-assign]
+    Spill.write = spilling  # type: ignore[method-assign]
     try:
         start, cpu = time.perf_counter(), time.process_time()
         vault.restore(snapshot.id.hex(), out, force=True)
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     finally:
         FrameOpener.open = opener  # type: ignore[method-assign]
+        Spill.write = write  # type: ignore[method-assign]
     out.unlink()
-    return RestoreCost(seconds, cpu, len(decodes), sum(decodes))
+    return RestoreCost(seconds, cpu, len(decodes), sum(decodes), sum(spilled))
 
 
 def run_depth(
@@ -153,6 +163,7 @@ def run_depth(
             row[f"{label}_restore_cpu_s"] = round(cost.cpu_seconds, 3)
             row[f"{label}_decodes"] = cost.frame_decodes
             row[f"{label}_decoded"] = cost.decoded_bytes
+            row[f"{label}_spilled"] = cost.spilled_bytes
             row[f"{label}_content"] = sum(size for _, size in snapshot_blobs(vault.repo, snap))
         print(json.dumps(row), flush=True)
         rows.append(row)

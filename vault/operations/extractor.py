@@ -159,7 +159,8 @@ def extract(
     real_root = root.resolve()
     progress.start("Extracting", sum(m.size for m, _ in plan if m is not None))
     try:
-        with repo.reader.staged(repo.reader.frames_holding(chunk_ids(repo, tree.parts))):
+        frames = repo.reader.frames_holding(chunk_ids(repo, tree.parts))
+        with repo.reader.staged(frames, in_order=True):
             for member, path in plan:
                 try:
                     _write_member(repo, tree, real_root, root, member, path, progress)
@@ -288,5 +289,5 @@ def snapshot_member(repo: Repository, snapshot: Snapshot, member: str) -> Iterat
         return
     entry = find_member(tree, member)
     needed = chunk_ids(repo, [tree.parts[entry.part]])
-    with repo.reader.staged(repo.reader.frames_holding(needed)):
+    with repo.reader.staged(repo.reader.frames_holding(needed), in_order=True):
         yield from member_content(repo, tree, entry)

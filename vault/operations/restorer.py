@@ -356,7 +356,9 @@ def restore_file(
         tree = load_tree(repo, snapshot.tree)
         with (
             worker_pool(workers) as pool,
-            repo.reader.staged(repo.reader.frames_holding(chunk_ids(repo, tree.parts)), pool),
+            repo.reader.staged(
+                repo.reader.frames_holding(chunk_ids(repo, tree.parts)), pool, in_order=True
+            ),
         ):
             write_then_rename(target, render(repo, tree, workers, pool), progress, matches)
     finally:

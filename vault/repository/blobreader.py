@@ -57,11 +57,11 @@ class BlobReader:
                 yield location.frame
 
     def staged(
-        self, frames: Iterable[FrameRef], pool: Executor | None = None
+        self, frames: Iterable[FrameRef], pool: Executor | None = None, *, in_order: bool = False
     ) -> AbstractContextManager[None]:
-        """Within this context, reading from ``frames`` decodes no dictionary chain again
-        (staging.FrameStage.staged)."""
-        return self._stage.staged(frames, pool)
+        """Within this context, reading from ``frames`` decodes no dictionary chain again,
+        nor, given ``in_order``, any frame (staging.FrameStage.staged)."""
+        return self._stage.staged(frames, pool, in_order=in_order)
 
     def frame_content(self, ref: FrameRef) -> bytes:
         """A frame's authenticated content: from the stage when it is staged (inside

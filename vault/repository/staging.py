@@ -71,19 +71,22 @@ class FrameStage:
         self._spill: Spill | None = None
 
     @contextmanager
-    def staged(self, frames: Iterable[FrameRef], pool: Executor | None = None) -> Iterator[None]:
+    def staged(
+        self, frames: Iterable[FrameRef], pool: Executor | None = None, *, in_order: bool = False
+    ) -> Iterator[None]:
         """Within this context, reading from ``frames`` decodes no dictionary chain again,
-        and, read in the order given, no frame twice.
+        and, when they are given ``in_order`` (as they will be read, repeats included), no
+        frame twice.
 
         Every dictionary frame among them, and every frame their dictionaries draw on,
         transitively, is decoded once, shallowest first, into scratch space, and read back
-        from there; so is every frame without a dictionary that the frame cache would lose
-        before the reads come back to it (``revisited_frames``). A frame that cannot be
-        decoded is left out, so reading it raises its error as usual. Inside a staged
-        context another one stages nothing (the outer stage serves both), and neither does
-        one whose chains all fit the frame cache and whose reads come back to no frame the
-        cache lost. Given a ``pool``, the frames of one depth (whose dictionaries lie in
-        shallower ones) are decoded on its threads at once.
+        from there; so is, ``in_order``, every frame without a dictionary that the frame
+        cache would lose before the reads come back to it (``revisited_frames``). A frame
+        that cannot be decoded is left out, so reading it raises its error as usual. Inside
+        a staged context another one stages nothing (the outer stage serves both), and
+        neither does one whose chains all fit the frame cache and whose reads come back to
+        no frame the cache lost. Given a ``pool``, the frames of one depth (whose
+        dictionaries lie in shallower ones) are decoded on its threads at once.
         """
         if self._spill is not None:
             yield
@@ -101,7 +104,7 @@ class FrameStage:
                 pending.extend(location.frame for location in self.locate(ref.entry))
             except IntegrityError:
                 continue
-        revisited = revisited_frames(frames, self.capacity())
+        revisited = revisited_frames(frames, self.capacity()) if in_order else []
         if not revisited and sum(ref.entry.raw_size for ref in needed.values()) <= self.capacity():
             yield  # the frame cache holds them all: each is decoded once anyway
             return

@@ -522,32 +522,27 @@ class PackRewriter:
         month by month, a member's chunks lay in every frame."""
         if self.moved is None:
             return
-        frame: list[tuple[BlobEntry, bytes]] = []
-        size = 0
+        # Each frame's content read into one buffer: zstd takes one contiguous input.
+        blobs: list[BlobEntry] = []
+        content = bytearray()
         for _, blob, offset in sorted(self.base, key=lambda moved: moved[0]):
-            if frame and (size + blob.length > MERGE_TARGET or frame[-1][0].type != blob.type):
-                self._submit(self.executor.submit(self._base_frame, frame), [])
-                frame, size = [], 0
+            full = len(content) + blob.length > MERGE_TARGET
+            if blobs and (full or blobs[-1].type != blob.type):
+                self._submit(self.executor.submit(self._base_frame, blobs, content), [])
+                blobs, content = [], bytearray()
                 while len(self.in_flight) > self.workers:
                     self._collect(progress)
-            frame.append((blob, self.moved.read_at(offset, blob.length)))
-            size += blob.length
-        if frame:
-            self._submit(self.executor.submit(self._base_frame, frame), [])
+            blobs.append(BlobEntry(blob.type, blob.id, len(content), blob.length))
+            content += self.moved.read_at(offset, blob.length)
+        if blobs:
+            self._submit(self.executor.submit(self._base_frame, blobs, content), [])
         self.moved.close()
         self.moved, self.base = None, []
 
-    def _base_frame(self, moved: list[tuple[BlobEntry, bytes]]) -> list[_Rewritten]:
-        total = sum(len(data) for _, data in moved)
-        level = squeeze_level(total, 0, self.memory)
-        with self.budget.reserve(frame_memory(level, total, 0)):
-            blobs, offset = [], 0
-            for blob, data in moved:
-                blobs.append(BlobEntry(blob.type, blob.id, offset, len(data)))
-                offset += len(data)
-            sealed, entry = seal_frame(
-                self.repo.keys, [data for _, data in moved], blobs, level, self.repo.rng
-            )
+    def _base_frame(self, blobs: list[BlobEntry], content: bytearray) -> list[_Rewritten]:
+        level = squeeze_level(len(content), 0, self.memory)
+        with self.budget.reserve(frame_memory(level, len(content), 0)):
+            sealed, entry = seal_frame(self.repo.keys, [content], blobs, level, self.repo.rng)
         entry.level = level
         return [_Rewritten(sealed, entry, False)]
 

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from lkvault.vault import Environment, Vault
-from lkvault.vault.operations import compactor
+from lkvault.vault.operations import compactplan
 from lkvault.vault.operations.usage import snapshot_blobs
 from lkvault.vault.repository import blobwriter
 from lkvault.vault.repository.frameopener import FrameOpener
@@ -205,29 +205,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--rebase-factor",
         type=float,
-        default=compactor.REBASE_FACTOR,
+        default=compactplan.REBASE_FACTOR,
         help="compact rebases once the newest snapshot's scratch passes this many times its "
         "content (0: never)",
     )
     parser.add_argument(
         "--rebase-depth",
         type=int,
-        default=compactor.REBASE_DEPTH,
+        default=compactplan.REBASE_DEPTH,
         help="compact rebases once a frame holding the newest snapshot's blobs is this deep "
         "(0: never)",
     )
     parser.add_argument(
         "--rebase-span",
         type=int,
-        default=compactor.REBASE_SPAN,
+        default=compactplan.REBASE_SPAN,
         help="a rebase for depth moves the blobs in frames at least rebase-depth minus this deep",
     )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--exports", type=Path, help="folder of the series (kept; else a temp)")
     args = parser.parse_args(argv)
-    compactor.REBASE_FACTOR = args.rebase_factor if args.rebase_factor > 0 else float("inf")
-    compactor.REBASE_DEPTH = args.rebase_depth if args.rebase_depth > 0 else MAX_DICT_DEPTH + 1
-    compactor.REBASE_SPAN = args.rebase_span
+    compactplan.REBASE_FACTOR = args.rebase_factor if args.rebase_factor > 0 else float("inf")
+    compactplan.REBASE_DEPTH = args.rebase_depth if args.rebase_depth > 0 else MAX_DICT_DEPTH + 1
+    compactplan.REBASE_SPAN = args.rebase_span
     with tempfile.TemporaryDirectory(prefix="lkvault-chains-") as tmp:
         folder = args.exports or Path(tmp) / "exports"
         paths = sorted(folder.glob("*.zip"), key=_export_day)

@@ -20,7 +20,7 @@ from lkvault.vault.backend import Backend, LocalBackend
 from lkvault.vault.backend.base import DelegatingBackend
 from lkvault.vault.backend.local import TEMP_PREFIX
 from lkvault.vault.errors import StorageError
-from lkvault.vault.operations import compactor
+from lkvault.vault.operations import compactplan
 
 # A killed compact may be told to rebase at a lower bound than the shipped one, so that a
 # small vault reaches it (tests/test_compact_merge.py).
@@ -186,5 +186,5 @@ def fault_at(spec: str) -> Callable[[Backend], Backend]:
 
 if __name__ == "__main__":
     if REBASE_ENV in os.environ:
-        compactor.REBASE_FACTOR = float(os.environ[REBASE_ENV])
+        compactplan.REBASE_FACTOR = float(os.environ[REBASE_ENV])
     entry.leave(run_cli_wrapping_backends(sys.argv[2:], fault_at(sys.argv[1])))

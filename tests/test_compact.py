@@ -26,7 +26,7 @@ from helpers_cli import (
     reopen,
 )
 from lkvault.vault import Vault
-from lkvault.vault.operations import compactor
+from lkvault.vault.operations import compactplan
 from lkvault.vault.repository.blobwriter import SQUEEZE_LEVEL
 
 from bench.exportgen import generate_series
@@ -91,13 +91,13 @@ def test_the_time_budget_stops_between_packs_and_the_next_run_goes_on(
 
 def test_a_memory_bound_squeezes_at_the_levels_that_fit() -> None:
     frame, prefix = 4 * 1024 * 1024, 4 * 1024 * 1024
-    generous = compactor.squeeze_level(frame, prefix, 1 << 30)
+    generous = compactplan.squeeze_level(frame, prefix, 1 << 30)
     assert generous == SQUEEZE_LEVEL
-    tight = compactor.squeeze_level(frame, prefix, 40 * 1024 * 1024)
-    assert compactor.FAST_LEVEL < tight < SQUEEZE_LEVEL
-    assert compactor.frame_memory(tight, frame, prefix) <= 40 * 1024 * 1024
+    tight = compactplan.squeeze_level(frame, prefix, 40 * 1024 * 1024)
+    assert compactplan.FAST_LEVEL < tight < SQUEEZE_LEVEL
+    assert compactplan.frame_memory(tight, frame, prefix) <= 40 * 1024 * 1024
     # Too little for any level above the snapshot's: nothing to gain, the frame stays.
-    assert compactor.squeeze_level(frame, prefix, 16 * 1024 * 1024) == compactor.FAST_LEVEL
+    assert compactplan.squeeze_level(frame, prefix, 16 * 1024 * 1024) == compactplan.FAST_LEVEL
 
 
 def test_frames_squeezed_under_a_tight_bound_are_squeezed_harder_with_more_memory(

@@ -31,7 +31,7 @@ from helpers_cli import (
     reopen,
 )
 from lkvault.vault import Vault
-from lkvault.vault.operations import compactor
+from lkvault.vault.operations import compactplan
 from lkvault.vault.repository import blobwriter
 
 from bench.exportgen import generate_series
@@ -50,8 +50,8 @@ def small_frames(monkeypatch: pytest.MonkeyPatch) -> None:
     """Snapshots write frames of SMALL_FRAME, as a medium export's month is cut in 4 MiB
     ones; merged frames stay within MERGE_TARGET scaled alike."""
     monkeypatch.setattr(blobwriter, "FRAME_TARGET", SMALL_FRAME)
-    monkeypatch.setattr(compactor, "MERGE_SMALLER_THAN", SMALL_FRAME + SMALL_FRAME // 2)
-    monkeypatch.setattr(compactor, "MERGE_TARGET", 4 * SMALL_FRAME)
+    monkeypatch.setattr(compactplan, "MERGE_SMALLER_THAN", SMALL_FRAME + SMALL_FRAME // 2)
+    monkeypatch.setattr(compactplan, "MERGE_TARGET", 4 * SMALL_FRAME)
 
 
 def new_vault(root: Path, exports: list[Path], **env: Any) -> Vault:
@@ -83,7 +83,7 @@ def test_compact_merges_frames_stored_alone_into_fewer_smaller_ones(
     # The same vault squeezed frame by frame (compact before merging) is larger.
     by_frame = new_vault(tmp_path / "by-frame", series)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(compactor, "MERGE_TARGET", 0)
+        patch.setattr(compactplan, "MERGE_TARGET", 0)
         by_frame.compact()
     print(f"merged {frame_bytes(merged)}, frame by frame {frame_bytes(by_frame)}")
     assert frame_bytes(merged) < 0.97 * frame_bytes(by_frame)
@@ -136,7 +136,7 @@ def base(tmp_path_factory: pytest.TempPathFactory, series: list[Path]) -> Base:
     files = [largest_member(series[2], root), series[0]]
     ids = [lk.snapshot(path) for path in files]
     opened = open_vault(lk)
-    assert compactor.plan_compact(opened.repo).merge_groups, "the base must have frames to merge"
+    assert compactplan.plan_compact(opened.repo).merge_groups, "the base must have frames to merge"
     return Base(lk, ids, [path.read_bytes() for path in files], opened)
 
 
@@ -185,7 +185,7 @@ def year(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 def newest_scratch(vault: Vault) -> tuple[int, int]:
     """(scratch, content) of the newest snapshot: what restoring it decodes through
     dictionaries, and what it holds."""
-    plan = compactor.plan_compact(vault.repo)
+    plan = compactplan.plan_compact(vault.repo)
     return plan.scratch, plan.content
 
 
@@ -195,7 +195,7 @@ REBASE_FACTOR = 1.0  # low enough for a year of small exports to reach it
 def test_compact_keeps_the_newest_snapshots_scratch_within_the_bound(
     tmp_path: Path, year: list[Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(compactor, "REBASE_FACTOR", REBASE_FACTOR)
+    monkeypatch.setattr(compactplan, "REBASE_FACTOR", REBASE_FACTOR)
     vault = new_vault(tmp_path, [])
     scratch_seen = []
     for month, path in enumerate(year, start=1):
@@ -205,7 +205,7 @@ def test_compact_keeps_the_newest_snapshots_scratch_within_the_bound(
         vault.compact()
         scratch, content = newest_scratch(vault)
         scratch_seen.append(scratch / content)
-        assert scratch <= compactor.REBASE_FACTOR * content, (month, scratch, content)
+        assert scratch <= compactplan.REBASE_FACTOR * content, (month, scratch, content)
         depths = [f.depth for fs in vault.repo.index.packs.values() for f in fs]
         assert max(depths) <= month, depths
     print("scratch / content after each compact:", [round(r, 2) for r in scratch_seen])
@@ -219,7 +219,7 @@ def test_without_the_policy_the_scratch_grows_past_the_bound(
     tmp_path: Path, year: list[Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The test above would fail without the rebase: the same year, compacted without it.
-    monkeypatch.setattr(compactor, "REBASE_FACTOR", float("inf"))
+    monkeypatch.setattr(compactplan, "REBASE_FACTOR", float("inf"))
     vault = new_vault(tmp_path, year)
     vault.compact()
     scratch, content = newest_scratch(vault)
@@ -233,7 +233,7 @@ REBASE_DEPTH = WRITER_DEPTH - COMPACT_EVERY  # as MAX_DICT_DEPTH - 12 for yearly
 
 def newest_depth(vault: Vault) -> int:
     """The depth of the deepest frame holding one of the newest snapshot's blobs."""
-    return compactor.plan_compact(vault.repo).deepest
+    return compactplan.plan_compact(vault.repo).deepest
 
 
 @pytest.mark.parametrize("policy", [True, False], ids=["rebase-depth", "without"])
@@ -244,8 +244,8 @@ def test_compact_rebases_before_the_writer_meets_its_depth_bound(
     # previous version sits there is stored with a poorer dictionary (4-6 times the bytes on
     # the small series). Compacted every COMPACT_EVERY months, the newest snapshot never does.
     monkeypatch.setattr(blobwriter, "MAX_DICT_DEPTH", WRITER_DEPTH)
-    monkeypatch.setattr(compactor, "REBASE_FACTOR", float("inf"))
-    monkeypatch.setattr(compactor, "REBASE_DEPTH", REBASE_DEPTH if policy else WRITER_DEPTH + 1)
+    monkeypatch.setattr(compactplan, "REBASE_FACTOR", float("inf"))
+    monkeypatch.setattr(compactplan, "REBASE_DEPTH", REBASE_DEPTH if policy else WRITER_DEPTH + 1)
     vault = new_vault(tmp_path, [])
     depths = []
     for month, path in enumerate(year, start=1):
@@ -268,9 +268,9 @@ def year_with_depth_rebases(
     and, for each rebase, the depth of the newest snapshot's frames before and after it."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(blobwriter, "MAX_DICT_DEPTH", WRITER_DEPTH)
-        patch.setattr(compactor, "REBASE_FACTOR", float("inf"))
-        patch.setattr(compactor, "REBASE_DEPTH", REBASE_DEPTH)
-        patch.setattr(compactor, "REBASE_SPAN", span)
+        patch.setattr(compactplan, "REBASE_FACTOR", float("inf"))
+        patch.setattr(compactplan, "REBASE_DEPTH", REBASE_DEPTH)
+        patch.setattr(compactplan, "REBASE_SPAN", span)
         vault = new_vault(root, [])
         rebases = []
         for month, path in enumerate(year, start=1):
@@ -278,7 +278,7 @@ def year_with_depth_rebases(
             if month % COMPACT_EVERY == 0:
                 plan = vault.compact().plan
                 if plan.moves:
-                    rebases.append((plan.deepest, compactor.plan_compact(vault.repo).deepest))
+                    rebases.append((plan.deepest, compactplan.plan_compact(vault.repo).deepest))
     return vault, rebases
 
 
@@ -313,8 +313,8 @@ def rebase_base(tmp_path_factory: pytest.TempPathFactory, year: list[Path]) -> B
     ids = [lk.ok("snapshot", str(path)).strip() for path in year[:9]]
     opened = open_vault(lk)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(compactor, "REBASE_FACTOR", REBASE_FACTOR)
-        plan = compactor.plan_compact(opened.repo)
+        patch.setattr(compactplan, "REBASE_FACTOR", REBASE_FACTOR)
+        plan = compactplan.plan_compact(opened.repo)
     assert plan.moves, f"no rebase: scratch {plan.scratch}, content {plan.content}"
     kept = [0, len(ids) - 1]
     return Base(lk, [ids[k] for k in kept], [year[k].read_bytes() for k in kept], opened)

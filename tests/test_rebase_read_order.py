@@ -14,7 +14,7 @@ from compacting import PASSPHRASE, assert_intact, new_vault
 from helpers_cli import assert_library_restores
 from lkvault.vault import Vault
 from lkvault.vault.format.crypto import Keys
-from lkvault.vault.operations import compactor
+from lkvault.vault.operations import compactplan
 from lkvault.vault.operations.usage import snapshot_blobs
 from lkvault.vault.repository import blobwriter, framecache, frameopener, staging
 from lkvault.vault.repository.framecache import frame_key
@@ -43,9 +43,9 @@ def rebased(tmp_path: Path, months: list[Path], monkeypatch: pytest.MonkeyPatch)
     """The months stored in frames of SMALL_FRAME, then compacted with a rebase that moves
     every blob of the newest snapshot out of its dictionary frames."""
     monkeypatch.setattr(blobwriter, "FRAME_TARGET", SMALL_FRAME)
-    monkeypatch.setattr(compactor, "MERGE_SMALLER_THAN", SMALL_FRAME + SMALL_FRAME // 2)
-    monkeypatch.setattr(compactor, "MERGE_TARGET", MERGED)
-    monkeypatch.setattr(compactor, "REBASE_FACTOR", 0.0)
+    monkeypatch.setattr(compactplan, "MERGE_SMALLER_THAN", SMALL_FRAME + SMALL_FRAME // 2)
+    monkeypatch.setattr(compactplan, "MERGE_TARGET", MERGED)
+    monkeypatch.setattr(compactplan, "REBASE_FACTOR", 0.0)
     monkeypatch.setattr(framecache, "FRAME_CACHE_BYTES", MERGED)
     vault = new_vault(tmp_path, months)
     moves = vault.compact().plan.moves

@@ -75,8 +75,8 @@ if TYPE_CHECKING:
     from lkvault.vault.ingest.downloads import DownloadWatcher, Seen
     from lkvault.vault.keys import VaultKeys
     from lkvault.vault.operations.checker import Problem, VerifyReport
-    from lkvault.vault.operations.compactor import DEFAULT_MEMORY as DEFAULT_COMPACT_MEMORY
     from lkvault.vault.operations.compactor import CompactResult
+    from lkvault.vault.operations.compactplan import DEFAULT_MEMORY as DEFAULT_COMPACT_MEMORY
     from lkvault.vault.operations.copier import CopyOutcome
     from lkvault.vault.operations.forgetting import ForgetPlan
     from lkvault.vault.operations.history import (
@@ -133,7 +133,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "Seen": ("lkvault.vault.ingest.downloads", "Seen"),
     "Problem": ("lkvault.vault.operations.checker", "Problem"),
     "VerifyReport": ("lkvault.vault.operations.checker", "VerifyReport"),
-    "DEFAULT_COMPACT_MEMORY": ("lkvault.vault.operations.compactor", "DEFAULT_MEMORY"),
+    "DEFAULT_COMPACT_MEMORY": ("lkvault.vault.operations.compactplan", "DEFAULT_MEMORY"),
     "CompactResult": ("lkvault.vault.operations.compactor", "CompactResult"),
     "CopyOutcome": ("lkvault.vault.operations.copier", "CopyOutcome"),
     "ForgetPlan": ("lkvault.vault.operations.forgetting", "ForgetPlan"),

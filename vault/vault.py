@@ -613,9 +613,9 @@ class Vault:
         dry_run: bool,
         progress: Progress | None,
     ) -> compactor.CompactResult:
-        from lkvault.vault.operations import compactor
+        from lkvault.vault.operations import compactor, compactplan
 
-        plan = compactor.plan_compact(self.repo, memory or compactor.DEFAULT_MEMORY)
+        plan = compactplan.plan_compact(self.repo, memory or compactplan.DEFAULT_MEMORY)
         if dry_run:
             return compactor.CompactResult(plan, finished=plan.nothing_to_do)
         deadline = None if max_seconds is None else self.env.monotonic() + max_seconds

@@ -144,11 +144,16 @@ def big_member_vault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[V
     export = generate_export(tmp_path / "export.zip", date=date(2025, 3, 15), scale=0.3)
     with zipfile.ZipFile(export) as archive:
         assert archive.getinfo("messages.csv").file_size > 4 * SPACING
-    vault = Vault.init(
-        str(tmp_path / "vault"), b"pw", Environment(state_dir=tmp_path / "state", workers=2)
-    )
+    vault = _new_vault(tmp_path)
     vault.snapshot(export)
     return vault, export
+
+
+def _new_vault(tmp_path: Path) -> Vault:
+    """An empty vault whose snapshots and restores run on two workers."""
+    return Vault.init(
+        str(tmp_path / "vault"), b"pw", Environment(state_dir=tmp_path / "state", workers=2)
+    )
 
 
 def _restart_parts(vault: Vault) -> list[Deflated]:
@@ -187,9 +192,7 @@ def test_a_big_member_is_inflated_once_and_proven_while_it_is_stored(
     monkeypatch.setattr(zipingest, "MemberReader", CountedReader)
     monkeypatch.setattr(restartproof, "MemberReader", CountedReader)
     export = generate_export(tmp_path / "export.zip", date=date(2025, 3, 15), scale=0.3)
-    vault = Vault.init(
-        str(tmp_path / "vault"), b"pw", Environment(state_dir=tmp_path / "state", workers=2)
-    )
+    vault = _new_vault(tmp_path)
     vault.snapshot(export)
     assert inflated.count("messages.csv") == 1
     (part,) = _restart_parts(vault)
@@ -261,9 +264,7 @@ def test_a_big_member_that_does_not_restart_faithfully_is_proven_in_one_piece(
     path = tmp_path / "fast.zip"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         archive.writestr("messages.csv", export_csv() * 3)
-    vault = Vault.init(
-        str(tmp_path / "vault"), b"pw", Environment(state_dir=tmp_path / "state", workers=2)
-    )
+    vault = _new_vault(tmp_path)
     snap = vault.snapshot(path)
     tree = restorer.load_tree(vault.repo, snap.tree)
     (part,) = [p for p in tree.parts if isinstance(p, Deflated)]
@@ -307,9 +308,7 @@ def test_a_point_whose_segment_does_not_match_is_dropped_and_the_rest_kept(
 
     monkeypatch.setattr(restarts, "choose", with_a_bad_point)
     export = generate_export(tmp_path / "export.zip", date=date(2025, 3, 15), scale=0.3)
-    vault = Vault.init(
-        str(tmp_path / "vault"), b"pw", Environment(state_dir=tmp_path / "state", workers=2)
-    )
+    vault = _new_vault(tmp_path)
     vault.snapshot(export)
     (part,) = _restart_parts(vault)
     assert planted and planted[0] not in part.restarts and len(part.restarts) >= 3
@@ -351,9 +350,7 @@ def test_a_run_of_segments_that_do_not_match_is_not_joined_without_bound(
     monkeypatch.setattr(restarts, "choose", recorded)
     monkeypatch.setattr(restarts, "deflate_segment", failing_after_the_second)
     export = generate_export(tmp_path / "export.zip", date=date(2025, 3, 15), scale=1.6)
-    vault = Vault.init(
-        str(tmp_path / "vault"), b"pw", Environment(state_dir=tmp_path / "state", workers=2)
-    )
+    vault = _new_vault(tmp_path)
     vault.snapshot(export)
     # The run limit decides, not the limit on failures in all (an eighth of the points).
     assert most_points[0] // 8 > restartproof.MAX_JOINED + 1
@@ -372,9 +369,7 @@ def test_a_member_stored_in_row_order_gets_restart_points_too(
     monkeypatch.setattr(restarts, "SPACING", SPACING)
     monkeypatch.setattr(zipingest, "REORDER_MIN_SIZE", 64 * 1024)  # as if it were large
     export = generate_export(tmp_path / "export.zip", date=date(2025, 3, 15), scale=0.3)
-    vault = Vault.init(
-        str(tmp_path / "vault"), b"pw", Environment(state_dir=tmp_path / "state", workers=2)
-    )
+    vault = _new_vault(tmp_path)
     vault.snapshot(export)
     (part,) = _restart_parts(vault)
     assert isinstance(part.content, Reordered) and part.restarts

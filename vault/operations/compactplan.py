@@ -21,6 +21,7 @@ from lkvault.vault.repository.blobwriter import (
     FRAME_TARGET,
     SQUEEZE_LEVEL,
 )
+from lkvault.vault.repository.framecache import frame_key
 from lkvault.vault.repository.index import BlobLocation, FrameRef, pack_id_of_name
 from lkvault.vault.repository.pack import (
     MAX_DICT_DEPTH,
@@ -188,19 +189,20 @@ def _plan_rebase(repo: Repository, plan: CompactPlan, packs: dict[bytes, list[Fr
     index = repo.index
     plan.content = sum(sizes.values())
     holding: dict[tuple[bytes, int], set[bytes]] = {}
+    depths: dict[tuple[bytes, int], int] = {}  # of the frames in ``holding``
     for blob_id in sizes:
         location = index.get(blob_id)
         if location is not None and location.frame.entry.has_dictionary:
-            key = (location.frame.pack_id, location.frame.entry.offset)
+            key = frame_key(location.frame)
             holding.setdefault(key, set()).add(blob_id)
-            plan.deepest = max(plan.deepest, location.frame.entry.depth)
+            depths[key] = location.frame.entry.depth
+    plan.deepest = max(depths.values(), default=0)
     plan.scratch = chain_scratch(repo, [index.get(b) for bs in holding.values() for b in bs])
     if plan.scratch <= REBASE_FACTOR * plan.content and plan.deepest < REBASE_DEPTH:
         return
     moves = {key: ids for key, ids in holding.items() if key[0] in packs}
     if plan.scratch <= REBASE_FACTOR * plan.content:  # for depth alone
         deep = max(1, REBASE_DEPTH - REBASE_SPAN)
-        depths = {(pack_id, e.offset): e.depth for pack_id, frames in packs.items() for e in frames}
         moves = {key: ids for key, ids in moves.items() if depths[key] >= deep}
     plan.moves = moves
     places = {blob_id: place for place, blob_id in enumerate(sizes)}
@@ -216,7 +218,7 @@ def chain_scratch(repo: Repository, locations: list[BlobLocation | None]) -> int
     pending = [location.frame for location in locations if location is not None]
     while pending:
         ref = pending.pop()
-        key = (ref.pack_id, ref.entry.offset)
+        key = frame_key(ref)
         if key in seen:
             continue
         seen[key] = ref.entry.raw_size if ref.entry.has_dictionary else 0

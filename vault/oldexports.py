@@ -140,8 +140,11 @@ class OldExports:
     def _unread(self, snapshot: Snapshot) -> bool:
         from lkvault.vault.operations.members import unsummarised
 
-        known = self._remembered().summaries.keys() | self._unreadable
-        return unsummarised(snapshot) and snapshot.id not in known
+        return (
+            unsummarised(snapshot)
+            and snapshot.id not in self._remembered().summaries
+            and snapshot.id not in self._unreadable
+        )
 
     def _remembered(self) -> Remembered:
         if self._memory is None:

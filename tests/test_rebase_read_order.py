@@ -5,7 +5,7 @@ before the restore comes back to it is staged instead of decoded again."""
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import groupby
 from pathlib import Path
 
@@ -78,8 +78,11 @@ class Restored:
 
 
 def restore_newest(vault: Vault, months: list[Path], out: Path) -> Restored:
-    """Restore the newest snapshot as a new process would (nothing cached), byte for byte."""
-    fresh = Vault.open(vault.location, PASSPHRASE, vault.env)
+    """Restore the newest snapshot as a new process would (nothing cached), byte for byte,
+    on one worker: the stage predicts the frame cache for reads in order, and two workers
+    reading ahead of each other may still lose a frame it kept (one more decode, as timing
+    on a loaded machine decides)."""
+    fresh = Vault.open(vault.location, PASSPHRASE, replace(vault.env, workers=1))
     newest = fresh.snapshots()[-1]
     content = sum(length for _, length in snapshot_blobs(fresh.repo, newest))
     fresh.repo.use_index(fresh.repo.index)  # nothing cached

@@ -16,12 +16,14 @@ Prints one JSON line a measurement, then a Markdown table a depth.
     python -m bench.chains --scale small --months 120 --every 12 --compact-every 12
     python -m bench.chains --scale small --months 120 --every 12 --compact-every 12 \
         --rebase-depth 24 --rebase-span 12
+    python -m bench.chains --scale large --months 36 --compact-every 12 --exports DIR --work DIR2
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shutil
 import tempfile
@@ -123,25 +125,40 @@ def run_depth(
     compact_every: int = 0,
     floors: Path | None = None,
     seed: int = 1,
+    keep: bool = False,
 ) -> list[dict[str, Any]]:
+    """With ``keep``, the vault and the rows measured so far stay in ``work`` and a later run
+    with the same arguments goes on from the month after the last one finished."""
     if not 1 <= depth <= MAX_DICT_DEPTH:
         raise SystemExit(f"depth {depth}: readers accept chains up to {MAX_DICT_DEPTH} deep")
     blobwriter.MAX_DICT_DEPTH = depth  # the writer's bound (pack.MAX_DICT_DEPTH: readers')
     root = work / f"vault-{depth}"
-    shutil.rmtree(root, ignore_errors=True)
+    progress = work / f"progress-{depth}.json"
     # Keys from a seeded generator: a vault's chunk boundaries depend on its keys (stored
     # bytes vary by a few % from one vault to another), so runs compare byte for byte.
     environment = Environment(rng=random.Random(seed).randbytes, state_dir=work / f"state-{depth}")
-    vault = Vault.init(str(root), PASSPHRASE, environment)
-    rows = []
+    done: dict[str, Any] = {"month": 0, "rows": []}
+    if keep and progress.exists():
+        done = json.loads(progress.read_text())
+        vault = Vault.open(str(root), PASSPHRASE, environment)
+    else:
+        shutil.rmtree(root, ignore_errors=True)
+        vault = Vault.init(str(root), PASSPHRASE, environment)
+    rows: list[dict[str, Any]] = done["rows"]
+    stored_months = len(vault.snapshots())
     for month, path in enumerate(paths, start=1):
-        vault.snapshot(path)
+        if month <= done["month"]:
+            continue
+        if month > stored_months:  # else stored before the run was stopped, not measured
+            vault.snapshot(path)
         row: dict[str, Any] = {"depth": depth, "month": month}
         if compact_every and month % compact_every == 0:
             start = time.process_time()
             vault.compact()
             row["compact_cpu_s"] = round(time.process_time() - start, 1)
         if month % every and month != len(paths):
+            if keep:
+                _record(progress, {"month": month, "rows": rows})
             continue
         snapshots = vault.snapshots()
         row["stored"] = stored_bytes(root)
@@ -167,8 +184,19 @@ def run_depth(
             row[f"{label}_content"] = sum(size for _, size in snapshot_blobs(vault.repo, snap))
         print(json.dumps(row), flush=True)
         rows.append(row)
-    shutil.rmtree(root, ignore_errors=True)
+        if keep:
+            _record(progress, {"month": month, "rows": rows})
+    if keep:
+        _record(progress, {"month": len(paths), "rows": rows})
+    else:
+        shutil.rmtree(root, ignore_errors=True)
     return rows
+
+
+def _record(progress: Path, done: dict[str, Any]) -> None:
+    tmp = progress.with_suffix(".tmp")
+    tmp.write_text(json.dumps(done))
+    os.replace(tmp, progress)
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
@@ -224,6 +252,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--exports", type=Path, help="folder of the series (kept; else a temp)")
+    parser.add_argument(
+        "--work",
+        type=Path,
+        help="folder of the vaults, kept: a run stopped part way goes on from where it was",
+    )
     args = parser.parse_args(argv)
     compactplan.REBASE_FACTOR = args.rebase_factor if args.rebase_factor > 0 else float("inf")
     compactplan.REBASE_DEPTH = args.rebase_depth if args.rebase_depth > 0 else MAX_DICT_DEPTH + 1
@@ -235,8 +268,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             paths = generate_series(folder, months=args.months, scale=args.scale, seed=args.seed)
         for depth in (int(d) for d in args.depths.split(",")):
             floors = folder / "floors.json" if args.exports else None
+            work = args.work or Path(tmp)
+            work.mkdir(parents=True, exist_ok=True)
             rows = run_depth(
-                paths, depth, args.every, Path(tmp), args.compact_every, floors, args.seed
+                paths,
+                depth,
+                args.every,
+                work,
+                args.compact_every,
+                floors,
+                args.seed,
+                keep=args.work is not None,
             )
             print(f"\n{args.scale} x {args.months} months, chains at most {depth} deep\n")
             print(markdown(rows), flush=True)

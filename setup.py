@@ -1,4 +1,4 @@
-"""Build hook: compiles the optional C accelerators (chunker, deflate); both are optional."""
+"""Build hook: compiles the optional C accelerators (chunker, rows, cells, deflate)."""
 
 from setuptools import Extension, setup
 
@@ -13,6 +13,12 @@ setup(
         Extension(
             "lkvault.vault.format._rows",
             sources=["vault/format/_rows.c"],
+            extra_compile_args=["-O3"],
+            optional=True,
+        ),
+        Extension(
+            "lkvault.vault.format._cells",
+            sources=["vault/format/_cells.c"],
             extra_compile_args=["-O3"],
             optional=True,
         ),

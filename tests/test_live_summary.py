@@ -62,6 +62,29 @@ def test_members_in_other_encodings_damaged_or_repeated(vault: Vault, tmp_path: 
     assert vault.snapshots()[-1].export["counts"]["connections"] == 3000
 
 
+@pytest.mark.parametrize(
+    "messages",
+    [
+        # The C scanner gives up megabytes in (not UTF-8): counted again from the zip.
+        b"CONVERSATION ID,FROM,TO,CONTENT\n"
+        + b"".join(b"c%d,Ann,Bo,%s\n" % (n // 7, b"x" * 300) for n in range(20000))
+        + b"c\xe9,Ren\xe9,Bo,caf\xe9\n",
+        # Given up at the header (a preamble): the bytes read from the pipe are read again.
+        b'Notes:\nhello\nCONVERSATION ID,FROM,TO,CONTENT\nc1,Ann,Bo,hi\nc2,Ann,Cy,"a\nb"\n',
+    ],
+    ids=["not-utf8-far-in", "preamble"],
+)
+def test_messages_the_c_scanner_leaves_to_python_count_the_same(
+    vault: Vault, tmp_path: Path, messages: bytes
+) -> None:
+    path = tmp_path / "Basic_LinkedInDataExport_03-01-2025.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("messages.csv", messages)
+        archive.writestr("Profile.csv", b"First Name,Last Name,Headline\nAda,L,Analyst\n")
+    assert_summary_as_of_the_zip(vault, path)
+    assert vault.snapshots()[-1].export["counts"]["messages"] in (2, 20001)
+
+
 def test_the_zip_is_not_read_again_for_the_summary(
     vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

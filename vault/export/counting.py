@@ -18,6 +18,7 @@ from functools import partial
 from typing import IO
 
 from lkvault.vault.export import records
+from lkvault.vault.export.cellscan import ScannedRows, scan_table
 from lkvault.vault.export.distinct import DistinctHashes
 from lkvault.vault.export.layout import MemberFile, classify_versions, export_identity
 from lkvault.vault.export.load import LABELS
@@ -53,10 +54,19 @@ def _cell(columns: list[str], *names: str) -> Callable[[list[str]], str]:
     return lambda cells: ""
 
 
+# The cells of messages.csv a summary reads: conversation id, sender, recipients, their URLs.
+MESSAGE_CELLS = ("conversationid", "from", "to", "recipientprofileurls")
+
 # Counting distinct conversations exactly takes memory for each (~22 bytes a hash): past this
 # many, a summary says "at least" rather than let a hostile or absurd export (a 1.5 GB
 # messages.csv of one-message conversations held 7.5 million) take gigabytes.
 MAX_COUNTED_CONVERSATIONS = 500_000
+
+
+def _synthetic_id(sender: str, recipients: str, urls: str) -> str:
+    """The id ``records.message`` gives a message without one, from its stripped cells."""
+    names = records.split_names(recipients, len(records.split_list(urls)))
+    return records.synthetic_conversation_id((sender, *names))
 
 
 def _conversations(
@@ -66,20 +76,14 @@ def _conversations(
     gives them): only their number is wanted, and 400,000 id strings took 60 MB; and the
     one person in every message (the owner, see ``owner``; only when ``find_owner``: it is
     looked for only in an export without Profile.csv)."""
-    conversation = _cell(source.columns, "conversationid")
-    sender = _cell(source.columns, "from")
-    recipients = _cell(source.columns, "to")
-    urls = _cell(source.columns, "recipientprofileurls")
+    conversation, sender, recipients, urls = (_cell(source.columns, n) for n in MESSAGE_CELLS)
     ids = DistinctHashes()  # up to 22 bytes a conversation; a set of ints took 70
     owner = MessageOwner()
     count = 0
     previous = None
     for cells in filled_rows(source.records):
         count += 1
-        found = conversation(cells)
-        if not found:
-            names = records.split_names(recipients(cells), len(records.split_list(urls(cells))))
-            found = records.synthetic_conversation_id((sender(cells), *names))
+        found = conversation(cells) or _synthetic_id(sender(cells), recipients(cells), urls(cells))
         # A conversation's messages come one after another: each is hashed once a run.
         if found != previous and len(ids) < MAX_COUNTED_CONVERSATIONS:
             ids.add(hash(found))
@@ -87,6 +91,46 @@ def _conversations(
         if find_owner:
             owner.add_cells(sender(cells), recipients(cells), urls(cells))
     return count, ids, owner
+
+
+def _scanned_conversations(
+    source: ScannedRows, find_owner: bool
+) -> tuple[int, DistinctHashes, MessageOwner]:
+    """``_conversations`` of the runs of equal cells the C scanner reads (``cellscan``)."""
+    ids = DistinctHashes()
+    owner = MessageOwner()
+    previous = None
+    for length, *cells in source.runs():
+        conversation, sender, recipients, urls = map(str.strip, cells)
+        found = conversation or _synthetic_id(sender, recipients, urls)
+        if found != previous and len(ids) < MAX_COUNTED_CONVERSATIONS:
+            ids.add(hash(found))
+        previous = found
+        if find_owner:
+            # Past its first row, a row only narrows the candidates: an equal row again
+            # narrows them no further, so a run is taken in at most twice.
+            for _ in range(min(length, 2)):
+                owner.add_cells(sender, recipients, urls)
+    return source.records, ids, owner
+
+
+def _messages(
+    opener: Opener, find_owner: bool
+) -> tuple[list[str], tuple[int, DistinctHashes, MessageOwner]]:
+    """The columns of messages.csv and ``_conversations`` of it, by the C scanner where it
+    reads the file exactly (``cellscan``), else by ``tables``."""
+    wanted = records.WANTED["messages"]
+    scanned = scan_table(
+        opener,
+        wanted,
+        MESSAGE_CELLS,
+        partial(_scanned_conversations, find_owner=find_owner),
+        owner=find_owner,
+    )
+    if isinstance(scanned, tuple):
+        return scanned
+    source, counted = stream_table(scanned, wanted, partial(_conversations, find_owner=find_owner))
+    return source.columns, counted
 
 
 def _invitations(source: TableRows) -> tuple[int, MessageOwner]:
@@ -168,10 +212,8 @@ def count_member(plan: CountPlan, table: str, name: str, opener: Opener) -> Memb
     wanted = records.WANTED[table]
     try:
         if table == "messages":
-            source, (number, ids, owner) = stream_table(
-                opener, wanted, partial(_conversations, find_owner=not plan.has_profile)
-            )
-            return MemberCount(source.columns, number, conversation_ids=ids, owner=owner)
+            columns, (number, ids, owner) = _messages(opener, not plan.has_profile)
+            return MemberCount(columns, number, conversation_ids=ids, owner=owner)
         if table == "profile":
             source, first = stream_table(opener, wanted, _first_row)
             return MemberCount(source.columns, first=first)

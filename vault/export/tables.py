@@ -227,9 +227,10 @@ class _Resumed(io.RawIOBase):
         super().close()
 
 
-def _opened_first(first: IO[bytes], open_raw: Opener) -> Opener:
-    """An opener that gives ``first`` once, then opens anew."""
-    pending = [first]
+def replaying(head: bytes, raw: IO[bytes], open_raw: Opener) -> Opener:
+    """An opener that gives, once, ``head`` (read from ``raw`` already) then the rest of
+    ``raw``; then opens anew with ``open_raw``."""
+    pending: list[IO[bytes]] = [io.BufferedReader(_Resumed(head, raw))]
 
     def opener() -> IO[bytes]:
         return pending.pop() if pending else open_raw()
@@ -267,7 +268,7 @@ def stream_table(
     # The first attempt goes on reading the stream its head came from: a member streamed
     # once (a snapshot counts what it inflates anyway) is opened again only to try another
     # encoding.
-    opener = _opened_first(io.BufferedReader(_Resumed(head, raw)), open_raw)
+    opener = replaying(head, raw, open_raw)
     for codec in tries:
         try:
             return _attempt(opener, codec, wanted_keys, minimum, backslash_escapes, collect)
@@ -278,6 +279,32 @@ def stream_table(
         return _attempt(opener, last, wanted_keys, minimum, backslash_escapes, collect)
     except UnicodeDecodeError as exc:  # cp1252 decodes anything: this is UTF-16 with a BOM
         raise TableError(f"damaged UTF-16 text ({exc.reason})") from None
+
+
+def plain_header(line: bytes, wanted: Iterable[str], *, minimum: int = 2) -> list[str] | None:
+    """The columns ``stream_table`` finds when ``line`` (with its line end) begins a file,
+    if it reads that file as UTF-8 without a BOM, comma-separated, its records starting on
+    the next line; None when it may read the file any other way (only it can tell)."""
+    wanted_keys = set(wanted)
+    minimum = min(minimum, len(wanted_keys))
+    if len(line) < 4 or _encodings(line[:4]) != ["utf-8", "cp1252"] or line[-1:] != b"\n":
+        return None
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    # The first line TextIOWrapper gives, cut in no other piece by _find_header.
+    if text.splitlines(keepends=True) != [text]:
+        return None
+    found = _header_cells(text, wanted_keys, minimum)
+    if found is None or found[0] != ",":
+        return None
+    return [column_key(cell) for cell in found[1]]
+
+
+def field_limit() -> int:
+    """The longest field, in characters, the csv reader of a table takes."""
+    return max(csv.field_size_limit(), MAX_FIELD)
 
 
 def filled_rows(records: Iterable[list[str]]) -> Iterator[list[str]]:

@@ -1,13 +1,13 @@
 """A table's filled rows counted, and four of its cells read, by the C scanner of _cells.c.
 
-``tables.stream_table`` makes a Python string of every cell of every row (for a 27.5 MB
-messages.csv, 0.18 s of the 0.25 s its summary took, holding the GIL against the snapshot
-storing it). Where the file is one that ``stream_table`` reads as UTF-8, comma-separated,
-header on its first line, the C scanner walks its records by the same csv rules without the
-GIL and hands back only the cells asked for, once for each run of rows where they are equal.
-Any file it cannot read exactly as ``stream_table`` would (another encoding or delimiter, a
-preamble, bytes not UTF-8, a field past the csv limit) is left to ``stream_table``, the
-normative reader, from its start: a summary is the same either way.
+``tables.stream_table`` makes a Python string of every cell of every row: most of what a
+summary of messages.csv costs, with the GIL held against the snapshot storing it. Where the
+file is one that ``stream_table`` reads as UTF-8, comma-separated, header on its first line,
+the C scanner walks its records by the same csv rules without the GIL and hands back only
+the cells asked for, once for each run of rows where they are equal. Any file it cannot
+read exactly as ``stream_table`` would (another encoding or delimiter, a preamble, bytes
+not UTF-8, a field past the csv limit) is left to ``stream_table``, the normative reader,
+from its start: a summary is the same either way.
 """
 
 from __future__ import annotations
@@ -31,7 +31,9 @@ except ImportError:  # pragma: no cover - the extension is optional
     _cells = None
 
 NATIVE: bool = _cells is not None
-BLOCK = 1024 * 1024  # content scanned at a time
+# Content scanned at a time. The runs a block ends are made Python objects together, up to
+# one per two bytes (a file of one-character rows): 64 KiB bounds them to a few MB.
+BLOCK = 64 * 1024
 MAX_HEADER = 64 * 1024  # a first line longer than this is left to stream_table
 
 _T = TypeVar("_T")

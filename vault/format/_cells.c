@@ -277,6 +277,16 @@ static int end_line(CellScanner *s) {
     }
 }
 
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* Whether any of the eight bytes of w is c (exact: the borrow can only mark bytes above a
+ * byte equal to c). */
+static inline uint64_t has_byte(uint64_t w, uint8_t c) {
+    uint64_t v = w ^ (ONES * c);
+    return (v - ONES) & ~v & HIGHS;
+}
+
 /* The bulk of a table (message texts): the characters from data[i] on that csv adds to the
  * field being read without a change of state, up to a quote in a quoted field, else up to a
  * delimiter or line end (line ends inside quotes are characters, their EOL steps do
@@ -288,6 +298,18 @@ static Py_ssize_t add_run(CellScanner *s, const uint8_t *data, Py_ssize_t i, Py_
     unsigned long long chars = 0;
     int kept = 0;
     while (i < len) {
+        /* Once a kept character was seen, eight ASCII bytes at a time while none stops it. */
+        while (kept && len - i >= 8) {
+            uint64_t w;
+            memcpy(&w, data + i, 8);
+            if ((w & HIGHS) || (!nul_ok && has_byte(w, 0)) ||
+                (quoted ? has_byte(w, '"')
+                        : (has_byte(w, ',') | has_byte(w, '\r') | has_byte(w, '\n'))))
+                break;
+            chars += 8;
+            i += 8;
+        }
+        if (i == len) break;
         uint8_t b = data[i];
         if (b < 0x80) {
             if (quoted ? b == '"' : (b == ',' || b == '\r' || b == '\n')) break;

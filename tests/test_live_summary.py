@@ -69,10 +69,13 @@ def test_members_in_other_encodings_damaged_or_repeated(vault: Vault, tmp_path: 
         b"CONVERSATION ID,FROM,TO,CONTENT\n"
         + b"".join(b"c%d,Ann,Bo,%s\n" % (n // 7, b"x" * 300) for n in range(20000))
         + b"c\xe9,Ren\xe9,Bo,caf\xe9\n",
+        # Given up at once, the pipe still being fed megabytes: counted again from the zip.
+        b"CONVERSATION ID,FROM,TO,CONTENT\nc\xe9,Ren\xe9,Bo,caf\xe9\n"
+        + b"".join(b"c%d,Ann,Bo,%s\n" % (n // 7, b"x" * 300) for n in range(20000)),
         # Given up at the header (a preamble): the bytes read from the pipe are read again.
         b'Notes:\nhello\nCONVERSATION ID,FROM,TO,CONTENT\nc1,Ann,Bo,hi\nc2,Ann,Cy,"a\nb"\n',
     ],
-    ids=["not-utf8-far-in", "preamble"],
+    ids=["not-utf8-far-in", "not-utf8-at-once", "preamble"],
 )
 def test_messages_the_c_scanner_leaves_to_python_count_the_same(
     vault: Vault, tmp_path: Path, messages: bytes

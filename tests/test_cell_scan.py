@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from datetime import date
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -78,6 +79,14 @@ def small_blocks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
+def small_export(folder: Path, **kwargs: Any) -> Path:
+    """A small generated export of the third month of a series (``generate_export`` options)."""
+    name = "Basic_LinkedInDataExport_03-15-2025.zip"
+    return generate_export(
+        folder / name, date=date(2025, 3, 15), scale=0.05, month_index=2, **kwargs
+    )
+
+
 def read_messages(path: Path) -> bytes:
     with zipfile.ZipFile(path) as archive:
         return archive.read("messages.csv")
@@ -87,13 +96,7 @@ def read_messages(path: Path) -> bytes:
 def test_every_style_of_the_generator_is_scanned_and_counted_the_same(
     tmp_path: Path, style: str
 ) -> None:
-    path = generate_export(
-        tmp_path / "Basic_LinkedInDataExport_03-15-2025.zip",
-        date=date(2025, 3, 15),
-        scale=0.05,
-        month_index=2,
-        style=style,
-    )
+    path = small_export(tmp_path, style=style)
     assert_same_either_way(read_messages(path), scanned=True)
 
 
@@ -118,15 +121,7 @@ def test_every_era_producer_and_quirk_summarises_the_same(
 ) -> None:
     if producer == "7z" and not Path("/usr/bin/7z").exists():
         pytest.skip("7z is not installed")
-    path = generate_export(
-        tmp_path / "Basic_LinkedInDataExport_03-15-2025.zip",
-        date=date(2025, 3, 15),
-        scale=0.05,
-        month_index=1,
-        era=era,
-        producer=producer,
-        quirks=quirks,
-    )
+    path = small_export(tmp_path, era=era, producer=producer, quirks=quirks)
     read_by_python: list[str] = []
     stream_table = counting.stream_table
 

@@ -89,8 +89,11 @@ def snapshot(
     """
     from lkvault.vault import Vault, stored_message
 
+    from .heap import fit_to_input
+
     if not file.is_file():
         raise UsageError(f"{file} does not exist or is not a file")
+    fit_to_input(file.stat().st_size)
     opened, prepared = open_vault_while(
         vault,
         lambda vault_open: Vault.prepare_snapshot(

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from helpers_cli import REPO_ROOT, Lk, assert_one_line_error
+from lkvault.cli import heap
 
 HEAVY_FOR_HELP = [
     "cryptography",
@@ -53,6 +54,8 @@ except SystemExit:
     pass
 sys.stderr.write("\\nMODULES " + json.dumps(sorted(sys.modules)) + "\\n")
 sys.stderr.write("THREADS " + json.dumps(sorted(t.name for t in threading.enumerate())) + "\\n")
+heap = sys.modules.get("lkvault.cli.heap")
+sys.stderr.write("HEAP " + json.dumps(heap and heap.threshold()) + "\\n")
 """
 
 
@@ -62,6 +65,12 @@ def modules_loaded(lk: Lk, *args: str) -> set[str]:
 
 def probe(lk: Lk, *args: str) -> tuple[set[str], list[str]]:
     """The modules a command loaded and the threads left running when it ended."""
+    modules, threads, _ = probe_heap(lk, *args)
+    return modules, threads
+
+
+def probe_heap(lk: Lk, *args: str) -> tuple[set[str], list[str], int | None]:
+    """``probe``, and the mmap threshold the command asked glibc for (None: untouched)."""
     done = subprocess.run(
         [sys.executable, "-c", PROBE, *args],
         cwd=REPO_ROOT,
@@ -74,7 +83,8 @@ def probe(lk: Lk, *args: str) -> tuple[set[str], list[str]]:
     lines = done.stderr.splitlines()
     modules = next(x for x in lines if x.startswith("MODULES ")).removeprefix("MODULES ")
     threads = next(x for x in lines if x.startswith("THREADS ")).removeprefix("THREADS ")
-    return set(json.loads(modules)), json.loads(threads)
+    heap = next(x for x in lines if x.startswith("HEAP ")).removeprefix("HEAP ")
+    return set(json.loads(modules)), json.loads(threads), json.loads(heap)
 
 
 def loaded(modules: set[str], names: list[str]) -> list[str]:
@@ -103,6 +113,23 @@ def test_a_command_opening_a_vault_trims_the_heap(tmp_path: Path) -> None:
     modules, threads = probe(lk, "list")
     assert "lkvault.cli.heap" in modules
     assert "malloc-trim" in threads
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's heap only")
+def test_a_small_snapshot_reuses_its_buffers_and_a_large_one_stays_bounded(
+    tmp_path: Path,
+) -> None:
+    lk = Lk(tmp_path / "vault", tmp_path / "state")
+    lk.init()
+    export = tmp_path / "export.bin"
+    export.write_bytes(bytes(range(256)) * 64)
+    _, threads, threshold = probe_heap(lk, "snapshot", "--any-file", str(export))
+    assert threshold == heap.ROOMY_THRESHOLD and "malloc-trim" in threads
+    assert probe_heap(lk, "list")[2] == heap.BOUNDED_THRESHOLD
+    # The bound that keeps a large snapshot's peak memory from growing with its input.
+    assert heap.mmap_threshold(heap.ROOMY_INPUT) == heap.ROOMY_THRESHOLD
+    assert heap.mmap_threshold(heap.ROOMY_INPUT + 1) == heap.BOUNDED_THRESHOLD
+    assert heap.mmap_threshold(None) == heap.BOUNDED_THRESHOLD
 
 
 def test_list_loads_what_opening_a_vault_needs_only(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ import sys
 import threading
 import zipfile
 import zlib
+from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -122,6 +123,41 @@ def test_the_block_scanner_finds_the_block_ends_the_compressor_wrote(
     assert ends is not None and (half, 8 * len(synced)) in ends
 
 
+def test_block_ends_come_as_the_scan_reads_and_the_first_segment_before_the_second_end() -> None:
+    """A proof in flight re-creates a member's first segment while the scan of its stream
+    reads on: each piece's block ends come once it is read, and a segment's job once the
+    point after it has come, no later."""
+    data = export_csv() * 6
+    comp = deflater.compressobj(6, -15, 8, native=True, track_blocks=True)
+    stream = comp.compress(data) + comp.flush()
+    written = deflater.block_ends(comp)
+    read: list[int] = []
+
+    def read_at(at: int, n: int) -> bytes:
+        read.append(at + n)
+        return stream[at : at + n]
+
+    ends = restarts.block_ends(read_at, len(stream), piece=4096)
+    assert next(ends) == written[0] and max(read) < len(stream)  # the stream not yet read
+    assert [written[0], *ends] == written == scan(stream)
+    points = restarts.choose(written, len(data), SPACING)
+    assert len(points) >= 3
+    taken: list[Restart] = []
+
+    def arriving() -> Iterator[Restart]:
+        for point in points:
+            taken.append(point)
+            yield point
+
+    blocks = (data[i : i + 10_000] for i in range(0, len(data), 10_000))
+    jobs = restarts.segment_jobs(blocks, len(data), arriving(), -15)
+    first = next(jobs)
+    assert first.index == 0 and first.bit_stop == points[0].bit and taken == points[:1]
+    assert [first, *jobs] == list(restarts.segment_jobs([data], len(data), points, -15))
+    with pytest.raises(restarts.NotOneStream):
+        list(restarts.block_ends(lambda at, n: stream[at : at + n], len(stream) + 5))
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=3000), st.integers(0, 2**16), st.integers(0, 7))
 def test_the_block_scanner_refuses_damaged_streams_without_crashing(
@@ -197,17 +233,55 @@ def test_a_big_member_is_inflated_once_and_proven_while_it_is_stored(
     assert inflated.count("messages.csv") == 1
     (part,) = _restart_parts(vault)
     with zipfile.ZipFile(export) as archive:
-        info = archive.getinfo("messages.csv")
-        with open(export, "rb") as file:
-            file.seek(info.header_offset + 26)
-            skip = int.from_bytes(file.read(2), "little") + int.from_bytes(file.read(2), "little")
-            file.seek(info.header_offset + 30 + skip)
-            compressed = file.read(info.compress_size)
+        compressed = _compressed_bytes(export, info := archive.getinfo("messages.csv"))
     ends = restarts.scan_blocks(lambda at, n: compressed[at : at + n], len(compressed))
     assert ends is not None
     assert part.restarts == tuple(restarts.choose(ends, info.file_size))
     vault.restore("latest", tmp_path / "out.zip")
     assert (tmp_path / "out.zip").read_bytes() == export.read_bytes()
+
+
+def test_a_big_members_first_segment_is_proven_before_its_stream_is_all_scanned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The proof in flight does not scan the whole stream's block ends before its first
+    segment is re-created (on a large export that scan held the storing pass for 1.5 s);
+    the points kept are the same, and the export restores byte for byte."""
+    monkeypatch.setattr(restarts, "SPACING", SPACING)
+    monkeypatch.setattr(restarts, "FIRST_SCAN_PIECE", 16 << 10)
+    events: list[str] = []
+    scan_ends, segment = restarts.block_ends, restarts.deflate_segment
+
+    def watched_scan(*args: Any) -> Iterator[tuple[int, int]]:
+        yield from scan_ends(*args)
+        events.append("scanned")
+
+    def watched_segment(*args: Any) -> tuple[bytes, int] | None:
+        events.append("segment")
+        return segment(*args)
+
+    monkeypatch.setattr(restarts, "block_ends", watched_scan)
+    monkeypatch.setattr(restarts, "deflate_segment", watched_segment)
+    export = generate_export(tmp_path / "export.zip", date=date(2025, 3, 15), scale=0.3)
+    vault = _new_vault(tmp_path)
+    vault.snapshot(export)
+    assert events.count("scanned") == 1 and events.index("segment") < events.index("scanned")
+    (part,) = _restart_parts(vault)
+    with zipfile.ZipFile(export) as archive:
+        info = archive.getinfo("messages.csv")
+        compressed = _compressed_bytes(export, info)
+    ends = restarts.scan_blocks(lambda at, n: compressed[at : at + n], len(compressed))
+    assert ends is not None and part.restarts == tuple(restarts.choose(ends, info.file_size))
+    vault.restore("latest", tmp_path / "out.zip")
+    assert (tmp_path / "out.zip").read_bytes() == export.read_bytes()
+
+
+def _compressed_bytes(export: Path, info: zipfile.ZipInfo) -> bytes:
+    with open(export, "rb") as file:
+        file.seek(info.header_offset + 26)
+        skip = int.from_bytes(file.read(2), "little") + int.from_bytes(file.read(2), "little")
+        file.seek(info.header_offset + 30 + skip)
+        return file.read(info.compress_size)
 
 
 def test_a_restore_compresses_on_as_many_threads_as_workers_and_no_more(
@@ -295,18 +369,20 @@ def test_a_point_whose_segment_does_not_match_is_dropped_and_the_rest_kept(
     monkeypatch.setattr(zipingest, "MemberReader", CountedReader)
     monkeypatch.setattr(restartproof, "MemberReader", CountedReader)
     monkeypatch.setattr(restarts, "deflate_segment", counted_segment)
-    choose = restarts.choose
+    chosen = restarts.chosen
     planted: list[Restart] = []
     offered: list[int] = []
 
-    def with_a_bad_point(ends: list[tuple[int, int]], size: int) -> list[Restart]:
-        points = choose(ends, size)
+    def with_a_bad_point(
+        ends: Iterable[tuple[int, int]], size: int, spacing: int | None = None
+    ) -> Iterator[Restart]:
+        points = list(chosen(ends, size, spacing))
         bad = Restart(points[1].content + 999, points[1].bit + 7777)  # inside a block
         planted.append(bad)
         offered.append(len(points) + 1)
-        return sorted([*points, bad], key=lambda p: p.content)
+        yield from sorted([*points, bad], key=lambda p: p.content)
 
-    monkeypatch.setattr(restarts, "choose", with_a_bad_point)
+    monkeypatch.setattr(restarts, "chosen", with_a_bad_point)
     export = generate_export(tmp_path / "export.zip", date=date(2025, 3, 15), scale=0.3)
     vault = _new_vault(tmp_path)
     vault.snapshot(export)
@@ -329,15 +405,19 @@ def test_a_run_of_segments_that_do_not_match_is_not_joined_without_bound(
     most_points = [0]
     bound = [0]  # the longest content MAX_JOINED + 1 segments in a row hold, in any member
     longest = [0]  # the longest content of segments joined
-    choose, segment, join = restarts.choose, restarts.deflate_segment, restarts.joined
+    chosen, segment, join = restarts.chosen, restarts.deflate_segment, restarts.joined
 
-    def recorded(ends: list[tuple[int, int]], size: int) -> list[Restart]:
-        points = choose(ends, size)
+    def recorded(
+        ends: Iterable[tuple[int, int]], size: int, spacing: int | None = None
+    ) -> Iterator[Restart]:
+        points: list[Restart] = []
+        for point in chosen(ends, size, spacing):
+            points.append(point)
+            yield point
         starts = [0, *(p.content for p in points), size]
         run = restartproof.MAX_JOINED + 1
         bound[0] = max([bound[0], *(b - a for a, b in zip(starts, starts[run:], strict=False))])
         most_points[0] = max(most_points[0], len(points))
-        return points
 
     def failing_after_the_second(job: restarts.SegmentJob, *args: Any) -> tuple[bytes, int] | None:
         return None if job.index >= 2 else segment(job, *args)
@@ -347,7 +427,7 @@ def test_a_run_of_segments_that_do_not_match_is_not_joined_without_bound(
         return joined
 
     monkeypatch.setattr(restarts, "joined", measured)
-    monkeypatch.setattr(restarts, "choose", recorded)
+    monkeypatch.setattr(restarts, "chosen", recorded)
     monkeypatch.setattr(restarts, "deflate_segment", failing_after_the_second)
     export = generate_export(tmp_path / "export.zip", date=date(2025, 3, 15), scale=1.6)
     vault = _new_vault(tmp_path)

@@ -21,7 +21,7 @@ Pure: no I/O. The compression runs in lkvault's deflate extension, without the G
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from types import ModuleType
@@ -43,8 +43,12 @@ __all__ = [
     "SCAN_PIECE",
     "SPACING",
     "BitJoiner",
+    "FIRST_SCAN_PIECE",
+    "NotOneStream",
     "SegmentJob",
+    "block_ends",
     "choose",
+    "chosen",
     "deflate_segment",
     "joined",
     "ordered_parallel",
@@ -69,14 +73,19 @@ def choose(
     block_ends: Iterable[tuple[int, int]], size: int, spacing: int | None = None
 ) -> list[Restart]:
     """Block ends (content offset, bit offset) at least ``spacing`` (SPACING) bytes apart."""
+    return list(chosen(block_ends, size, spacing))
+
+
+def chosen(
+    block_ends: Iterable[tuple[int, int]], size: int, spacing: int | None = None
+) -> Iterator[Restart]:
+    """``choose``'s points, each as soon as the block end it is has come in."""
     spacing = SPACING if spacing is None else spacing
-    chosen: list[Restart] = []
     last = 0
     for content, bit in block_ends:
         if content - last >= spacing and size - content >= spacing // 2:
-            chosen.append(Restart(content, bit))
+            yield Restart(content, bit)
             last = content
-    return chosen
 
 
 @dataclass(frozen=True)
@@ -93,22 +102,27 @@ class SegmentJob:
 
 
 def segment_jobs(
-    blocks: Iterable[bytes], size: int, restarts: Sequence[Restart], wbits: int
+    blocks: Iterable[bytes], size: int, restarts: Iterable[Restart], wbits: int
 ) -> Iterator[SegmentJob]:
     """One job per segment, each as soon as the content it needs has come in.
 
-    ``blocks`` is the member's content in order, in any block sizes. Only what the segments
-    still to come need is kept (their dictionaries and content, up to MARGIN past each).
-    Raises ValueError if the content is shorter than ``size``.
+    ``blocks`` is the member's content in order, in any block sizes; ``restarts`` the points
+    in order, taken one past the segment whose job comes next (a scan may still be finding
+    the later ones). Only what the segments still to come need is kept (their dictionaries
+    and content, up to MARGIN past each). Raises ValueError if the content is shorter than
+    ``size``.
     """
     wsize = 1 << -wbits
-    starts = [Restart(0, 0), *restarts]
+    points = iter(restarts)
     source = iter(blocks)
     buffer = bytearray()
     base = 0  # content offset of buffer[0]
-    for index, start in enumerate(starts):
-        last = index + 1 == len(starts)
-        end = size if last else starts[index + 1].content
+    index = 0
+    start = Restart(0, 0)
+    following = next(points, None)
+    while True:
+        last = following is None
+        end = size if following is None else following.content
         need = size if last else min(size, end + MARGIN)
         while base + len(buffer) < need:
             block = next(source, None)
@@ -126,12 +140,16 @@ def segment_jobs(
             -1 if last else end - start.content,
             need == size,
             start.bit,
-            None if last else starts[index + 1].bit,
+            None if following is None else following.bit,
         )
+        if following is None:
+            return
         keep = max(0, end - wsize)
         if keep > base:
             del buffer[: keep - base]
             base = keep
+        start, following = following, next(points, None)
+        index += 1
 
 
 def joined(first: SegmentJob, second: SegmentJob) -> SegmentJob:
@@ -166,6 +184,16 @@ piece is held while it is scanned, beside everything a snapshot holds by then: 1
 the peak of a 300 MB export's snapshot (173 MB); the scan's cost does not depend on it."""
 
 
+FIRST_SCAN_PIECE = 512 << 10
+"""Compressed bytes of a stream's first scanned piece: its first restart point is found (and
+its first segment may be re-created) before the scan reads on; pieces double from there up
+to SCAN_PIECE."""
+
+
+class NotOneStream(ValueError):
+    """The bytes scanned are not one whole raw deflate stream."""
+
+
 def scan_blocks(
     read_at: Callable[[int, int], bytes], size: int, piece: int = SCAN_PIECE
 ) -> list[tuple[int, int]] | None:
@@ -173,28 +201,42 @@ def scan_blocks(
     stream of ``size`` bytes, from its compressed bytes alone, read with ``read_at(offset,
     n)`` a piece at a time; None if it is not one (malformed, cut short, or referring to a
     preset dictionary)."""
+    try:
+        return list(block_ends(read_at, size, piece))
+    except NotOneStream:
+        return None
+
+
+def block_ends(
+    read_at: Callable[[int, int], bytes], size: int, piece: int = SCAN_PIECE
+) -> Iterator[tuple[int, int]]:
+    """``scan_blocks``'s block ends, each piece's as soon as it is scanned (the first piece
+    FIRST_SCAN_PIECE at most); raises NotOneStream where ``scan_blocks`` gives None."""
     assert _deflate is not None
-    ends: list[tuple[int, int]] = []
     bit = content = 0
+    want_piece = min(piece, FIRST_SCAN_PIECE)
     while True:
         start = bit // 8
-        want = min(piece, size - start)
+        want = min(want_piece, size - start)
         data = read_at(start, want)
         if len(data) != want:
-            return None
+            raise NotOneStream(f"the stream ends before its {size} bytes")
         found: tuple[list[tuple[int, int]], bool] | None = _deflate.scan_blocks(
             data, bit - 8 * start, content, start + want == size
         )
+        del data  # the next piece is read before this one would be freed
         if found is None:
-            return None
+            raise NotOneStream("not a whole raw deflate stream")
         more, done = found
-        ends.extend((c, b + 8 * start) for c, b in more)
+        ends = [(c, b + 8 * start) for c, b in more]
+        yield from ends
         if done:
-            return ends
-        if more:
+            return
+        if ends:
             content, bit = ends[-1]
+            want_piece = max(want_piece, min(piece, 2 * want_piece))
         else:  # one block longer than the piece
-            piece *= 2
+            want_piece *= 2
 
 
 def bits_equal(original: bytes | memoryview, start_bit: int, bits: bytes, nbits: int) -> bool:

@@ -62,7 +62,7 @@ def prove_in_segments(
 def _proven_points(
     member: Member,
     params: DeflateParams,
-    points: tuple[Restart, ...],
+    points: Iterable[Restart],
     read_at: Callable[[int, int], bytes],
     content: Iterable[bytes],
     workers: int,
@@ -71,6 +71,8 @@ def _proven_points(
     segment between the rest proven; None when the candidate is wrong (its first segment
     fails, or more than max(2, 1/8 of the points) do) or a segment fails with its point gone.
 
+    ``points`` may still be coming in (a scan in flight): a segment is re-created as soon as
+    its end is known, and the share of points that may fail is checked once they all are.
     A point is dropped where the segment it starts does not match: that segment and the ones
     before it up to the last that matched are proven again as one, from the content their
     jobs already hold: a point that fails costs two segments' deflate, not a second inflate
@@ -92,8 +94,16 @@ def _proven_points(
         original = read_at(job.bit_start // 8, (job.bit_start % 8 + nbits + 7) // 8)
         return job, restarts.bits_equal(original, job.bit_start % 8, bits, nbits)
 
-    jobs = restarts.segment_jobs(content, member.uncompressed_size, points, params.wbits)
-    most = max(2, len(points) // 8)
+    seen: list[Restart] = []
+
+    def recorded() -> Iterator[Restart]:
+        for point in points:
+            seen.append(point)
+            yield point
+
+    jobs = restarts.segment_jobs(content, member.uncompressed_size, recorded(), params.wbits)
+    # Points are at least SPACING apart: no more failures than this may ever be allowed.
+    most_ever = _most_failing(member.uncompressed_size // restarts.SPACING)
     dropped: set[int] = set()  # segment i starts at points[i - 1]
     matched: restarts.SegmentJob | None = None  # the last segment proven
     joined: restarts.SegmentJob | None = None  # from ``matched`` on, through failed segments
@@ -102,7 +112,7 @@ def _proven_points(
         if not ok:
             # A longer run of failures is no point chosen badly but a stream that does not
             # restart (levels 1-3): joining it would hold and copy its content again.
-            if matched is None or len(dropped) >= most or run >= MAX_JOINED:
+            if matched is None or len(dropped) >= most_ever or run >= MAX_JOINED:
                 return None
             dropped.add(job.index)
             joined = restarts.joined(joined or matched, job)
@@ -115,7 +125,14 @@ def _proven_points(
         matched = job
     if joined is not None and not matches(joined)[1]:
         return None
-    return tuple(p for i, p in enumerate(points, start=1) if i not in dropped)
+    if len(dropped) > _most_failing(len(seen)):
+        return None
+    return tuple(p for i, p in enumerate(seen, start=1) if i not in dropped)
+
+
+def _most_failing(points: int) -> int:
+    """How many of a member's ``points`` may fail before its candidate is taken as wrong."""
+    return max(2, points // 8)
 
 
 def _blocks(content: MemberReader) -> Iterator[bytes]:
@@ -170,15 +187,16 @@ class ProofInFlight:
     def _prove(self) -> None:
         with self._pipe.reader() as content:
             try:
-                ends = restarts.scan_blocks(self._read_at, self._member.compressed_size)
-                if ends is None:
-                    return
-                points = tuple(restarts.choose(ends, self._member.uncompressed_size))
+                # The points as the scan finds them: the first segment is re-created while
+                # the scan reads on (scanning a large member first took its 1.5 s while the
+                # storing pass waited on the pipe).
+                ends = restarts.block_ends(self._read_at, self._member.compressed_size)
+                points = restarts.chosen(ends, self._member.uncompressed_size)
                 blocks = iter(lambda: content.read(PIPE_LIMIT // 8), b"")
                 proven = _proven_points(
                     self._member, self._params, points, self._read_at, blocks, self._workers
                 )
                 if proven is not None:
                     self._result = (self._params, proven)
-            except Exception:  # noqa: BLE001 - abandoned, or short: the caller proves it again
-                self._result = None
+            except Exception:  # noqa: BLE001 - abandoned, short, or not one deflate stream:
+                self._result = None  # the caller proves it again

@@ -26,6 +26,10 @@ from lkvault.vault.ingest.zipscan import Member, ZipLimits
 
 PIPE_LIMIT = 8 * 1024 * 1024  # content the storing pass may run ahead of a proof in flight
 MAX_JOINED = 3  # failed segments in a row joined to the one before them; more: not proven
+# Compressed bytes a proof in flight scans at a time. Its pieces are held while segments are
+# re-created on other threads (a scan first held its 4 MiB pieces alone): small pieces keep
+# that from raising a large snapshot's peak; the scan's cost does not depend on them.
+FLIGHT_SCAN_PIECE = 1024 * 1024
 
 
 def worth_segmenting(member: Member) -> bool:
@@ -190,7 +194,9 @@ class ProofInFlight:
                 # The points as the scan finds them: the first segment is re-created while
                 # the scan reads on (scanning a large member first took its 1.5 s while the
                 # storing pass waited on the pipe).
-                ends = restarts.block_ends(self._read_at, self._member.compressed_size)
+                ends = restarts.block_ends(
+                    self._read_at, self._member.compressed_size, FLIGHT_SCAN_PIECE
+                )
                 points = restarts.chosen(ends, self._member.uncompressed_size)
                 blocks = iter(lambda: content.read(PIPE_LIMIT // 8), b"")
                 proven = _proven_points(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -93,7 +94,8 @@ def snapshot(
 
     if not file.is_file():
         raise UsageError(f"{file} does not exist or is not a file")
-    fit_to_input(file.stat().st_size)
+    with contextlib.suppress(OSError):  # gone meanwhile: the snapshot says so
+        fit_to_input(file.stat().st_size)
     opened, prepared = open_vault_while(
         vault,
         lambda vault_open: Vault.prepare_snapshot(

@@ -76,6 +76,12 @@ def _restore(
     json: bool,
     force: bool,
 ) -> None:
+    from .heap import fit_to_input
+
+    chosen = opened.find(snapshot_ref)
+    # As for a snapshot, the archive's size sets the heap: a small one's buffers are reused.
+    fit_to_input(chosen.size)
+    snapshot_ref = chosen.id.hex()
     progress = render.BarProgress(not json)
     if extract is not None:
         chosen, result = opened.extract(snapshot_ref, extract, force=force, progress=progress)

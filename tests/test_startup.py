@@ -116,7 +116,7 @@ def test_a_command_opening_a_vault_trims_the_heap(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's heap only")
-def test_a_small_snapshot_reuses_its_buffers_and_a_large_one_stays_bounded(
+def test_a_small_snapshot_or_restore_reuses_its_buffers_and_a_large_one_stays_bounded(
     tmp_path: Path,
 ) -> None:
     lk = Lk(tmp_path / "vault", tmp_path / "state")
@@ -126,6 +126,9 @@ def test_a_small_snapshot_reuses_its_buffers_and_a_large_one_stays_bounded(
     _, threads, threshold = probe_heap(lk, "snapshot", "--any-file", str(export))
     assert threshold == heap.ROOMY_THRESHOLD and "malloc-trim" in threads
     assert probe_heap(lk, "list")[2] == heap.BOUNDED_THRESHOLD
+    restored = tmp_path / "restored.bin"
+    assert probe_heap(lk, "restore", "latest", "-o", str(restored))[2] == heap.ROOMY_THRESHOLD
+    assert restored.read_bytes() == export.read_bytes()
     # The bound that keeps a large snapshot's peak memory from growing with its input.
     assert heap.mmap_threshold(heap.ROOMY_INPUT) == heap.ROOMY_THRESHOLD
     assert heap.mmap_threshold(heap.ROOMY_INPUT + 1) == heap.BOUNDED_THRESHOLD

@@ -4,16 +4,17 @@
 month (as bench.chains does, same seeded keys), keeping a copy of the vault as it was just
 before each compact (``WORK/before-MM``) beside the vault (``WORK/vault``).
 
-``measure`` compares the vault before and after one compact that rebased, without changing
-either: the frames the rebase wrote without a dictionary (the newest snapshot's moved blobs,
-stored whole) and the bytes it added; the superseded old frames, i.e. the depth-0 frames
-(first months' bases and earlier rebases' frames) holding earlier versions of the moved blobs
-(the blobs the moved blobs' frames were compressed against, followed down their dictionary
-chains to depth 0); those frames re-encoded at zstd -19 against the rebase's new whole frames
-as dictionary (the blobs the re-encoded frame's blobs are replaced by, up to the 16 MiB
-dictionary cap, in the newest snapshot's read order, as blobwriter would pick them), hence the
-net bytes a reverse-delta rebase would store; and the depths the frames drawing on a
-re-encoded base would then reach.
+``measure`` takes the vault as it was before one compact that rebased and compacts two copies
+of it (``WORK/scratch``), with and without the rebase; the vaults ``build`` kept are not
+changed. It gives the bytes the rebase added (frame bytes with minus without); the frames it
+wrote without a dictionary (the newest snapshot's moved blobs, stored whole); down the chains
+the moved blobs' old frames were compressed against (their dictionaries, then the frames
+holding those blobs, transitively), the dictionary frames passed ("chain frames") and the
+depth-0 frames reached ("bases": the first months' frames, earlier rebases' frames). Each is
+compressed at zstd -19 (alone, against its own dictionary, against the moved blobs whose
+chains reach it, in the newest snapshot's read order within the 16 MiB and 4096-blob caps of
+a dictionary, and chain frames against those followed by their own dictionary), with the
+depths every frame would have if the bases drew on the new whole frames.
 
     python -m bench.reversedelta build --exports /work/rebase2-exports --months 48 --work DIR
     python -m bench.reversedelta measure --work DIR --month 48
@@ -25,6 +26,7 @@ import argparse
 import json
 import random
 import shutil
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -174,14 +176,19 @@ def measure(work: Path, month: int) -> dict[str, Any]:
         "chain_against_newest_and_own": sum(r["against_both_19"] for r in inverted),
         "chain_alone_19": sum(r["alone_19"] for r in inverted),
         "chain_against_own_19": sum(r["against_own_19"] for r in inverted),
+        "chain_reencode_cpu_s": round(sum(r["cpu_s"] for r in inverted), 1),
         "frames": reencoded,
         **depths,
     }
     result["rebase_added"] = (
         result["frame_bytes_compact_with_rebase"] - result["frame_bytes_compact_without_rebase"]
     )
-    result["saving"] = result["bases_stored"] - result["bases_reencoded"]
-    result["reverse_delta_added"] = result["rebase_added"] - result["saving"]
+    result["base_saving"] = result["bases_stored"] - result["bases_reencoded"]
+    result["base_reverse_delta_added"] = result["rebase_added"] - result["base_saving"]
+    # A: the bases against the moved blobs. B: the chain frames against the moved blobs and
+    # their own dictionary, at the same depths.
+    result["chain_saving"] = result["chain_against_own_19"] - result["chain_against_newest_and_own"]
+    result["chain_reverse_delta_added"] = result["rebase_added"] - result["chain_saving"]
     return result
 
 
@@ -225,7 +232,9 @@ def reencode(
         own = b"".join(read(d.type, d.id) for d in ref.entry.dictionary)
         both = (dictionary + own)[-DICTIONARY_CAP:]
         row["against_own_19"] = len(zstdframe.compress([content], LEVEL, len(content), own))
+        start = time.process_time()
         row["against_both_19"] = len(zstdframe.compress([content], LEVEL, len(content), both))
+        row["cpu_s"] = time.process_time() - start
         return row
     old_part = b"".join(read(blob.type, blob.id) for blob in ref.entry.blobs if blob.id in named)
     row["live_raw"] = sum(blob.length for blob in ref.entry.blobs if blob.id in order)

@@ -1,22 +1,15 @@
 """A reverse delta at rebase, measured offline: what storing history against the newest costs.
 
-``build`` stores a monthly series in a vault with compact after every ``--compact-every``-th
-month (as bench.chains does, same seeded keys), keeping a copy of the vault as it was just
-before each compact (``WORK/before-MM``) beside the vault (``WORK/vault``).
+``build`` stores a monthly series with compact every ``--compact-every`` months (bench.chains'
+seeded keys) and keeps a copy of the vault before each compact (``WORK/before-MM``).
+``measure`` compacts two copies of one such vault (``WORK/scratch``), with and without the
+rebase, and compresses at zstd -19 the frames down the moved blobs' dictionary chains: the
+depth-0 frames they start from ("bases", variant A: against the moved blobs) and the
+dictionary frames between ("chain frames", variant B: against the moved blobs followed by
+their own dictionary, at the same depth); nothing is written back. docs/benchmarks.md, "A
+reverse delta at rebase: measured offline".
 
-``measure`` takes the vault as it was before one compact that rebased and compacts two copies
-of it (``WORK/scratch``), with and without the rebase; the vaults ``build`` kept are not
-changed. It gives the bytes the rebase added (frame bytes with minus without); the frames it
-wrote without a dictionary (the newest snapshot's moved blobs, stored whole); down the chains
-the moved blobs' old frames were compressed against (their dictionaries, then the frames
-holding those blobs, transitively), the dictionary frames passed ("chain frames") and the
-depth-0 frames reached ("bases": the first months' frames, earlier rebases' frames). Each is
-compressed at zstd -19 (alone, against its own dictionary, against the moved blobs whose
-chains reach it, in the newest snapshot's read order within the 16 MiB and 4096-blob caps of
-a dictionary, and chain frames against those followed by their own dictionary), with the
-depths every frame would have if the bases drew on the new whole frames.
-
-    python -m bench.reversedelta build --exports /work/rebase2-exports --months 48 --work DIR
+    python -m bench.reversedelta build --exports /work/rebase2-exports --months 120 --work DIR
     python -m bench.reversedelta measure --work DIR --month 48
 """
 
@@ -189,6 +182,17 @@ def measure(work: Path, month: int) -> dict[str, Any]:
     # their own dictionary, at the same depths.
     result["chain_saving"] = result["chain_against_own_19"] - result["chain_against_newest_and_own"]
     result["chain_reverse_delta_added"] = result["rebase_added"] - result["chain_saving"]
+    bands: dict[str, list[float]] = {}  # by depth, 12 at a time: frames, content, saving, CPU
+    for row in inverted:
+        low = (row["depth"] - 1) // 12 * 12 + 1
+        band = bands.setdefault(f"{low}-{low + 11}", [0, 0, 0, 0.0])
+        band[0] += 1
+        band[1] += row["raw"]
+        band[2] += row["against_own_19"] - row["against_both_19"]
+        band[3] += row["cpu_s"]
+    result["chain_by_depth"] = {
+        key: bands[key] for key in sorted(bands, key=lambda k: int(k.split("-")[0]))
+    }
     return result
 
 

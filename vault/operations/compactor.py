@@ -49,9 +49,13 @@ from lkvault.vault.repository.blobwriter import (
     PACK_TARGET,
 )
 from lkvault.vault.repository.compaction import delete_packs, replace_index
+from lkvault.vault.repository.framecache import frame_key
 from lkvault.vault.repository.index import FrameRef, pack_name
 from lkvault.vault.repository.pack import (
+    MAX_DICT_BLOBS,
+    MAX_DICT_BYTES,
     BlobEntry,
+    BlobRef,
     Dictionary,
     FrameEntry,
     build_pack,
@@ -117,36 +121,85 @@ class _Moved:
 
 
 def rewrite_moving(
-    repo: Repository, ref: FrameRef, moving: set[bytes], budget: Budget, memory: int
+    repo: Repository,
+    ref: FrameRef,
+    moving: set[bytes],
+    budget: Budget,
+    memory: int,
+    seal: bool = True,
 ) -> _Moved:
     """A dictionary frame without ``moving``: the rest sealed again against the same
-    dictionary at the same depth (none if nothing is left), and the moved blobs. Runs on a
-    worker thread."""
+    dictionary at the same depth (none if nothing is left; nothing either without ``seal``,
+    for a chain frame sealed later by rewrite_chain), and the moved blobs. Runs on a worker
+    thread."""
     old = ref.entry
     size = dictionary_size(repo, old)
     level = squeeze_level(old.raw_size, size, memory)
     with budget.reserve(frame_memory(level, old.raw_size, size)):
         dictionary = repo.reader.dictionary_of(old)
         content = open_frame(repo.keys, old, repo.reader.sealed_frame(ref), dictionary)
-        kept: list[BlobEntry] = []
-        pieces: list[bytes | memoryview] = []
-        moved: list[tuple[BlobEntry, bytes]] = []
-        offset = 0
-        for blob in old.blobs:
-            data = content[blob.offset : blob.offset + blob.length]
-            if blob.id in moving:
-                moved.append((blob, data))
-                continue
-            kept.append(BlobEntry(blob.type, blob.id, offset, blob.length))
-            pieces.append(data)
-            offset += blob.length
+        kept, pieces, moved = _split(old, content, moving)
         frames = []
-        if kept:
+        if kept and seal:
             refs = None if dictionary is None else Dictionary(old.dictionary, dictionary, old.depth)
             sealed, entry = seal_frame(repo.keys, pieces, kept, level, repo.rng, refs)
             entry.level = level
             frames.append(_Rewritten(sealed, entry, True))
     return _Moved(frames, moved, old.raw_size)
+
+
+def _split(
+    old: FrameEntry, content: bytes, moving: set[bytes]
+) -> tuple[list[BlobEntry], list[bytes | memoryview], list[tuple[BlobEntry, bytes]]]:
+    """A frame's blobs that stay (entries at their new offsets, and their content) and
+    those that move (with their content)."""
+    kept: list[BlobEntry] = []
+    pieces: list[bytes | memoryview] = []
+    moved: list[tuple[BlobEntry, bytes]] = []
+    offset = 0
+    for blob in old.blobs:
+        data = content[blob.offset : blob.offset + blob.length]
+        if blob.id in moving:
+            moved.append((blob, data))
+            continue
+        kept.append(BlobEntry(blob.type, blob.id, offset, blob.length))
+        pieces.append(data)
+        offset += blob.length
+    return kept, pieces, moved
+
+
+def rewrite_chain(
+    repo: Repository,
+    ref: FrameRef,
+    moving: set[bytes],
+    extra: list[BlobRef],
+    extra_content: Callable[[], bytes],
+    budget: Budget,
+    memory: int,
+) -> list[_Rewritten]:
+    """A chain frame of a rebase (without ``moving``, the blobs that leave it) sealed again
+    against the moved blobs ``extra`` (at depth 0) followed by its own dictionary, at its own
+    depth; ``extra_content`` reads the moved blobs' content (within the memory reserved).
+    A frame that keeps all its blobs and does not come out smaller is squeezed as compact
+    does without a rebase. Runs on a worker thread."""
+    old = ref.entry
+    added = sum(location.length for b in extra if (location := repo.index.get(b.id)) is not None)
+    size = dictionary_size(repo, old) + added
+    kept_raw = old.raw_size - sum(b.length for b in old.blobs if b.id in moving)
+    level = squeeze_level(kept_raw, size, memory)
+    with budget.reserve(frame_memory(level, old.raw_size, size)):
+        own = repo.reader.dictionary_of(old) or b""
+        content = open_frame(repo.keys, old, repo.reader.sealed_frame(ref), own or None)
+        kept, pieces, _ = _split(old, content, moving)
+        if not kept:
+            return []
+        refs = Dictionary(extra + old.dictionary, extra_content() + own, old.depth)
+        sealed, entry = seal_frame(repo.keys, pieces, kept, level, repo.rng, refs)
+    entry.level = level
+    counted = 0 if moving else old.raw_size
+    if moving or entry.length < old.length:
+        return [_Rewritten(sealed, entry, True, counted)]
+    return [rewrite_frame(repo, ref, budget, memory)]
 
 
 def rewrite_group(
@@ -214,6 +267,9 @@ class PackRewriter:
         # (place in the read order, blob, offset in self.moved)
         self.moved: Spill | None = None
         self.base: list[tuple[tuple[bool, int], BlobEntry, int]] = []
+        # Chain frames, sealed once the batch's moved blobs are in its new frames: (frame,
+        # its blobs that move)
+        self.chains: list[tuple[FrameRef, set[bytes]]] = []
         self.group: list[FrameRef] = []  # the merge group being gathered
         self.group_packs: list[bytes] = []  # old packs done once that group is written
         self.body = bytearray()
@@ -234,6 +290,16 @@ class PackRewriter:
         for entry in frames:
             ref = FrameRef(pack_id, entry)
             moving = self.plan.moves.get((pack_id, entry.offset))
+            if (pack_id, entry.offset) in self.plan.chains:
+                if moving is not None:
+                    self._submit(
+                        self.executor.submit(
+                            rewrite_moving, self.repo, ref, moving, self.budget, self.memory, False
+                        ),
+                        [],
+                    )
+                self.chains.append((ref, moving or set()))
+                continue
             if moving is not None:
                 self._submit(
                     self.executor.submit(
@@ -302,8 +368,6 @@ class PackRewriter:
             content += self.moved.read_at(offset, blob.length)
         if blobs:
             self._submit(self.executor.submit(self._base_frame, blobs, content), [])
-        self.moved.close()
-        self.moved, self.base = None, []
 
     def _base_frame(self, blobs: list[BlobEntry], content: bytearray) -> list[_Rewritten]:
         level = squeeze_level(len(content), 0, self.memory)
@@ -318,9 +382,72 @@ class PackRewriter:
         while self.in_flight:
             self._collect(progress)
         self._seal_base(progress)
+        self._seal_chains(progress)
         while self.in_flight:
             self._collect(progress)
         self._write_pack()
+        self._drop_moved()
+
+    def _seal_chains(self, progress: Progress) -> None:
+        """Submit the chain frames, each against the moved blobs whose chains reach it (in
+        the newest snapshot's read order) followed by its own dictionary, within the
+        dictionary caps. Only moved blobs whose frames without a dictionary are in this
+        batch's new packs, or indexed already (an earlier batch's), are named: the frame is
+        indexed with them or after them, and its depth stays what it was."""
+        here = {blob.id: (blob, offset) for _, blob, offset in self.base}
+        for ref, moving in self.chains:
+            old = ref.entry
+            own = {d.id for d in old.dictionary}
+            room = MAX_DICT_BYTES - dictionary_size(self.repo, old)
+            count = MAX_DICT_BLOBS - len(own)
+            chosen: list[tuple[BlobRef, BlobEntry | None, int]] = []
+            order = self.plan.read_order
+            for blob_id in sorted(self.plan.chains[frame_key(ref)], key=order.__getitem__):
+                if blob_id in own:
+                    continue
+                if blob_id in here:
+                    blob, offset = here[blob_id]
+                    item = (BlobRef(blob.type, blob_id), blob, offset)
+                    length = blob.length
+                else:
+                    location = self.repo.index.get(blob_id)
+                    if location is None or location.frame.entry.has_dictionary:
+                        continue
+                    item = (BlobRef(location.type, blob_id), None, 0)
+                    length = location.length
+                if length > room or count == 0:
+                    break
+                chosen.append(item)
+                room -= length
+                count -= 1
+            if not chosen and not moving:
+                self._submit(self.executor.submit(self._one, ref), [])
+            else:
+                self._submit(self.executor.submit(self._chain_frame, ref, moving, chosen), [])
+            while len(self.in_flight) > self.workers:
+                self._collect(progress)
+        self.chains = []
+
+    def _chain_frame(
+        self, ref: FrameRef, moving: set[bytes], chosen: list[tuple[BlobRef, BlobEntry | None, int]]
+    ) -> list[_Rewritten]:
+        def content() -> bytes:
+            parts = bytearray()
+            for blob_ref, blob, offset in chosen:
+                if blob is None:
+                    parts += self.repo.reader.read_blob(blob_ref.type, blob_ref.id)
+                else:
+                    assert self.moved is not None
+                    parts += self.moved.read_at(offset, blob.length)
+            return bytes(parts)
+
+        extra = [item[0] for item in chosen]
+        return rewrite_chain(self.repo, ref, moving, extra, content, self.budget, self.memory)
+
+    def _drop_moved(self) -> None:
+        if self.moved is not None:
+            self.moved.close()
+        self.moved, self.base = None, []
 
     def _collect(self, progress: Progress) -> None:
         future, packs = self.in_flight.popleft()
@@ -359,9 +486,7 @@ class PackRewriter:
         for future, _ in self.in_flight:
             future.cancel()
         self.executor.shutdown(wait=False, cancel_futures=True)
-        if self.moved is not None:
-            self.moved.close()
-            self.moved, self.base = None, []
+        self._drop_moved()
 
 
 def run_compact(

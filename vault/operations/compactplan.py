@@ -130,6 +130,9 @@ class CompactPlan:
     moves: dict[tuple[bytes, int], set[bytes]] = field(default_factory=dict)
     # The place of each blob to move in the newest snapshot's read order (snapshot_blobs)
     read_order: dict[bytes, int] = field(default_factory=dict)
+    # Rebase: the chain frames to seal again against moved blobs followed by their own
+    # dictionary, by (pack, offset): the moved blobs whose chains reach each (chain_frames)
+    chains: dict[tuple[bytes, int], set[bytes]] = field(default_factory=dict)
     scratch: int = 0  # what restoring the newest snapshot decodes through dictionaries now
     deepest: int = 0  # the depth of the deepest frame holding one of its blobs
     content: int = 0  # the newest snapshot's content
@@ -164,6 +167,7 @@ def plan_compact(repo: Repository, memory: int = DEFAULT_MEMORY) -> CompactPlan:
             for entry in frames
             if (pack_id, entry.offset) in plan.merges
             or (pack_id, entry.offset) in plan.moves
+            or (pack_id, entry.offset) in plan.chains
             or wants_squeeze(repo, entry, memory) is not None
         ]
         if not wanted:
@@ -207,6 +211,42 @@ def _plan_rebase(repo: Repository, plan: CompactPlan, packs: dict[bytes, list[Fr
     plan.moves = moves
     places = {blob_id: place for place, blob_id in enumerate(sizes)}
     plan.read_order = {blob_id: places[blob_id] for ids in moves.values() for blob_id in ids}
+    plan.chains = chain_frames(repo, moves, packs)
+
+
+def chain_frames(
+    repo: Repository,
+    moves: dict[tuple[bytes, int], set[bytes]],
+    packs: dict[bytes, list[FrameEntry]],
+) -> dict[tuple[bytes, int], set[bytes]]:
+    """The dictionary frames down the moved blobs' chains, with the moved blobs whose chains
+    reach each: from each moving frame's dictionary to the frames holding those blobs and,
+    transitively, their dictionaries; a moved blob named on the way is not followed (its
+    own frame starts a walk of its own). A rebase seals these frames again against the moved
+    blobs followed by their own dictionary: their content is mostly the moved blobs' earlier
+    versions (docs/benchmarks.md, "A reverse delta at rebase")."""
+    index = repo.index
+    moved = {blob_id for ids in moves.values() for blob_id in ids}
+    chains: dict[tuple[bytes, int], set[bytes]] = {}
+    for key, ids in moves.items():
+        start = index.get(next(iter(ids)))
+        if start is None:
+            continue
+        pending = [ref.id for ref in start.frame.entry.dictionary]
+        seen: set[tuple[bytes, int]] = set()
+        while pending:
+            named = pending.pop()
+            location = index.get(named)
+            if named in moved or location is None or not location.frame.entry.has_dictionary:
+                continue
+            found = frame_key(location.frame)
+            if found in seen or found == key:
+                continue
+            seen.add(found)
+            if found[0] in packs:
+                chains.setdefault(found, set()).update(ids)
+            pending.extend(ref.id for ref in location.frame.entry.dictionary)
+    return chains
 
 
 def chain_scratch(repo: Repository, locations: list[BlobLocation | None]) -> int:

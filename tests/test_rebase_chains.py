@@ -1,0 +1,125 @@
+"""A rebase seals the chain frames again against the blobs it moves: the dictionary frames
+down the moved blobs' chains (mostly those blobs' earlier versions) are compressed against
+the moved blobs followed by their own dictionary, at the same depth. The vault is smaller
+than after the same compact without it, every snapshot restores byte for byte, depths stay
+valid, and forgetting the newest snapshot then pruning still erases its content."""
+
+from __future__ import annotations
+
+import shutil
+import zipfile
+from datetime import timezone
+from pathlib import Path
+
+import pytest
+from compacting import PASSPHRASE, assert_every_snapshot_restores, assert_intact, frame_bytes
+from compacting import new_vault as vault_of
+from helpers_cli import decrypted_frames
+from lkvault.vault import Environment, Vault
+from lkvault.vault.operations import compactplan
+from lkvault.vault.repository.index import FrameRef
+
+from bench.exportgen import generate_series
+
+REBASE_FACTOR = 1.0  # low enough for nine months of small exports to rebase
+
+
+@pytest.fixture(scope="module")
+def months(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Nine months of a small member's exports, from the project's generator."""
+    return generate_series(tmp_path_factory.mktemp("months"), months=9, scale=0.3, seed=14)
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory: pytest.TempPathFactory, months: list[Path]) -> Path:
+    """The months stored, not compacted yet; each test compacts a copy."""
+    root = tmp_path_factory.mktemp("stored")
+    vault_of(root, months, seed=5)
+    return root
+
+
+def compacted(stored: Path, root: Path, *, chains: bool) -> tuple[Vault, compactplan.CompactPlan]:
+    """A copy of the stored vault compacted with a rebase, re-encoding the chain frames or
+    (``chains`` False) as compact did before."""
+    shutil.copytree(stored, root)
+    vault = Vault.open(str(root / "vault"), PASSPHRASE, Environment(state_dir=root / "state"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(compactplan, "REBASE_FACTOR", REBASE_FACTOR)
+        if not chains:
+            patch.setattr(compactplan, "chain_frames", lambda *_: {})
+        plan = vault.compact().plan
+    assert plan.moves, "no rebase"
+    return vault, plan
+
+
+def frames(vault: Vault) -> list[FrameRef]:
+    return [FrameRef(p, e) for p, es in vault.repo.reload_index().packs.items() for e in es]
+
+
+def draws_on_moved(vault: Vault, moved: set[bytes]) -> int:
+    """How many dictionary names of the vault's frames are moved blobs."""
+    return sum(1 for ref in frames(vault) for d in ref.entry.dictionary if d.id in moved)
+
+
+def assert_depths_valid(vault: Vault) -> None:
+    """Every frame is deeper than each frame holding one of its dictionary blobs."""
+    index = vault.repo.index
+    for ref in frames(vault):
+        for named in ref.entry.dictionary:
+            location = index.get(named.id)
+            assert location is not None
+            assert location.frame.entry.depth < ref.entry.depth, (ref.entry, location)
+
+
+def test_a_rebase_re_encodes_the_chain_frames_against_the_moved_blobs(
+    stored: Path, months: list[Path], tmp_path: Path
+) -> None:
+    vault, plan = compacted(stored, tmp_path / "b", chains=True)
+    plain, plain_plan = compacted(stored, tmp_path / "plain", chains=False)
+    assert plan.chains and not plain_plan.chains
+    assert plan.moves.keys() == plain_plan.moves.keys()
+    moved = set(plan.read_order)
+    # The chain frames now draw on the moved blobs, and the vault is smaller for it.
+    assert draws_on_moved(vault, moved) > draws_on_moved(plain, moved)
+    with_b, without = frame_bytes(vault), frame_bytes(plain)
+    print(f"frame bytes: {with_b} with the chain frames re-encoded, {without} without")
+    assert with_b < without
+    # No depth changed: the added dictionary blobs sit at depth 0.
+    depths = sorted(ref.entry.depth for ref in frames(vault))
+    assert depths == sorted(ref.entry.depth for ref in frames(plain))
+    assert_depths_valid(vault)
+    assert_intact(vault)
+    assert_every_snapshot_restores(vault, months, tmp_path)
+    # Done: the next compact has nothing left.
+    assert vault.compact(dry_run=True).plan.nothing_to_do
+
+
+def new_lines(newest: Path, others: list[Path]) -> list[bytes]:
+    """Lines of the newest export's members that no other export holds (40 bytes or more)."""
+    older = b"".join(
+        archive.read(info)
+        for path in others
+        for archive in [zipfile.ZipFile(path)]
+        for info in archive.infolist()
+    )
+    with zipfile.ZipFile(newest) as archive:
+        text = b"".join(archive.read(info) for info in archive.infolist())
+    return [line for line in set(text.splitlines()) if len(line) >= 40 and line not in older]
+
+
+def test_forgetting_the_newest_after_a_rebase_then_pruning_erases_it(
+    stored: Path, months: list[Path], tmp_path: Path
+) -> None:
+    vault, plan = compacted(stored, tmp_path / "b", chains=True)
+    assert plan.chains
+    markers = new_lines(months[-1], months[:-1])
+    assert markers, "the newest month added nothing"
+    newest = vault.snapshots()[-1]
+    vault.forget(None, [newest.id.hex()], zone=timezone.utc)
+    vault.prune()
+    for frame in decrypted_frames(vault):
+        for marker in markers:
+            assert marker not in frame, f"{marker[:30]!r} survived forget + prune"
+    assert_depths_valid(vault)
+    assert_intact(vault)
+    assert_every_snapshot_restores(vault, months[:-1], tmp_path)

@@ -316,6 +316,7 @@ def rebase_base(tmp_path_factory: pytest.TempPathFactory, year: list[Path]) -> B
         patch.setattr(compactplan, "REBASE_FACTOR", REBASE_FACTOR)
         plan = compactplan.plan_compact(opened.repo)
     assert plan.moves, f"no rebase: scratch {plan.scratch}, content {plan.content}"
+    assert plan.chains, "no chain frame to re-encode against the moved blobs"
     kept = [0, len(ids) - 1]
     return Base(lk, [ids[k] for k in kept], [year[k].read_bytes() for k in kept], opened)
 
@@ -337,6 +338,6 @@ def test_a_rebasing_compact_killed_at_every_storage_change(
         lambda lk, label: check_rebased(rebase_base, lk, label),
         halfway=False,  # half-written files are the merging sweep's: same writes, same order
     )
-    # lock; new packs (base frames among them); index and farewell files; old index
-    # files; old packs
+    # lock; new packs (base frames and re-encoded chain frames among them); index and
+    # farewell files; old index files; old packs
     assert changes >= 5, changes

@@ -378,6 +378,7 @@ def _compact_json(result: CompactResult) -> dict[str, Any]:
         "packs_unreferenced": len(plan.unreferenced),
         "frames_to_merge": sum(len(group) for group in plan.merge_groups),
         "rebase": bool(plan.moves),
+        "rebase_chain_frames": len(plan.chains),
         "newest_scratch_bytes": plan.scratch,
         "newest_content_bytes": plan.content,
         "packs_rewritten": result.packs_done,
@@ -404,7 +405,9 @@ def _compact_text(result: CompactResult, dry_run: bool) -> None:
     if plan.moves:
         todo += (
             f", rebasing the newest snapshot (restoring it decodes {size(plan.scratch)} "
-            f"of dictionary frames for {size(plan.content)} of content)"
+            f"of dictionary frames for {size(plan.content)} of content; "
+            f"{render.plural(len(plan.chains), 'older frame')} compressed again against "
+            "its moved blobs)"
         )
     if dry_run:
         render.stdout.print(f"Compact would squeeze {todo} (dry run).")

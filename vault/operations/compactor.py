@@ -2,8 +2,10 @@
 frames that snapshots wrote at the fast level are compressed again at the squeeze level, each
 against the same dictionary, into new packs; frames stored alone (no dictionary: a first
 export's, content new in a month) are merged into frames of up to MERGE_TARGET, one zstd
-window over what were several; a rebase's blobs move into frames without a dictionary; then
-the index is replaced and the old packs deleted, in prune's order.
+window over what were several; a rebase's blobs move into frames without a dictionary, and
+the chain frames down their chains are compressed again against them followed by their own
+dictionary, at the same depth; then the index is replaced and the old packs deleted, in
+prune's order.
 
 Snapshots compress at FAST_LEVEL so that a user waits for reading and proving an export,
 not for zstd at level 19 (vault.repository.repo). This step buys the rest back, when the
@@ -22,7 +24,9 @@ any moment the vault is consistent: at worst a batch's new packs are unreference
 compact or prune deletes them) or its blobs are listed twice. Stopped by its time budget, it
 finishes the pack in hand and commits what is done; the next run goes on from there.
 Memory: the index, and the compressions in flight, which share a budget; the blobs a rebase
-moves wait in scratch space (vault.spill) until a batch's base frames are written.
+moves wait in scratch space (vault.spill) until a batch's base frames and chain frames are
+written. A chain frame names only moved blobs in this batch's base frames or indexed already
+in frames without a dictionary (an earlier batch's): it is never indexed without them.
 """
 
 from __future__ import annotations
@@ -405,6 +409,7 @@ class PackRewriter:
             for blob_id in sorted(self.plan.chains[frame_key(ref)], key=order.__getitem__):
                 if blob_id in own:
                     continue
+                item: tuple[BlobRef, BlobEntry | None, int]
                 if blob_id in here:
                     blob, offset = here[blob_id]
                     item = (BlobRef(blob.type, blob_id), blob, offset)

@@ -63,6 +63,11 @@ INCOMPRESSIBLE = 0.9
 # information floor each time on the small series (2 rebased every 12-24 months and stood at
 # 2-3x the floor; docs/benchmarks.md), so the bound is high: a safety valve on a restore's
 # scratch space (the 2.6 GB of month 17 of 300 MB exports), not a routine.
+# The moved blobs' earlier versions stay in the dictionary frames down their chains (each
+# month's changes against the month before): those "chain frames" are compressed again
+# against the moved blobs followed by their own dictionary, at the same depth, which
+# saved about what each rebase added on the small series (docs/benchmarks.md, "A reverse
+# delta at rebase").
 REBASE_FACTOR = 8.0
 # Compact also rebases once a frame holding the newest snapshot's blobs is REBASE_DEPTH deep.
 # A writer compresses nothing against blobs in frames MAX_DICT_DEPTH deep, so without a rebase

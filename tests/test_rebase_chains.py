@@ -152,3 +152,30 @@ def test_a_rebase_in_batches_stopped_by_its_time_budget_stays_restorable(
     assert_intact(vault)
     assert_every_snapshot_restores(vault, months, tmp_path)
     assert vault.compact(dry_run=True).plan.nothing_to_do
+
+
+def test_out_of_time_at_the_chain_frames_they_are_squeezed_as_before(
+    stored: Path, months: list[Path], tmp_path: Path
+) -> None:
+    # The budget runs out once every pack is started: the batch still commits, its chain
+    # frames squeezed against their own dictionary (as compact without them), not later.
+    vault, _ = compacted(stored, tmp_path / "plain", chains=False)
+    shutil.copytree(stored, tmp_path / "late")
+    late = Vault.open(
+        str(tmp_path / "late" / "vault"),
+        PASSPHRASE,
+        Environment(state_dir=tmp_path / "late" / "state"),
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(compactplan, "REBASE_FACTOR", REBASE_FACTOR)
+        plan = compactplan.plan_compact(late.repo)
+        asked = count()
+        result = compactor.run_compact(
+            late.repo, plan, out_of_time=lambda: next(asked) >= len(plan.packs)
+        )
+    assert plan.chains and result.finished
+    moved = set(plan.read_order)
+    assert draws_on_moved(late, moved) == draws_on_moved(vault, moved)
+    assert_depths_valid(late)
+    assert_intact(late)
+    assert_every_snapshot_restores(late, months, tmp_path)

@@ -256,9 +256,16 @@ class PackRewriter:
     packs holding the group's frames are done once the merged frame is written.
     """
 
-    def __init__(self, repo: Repository, plan: CompactPlan, workers: int) -> None:
+    def __init__(
+        self,
+        repo: Repository,
+        plan: CompactPlan,
+        workers: int,
+        out_of_time: Callable[[], bool] = lambda: False,
+    ) -> None:
         self.repo = repo
         self.plan = plan
+        self.out_of_time = out_of_time
         self.memory = plan.memory
         self.budget = Budget(plan.memory)
         self.workers = max(1, workers)
@@ -397,8 +404,11 @@ class PackRewriter:
         the newest snapshot's read order) followed by its own dictionary, within the
         dictionary caps. Only moved blobs whose frames without a dictionary are in this
         batch's new packs, or indexed already (an earlier batch's), are named: the frame is
-        indexed with them or after them, and its depth stays what it was."""
+        indexed with them or after them, and its depth stays what it was. Out of time, they
+        are squeezed as without a rebase (a chain frame losing blobs against its own
+        dictionary): a frame against the moved blobs takes several times as long."""
         here = {blob.id: (blob, offset) for _, blob, offset in self.base}
+        late = bool(self.chains) and self.out_of_time()
         for ref, moving in self.chains:
             old = ref.entry
             own = {d.id for d in old.dictionary}
@@ -406,7 +416,8 @@ class PackRewriter:
             count = MAX_DICT_BLOBS - len(own)
             chosen: list[tuple[BlobRef, BlobEntry | None, int]] = []
             order = self.plan.read_order
-            for blob_id in sorted(self.plan.chains[frame_key(ref)], key=order.__getitem__):
+            reaching = set() if late else self.plan.chains[frame_key(ref)]
+            for blob_id in sorted(reaching, key=order.__getitem__):
                 if blob_id in own:
                     continue
                 item: tuple[BlobRef, BlobEntry | None, int]
@@ -516,7 +527,7 @@ def run_compact(
                 result.finished = False
                 break
             if rewriter is None:
-                rewriter = PackRewriter(repo, plan, workers)
+                rewriter = PackRewriter(repo, plan, workers, out_of_time)
             frames = repo.index.packs[pack_id]
             rewriter.rewrite(pack_id, frames, progress)
             pending += sum(entry.length for entry in frames)

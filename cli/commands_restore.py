@@ -15,7 +15,7 @@ from . import render
 from .app import EXIT_FAILED, JsonOption, VaultOption, app, open_vault, print_warnings
 
 if TYPE_CHECKING:
-    from lkvault.vault import Vault
+    from lkvault.vault import Snapshot, Vault
 
 
 @app.command()
@@ -76,15 +76,11 @@ def _restore(
     json: bool,
     force: bool,
 ) -> None:
-    from .heap import fit_to_input
-
-    chosen = opened.find(snapshot_ref)
-    # As for a snapshot, the archive's size sets the heap: a small one's buffers are reused.
-    fit_to_input(chosen.size)
-    snapshot_ref = chosen.id.hex()
     progress = render.BarProgress(not json)
     if extract is not None:
-        chosen, result = opened.extract(snapshot_ref, extract, force=force, progress=progress)
+        chosen, result = opened.extract(
+            snapshot_ref, extract, force=force, progress=progress, on_chosen=_fit_heap
+        )
         for warning in result.warnings:
             render.warning_line(warning)
         for failure in result.failed:
@@ -117,7 +113,9 @@ def _restore(
     if str(output) == "-":
         _restore_to_stdout(opened, snapshot_ref, json)
         return
-    chosen = opened.restore(snapshot_ref, output, force=force, progress=progress)
+    chosen = opened.restore(
+        snapshot_ref, output, force=force, progress=progress, on_chosen=_fit_heap
+    )
     if json:
         render.emit_json({"snapshot": render.snapshot_json(chosen), "output": str(output)})
     else:
@@ -171,6 +169,13 @@ def ls(
     )
 
 
+def _fit_heap(chosen: Snapshot) -> None:
+    """As for a snapshot, the archive's size sets the heap: a small one's buffers are reused."""
+    from .heap import fit_to_input
+
+    fit_to_input(chosen.size)
+
+
 def _restore_to_stdout(opened: Vault, snapshot_ref: str, json: bool) -> None:
     """``restore -o -``: the archive on stdout, checked against its SHA-256 at the end."""
     if json:
@@ -178,6 +183,7 @@ def _restore_to_stdout(opened: Vault, snapshot_ref: str, json: bool) -> None:
     if sys.stdout.isatty():
         raise UsageError("-o - writes binary data to stdout; redirect it to a file or a pipe")
     chosen = opened.find(snapshot_ref)
+    _fit_heap(chosen)
     out = sys.stdout.buffer
     try:
         for block in opened.archive(chosen):  # raises IntegrityError after a mismatch

@@ -321,28 +321,46 @@ class Vault:
         return created, True
 
     def restore(
-        self, ref: str, target: Path, *, force: bool = False, progress: Progress | None = None
+        self,
+        ref: str,
+        target: Path,
+        *,
+        force: bool = False,
+        progress: Progress | None = None,
+        on_chosen: Callable[[Snapshot], None] | None = None,
     ) -> Snapshot:
-        """Write a snapshot's source file back, byte for byte."""
+        """Write a snapshot's source file back, byte for byte; ``on_chosen`` is told which
+        snapshot before anything is written."""
         from lkvault.vault.operations import restorer
 
         self._note_deflate_fallback()
         stopped = restore_stopped(target, os.path.lexists(target))
         with interrupt_says(stopped), self._locked(exclusive=False):
             chosen = self.find(ref, self._history())
+            if on_chosen is not None:
+                on_chosen(chosen)
             restorer.restore_file(
                 self.repo, chosen, target, force=force, progress=progress, workers=self.env.workers
             )
         return chosen
 
     def extract(
-        self, ref: str, folder: Path, *, force: bool = False, progress: Progress | None = None
+        self,
+        ref: str,
+        folder: Path,
+        *,
+        force: bool = False,
+        progress: Progress | None = None,
+        on_chosen: Callable[[Snapshot], None] | None = None,
     ) -> tuple[Snapshot, extractor.ExtractResult]:
-        """Write a snapshot's members into ``folder``."""
+        """Write a snapshot's members into ``folder``; ``on_chosen`` is told which snapshot
+        before anything is written."""
         from lkvault.vault.operations import extractor
 
         with interrupt_says(extract_stopped(folder)), self._locked(exclusive=False):
             chosen = self.find(ref, self._history())
+            if on_chosen is not None:
+                on_chosen(chosen)
             result = extractor.extract(self.repo, chosen, folder, force=force, progress=progress)
         return chosen, result
 

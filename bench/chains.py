@@ -9,7 +9,8 @@ of every frame in the dictionary chains it decodes (staging.FrameStage.staged), 
 the restore decodes (repeats included) and their bytes, beside the snapshot's content. With
 ``--compact-every N``, ``lkvault compact`` runs after every N-th month (as a monthly 'forget
 --prune' from cron would, yearly here), and each measurement also gives the information floor
-of the newest export (bench.measure: zstd -19 of its members) and the stored bytes over it.
+of the newest export (bench.measure: zstd -19 of its members) and of the history (every month
+so far in one zstd -19 --long stream: what the vault must hold), and the stored bytes over each.
 Prints one JSON line a measurement, then a Markdown table a depth.
 
     python -m bench.chains --scale small --months 120 --depths 12,48 --every 12
@@ -44,7 +45,7 @@ from lkvault.vault.repository.snapshots import Snapshot
 from lkvault.vault.spill import Spill
 
 from bench.exportgen import generate_series
-from bench.measure import information_floor
+from bench.measure import information_floor, series_floor
 
 PASSPHRASE = b"bench chains passphrase"
 
@@ -168,6 +169,8 @@ def run_depth(
         )
         if compact_every:
             row["floor"] = information_floor(path, cache=floors).floor_bytes
+            history = series_floor(paths[:month], cache=floors)["floor_bytes"]
+            row["history_floor"] = history
         row["max_frame_depth"] = max(
             (f.depth for frames in vault.repo.index.packs.values() for f in frames), default=0
         )
@@ -201,14 +204,16 @@ def _record(progress: Path, done: dict[str, Any]) -> None:
 
 def markdown(rows: list[dict[str, Any]]) -> str:
     lines = [
-        "| month | stored | × floor | deepest frame | restore newest | scratch newest | "
-        "restore oldest | scratch oldest |",
-        "|---|---|---|---|---|---|---|---|",
+        "| month | stored | × floor | × history | deepest frame | restore newest | "
+        "scratch newest | restore oldest | scratch oldest |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         ratio = f"{r['stored'] / r['floor']:.2f}" if r.get("floor") else "-"
+        history = f"{r['stored'] / r['history_floor']:.2f}" if r.get("history_floor") else "-"
         lines.append(
-            f"| {r['month']} | {r['stored'] / 1e6:.2f} MB | {ratio} | {r['max_frame_depth']} | "
+            f"| {r['month']} | {r['stored'] / 1e6:.2f} MB | {ratio} | {history} | "
+            f"{r['max_frame_depth']} | "
             f"{r['newest_restore_s']:.2f} s | {r['newest_scratch'] / 1e6:.1f} MB | "
             f"{r['oldest_restore_s']:.2f} s | {r['oldest_scratch'] / 1e6:.1f} MB |"
         )

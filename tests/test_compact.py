@@ -4,6 +4,7 @@ the vault smaller, obeys its time and memory budgets, and survives a kill at any
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
@@ -26,8 +27,11 @@ from helpers_cli import (
     reopen,
 )
 from lkvault.vault import Vault
+from lkvault.vault.format.crypto import BlobType
 from lkvault.vault.operations import compactplan
+from lkvault.vault.operations.compactor import seal_squeezed
 from lkvault.vault.repository.blobwriter import SQUEEZE_LEVEL
+from lkvault.vault.repository.pack import BlobEntry, BlobRef, Dictionary, open_frame, seal_frame
 
 from bench.exportgen import generate_series
 
@@ -58,8 +62,49 @@ def test_compact_shrinks_the_vault_and_every_snapshot_still_restores(
     assert_every_snapshot_restores(vault, series, tmp_path)
     # Squeezed once is squeezed: the next run has nothing to do.
     assert vault.compact(dry_run=True).plan.nothing_to_do
+    # The months after the first are their changes against the month before, each frame
+    # against a dictionary about its own size: squeezed at SQUEEZE_LEVEL like the rest.
     levels = {f.level for fs in vault.repo.index.packs.values() for f in fs}
     assert levels == {SQUEEZE_LEVEL}
+
+
+def assert_squeezed_as_far_as_it_pays(vault: Vault) -> None:
+    """Every frame at SQUEEZE_LEVEL, or at COPY_LEVEL when its dictionary holds it."""
+    frames = [f for fs in vault.repo.index.packs.values() for f in fs]
+    copies = [f for f in frames if f.level == compactplan.COPY_LEVEL]
+    assert {f.level for f in frames} <= {SQUEEZE_LEVEL, compactplan.COPY_LEVEL}
+    assert all(f.has_dictionary for f in copies)
+    assert all(compactplan.held_by_dictionary(f.length, f.raw_size) for f in copies)
+
+
+def test_a_frame_against_a_large_dictionary_is_squeezed_as_far_as_it_pays(
+    tmp_path: Path, series: list[Path]
+) -> None:
+    # A rebase's chain frame against the moved blobs: level 19 would spend seconds loading
+    # the dictionary to find no fewer bytes than COPY_LEVEL when the dictionary holds the
+    # frame; content the dictionary does not hold, or a dictionary about the frame's own
+    # size (a snapshot's frame against its previous version), is squeezed at SQUEEZE_LEVEL.
+    vault = new_vault(tmp_path, series[:1])
+    words = [bytes(random.Random(n).choices(b"abcdefghij", k=6)) for n in range(4000)]
+    old, new = b" ".join(words[:2000]) * 16, b" ".join(words[2000:]) * 2
+    refs = Dictionary([BlobRef(BlobType.DATA, bytes(32))], old, 1)
+    cases = (
+        (old[5:40_000], compactplan.COPY_LEVEL),  # held by a dictionary 5x its size
+        (new, SQUEEZE_LEVEL),  # not held
+        (old[5 : len(old) // 2], SQUEEZE_LEVEL),  # held, but the dictionary is only twice it
+    )
+    for content, level in cases:
+        blobs = [BlobEntry(BlobType.DATA, bytes([1] * 32), 0, len(content))]
+        sealed, entry = seal_squeezed(vault.repo, [content], blobs, SQUEEZE_LEVEL, refs)
+        assert entry.level == level and entry.has_dictionary
+        assert open_frame(vault.repo.keys, entry, sealed, old) == content
+        if content is new:
+            squeezed = entry
+    blobs = [BlobEntry(BlobType.DATA, bytes([1] * 32), 0, len(new))]
+    _, at_copy_level = seal_frame(
+        vault.repo.keys, [new], blobs, compactplan.COPY_LEVEL, vault.repo.rng, refs
+    )
+    assert squeezed.length < at_copy_level.length
 
 
 def test_snapshots_after_compact_still_draw_on_the_squeezed_frames(
@@ -111,7 +156,7 @@ def test_frames_squeezed_under_a_tight_bound_are_squeezed_harder_with_more_memor
     assert vault.compact(memory=12 * 1024 * 1024, dry_run=True).plan.nothing_to_do
     more = vault.compact()
     assert more.frames_squeezed > 0
-    assert {f.level for fs in vault.repo.index.packs.values() for f in fs} == {SQUEEZE_LEVEL}
+    assert_squeezed_as_far_as_it_pays(vault)
     assert_every_snapshot_restores(vault, series[:1], tmp_path)
 
 

@@ -108,11 +108,31 @@ def rewrite_frame(repo: Repository, ref: FrameRef, budget: Budget, memory: int) 
         sealed = repo.reader.sealed_frame(ref)
         content = open_frame(repo.keys, old, sealed, dictionary)
         refs = None if dictionary is None else Dictionary(old.dictionary, dictionary, old.depth)
-        squeezed, entry = seal_frame(repo.keys, [content], old.blobs, level, repo.rng, refs)
+        squeezed, entry = seal_squeezed(repo, [content], old.blobs, level, refs)
     if entry.length >= old.length:
-        return _Rewritten(sealed, _copy_entry(old, level), True, counted)
-    entry.level = level
+        return _Rewritten(sealed, _copy_entry(old, entry.level), True, counted)
     return _Rewritten(squeezed, entry, True, counted)
+
+
+def seal_squeezed(
+    repo: Repository,
+    pieces: list[bytes | memoryview],
+    blobs: list[BlobEntry],
+    level: int,
+    refs: Dictionary | None,
+) -> tuple[bytes, FrameEntry]:
+    """A frame sealed at ``level``, or at COPY_LEVEL when its dictionary is large beside it
+    and holds nearly all of it (compactplan.COPY_LEVEL); the entry records the level used."""
+    raw_size = sum(len(piece) for piece in pieces)
+    large = refs is not None and len(refs.content) >= compactplan.COPY_DICTIONARY * raw_size
+    if refs is not None and large and level > compactplan.COPY_LEVEL:
+        sealed, entry = seal_frame(repo.keys, pieces, blobs, compactplan.COPY_LEVEL, repo.rng, refs)
+        if entry.has_dictionary and compactplan.held_by_dictionary(entry.length, entry.raw_size):
+            entry.level = compactplan.COPY_LEVEL
+            return sealed, entry
+    sealed, entry = seal_frame(repo.keys, pieces, blobs, level, repo.rng, refs)
+    entry.level = level
+    return sealed, entry
 
 
 @dataclass
@@ -146,8 +166,7 @@ def rewrite_moving(
         frames = []
         if kept and seal:
             refs = None if dictionary is None else Dictionary(old.dictionary, dictionary, old.depth)
-            sealed, entry = seal_frame(repo.keys, pieces, kept, level, repo.rng, refs)
-            entry.level = level
+            sealed, entry = seal_squeezed(repo, pieces, kept, level, refs)
             frames.append(_Rewritten(sealed, entry, True))
     return _Moved(frames, moved, old.raw_size)
 
@@ -198,8 +217,7 @@ def rewrite_chain(
         if not kept:
             return []
         refs = Dictionary(extra + old.dictionary, extra_content() + own, old.depth)
-        sealed, entry = seal_frame(repo.keys, pieces, kept, level, repo.rng, refs)
-    entry.level = level
+        sealed, entry = seal_squeezed(repo, pieces, kept, level, refs)
     counted = 0 if moving else old.raw_size
     if moving or entry.length < old.length:
         return [_Rewritten(sealed, entry, True, counted)]

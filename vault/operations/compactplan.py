@@ -84,6 +84,18 @@ REBASE_DEPTH = MAX_DICT_DEPTH - 12
 # dictionary frame then stored a year or more of changed content whole for their sake
 # (docs/benchmarks.md, "A cheaper rebase: only the deep frames' blobs move").
 REBASE_SPAN = 12
+# A frame against a dictionary at least COPY_DICTIONARY times its content (a rebase's chain
+# frame against the moved blobs and its own dictionary, up to 16 MiB) is first compressed at
+# COPY_LEVEL, and kept at that level when it comes to at most 1/COPY_RATIO of its content or
+# COPY_BYTES: the dictionary holds nearly all of it, and SQUEEZE_LEVEL spends seconds a frame
+# loading the dictionary into its binary trees to find no fewer bytes (COPY_LEVEL's hash
+# chains take a fraction of one). A snapshot's frames have dictionaries about their own size
+# (their previous versions) and are squeezed at SQUEEZE_LEVEL, where it pays (docs/benchmarks.md,
+# "Chain frames at level 12").
+COPY_LEVEL = 12
+COPY_DICTIONARY = 3
+COPY_RATIO = 16
+COPY_BYTES = 4096
 
 
 def squeeze_level(raw_size: int, dictionary_size: int, memory: int) -> int:
@@ -113,11 +125,21 @@ def dictionary_size(repo: Repository, entry: FrameEntry) -> int:
     return total
 
 
+def held_by_dictionary(stored: int, raw_size: int) -> bool:
+    """Whether a frame against a dictionary stored in ``stored`` bytes at COPY_LEVEL is
+    squeezed as far as it pays (COPY_LEVEL above)."""
+    return stored * COPY_RATIO <= raw_size or stored <= COPY_BYTES
+
+
 def wants_squeeze(repo: Repository, entry: FrameEntry, memory: int) -> int | None:
     """The level to squeeze a frame at, or None when it is squeezed already (at that level
-    or higher) or cannot be squeezed within ``memory``."""
+    or higher, or at COPY_LEVEL as a frame its dictionary holds) or cannot be squeezed
+    within ``memory``."""
     level = squeeze_level(entry.raw_size, dictionary_size(repo, entry), memory)
     if level <= FAST_LEVEL or (entry.level is not None and entry.level >= level):
+        return None
+    copied = entry.level is not None and entry.level >= COPY_LEVEL and entry.has_dictionary
+    if copied and held_by_dictionary(entry.length, entry.raw_size):
         return None
     return level
 

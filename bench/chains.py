@@ -9,8 +9,9 @@ of every frame in the dictionary chains it decodes (staging.FrameStage.staged), 
 the restore decodes (repeats included) and their bytes, beside the snapshot's content. With
 ``--compact-every N``, ``lkvault compact`` runs after every N-th month (as a monthly 'forget
 --prune' from cron would, yearly here), and each measurement also gives the information floor
-of the newest export (bench.measure: zstd -19 of its members) and of the history (every month
-so far in one zstd -19 --long stream: what the vault must hold), and the stored bytes over each.
+of the newest export (bench.measure: zstd -19 of its members), with ``--history`` that of the
+history too (every month so far in one zstd -19 --long stream: about what the vault must hold;
+minutes to hours at medium and large), and the stored bytes over each.
 Prints one JSON line a measurement, then a Markdown table a depth.
 
     python -m bench.chains --scale small --months 120 --depths 12,48 --every 12
@@ -127,6 +128,7 @@ def run_depth(
     floors: Path | None = None,
     seed: int = 1,
     keep: bool = False,
+    history: bool = False,
 ) -> list[dict[str, Any]]:
     """With ``keep``, the vault and the rows measured so far stay in ``work`` and a later run
     with the same arguments goes on from the month after the last one finished."""
@@ -169,8 +171,8 @@ def run_depth(
         )
         if compact_every:
             row["floor"] = information_floor(path, cache=floors).floor_bytes
-            history = series_floor(paths[:month], cache=floors)["floor_bytes"]
-            row["history_floor"] = history
+        if compact_every and history:
+            row["history_floor"] = series_floor(paths[:month], cache=floors)["floor_bytes"]
         row["max_frame_depth"] = max(
             (f.depth for frames in vault.repo.index.packs.values() for f in frames), default=0
         )
@@ -255,6 +257,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=compactplan.REBASE_SPAN,
         help="a rebase for depth moves the blobs in frames at least rebase-depth minus this deep",
     )
+    parser.add_argument(
+        "--history", action="store_true", help="also the floor of every month so far"
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--exports", type=Path, help="folder of the series (kept; else a temp)")
     parser.add_argument(
@@ -284,6 +289,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 floors,
                 args.seed,
                 keep=args.work is not None,
+                history=args.history,
             )
             print(f"\n{args.scale} x {args.months} months, chains at most {depth} deep\n")
             print(markdown(rows), flush=True)

@@ -237,7 +237,7 @@ def information_floor(
         if os.path.exists(cache):  # re-read: another run may have added entries meanwhile
             cached = json.loads(Path(cache).read_text())
         cached[key] = asdict(floor)
-        tmp = Path(f"{cache}.tmp")
+        tmp = Path(f"{cache}.{os.getpid()}.tmp")  # runs may share a cache
         tmp.write_text(json.dumps(cached, indent=1, sort_keys=True))
         os.replace(tmp, cache)
     return floor
@@ -294,7 +294,7 @@ def series_floor(
         if os.path.exists(cache):
             cached = json.loads(Path(cache).read_text())
         cached[key] = result
-        tmp = Path(f"{cache}.tmp")
+        tmp = Path(f"{cache}.{os.getpid()}.tmp")  # runs may share a cache
         tmp.write_text(json.dumps(cached, indent=1, sort_keys=True))
         os.replace(tmp, cache)
     return result

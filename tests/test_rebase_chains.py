@@ -156,6 +156,55 @@ def test_a_rebase_in_batches_stopped_by_its_time_budget_stays_restorable(
     assert vault.compact(dry_run=True).plan.nothing_to_do
 
 
+def depth_rebased(
+    stored: Path, root: Path, commit_bytes: int
+) -> tuple[Vault, compactplan.CompactPlan, list[bytes]]:
+    """A copy of the stored vault compacted with a rebase for depth: the frames 5 or more
+    deep move, and the shallower ones down their chains, in other packs, are chain frames.
+    Also one blob of each chain frame in a pack that no blob leaves."""
+    shutil.copytree(stored, root)
+    vault = Vault.open(str(root / "vault"), PASSPHRASE, Environment(state_dir=root / "state"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(compactplan, "REBASE_DEPTH", 7)
+        patch.setattr(compactplan, "REBASE_SPAN", 2)
+        patch.setattr(compactor, "COMMIT_BYTES", commit_bytes)
+        plan = compactplan.plan_compact(vault.repo)
+        assert plan.moves and plan.chains, "no rebase"
+        moving = {pack_id for pack_id, _ in plan.moves}
+        entries = {(p, e.offset): e for p, es in vault.repo.index.packs.items() for e in es}
+        staying = [entries[key].blobs[0].id for key in plan.chains if key[0] not in moving]
+        assert compactor.run_compact(vault.repo, plan).finished
+    return vault, plan, staying
+
+
+def test_a_rebase_in_many_batches_re_encodes_the_chain_frames_as_one_batch_does(
+    stored: Path, months: list[Path], tmp_path: Path
+) -> None:
+    # A rebase larger than a batch (a pack a batch here; 256 MiB of packs on a large vault):
+    # the packs whose blobs move go first, so the chain frames in the other packs (earlier
+    # months') find the moved blobs indexed by then, as they would in one batch.
+    one, plan, _ = depth_rebased(stored, tmp_path / "one", 1 << 40)
+    many, batched, staying = depth_rebased(stored, tmp_path / "many", 1)
+    moving = {pack_id for pack_id, _ in batched.moves}
+    assert len(batched.packs) > len(moving) > 1 and staying
+    assert batched.packs[: len(moving)] == [p for p in batched.packs if p in moving]
+    moved = set(plan.read_order)
+
+    def draws(vault: Vault, blob_id: bytes) -> set[bytes]:
+        """The moved blobs the frame now holding ``blob_id`` is compressed against."""
+        location = vault.repo.index.get(blob_id)
+        assert location is not None
+        return {named.id for named in location.frame.entry.dictionary if named.id in moved}
+
+    assert any(draws(one, blob_id) for blob_id in staying)
+    for blob_id in staying:
+        assert draws(many, blob_id) == draws(one, blob_id)
+    assert_depths_valid(many)
+    assert_intact(many)
+    assert_every_snapshot_restores(many, months, tmp_path)
+    assert many.compact(dry_run=True).plan.nothing_to_do
+
+
 def test_out_of_time_at_the_chain_frames_they_are_squeezed_as_before(
     stored: Path, months: list[Path], tmp_path: Path
 ) -> None:

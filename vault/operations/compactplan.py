@@ -186,8 +186,14 @@ def plan_compact(repo: Repository, memory: int = DEFAULT_MEMORY) -> CompactPlan:
     stored = {pack_id_of_name(n) for n in repo.backend.list("data/")} - {None}
     plan.unreferenced = sorted(p for p in stored if p is not None and p not in index.packs)
     present = {p: frames for p, frames in index.packs.items() if p in stored}
-    _group_merges(plan, present, memory)
     _plan_rebase(repo, plan, present)
+    # The packs whose blobs a rebase moves go first: a rebase larger than a batch then writes
+    # the moved blobs before the chain frames that are sealed against them (in their batch,
+    # or indexed by then), wherever those sit.
+    moving = {pack_id for pack_id, _ in plan.moves}
+    order = sorted(present, key=lambda pack_id: pack_id not in moving)
+    present = {pack_id: present[pack_id] for pack_id in order}
+    _group_merges(plan, present, memory)
     for pack_id, frames in present.items():
         wanted = [
             entry
@@ -310,8 +316,9 @@ def merge_candidate(entry: FrameEntry) -> bool:
 
 
 def _group_merges(plan: CompactPlan, packs: dict[bytes, list[FrameEntry]], memory: int) -> None:
-    """Group the frames to merge, in the order the index lists them (a snapshot's frames in
-    the order it wrote them), within MERGE_TARGET and squeezable above the fast level in
+    """Group the frames to merge, in the order compact rewrites the packs (the index's, a
+    snapshot's frames in the order it wrote them, but a rebase's moving packs first), within
+    MERGE_TARGET and squeezable above the fast level in
     ``memory``. A frame left alone is not merged.
 
     Groups never interleave, so compact gathers one at a time, and a batch of its work can

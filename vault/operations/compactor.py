@@ -17,12 +17,13 @@ frame holds the same blobs at depth 0 with no dictionary, like the frames it rep
 the frames compressed against their blobs keep reading them, wherever they sit now.
 
 Order, each step durable before the next (vault.repository.compaction): packs that no index
-file lists (leftovers of interrupted runs) are deleted; then, a batch of packs at a time,
-the new packs; index files listing every pack that stays and the new ones, farewell files
-for the packs that go, deletion of the older index files, then of the old packs. Killed at
-any moment the vault is consistent: at worst a batch's new packs are unreferenced (the next
-compact or prune deletes them) or its blobs are listed twice. Stopped by its time budget, it
-finishes the pack in hand and commits what is done; the next run goes on from there.
+file lists (leftovers of interrupted runs) are deleted; then, a batch of packs at a time (a
+rebase's packs whose blobs move first), the new packs; index files listing every pack that
+stays and the new ones, farewell files for the packs that go, deletion of the older index
+files, then of the old packs. Killed at any moment the vault is consistent: at worst a
+batch's new packs are unreferenced (the next compact or prune deletes them) or its blobs are
+listed twice. Stopped by its time budget, it finishes the pack in hand and commits what is
+done; the next run goes on from there.
 Memory: the index, and the compressions in flight, which share a budget; the blobs a rebase
 moves wait in scratch space (vault.spill) until a batch's base frames and chain frames are
 written. A chain frame names only moved blobs in this batch's base frames or indexed already

@@ -606,6 +606,19 @@ def wait_for(driver: Any, condition: Any, timeout: float = 180) -> Any:
     return WebDriverWait(driver, timeout, ignored_exceptions=ignored).until(condition)
 
 
+def text_once(driver: Any, selector: str, part: str) -> str:
+    """The text of the element ``selector`` once it holds ``part``, read inside the wait: a
+    page still loading may replace the element between finding it and reading it."""
+    from selenium.webdriver.common.by import By
+
+    def holding(d: Any) -> str | None:
+        text: str = d.find_element(By.CSS_SELECTOR, selector).text
+        return text if part in text else None
+
+    found: str = wait_for(driver, holding)
+    return found
+
+
 @pytest.fixture
 def shoot(tmp_path: Path) -> Callable[[Any, str], None]:
     """Save a screenshot of the page (see SCREENSHOTS_DIR)."""
@@ -661,7 +674,7 @@ def test_in_chromium(
     box.send_keys("ada")
     wait_for(driver, lambda d: d.find_elements(By.LINK_TEXT, "Ada Lovelace"))
     driver.find_element(By.LINK_TEXT, "Ada Lovelace").click()
-    timeline = wait_for(driver, lambda d: d.find_element(By.CSS_SELECTOR, "ol.timeline")).text
+    timeline = text_once(driver, "ol.timeline", "Job change")
     assert "Job change: Chief Mathematician at Analytical Engines Ltd" in timeline
     assert "Head of Research at Difference Labs" in timeline
     assert "2024-11-14" in timeline  # connected on
@@ -677,7 +690,7 @@ def test_in_chromium(
     assert driver.find_elements(By.CSS_SELECTOR, "[data-results] mark")[0].text == "remote"
     shoot(driver, "messages")
     driver.find_element(By.CSS_SELECTOR, "[data-results] a").click()
-    text = wait_for(driver, lambda d: d.find_element(By.CSS_SELECTOR, ".message .text")).text
+    text = text_once(driver, ".message .text", HOSTILE)
     assert HOSTILE in text and HOSTILE_IMG in text
     assert driver.execute_script("return window.__pwned === undefined")
     assert driver.title != "pwned"

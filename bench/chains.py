@@ -171,8 +171,8 @@ def run_depth(
         )
         if compact_every:
             row["floor"] = information_floor(path, cache=floors).floor_bytes
-        if compact_every and history:
-            row["history_floor"] = series_floor(paths[:month], cache=floors)["floor_bytes"]
+            if history:
+                row["history_floor"] = series_floor(paths[:month], cache=floors)["floor_bytes"]
         row["max_frame_depth"] = max(
             (f.depth for frames in vault.repo.index.packs.values() for f in frames), default=0
         )

@@ -203,12 +203,10 @@ def information_floor(
     concatenated into one zstd stream at ``level`` (single-threaded, the library's default
     parameters for that level). Cached by the zip's SHA-256 in the JSON file ``cache``."""
     digest = file_sha256(zip_path)
-    cached: dict[str, dict[str, object]] = {}
-    if cache is not None and os.path.exists(cache):
-        cached = json.loads(Path(cache).read_text())
     key = f"{digest}:{level}"
-    if key in cached:
-        return Floor(**cached[key])  # type: ignore[arg-type]
+    found = _cached(cache, key)
+    if found is not None:
+        return Floor(**found)  # type: ignore[arg-type]
     start = time.perf_counter()
     sink = _Counter()
     raw = 0
@@ -233,14 +231,27 @@ def information_floor(
         level=level,
         seconds=time.perf_counter() - start,
     )
-    if cache is not None:
-        if os.path.exists(cache):  # re-read: another run may have added entries meanwhile
-            cached = json.loads(Path(cache).read_text())
-        cached[key] = asdict(floor)
-        tmp = Path(f"{cache}.{os.getpid()}.tmp")  # runs may share a cache
-        tmp.write_text(json.dumps(cached, indent=1, sort_keys=True))
-        os.replace(tmp, cache)
+    _store(cache, key, asdict(floor))
     return floor
+
+
+def _cached(cache: str | os.PathLike[str] | None, key: str) -> dict[str, object] | None:
+    """A floor measured before, from the JSON file ``cache``."""
+    if cache is None or not os.path.exists(cache):
+        return None
+    found: dict[str, object] | None = json.loads(Path(cache).read_text()).get(key)
+    return found
+
+
+def _store(cache: str | os.PathLike[str] | None, key: str, value: dict[str, object]) -> None:
+    """Add a floor to the JSON file ``cache``, re-read first: runs may share it."""
+    if cache is None:
+        return
+    cached = json.loads(Path(cache).read_text()) if os.path.exists(cache) else {}
+    cached[key] = value
+    tmp = Path(f"{cache}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(cached, indent=1, sort_keys=True))
+    os.replace(tmp, cache)
 
 
 def median(values: Iterable[float]) -> float:
@@ -260,11 +271,9 @@ def series_floor(
     perfect archive-aware deduplicating tool could not store much less)."""
     digests = [file_sha256(p) for p in zip_paths]
     key = "series:" + hashlib.sha256("".join(digests).encode()).hexdigest() + f":{level}"
-    cached: dict[str, dict[str, object]] = {}
-    if cache is not None and os.path.exists(cache):
-        cached = json.loads(Path(cache).read_text())
-    if key in cached:
-        return cached[key]
+    found = _cached(cache, key)
+    if found is not None:
+        return found
     start = time.perf_counter()
     params = zstandard.ZstdCompressionParameters.from_level(
         level, enable_ldm=True, window_log=window_log
@@ -290,11 +299,5 @@ def series_floor(
         "window_log": window_log,
         "seconds": time.perf_counter() - start,
     }
-    if cache is not None:
-        if os.path.exists(cache):
-            cached = json.loads(Path(cache).read_text())
-        cached[key] = result
-        tmp = Path(f"{cache}.{os.getpid()}.tmp")  # runs may share a cache
-        tmp.write_text(json.dumps(cached, indent=1, sort_keys=True))
-        os.replace(tmp, cache)
+    _store(cache, key, result)
     return result

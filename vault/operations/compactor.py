@@ -126,7 +126,7 @@ def seal_squeezed(
     and holds nearly all of it (compactplan.COPY_LEVEL); the entry records the level used."""
     raw_size = sum(len(piece) for piece in pieces)
     large = refs is not None and len(refs.content) >= compactplan.COPY_DICTIONARY * raw_size
-    if refs is not None and large and level > compactplan.COPY_LEVEL:
+    if large and level > compactplan.COPY_LEVEL:
         sealed, entry = seal_frame(repo.keys, pieces, blobs, compactplan.COPY_LEVEL, repo.rng, refs)
         if entry.has_dictionary and compactplan.held_by_dictionary(entry.length, entry.raw_size):
             entry.level = compactplan.COPY_LEVEL
@@ -428,13 +428,13 @@ class PackRewriter:
         dictionary): a frame against the moved blobs takes several times as long."""
         here = {blob.id: (blob, offset) for _, blob, offset in self.base}
         late = bool(self.chains) and self.out_of_time()
+        order = self.plan.read_order
         for ref, moving in self.chains:
             old = ref.entry
             own = {d.id for d in old.dictionary}
             room = MAX_DICT_BYTES - dictionary_size(self.repo, old)
             count = MAX_DICT_BLOBS - len(own)
             chosen: list[tuple[BlobRef, BlobEntry | None, int]] = []
-            order = self.plan.read_order
             reaching = set() if late else self.plan.chains[frame_key(ref)]
             for blob_id in sorted(reaching, key=order.__getitem__):
                 if blob_id in own:

@@ -318,8 +318,8 @@ def merge_candidate(entry: FrameEntry) -> bool:
 def _group_merges(plan: CompactPlan, packs: dict[bytes, list[FrameEntry]], memory: int) -> None:
     """Group the frames to merge, in the order compact rewrites the packs (the index's, a
     snapshot's frames in the order it wrote them, but a rebase's moving packs first), within
-    MERGE_TARGET and squeezable above the fast level in
-    ``memory``. A frame left alone is not merged.
+    MERGE_TARGET and squeezable above the fast level in ``memory``. A frame left alone is not
+    merged.
 
     Groups never interleave, so compact gathers one at a time, and a batch of its work can
     end wherever no group is open (run_compact)."""

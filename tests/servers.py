@@ -62,8 +62,22 @@ def _descendants(pid: int) -> list[int]:
 
 
 def _kill_tree(process: subprocess.Popen[bytes]) -> None:
-    """Kill a server and every process it started, at once, as a crash or a cut cable would."""
-    for pid in [*_descendants(process.pid), process.pid]:
+    """Kill a server and every process it started, at once, as a crash or a cut cable would.
+
+    The tree is frozen first: a server still running while its children are killed accepts
+    the client's reconnection and forks a session that nothing would kill, which then goes on
+    serving after the "failure".
+    """
+    frozen: list[int] = []
+    while True:
+        found = [pid for pid in [process.pid, *_descendants(process.pid)] if pid not in frozen]
+        if not found:
+            break
+        for pid in found:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP)
+            frozen.append(pid)
+    for pid in frozen:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
     process.wait(timeout=30)

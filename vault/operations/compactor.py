@@ -213,7 +213,7 @@ def rewrite_chain(
     level = squeeze_level(kept_raw, size, memory)
     with budget.reserve(frame_memory(level, old.raw_size, size)):
         own = repo.reader.dictionary_of(old) or b""
-        content = open_frame(repo.keys, old, repo.reader.sealed_frame(ref), own or None)
+        content = repo.reader.frame_content(ref)
         kept, pieces, _ = _split(old, content, moving)
         if not kept:
             return []
@@ -412,9 +412,14 @@ class PackRewriter:
         while self.in_flight:
             self._collect(progress)
         self._seal_base(progress)
-        self._seal_chains(progress)
         while self.in_flight:
             self._collect(progress)
+        # Each chain frame's dictionary is the content of shallower chain frames, down to
+        # depth 0: decoded once for them all, not once for every chain frame that needs it.
+        with self.repo.reader.staged([ref for ref, _ in self.chains], self.executor):
+            self._seal_chains(progress)
+            while self.in_flight:
+                self._collect(progress)
         self._write_pack()
         self._drop_moved()
 

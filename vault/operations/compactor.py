@@ -26,8 +26,11 @@ listed twice. Stopped by its time budget, it finishes the pack in hand and commi
 done; the next run goes on from there.
 Memory: the index, and the compressions in flight, which share a budget; the blobs a rebase
 moves wait in scratch space (vault.spill) until a batch's base frames and chain frames are
-written. A chain frame names only moved blobs in this batch's base frames or indexed already
-in frames without a dictionary (an earlier batch's): it is never indexed without them.
+written. The frames a batch decodes are staged first (staging.FrameStage): decoded into
+scratch space with their dictionary chains, each frame of the chains once, not again for
+every frame whose dictionary draws on it. A chain frame names only moved blobs in this
+batch's base frames or indexed already in frames without a dictionary (an earlier batch's):
+it is never indexed without them.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 from lkvault.vault.budget import Budget
@@ -107,7 +111,7 @@ def rewrite_frame(repo: Repository, ref: FrameRef, budget: Budget, memory: int) 
     with budget.reserve(frame_memory(level, old.raw_size, dictionary_size(repo, old))):
         dictionary = repo.reader.dictionary_of(old)
         sealed = repo.reader.sealed_frame(ref)
-        content = open_frame(repo.keys, old, sealed, dictionary)
+        content = repo.reader.opened_frame(ref, sealed, dictionary)
         refs = None if dictionary is None else Dictionary(old.dictionary, dictionary, old.depth)
         squeezed, entry = seal_squeezed(repo, [content], old.blobs, level, refs)
     if entry.length >= old.length:
@@ -162,7 +166,7 @@ def rewrite_moving(
     level = squeeze_level(old.raw_size, size, memory)
     with budget.reserve(frame_memory(level, old.raw_size, size)):
         dictionary = repo.reader.dictionary_of(old)
-        content = open_frame(repo.keys, old, repo.reader.sealed_frame(ref), dictionary)
+        content = repo.reader.opened_frame(ref, repo.reader.sealed_frame(ref), dictionary)
         kept, pieces, moved = _split(old, content, moving)
         frames = []
         if kept and seal:
@@ -213,7 +217,7 @@ def rewrite_chain(
     level = squeeze_level(kept_raw, size, memory)
     with budget.reserve(frame_memory(level, old.raw_size, size)):
         own = repo.reader.dictionary_of(old) or b""
-        content = repo.reader.frame_content(ref)
+        content = repo.reader.opened_frame(ref, repo.reader.sealed_frame(ref), own or None)
         kept, pieces, _ = _split(old, content, moving)
         if not kept:
             return []
@@ -310,6 +314,12 @@ class PackRewriter:
         self.squeezed = 0
         self.bytes_after = 0
         self.bytes_written = 0
+        self.stage = ExitStack()
+
+    def stage_frames(self, frames: list[FrameRef]) -> None:
+        """Decode ``frames`` with their dictionary chains into scratch space now, for this
+        batch (BlobReader.staged): each frame of the chains once."""
+        self.stage.enter_context(self.repo.reader.staged(frames, self.executor))
 
     @property
     def between_groups(self) -> bool:
@@ -412,14 +422,9 @@ class PackRewriter:
         while self.in_flight:
             self._collect(progress)
         self._seal_base(progress)
+        self._seal_chains(progress)
         while self.in_flight:
             self._collect(progress)
-        # Each chain frame's dictionary is the content of shallower chain frames, down to
-        # depth 0: decoded once for them all, not once for every chain frame that needs it.
-        with self.repo.reader.staged([ref for ref, _ in self.chains], self.executor):
-            self._seal_chains(progress)
-            while self.in_flight:
-                self._collect(progress)
         self._write_pack()
         self._drop_moved()
 
@@ -527,6 +532,27 @@ class PackRewriter:
             future.cancel()
         self.executor.shutdown(wait=False, cancel_futures=True)
         self._drop_moved()
+        self.stage.close()
+
+
+def batch_decodes(repo: Repository, plan: CompactPlan, packs: list[bytes]) -> list[FrameRef]:
+    """The frames against a dictionary that the batch starting with ``packs[0]`` (its packs
+    up to COMMIT_BYTES, as run_compact commits them) decodes: to squeeze them, to take blobs
+    a rebase moves out of them, or to seal them again against the moved blobs."""
+    frames: list[FrameRef] = []
+    total = 0
+    for pack_id in packs:
+        if total >= COMMIT_BYTES:
+            break
+        for entry in repo.index.packs[pack_id]:
+            total += entry.length
+            key = (pack_id, entry.offset)
+            rebased = key in plan.moves or key in plan.chains
+            if entry.has_dictionary and (
+                rebased or wants_squeeze(repo, entry, plan.memory) is not None
+            ):
+                frames.append(FrameRef(pack_id, entry))
+    return frames
 
 
 def run_compact(
@@ -546,12 +572,13 @@ def run_compact(
     rewriter: PackRewriter | None = None
     try:
         pending = 0
-        for pack_id in plan.packs:
+        for position, pack_id in enumerate(plan.packs):
             if (rewriter is None or rewriter.between_groups) and out_of_time():
                 result.finished = False
                 break
             if rewriter is None:
                 rewriter = PackRewriter(repo, plan, workers, out_of_time)
+                rewriter.stage_frames(batch_decodes(repo, plan, plan.packs[position:]))
             frames = repo.index.packs[pack_id]
             rewriter.rewrite(pack_id, frames, progress)
             pending += sum(entry.length for entry in frames)

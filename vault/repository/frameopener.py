@@ -32,7 +32,11 @@ class FrameOpener:
     def open(self, ref: FrameRef, dictionary: bytes | None = None) -> bytes:
         """A frame's authenticated content, decoded against ``dictionary`` (its dictionary
         blobs, concatenated) when it has one."""
-        return open_frame(self.keys, ref.entry, self.sealed(ref), dictionary)
+        return self.open_sealed(ref, self.sealed(ref), dictionary)
+
+    def open_sealed(self, ref: FrameRef, sealed: bytes, dictionary: bytes | None = None) -> bytes:
+        """``open`` for a frame whose stored bytes the caller read already (``sealed``)."""
+        return open_frame(self.keys, ref.entry, sealed, dictionary)
 
     def verified_blob(
         self,

@@ -111,7 +111,7 @@ def rewrite_frame(repo: Repository, ref: FrameRef, budget: Budget, memory: int) 
     with budget.reserve(frame_memory(level, old.raw_size, dictionary_size(repo, old))):
         dictionary = repo.reader.dictionary_of(old)
         sealed = repo.reader.sealed_frame(ref)
-        content = repo.reader.opened_frame(ref, sealed, dictionary)
+        content = repo.reader.opened_frame(ref, dictionary, sealed)
         refs = None if dictionary is None else Dictionary(old.dictionary, dictionary, old.depth)
         squeezed, entry = seal_squeezed(repo, [content], old.blobs, level, refs)
     if entry.length >= old.length:
@@ -166,7 +166,7 @@ def rewrite_moving(
     level = squeeze_level(old.raw_size, size, memory)
     with budget.reserve(frame_memory(level, old.raw_size, size)):
         dictionary = repo.reader.dictionary_of(old)
-        content = repo.reader.opened_frame(ref, repo.reader.sealed_frame(ref), dictionary)
+        content = repo.reader.opened_frame(ref, dictionary)
         kept, pieces, moved = _split(old, content, moving)
         frames = []
         if kept and seal:
@@ -217,7 +217,7 @@ def rewrite_chain(
     level = squeeze_level(kept_raw, size, memory)
     with budget.reserve(frame_memory(level, old.raw_size, size)):
         own = repo.reader.dictionary_of(old) or b""
-        content = repo.reader.opened_frame(ref, repo.reader.sealed_frame(ref), own or None)
+        content = repo.reader.opened_frame(ref, own or None)
         kept, pieces, _ = _split(old, content, moving)
         if not kept:
             return []

@@ -69,11 +69,18 @@ class BlobReader:
         staged = self._stage.frame(ref)
         return staged if staged is not None else self.read_frame(ref)
 
-    def opened_frame(self, ref: FrameRef, sealed: bytes, dictionary: bytes | None) -> bytes:
-        """A frame's authenticated content: from the stage when it is staged, else ``sealed``
-        (its stored bytes) opened with ``dictionary`` (``dictionary_of``), the caller's."""
+    def opened_frame(
+        self, ref: FrameRef, dictionary: bytes | None, sealed: bytes | None = None
+    ) -> bytes:
+        """A frame's authenticated content: from the stage when it is staged, else its stored
+        bytes (``sealed`` when the caller read them already) opened with ``dictionary``
+        (``dictionary_of``), the caller's."""
         staged = self._stage.frame(ref)
-        return staged if staged is not None else self._opener.open_sealed(ref, sealed, dictionary)
+        if staged is not None:
+            return staged
+        if sealed is None:
+            sealed = self.sealed_frame(ref)
+        return self._opener.open_sealed(ref, sealed, dictionary)
 
     def read_frame(self, ref: FrameRef) -> bytes:
         """A frame's authenticated content, from a small cache shared by threads."""

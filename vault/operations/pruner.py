@@ -56,7 +56,9 @@ class PrunePlan:
     """What a prune would do; nothing is changed until it runs."""
 
     snapshots: int = 0
-    keep: dict[bytes, list[FrameEntry]] = field(default_factory=dict)
+    # The packs that stay as they are, by id only: the frames they list are the index's, and a
+    # plan that held them kept a second index alive through the compact after a prune.
+    keep: list[bytes] = field(default_factory=list)
     repack: dict[bytes, list[tuple[FrameEntry, list[BlobEntry]]]] = field(default_factory=dict)
     delete: list[bytes] = field(default_factory=list)
     unreferenced: list[bytes] = field(default_factory=list)
@@ -129,7 +131,7 @@ def plan_prune(repo: Repository) -> PrunePlan:
     plan.blobs_used = len(used)
     plan.unreferenced = sorted(p for p in stored if p not in index.packs)
     _sort_packs(plan, index, used)
-    staying = {**plan.keep, **{p: [] for p in plan.repack}}
+    staying = {**{p: index.packs[p] for p in plan.keep}, **{p: [] for p in plan.repack}}
     plan.rewrite_index = bool(plan.repack or plan.delete) or len(plan.index_files) != len(
         index_groups(staying)
     )
@@ -148,10 +150,12 @@ def _sort_packs(plan: PrunePlan, index: Index, used: set[bytes]) -> None:
     that no kept pack holds once (a blob stored twice is copied at most once)."""
     covered: dict[bytes, int] = {}  # blob -> the depth of its shallowest copy in a kept pack
     kept_dictionaries: set[bytes] = set()
+    kept: set[bytes] = set()
     partial: list[bytes] = []
     for pack_id, frames in index.packs.items():
         if all(frame_stays(entry, used) for entry in frames):
-            plan.keep[pack_id] = frames
+            plan.keep.append(pack_id)
+            kept.add(pack_id)
             for entry in frames:
                 kept_dictionaries.update(ref.id for ref in entry.dictionary)
                 for blob_id in entry.blob_ids():
@@ -181,7 +185,7 @@ def _sort_packs(plan: PrunePlan, index: Index, used: set[bytes]) -> None:
                 if not frame_stays(entry, used) and entry.has_dictionary:
                     plan.frames_reencoded += 1
                     plan.bytes_reencoded += sum(blob.length for blob in blobs)
-                    bases = _bases_still_needed(entry, index, used, plan.keep)
+                    bases = _bases_still_needed(entry, index, used, kept)
                     if bases:
                         plan.bases[(pack_id, entry.offset)] = bases
         plan.stored_delete += sum(entry.length for entry in frames)
@@ -192,7 +196,7 @@ def _sort_packs(plan: PrunePlan, index: Index, used: set[bytes]) -> None:
 
 
 def _bases_still_needed(
-    entry: FrameEntry, index: Index, used: set[bytes], keep: dict[bytes, list[FrameEntry]]
+    entry: FrameEntry, index: Index, used: set[bytes], kept: set[bytes]
 ) -> list[bytes]:
     """What a frame re-encoded without its unneeded dictionary blobs may be compressed
     against, likeliest first: its dictionary blobs still needed, then, for each unneeded one,
@@ -213,7 +217,7 @@ def _bases_still_needed(
                 continue
             if blob_id not in used:
                 below.extend(ref.id for ref in location.frame.entry.dictionary)
-            elif location.frame.pack_id in keep:
+            elif location.frame.pack_id in kept:
                 bases.append(blob_id)
         level = below
     return bases
@@ -266,7 +270,8 @@ def run_prune(
     gone = [p for p in [*plan.repack, *plan.delete] if p not in new_packs]
     if plan.rewrite_index:
         going = {p: repo.index.packs[p] for p in gone}
-        replace_index(repo, {**plan.keep, **new_packs}, index_files, going)
+        staying = {p: repo.index.packs[p] for p in plan.keep}
+        replace_index(repo, {**staying, **new_packs}, index_files, going)
     result.bytes_freed += delete_packs(repo, gone)
     result.packs_deleted = len(gone) + len(plan.unreferenced)
     repo.reload_index()

@@ -37,7 +37,7 @@ def _panel(ax: Any, run: Mapping[str, Any], *, log: bool) -> None:
             color="purple",
             linewidth=1,
             linestyle="--",
-            label="series floor: zstd -19 --long=27 of all months",
+            label=f"series floor: zstd -19 --long={sf.get('window_log', 27)} of all months",
         )
     ax.axhline(
         1.3 * floor,

@@ -851,8 +851,8 @@ def _tool_rows_stored(run: dict[str, Any]) -> list[list[str]]:
     if sf:
         rows.append(
             [
-                "*series floor* <br><sub>zstd -19 --long=27 of every month's members in one "
-                "stream</sub>",
+                f"*series floor* <br><sub>zstd -19 --long={sf.get('window_log', 27)} of every "
+                "month's members in one stream</sub>",
                 "",
                 "",
                 mb(sf["floor_bytes"]),

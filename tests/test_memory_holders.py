@@ -143,6 +143,24 @@ def test_the_index_is_parsed_a_pack_at_a_time(vault: Vault) -> None:
     assert streamed < whole / 2, f"streamed {streamed / MiB:.1f} MiB, whole {whole / MiB:.1f} MiB"
 
 
+def test_the_index_is_written_a_pack_at_a_time_as_the_same_bytes(vault: Vault) -> None:
+    keys = vault.repo.keys
+    packs = many_packs(30)
+    streamed, (name, sealed) = peak_of(lambda: encode_index(keys, packs, vault.repo.rng))
+    whole_document = {"v": 1, "packs": pack_items(packs)}
+    assert codec.decode_document(unsealed_index(vault, name, sealed), name) == whole_document
+    raw = codec.pack_document(whole_document)
+    assert codec.document_bytes(unsealed_index(vault, name, sealed), name) == raw
+
+    def encode_whole() -> bytes:  # as an index was written before: encoded twice, for padding
+        document = {"v": 1, "packs": pack_items(packs)}
+        unpadded = len(codec.encode_document(document)) + SEAL_OVERHEAD
+        return codec.encode_document(document, padding=padme(unpadded) - unpadded)
+
+    whole, _ = peak_of(encode_whole)
+    assert streamed < whole / 2, f"streamed {streamed / MiB:.1f} MiB, whole {whole / MiB:.1f} MiB"
+
+
 def seal_index_document(vault: Vault, raw: bytes) -> tuple[str, bytes]:
     """An index file holding msgpack bytes ``raw`` as its document, sealed as a writer does."""
     keys, rng = vault.repo.keys, vault.repo.rng

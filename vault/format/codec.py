@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -31,6 +31,28 @@ READ_STEP = 64 * 1024  # what a document_unpacker reads at a time
 def pack_document(document: Any) -> bytes:
     """Canonical msgpack of a document (bin type for bytes, str for text)."""
     packed: bytes = msgpack.packb(document, use_bin_type=True)
+    return packed
+
+
+def pack_document_streamed(
+    fields: dict[str, Any], key: str, count: int, items: Iterable[Any]
+) -> bytearray:
+    """pack_document of ``{**fields, key: [the count items]}``, the same bytes, with the
+    items packed one at a time: the index of three years of 300 MB exports is tens of MB as
+    Python objects at once, for a few MB of msgpack."""
+    packer = msgpack.Packer(use_bin_type=True)
+    packed = bytearray(packer.pack_map_header(len(fields) + 1))
+    for name, value in fields.items():
+        packed += packer.pack(name)
+        packed += packer.pack(value)
+    packed += packer.pack(key)
+    packed += packer.pack_array_header(count)
+    written = 0
+    for item in items:
+        packed += packer.pack(item)
+        written += 1
+    if written != count:
+        raise ValueError(f"{written} items packed where {count} were announced")
     return packed
 
 
@@ -79,7 +101,7 @@ def document_unpacker(data: bytes, what: str) -> msgpack.Unpacker:
     )
 
 
-def compress(data: bytes | memoryview, level: int) -> bytes:
+def compress(data: bytes | bytearray | memoryview, level: int) -> bytes:
     """One zstd frame with its content size recorded."""
     return zstandard.ZstdCompressor(level=level, write_content_size=True).compress(data)
 
@@ -135,7 +157,11 @@ def uncontain(plaintext: bytes, what: str) -> tuple[int, memoryview]:
 
 def encode_document(document: Any, level: int = 3, padding: int = 0) -> bytes:
     """A msgpack document, zstd-compressed, in a container with ``padding`` zero bytes."""
-    raw = pack_document(document)
+    return encode_packed(pack_document(document), level, padding)
+
+
+def encode_packed(raw: bytes | bytearray, level: int = 3, padding: int = 0) -> bytes:
+    """encode_document of a document packed already (``pack_document``)."""
     return contain(struct.pack("<I", len(raw)) + compress(raw, level), CODEC_ZSTD, padding)
 
 

@@ -148,20 +148,31 @@ def _id_of(name: str) -> bytes | None:
 def _sort_packs(plan: PrunePlan, index: Index, used: set[bytes]) -> None:
     """Keep packs whose every frame stays as it is; from the others, take each needed blob
     that no kept pack holds once (a blob stored twice is copied at most once)."""
-    covered: dict[bytes, int] = {}  # blob -> the depth of its shallowest copy in a kept pack
-    kept_dictionaries: set[bytes] = set()
     kept: set[bytes] = set()
     partial: list[bytes] = []
     for pack_id, frames in index.packs.items():
         if all(frame_stays(entry, used) for entry in frames):
             plan.keep.append(pack_id)
             kept.add(pack_id)
-            for entry in frames:
-                kept_dictionaries.update(ref.id for ref in entry.dictionary)
-                for blob_id in entry.blob_ids():
-                    covered[blob_id] = min(covered.get(blob_id, entry.depth), entry.depth)
         else:
             partial.append(pack_id)
+    # Only the needed blobs of packs that go may be copied: the kept packs are searched for
+    # those alone, not every blob of the vault (tens of MB of ids after years of large ones).
+    wanted = {
+        blob_id
+        for pack_id in partial
+        for entry in index.packs[pack_id]
+        for blob_id in entry.blob_ids()
+        if blob_id in used
+    }
+    covered: dict[bytes, int] = {}  # wanted blob -> the depth of its shallowest kept copy
+    kept_dictionaries: set[bytes] = set()  # wanted blobs that a kept frame draws on
+    for pack_id in plan.keep:
+        for entry in index.packs[pack_id]:
+            kept_dictionaries.update(ref.id for ref in entry.dictionary if ref.id in wanted)
+            for blob_id in entry.blob_ids():
+                if blob_id in wanted:
+                    covered[blob_id] = min(covered.get(blob_id, entry.depth), entry.depth)
     copied: set[bytes] = set()
     for pack_id in partial:
         frames = index.packs[pack_id]

@@ -21,8 +21,9 @@ class DocumentStore:
 
     def write(self, prefix: str, object_type: ObjectType, document: Any) -> bytes:
         """Seal a padded document and store it under ``prefix/<object id>``; returns the id."""
-        unpadded = len(codec.encode_document(document)) + SEAL_OVERHEAD
-        plaintext = codec.encode_document(document, padding=padme(unpadded) - unpadded)
+        encoded = codec.encode_document(document)
+        unpadded = len(encoded) + SEAL_OVERHEAD
+        plaintext = encoded + bytes(padme(unpadded) - unpadded)
         object_id = self.keys.object_id_of(object_type, plaintext)
         self.backend.write(
             prefix + object_id.hex(), seal(self.keys, object_type, object_id, plaintext, self.rng)

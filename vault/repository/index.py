@@ -160,15 +160,20 @@ def pack_id_of_name(name: str) -> bytes | None:
 
 def encode_index(keys: Keys, packs: dict[bytes, list[FrameEntry]], rng: Rng) -> tuple[str, bytes]:
     """Seal an index file listing ``packs``; returns (storage name, bytes)."""
-    document = {
-        "v": documents_version([f for frames in packs.values() for f in frames]),
-        "packs": [
+    version = documents_version([f for frames in packs.values() for f in frames])
+    raw = codec.pack_document_streamed(
+        {"v": version},
+        "packs",
+        len(packs),
+        (
             {"id": pack_id, "frames": [f.to_document() for f in frames]}
             for pack_id, frames in packs.items()
-        ],
-    }
-    unpadded = len(codec.encode_document(document)) + SEAL_OVERHEAD
-    plaintext = codec.encode_document(document, padding=padme(unpadded) - unpadded)
+        ),
+    )
+    encoded = codec.encode_packed(raw)
+    del raw
+    unpadded = len(encoded) + SEAL_OVERHEAD
+    plaintext = encoded + bytes(padme(unpadded) - unpadded)
     index_id = keys.object_id_of(ObjectType.INDEX, plaintext)
     return INDEX_PREFIX + index_id.hex(), seal(keys, ObjectType.INDEX, index_id, plaintext, rng)
 

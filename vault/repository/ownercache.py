@@ -82,8 +82,9 @@ class OwnerCache:
                 snapshot_id.hex(): summary for snapshot_id, summary in remembered.summaries.items()
             },
         }
-        unpadded = len(codec.encode_document(document)) + SEAL_OVERHEAD
-        plaintext = codec.encode_document(document, padding=padme(unpadded) - unpadded)
+        encoded = codec.encode_document(document)
+        unpadded = len(encoded) + SEAL_OVERHEAD
+        plaintext = encoded + bytes(padme(unpadded) - unpadded)
         object_id = self.keys.object_id_of(ObjectType.MEMBER_CACHE, plaintext)
         sealed = seal(self.keys, ObjectType.MEMBER_CACHE, object_id, plaintext, self.rng)
         try:

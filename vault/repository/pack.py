@@ -352,8 +352,9 @@ def build_pack(
     if offset != len(body):
         raise ValueError("a pack's frames do not fill its body")
     document = {"v": documents_version(entries), "frames": [e.to_document() for e in entries]}
-    unpadded = offset + len(codec.encode_document(document)) + SEAL_OVERHEAD + TRAILER_SIZE
-    plaintext = codec.encode_document(document, padding=padme(unpadded) - unpadded)
+    encoded = codec.encode_document(document)
+    unpadded = offset + len(encoded) + SEAL_OVERHEAD + TRAILER_SIZE
+    plaintext = encoded + bytes(padme(unpadded) - unpadded)
     pack_id = keys.object_id_of(ObjectType.PACK_HEADER, plaintext)
     sealed_header = seal(keys, ObjectType.PACK_HEADER, pack_id, plaintext, rng)
     body += sealed_header

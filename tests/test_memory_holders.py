@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import tracemalloc
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,8 +26,9 @@ from lkvault.vault.format.crypto import (
     unseal,
 )
 from lkvault.vault.operations import compactor
-from lkvault.vault.repository import blobwriter
+from lkvault.vault.repository import blobwriter, framecache, staging
 from lkvault.vault.repository.blobwriter import BlobWriter
+from lkvault.vault.repository.framecache import frame_key
 from lkvault.vault.repository.index import (
     INDEX_PREFIX,
     FrameRef,
@@ -100,6 +102,58 @@ def test_compact_holds_a_merged_frame_once(
     # decoded frames joined into a second buffer held it all twice.
     assert held < 1.6 * total, f"{held / MiB:.1f} MiB held to merge {total / MiB:.1f} MiB"
     assert len(merged) == 1 and merged[0].entry.raw_size == total
+
+
+class AheadCountingPool(ThreadPoolExecutor):
+    """A real pool that records, at each frame submitted for the stage, the decoded bytes
+    of the frames submitted and not yet taken back (the stage's ``_decode(ref)`` calls)."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=2)
+        self.ahead = 0
+        self.most = 0
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        future = super().submit(fn, *args, **kwargs)
+        size = args[0].entry.raw_size
+        self.ahead += size
+        self.most = max(self.most, self.ahead)
+        pool = self
+
+        class Taken:
+            def result(self) -> Any:
+                pool.ahead -= size
+                return future.result()
+
+            def cancel(self) -> bool:
+                return future.cancel()
+
+        return Taken()
+
+
+def test_a_stage_holds_a_bounded_amount_of_frames_decoded_ahead(
+    vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A large restore stages merged 16 MiB frames: four of them decoded ahead at once were
+    # the largest part of its peak. Here frames of 256 KiB, and room for three.
+    frame = 256 * 1024
+    monkeypatch.setattr(blobwriter, "FRAME_TARGET", frame)
+    monkeypatch.setattr(framecache, "FRAME_CACHE_BYTES", 1)  # every frame read twice is staged
+    monkeypatch.setattr(staging, "STAGE_AHEAD_BYTES", 3 * frame)
+    export = tmp_path / "Connections.csv"
+    export.write_bytes(rows(12 * frame, 9))
+    vault.snapshot(export)
+    packs = vault.repo.reload_index().packs
+    refs = [FrameRef(pack, entry) for pack, frames in packs.items() for entry in frames]
+    large = [ref for ref in refs if ref.entry.raw_size >= frame // 2]
+    assert len(large) >= 8
+    reader = vault.repo.reader
+    expected = {frame_key(ref): reader.read_frame(ref) for ref in refs}
+    reader.forget_frames()
+    with AheadCountingPool() as pool, reader.staged(refs + refs, pool, in_order=True):
+        for ref in refs:
+            assert reader.frame_content(ref) == expected[frame_key(ref)]
+    assert frame < pool.most <= 3 * frame, f"{pool.most / frame:.1f} frames decoded ahead"
 
 
 def many_packs(count: int) -> dict[bytes, list[FrameEntry]]:

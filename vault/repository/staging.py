@@ -24,6 +24,9 @@ from lkvault.vault.repository.index import BlobLocation, FrameRef
 from lkvault.vault.spill import Spill
 
 STAGE_AHEAD = 4  # frames decoded ahead for the stage (about 4 MiB each), on a caller's pool
+# ... and at most this many bytes of them, past the first: four merged 16 MiB frames held
+# decoded at once were the largest part of a large restore's peak memory.
+STAGE_AHEAD_BYTES = 32 << 20
 
 ReadBlobAt = Callable[[BlobLocation, BlobType, bytes], bytes]
 
@@ -144,18 +147,24 @@ class FrameStage:
         self, level: Iterable[FrameRef], pool: Executor | None
     ) -> Iterator[tuple[FrameRef, bytes | None]]:
         """The frames of one depth decoded, in order; on ``pool``'s threads when given (their
-        dictionaries lie in shallower frames, staged already), STAGE_AHEAD at a time."""
+        dictionaries lie in shallower frames, staged already), up to STAGE_AHEAD and
+        STAGE_AHEAD_BYTES at a time."""
         if pool is None:
             for ref in level:
                 yield ref, self._decode(ref)
             return
         pending: deque[tuple[FrameRef, Future[bytes | None]]] = deque()
+        ahead = 0  # decoded bytes the pending frames come to
         try:
             for ref in level:
+                while pending and (
+                    len(pending) >= STAGE_AHEAD or ahead + ref.entry.raw_size > STAGE_AHEAD_BYTES
+                ):
+                    done, decoding = pending.popleft()
+                    ahead -= done.entry.raw_size
+                    yield done, decoding.result()
                 pending.append((ref, pool.submit(self._decode, ref)))
-                if len(pending) > STAGE_AHEAD:
-                    ref, decoding = pending.popleft()
-                    yield ref, decoding.result()
+                ahead += ref.entry.raw_size
             while pending:
                 ref, decoding = pending.popleft()
                 yield ref, decoding.result()

@@ -23,6 +23,7 @@ Pure logic, no I/O.
 from __future__ import annotations
 
 import calendar
+import heapq
 import re
 import struct
 import sys
@@ -192,6 +193,21 @@ def encode_order(tags: array[int], lengths: array[int]) -> bytes:
     return entries.tobytes()
 
 
+SORT_RUN = 1 << 16  # groups sorted as Python ints at a time by canonical_order
+
+
+def canonical_order(tags: array[int]) -> array[int]:
+    """The positions of ``tags`` sorted by tag, equal tags in the order of their positions.
+
+    Sorted SORT_RUN at a time and the runs merged: sorted whole, a large inbox's million
+    conversations were a million Python ints (42 MB, the largest part of a restore's peak)."""
+    runs = [
+        array("Q", sorted(t << 32 | n for n, t in enumerate(tags[start : start + SORT_RUN], start)))
+        for start in range(0, len(tags), SORT_RUN)
+    ]
+    return array("I", (key & 0xFFFFFFFF for key in heapq.merge(*runs)))
+
+
 @dataclass(frozen=True)
 class RowPlan:
     """Where each group of the original order lies in the canonical content."""
@@ -207,13 +223,11 @@ class RowPlan:
         entries = array("I", order)
         if sys.byteorder == "big":  # pragma: no cover - entries are little endian
             entries.byteswap()
-        tags, lengths = entries[0::2], array("Q", entries[1::2])
+        tags, lengths = entries[0::2], entries[1::2]
+        del entries
         if sum(lengths) != size:
             raise IntegrityError("a row order does not add up to its content's size")
-        canonical = array(
-            "I", (p & 0xFFFFFFFF for p in sorted(t << 32 | n for n, t in enumerate(tags)))
-        )
-        return cls(lengths, canonical)
+        return cls(lengths, canonical_order(tags))
 
     def restore_ranges(self) -> Iterator[tuple[int, int]]:
         """(canonical offset, length) to read, in turn, to put the content back in order."""

@@ -4,6 +4,7 @@ frame needs a bounded context; the writer's compressions share one memory budget
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 import time
@@ -11,6 +12,7 @@ import time
 import pytest
 import zstandard
 from lkvault.vault.budget import Budget
+from lkvault.vault.errors import IntegrityError
 from lkvault.vault.format import codec, zstdframe
 
 MiB = 1024 * 1024
@@ -115,3 +117,36 @@ def test_a_fast_frame_reaches_back_across_the_whole_prefix(path: str) -> None:
     assert len(frame) - len(alone) < 16 * 1024  # the shared half MiB costs next to nothing
     assert codec.decompress(frame, len(content), "frame", prefix) == content
     assert public_decompress(frame, prefix) == content
+
+
+@pytest.fixture(params=["prefix", "public"])
+def read_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways of reading a frame against its dictionary: the prefix, referenced in place
+    (restore decodes 16 MiB frames against 16 MiB dictionaries, two at a time), and the
+    public API's dictionary object, a copy of it."""
+    if request.param == "prefix":
+        if not zstdframe.prefix_reads_available():
+            pytest.skip("this zstandard build has no cffi binding")
+        # No dictionary object may be built: that would be the copy.
+        monkeypatch.setattr(zstandard, "ZstdCompressionDict", None)
+    else:
+        monkeypatch.setattr(zstdframe, "_PREFIX_READS", False)
+    return str(request.param)
+
+
+def test_a_frame_reads_back_against_its_dictionary_and_nothing_else(read_path: str) -> None:
+    old = rows(20_000, seed=5)
+    new = rows(200, seed=6) + old[: len(old) // 3] + rows(200, seed=7)
+    frame = zstdframe.compress([new], 19, len(new), old)
+
+    assert codec.decompress(frame, len(new), "frame", old) == new
+    assert codec.decompress(frame, len(new), "frame", bytearray(old)) == new
+    other = rows(20_000, seed=8)
+    # The wrong dictionary: refused, or other bytes (which their blob ids then refuse).
+    with contextlib.suppress(IntegrityError):
+        assert codec.decompress(frame, len(new), "frame", other) != new
+    for size in (len(new) - 1, len(new) + 1):  # not the size its entry records
+        with pytest.raises(IntegrityError):
+            codec.decompress(frame, size, "frame", old)
+    with pytest.raises(IntegrityError):
+        codec.decompress(frame[:-5], len(new), "frame", old)

@@ -16,6 +16,7 @@ from typing import Any
 import msgpack
 import zstandard
 from lkvault.vault.errors import IntegrityError, UnsupportedFormat
+from lkvault.vault.format import zstdframe
 
 CODEC_RAW = 0
 CODEC_ZSTD = 1
@@ -106,16 +107,24 @@ def compress(data: bytes | bytearray | memoryview, level: int) -> bytes:
     return zstandard.ZstdCompressor(level=level, write_content_size=True).compress(data)
 
 
-def _raw_dictionary(dictionary: bytes) -> zstandard.ZstdCompressionDict:
+def _raw_dictionary(dictionary: bytes | bytearray) -> zstandard.ZstdCompressionDict:
     return zstandard.ZstdCompressionDict(dictionary, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
 
 
 def decompress(
-    data: bytes | memoryview, expected_size: int, what: str, dictionary: bytes | None = None
+    data: bytes | memoryview,
+    expected_size: int,
+    what: str,
+    dictionary: bytes | bytearray | None = None,
 ) -> bytes:
     """Decompress one zstd frame that must yield exactly ``expected_size`` bytes."""
     if expected_size > MAX_DECODED_SIZE:
         raise IntegrityError(f"{what} claims {expected_size} bytes, over the limit")
+    if dictionary and zstdframe.prefix_reads_available():
+        try:
+            return zstdframe.decompress_with_prefix(data, expected_size, dictionary)
+        except zstandard.ZstdError:
+            raise IntegrityError(f"{what} does not decompress") from None
     decompressor = (
         zstandard.ZstdDecompressor(dict_data=_raw_dictionary(dictionary))
         if dictionary

@@ -1,4 +1,5 @@
-"""Zstd compression of one frame, against an optional raw-content prefix, in bounded memory.
+"""Zstd compression of one frame, against an optional raw-content prefix, in bounded memory;
+and decompression of such a frame against its prefix without a copy of it.
 
 The frames this writes are ordinary zstd frames: a prefix is read back exactly as a
 raw-content dictionary (``codec.decompress``). What differs is the memory taken to write
@@ -8,7 +9,9 @@ its own and then copies them into the compression context, so every table exists
 10). Referenced as a prefix, the dictionary is indexed once, straight into the context
 (87 MB and 27 MB). python-zstandard does not offer prefixes in its public API, so this
 uses the cffi binding to libzstd that the package ships; when that binding is missing, the
-public API's dictionary path writes the same format with more memory.
+public API's dictionary path writes the same format with more memory. Reading, the public
+API copies a dictionary into a dictionary object first (16 MiB more for each frame a
+restore decodes at once); ``decompress_with_prefix`` references it instead.
 """
 
 from __future__ import annotations
@@ -26,10 +29,14 @@ try:  # the binding python-zstandard's own cffi backend is built on
         hasattr(_lib, name)
         for name in ("ZSTD_CCtx_refPrefix_advanced", "ZSTD_compress2", "ZSTD_dct_rawContent")
     )
+    _PREFIX_READS = all(
+        hasattr(_lib, name)
+        for name in ("ZSTD_DCtx_refPrefix_advanced", "ZSTD_decompressDCtx", "ZSTD_dct_rawContent")
+    )
     _new_uncleared = _ffi.new_allocator(should_clear_after_alloc=False)
 except ImportError:  # pragma: no cover - depends on how zstandard was installed
     _ffi = _lib = _new_uncleared = None
-    _PREFIXES = False
+    _PREFIXES = _PREFIX_READS = False
 
 # Levels from BIG_LEVEL up search binary trees, whose tables level 19 sizes at 2^24 chain and
 # 2^22 hash entries. For a 4 MiB frame against a 4 MiB prefix these smaller ones compress
@@ -116,7 +123,7 @@ def _compress_public(
 def _check(result: int) -> int:
     if _lib.ZSTD_isError(result):
         reason = _ffi.string(_lib.ZSTD_getErrorName(result)).decode()
-        raise zstandard.ZstdError(f"zstd compression failed: {reason}")
+        raise zstandard.ZstdError(f"zstd failed: {reason}")
     return result
 
 
@@ -159,3 +166,32 @@ def _compress_lowlevel(
     )
     compressed: bytes = _ffi.buffer(destination, written)[:]
     return compressed
+
+
+def prefix_reads_available() -> bool:
+    """True when ``decompress_with_prefix`` can be used."""
+    return _PREFIX_READS
+
+
+def decompress_with_prefix(
+    data: bytes | memoryview, expected_size: int, prefix: bytes | bytearray
+) -> bytes:
+    """A zstd frame written against ``prefix`` (as a prefix or a raw-content dictionary),
+    decompressed; it must yield exactly ``expected_size`` bytes. The prefix is referenced,
+    not copied. Raises zstandard.ZstdError for a frame that does not decode so."""
+    dctx = _ffi.gc(_lib.ZSTD_createDCtx(), _lib.ZSTD_freeDCtx)
+    if dctx == _ffi.NULL:
+        raise MemoryError("zstd could not allocate a decompression context")
+    prefix_buffer = _ffi.from_buffer(prefix)  # referenced, not copied: alive until return
+    raw_content = _lib.ZSTD_dct_rawContent
+    _check(_lib.ZSTD_DCtx_refPrefix_advanced(dctx, prefix_buffer, len(prefix), raw_content))
+    # One byte of room more than expected, so a frame that holds more cannot pass as exact.
+    capacity = expected_size + 1
+    destination = _new_uncleared("char[]", capacity)
+    written = _check(
+        _lib.ZSTD_decompressDCtx(dctx, destination, capacity, _ffi.from_buffer(data), len(data))
+    )
+    if written != expected_size:
+        raise zstandard.ZstdError(f"the frame holds {written} bytes, not {expected_size}")
+    content: bytes = _ffi.buffer(destination, written)[:]
+    return content

@@ -29,12 +29,14 @@ class FrameOpener:
             ref.entry.length,
         )
 
-    def open(self, ref: FrameRef, dictionary: bytes | None = None) -> bytes:
+    def open(self, ref: FrameRef, dictionary: bytes | bytearray | None = None) -> bytes:
         """A frame's authenticated content, decoded against ``dictionary`` (its dictionary
         blobs, concatenated) when it has one."""
         return self.open_sealed(ref, self.sealed(ref), dictionary)
 
-    def open_sealed(self, ref: FrameRef, sealed: bytes, dictionary: bytes | None = None) -> bytes:
+    def open_sealed(
+        self, ref: FrameRef, sealed: bytes, dictionary: bytes | bytearray | None = None
+    ) -> bytes:
         """``open`` for a frame whose stored bytes the caller read already (``sealed``)."""
         return open_frame(self.keys, ref.entry, sealed, dictionary)
 

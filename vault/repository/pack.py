@@ -309,7 +309,7 @@ def seal_frame(
 
 
 def open_frame(
-    keys: Keys, entry: FrameEntry, sealed: bytes, dictionary: bytes | None = None
+    keys: Keys, entry: FrameEntry, sealed: bytes, dictionary: bytes | bytearray | None = None
 ) -> bytes:
     """Authenticate and decompress a frame; returns its content (all its blobs in order).
 

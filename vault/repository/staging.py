@@ -178,14 +178,17 @@ class FrameStage:
         dictionary = None
         try:
             if ref.entry.has_dictionary:
-                pieces = []
                 locations = self.locate(ref.entry)
+                # Filled a blob at a time: the blobs kept apart and then joined held each
+                # worker's 16 MiB dictionary twice at a restore's peak.
+                dictionary = bytearray(sum(location.length for location in locations))
+                filled = 0
                 for blob, location in zip(ref.entry.dictionary, locations, strict=True):
                     piece = self.blob(location)
                     if piece is None:  # its frame could not be staged: say why, as usual
                         piece = self.read_blob_at(location, blob.type, blob.id)
-                    pieces.append(piece)
-                dictionary = b"".join(pieces)
+                    dictionary[filled : filled + len(piece)] = piece
+                    filled += len(piece)
             return self.opener.open(ref, dictionary)
         except (IntegrityError, StorageError, FileNotFoundError):
             return None

@@ -79,16 +79,24 @@ def test_the_writer_holds_a_frame_once_while_sealing_it(
     assert writer.new_blobs == count and len(writer.packs_written) == 1
 
 
+def stored_frames(
+    vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, frame: int, frames: int
+) -> list[FrameRef]:
+    """Every frame of a snapshot of a CSV of ``frames`` times ``frame`` bytes, stored in
+    frames of about ``frame`` bytes."""
+    monkeypatch.setattr(blobwriter, "FRAME_TARGET", frame)
+    export = tmp_path / "Connections.csv"
+    export.write_bytes(rows(frames * frame, frames))
+    vault.snapshot(export)
+    packs = vault.repo.reload_index().packs
+    return [FrameRef(pack, entry) for pack, entry_list in packs.items() for entry in entry_list]
+
+
 def test_compact_holds_a_merged_frame_once(
     vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     frame = 256 * 1024
-    monkeypatch.setattr(blobwriter, "FRAME_TARGET", frame)
-    export = tmp_path / "Connections.csv"
-    export.write_bytes(rows(4 * frame, 7))
-    vault.snapshot(export)
-    repo = vault.repo.reload_index().packs
-    refs = [FrameRef(pack, entry) for pack, frames in repo.items() for entry in frames]
+    refs = stored_frames(vault, tmp_path, monkeypatch, frame, 4)
     refs = [ref for ref in refs if ref.entry.raw_size >= frame // 2]
     assert len(refs) >= 3
     total = sum(ref.entry.raw_size for ref in refs)
@@ -137,14 +145,9 @@ def test_a_stage_holds_a_bounded_amount_of_frames_decoded_ahead(
     # A large restore stages merged 16 MiB frames: four of them decoded ahead at once were
     # the largest part of its peak. Here frames of 256 KiB, and room for three.
     frame = 256 * 1024
-    monkeypatch.setattr(blobwriter, "FRAME_TARGET", frame)
     monkeypatch.setattr(framecache, "FRAME_CACHE_BYTES", 1)  # every frame read twice is staged
     monkeypatch.setattr(staging, "STAGE_AHEAD_BYTES", 3 * frame)
-    export = tmp_path / "Connections.csv"
-    export.write_bytes(rows(12 * frame, 9))
-    vault.snapshot(export)
-    packs = vault.repo.reload_index().packs
-    refs = [FrameRef(pack, entry) for pack, frames in packs.items() for entry in frames]
+    refs = stored_frames(vault, tmp_path, monkeypatch, frame, 12)
     large = [ref for ref in refs if ref.entry.raw_size >= frame // 2]
     assert len(large) >= 8
     reader = vault.repo.reader

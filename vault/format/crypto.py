@@ -293,6 +293,13 @@ def padme(length: int) -> int:
     return (length + mask) & ~mask
 
 
+def padded(plaintext: bytes, beside: int = 0) -> bytes:
+    """``plaintext`` followed by the zero bytes that make its sealed object, with ``beside``
+    bytes stored along with it (a pack's frames and trailer), a Padmé size."""
+    unpadded = beside + len(plaintext) + SEAL_OVERHEAD
+    return plaintext + bytes(padme(unpadded) - unpadded)
+
+
 def sha256(data: bytes | memoryview) -> bytes:
     """SHA-256, for whole-input fingerprints (not for ids, which are keyed)."""
     return hashlib.sha256(data).digest()

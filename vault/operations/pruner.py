@@ -148,14 +148,13 @@ def _id_of(name: str) -> bytes | None:
 def _sort_packs(plan: PrunePlan, index: Index, used: set[bytes]) -> None:
     """Keep packs whose every frame stays as it is; from the others, take each needed blob
     that no kept pack holds once (a blob stored twice is copied at most once)."""
-    kept: set[bytes] = set()
     partial: list[bytes] = []
     for pack_id, frames in index.packs.items():
         if all(frame_stays(entry, used) for entry in frames):
             plan.keep.append(pack_id)
-            kept.add(pack_id)
         else:
             partial.append(pack_id)
+    kept = set(plan.keep)
     # Only the needed blobs of packs that go may be copied: the kept packs are searched for
     # those alone, not every blob of the vault (tens of MB of ids after years of large ones).
     wanted = {

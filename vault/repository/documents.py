@@ -6,7 +6,7 @@ from typing import Any
 
 from lkvault.vault.backend import Backend
 from lkvault.vault.format import codec
-from lkvault.vault.format.crypto import SEAL_OVERHEAD, Keys, ObjectType, Rng, padme, seal, unseal
+from lkvault.vault.format.crypto import Keys, ObjectType, Rng, padded, seal, unseal
 from lkvault.vault.repository.index import id_of_name
 from lkvault.vault.repository.stored import read_stored
 
@@ -21,9 +21,7 @@ class DocumentStore:
 
     def write(self, prefix: str, object_type: ObjectType, document: Any) -> bytes:
         """Seal a padded document and store it under ``prefix/<object id>``; returns the id."""
-        encoded = codec.encode_document(document)
-        unpadded = len(encoded) + SEAL_OVERHEAD
-        plaintext = encoded + bytes(padme(unpadded) - unpadded)
+        plaintext = padded(codec.encode_document(document))
         object_id = self.keys.object_id_of(object_type, plaintext)
         self.backend.write(
             prefix + object_id.hex(), seal(self.keys, object_type, object_id, plaintext, self.rng)

@@ -10,12 +10,11 @@ from typing import Any
 from lkvault.vault.format import codec
 from lkvault.vault.format.crypto import (
     ID_SIZE,
-    SEAL_OVERHEAD,
     BlobType,
     Keys,
     ObjectType,
     Rng,
-    padme,
+    padded,
     seal,
     unseal,
 )
@@ -172,8 +171,7 @@ def encode_index(keys: Keys, packs: dict[bytes, list[FrameEntry]], rng: Rng) -> 
     )
     encoded = codec.encode_packed(raw)
     del raw
-    unpadded = len(encoded) + SEAL_OVERHEAD
-    plaintext = encoded + bytes(padme(unpadded) - unpadded)
+    plaintext = padded(encoded)
     index_id = keys.object_id_of(ObjectType.INDEX, plaintext)
     return INDEX_PREFIX + index_id.hex(), seal(keys, ObjectType.INDEX, index_id, plaintext, rng)
 

@@ -21,11 +21,10 @@ from lkvault.vault.errors import VaultError
 from lkvault.vault.format import codec
 from lkvault.vault.format.crypto import (
     ID_SIZE,
-    SEAL_OVERHEAD,
     Keys,
     ObjectType,
     Rng,
-    padme,
+    padded,
     seal,
     unseal,
 )
@@ -82,9 +81,7 @@ class OwnerCache:
                 snapshot_id.hex(): summary for snapshot_id, summary in remembered.summaries.items()
             },
         }
-        encoded = codec.encode_document(document)
-        unpadded = len(encoded) + SEAL_OVERHEAD
-        plaintext = encoded + bytes(padme(unpadded) - unpadded)
+        plaintext = padded(codec.encode_document(document))
         object_id = self.keys.object_id_of(ObjectType.MEMBER_CACHE, plaintext)
         sealed = seal(self.keys, ObjectType.MEMBER_CACHE, object_id, plaintext, self.rng)
         try:

@@ -22,7 +22,7 @@ from lkvault.vault.format.crypto import (
     Keys,
     ObjectType,
     Rng,
-    padme,
+    padded,
     seal,
     unseal,
 )
@@ -352,9 +352,7 @@ def build_pack(
     if offset != len(body):
         raise ValueError("a pack's frames do not fill its body")
     document = {"v": documents_version(entries), "frames": [e.to_document() for e in entries]}
-    encoded = codec.encode_document(document)
-    unpadded = offset + len(encoded) + SEAL_OVERHEAD + TRAILER_SIZE
-    plaintext = encoded + bytes(padme(unpadded) - unpadded)
+    plaintext = padded(codec.encode_document(document), beside=offset + TRAILER_SIZE)
     pack_id = keys.object_id_of(ObjectType.PACK_HEADER, plaintext)
     sealed_header = seal(keys, ObjectType.PACK_HEADER, pack_id, plaintext, rng)
     body += sealed_header
